@@ -1,0 +1,10 @@
+#include "agent/common/clock.h"
+
+namespace rigwatch {
+
+SystemClock* SystemClock::Default() {
+  static SystemClock clock;
+  return &clock;
+}
+
+}  // namespace rigwatch

@@ -1,0 +1,93 @@
+// The miner exporter contract. Exporters are pure (DESIGN.md): they describe
+// the requests they need and turn the raw replies into samples. They never
+// open sockets, sleep, log or throw; transport, timeouts and retries live in
+// the poller, once. That makes every parser testable from fixture files and
+// fuzzable.
+#ifndef RIGWATCH_EXPORTERS_EXPORTER_H_
+#define RIGWATCH_EXPORTERS_EXPORTER_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/common/status.h"
+#include "exporters/sample.h"
+
+namespace rigwatch {
+
+enum class Protocol {
+  kHttp,        // HTTP/1.1 to host:port (AxeOS)
+  kCgminerTcp,  // one JSON request per TCP connection, reply read to EOF
+};
+
+// One exchange with a miner. For kHttp: `method` and `path`, `payload` as the
+// body. For kCgminerTcp: `payload` is sent in one write, as is (no newline).
+struct Request {
+  std::string name;  // short, for error context and metrics: "info", "stats"
+  std::string method;
+  std::string path;
+  std::string payload;
+  // When true, a failure of this request does not fail the poll; the parser
+  // gets the failed Response and exports what the other replies allow.
+  bool optional = false;
+};
+
+// What came back for one Request. `transport` is ok when a reply was read to
+// its end (whatever the HTTP status). For kCgminerTcp `body` holds the raw
+// bytes, trailing NUL included if the miner sent one (the parser strips it).
+// A body cut by the size cap arrives with transport ResourceExhausted.
+struct Response {
+  Status transport;
+  int http_status = 0;  // kHttp only
+  std::string body;
+};
+
+// Identity of a miner as it reports it; exported through miner_info.
+struct MinerInfo {
+  std::string model;
+  std::string firmware;
+  std::string hostname;
+  friend bool operator==(const MinerInfo&, const MinerInfo&) = default;
+};
+
+struct ScrapeResult {
+  Samples samples;  // without the miner label (sample.h)
+  MinerInfo info;
+  // Seconds since the miner's (re)start when it reports it. The poller uses a
+  // decrease to detect a reboot and keep exported counters monotonic.
+  std::optional<double> uptime_seconds;
+};
+
+class Exporter {
+ public:
+  virtual ~Exporter() = default;
+
+  // The config `kind:` ("bitaxe", "cgminer").
+  virtual std::string_view Kind() const = 0;
+  virtual Protocol GetProtocol() const = 0;
+  virtual uint16_t DefaultPort() const = 0;
+
+  // The exchanges of one poll, run in this order, one at a time per miner.
+  virtual std::vector<Request> PollRequests() const = 0;
+
+  // Parses the replies to PollRequests(), same order and count. Errors:
+  //   PermissionDenied  the miner refused us (HTTP 401/403, cgminer Code 45)
+  //   Unavailable       a required request failed in transport
+  //   InvalidArgument   a reply could not be parsed (message has the place)
+  //   DataLoss          a reply was truncated
+  virtual Result<ScrapeResult> Parse(
+      std::span<const Response> responses) const = 0;
+
+  // The exchange that asks the miner to restart its mining process/device.
+  virtual Request RestartRequest() const = 0;
+  // Judges the reply to RestartRequest(). Ok means the restart was accepted;
+  // PermissionDenied is a distinct "not allowed" (cgminer Code 45).
+  virtual Status ParseRestartReply(const Response& response) const = 0;
+};
+
+}  // namespace rigwatch
+
+#endif  // RIGWATCH_EXPORTERS_EXPORTER_H_

@@ -1,0 +1,38 @@
+#include "exporters/registry.h"
+
+#include <algorithm>
+#include <array>
+
+#include "exporters/bitaxe.h"
+#include "exporters/cgminer.h"
+
+namespace rigwatch {
+namespace {
+
+struct Entry {
+  std::string_view kind;
+  const Exporter& (*get)();
+};
+
+// Sorted by kind. One line per exporter.
+constexpr std::array kExporters = {
+    Entry{"bitaxe", &bitaxe::GetExporter},
+    Entry{"cgminer", &cgminer::GetExporter},
+};
+
+}  // namespace
+
+const Exporter* FindExporter(std::string_view kind) {
+  for (const Entry& e : kExporters) {
+    if (e.kind == kind) return &e.get();
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> KnownKinds() {
+  std::vector<std::string_view> out;
+  for (const Entry& e : kExporters) out.push_back(e.kind);
+  return out;
+}
+
+}  // namespace rigwatch
