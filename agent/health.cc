@@ -1,1 +1,145 @@
-// placeholder, being written
+// `rigwatch health`: the checks a Docker HEALTHCHECK or a person runs.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "agent/cli.h"
+#include "agent/config/config.h"
+
+namespace rigwatch {
+namespace {
+
+// The nearest existing directory at or above `path`.
+std::string ExistingAncestor(std::string p) {
+  while (true) {
+    if (::access(p.c_str(), F_OK) == 0) return p;
+    size_t slash = p.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    p = p.substr(0, slash);
+  }
+}
+
+// GET http://host:port/healthz with a 3 s deadline; returns the status line.
+Result<int> HttpGetStatus(const std::string& host, uint16_t port,
+                          const std::string& path) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string port_s = std::to_string(port);
+  int rc = getaddrinfo(host.c_str(), port_s.c_str(), &hints, &res);
+  if (rc != 0) {
+    return UnavailableError("resolve " + host + ": " + gai_strerror(rc));
+  }
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    freeaddrinfo(res);
+    return ErrnoToStatus(errno, "socket");
+  }
+  timeval tv{3, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  if (rc != 0) {
+    Status s = ErrnoToStatus(errno, "connect " + host + ":" + port_s);
+    ::close(fd);
+    return s;
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host +
+                    "\r\nConnection: close\r\n\r\n";
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(req.size())) {
+    Status s = ErrnoToStatus(errno, "send");
+    ::close(fd);
+    return s;
+  }
+  char buf[256];
+  ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+  ::close(fd);
+  if (n <= 0) return UnavailableError("no reply from " + host + ":" + port_s);
+  buf[n] = 0;
+  int status = 0;
+  if (std::sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
+    return UnavailableError("not an HTTP reply from " + host + ":" + port_s);
+  }
+  return status;
+}
+
+}  // namespace
+
+bool RunHealthChecks(const std::string& config_path, bool web,
+                     std::string* out) {
+  bool all_ok = true;
+  auto line = [&](bool ok, const std::string& check, const std::string& msg) {
+    *out += ok ? "ok    " : "FAIL  ";
+    *out += check;
+    *out += ": ";
+    *out += msg;
+    *out += '\n';
+    if (!ok) all_ok = false;
+  };
+
+  LoadOptions lo;
+  lo.check_writable = false;  // reported as its own check below
+  LoadResult lr = LoadConfig(config_path, lo);
+  if (!lr.ok()) {
+    std::string first = lr.errors.empty() ? "" : lr.errors[0].ToString();
+    line(false, "config",
+         std::to_string(lr.errors.size()) + " problem(s), first: " + first);
+    return false;
+  }
+  const Config& c = *lr.config;
+  line(true, "config", config_path + " parses");
+
+  std::string dir = ExistingAncestor(c.storage.path);
+  bool writable = ::access(dir.c_str(), W_OK | X_OK) == 0;
+  line(writable, "data_dir",
+       writable ? c.storage.path + " is writable"
+                : c.storage.path + " is not writable (checked " + dir + ")");
+
+  struct statvfs vfs;
+  if (::statvfs(dir.c_str(), &vfs) != 0) {
+    line(false, "disk_free", "statvfs " + dir + ": " + std::strerror(errno));
+  } else {
+    uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    bool ok = avail >= c.storage.min_free_bytes;
+    line(ok, "disk_free",
+         std::to_string(avail / 1000000) + " MB free at " + dir +
+             (ok ? " (floor " : " is below the floor of ") +
+             std::to_string(c.storage.min_free_bytes / 1000000) + " MB" +
+             (ok ? ")" : ""));
+  }
+
+  if (web) {
+    Result<HostPort> hp = ParseHostPort(c.http.listen, 9842);
+    if (!hp.ok()) {
+      line(false, "web", hp.status().message());
+    } else {
+      std::string host = hp->host;
+      if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+      if (host == "::") host = "::1";
+      Result<int> st = HttpGetStatus(host, hp->port, "/healthz");
+      if (!st.ok()) {
+        line(false, "web", st.status().message());
+      } else if (*st == 200) {
+        line(true, "web", "/healthz answered 200");
+      } else if (*st == 401) {
+        // The agent is alive; it wants credentials this command does not have.
+        line(true, "web", "/healthz answered 401 (basic auth enabled)");
+      } else {
+        line(false, "web", "/healthz answered " + std::to_string(*st));
+      }
+    }
+  }
+  return all_ok;
+}
+
+}  // namespace rigwatch

@@ -1,5 +1,6 @@
 // Structured logging: one line per event on stderr,
-//   ts=2026-11-22T05:31:09.123Z level=warn event=poll_failed miner=rig-1 err="..."
+//   ts=2026-11-22T05:31:09.123Z level=warn event=poll_failed miner=rig-1
+//   err="..."
 // Values with spaces, quotes or control characters are quoted and escaped so
 // a hostile string (a miner's hostname) can never forge a second line.
 // Thread-safe: each line is written with one write(2).

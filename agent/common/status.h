@@ -101,7 +101,7 @@ Status ErrnoToStatus(int err, std::string_view what);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     if (std::get<Status>(v_).ok()) Abort("Result constructed from ok Status");
   }
@@ -146,10 +146,10 @@ void Result<T>::Abort(const char* what) {
 #define RW_CONCAT_(a, b) RW_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if it is not ok.
-#define RW_RETURN_IF_ERROR(expr)                       \
-  do {                                                 \
-    ::rigwatch::Status rw_status_ = (expr);            \
-    if (!rw_status_.ok()) return rw_status_;           \
+#define RW_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::rigwatch::Status rw_status_ = (expr);  \
+    if (!rw_status_.ok()) return rw_status_; \
   } while (0)
 
 // `RW_ASSIGN_OR_RETURN(auto x, F());` declares x from F()'s value or returns

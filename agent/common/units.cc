@@ -14,7 +14,8 @@ constexpr std::string_view kDurationForms =
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
   if (s.empty()) {
-    return InvalidArgumentError("empty duration: " + std::string(kDurationForms));
+    return InvalidArgumentError("empty duration: " +
+                                std::string(kDurationForms));
   }
   int64_t total_ms = 0;
   size_t i = 0;
@@ -46,12 +47,12 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
     } else if (unit == "d") {
       mult = 86'400'000;
     } else {
-      std::string what = unit.empty() ? "missing unit" : "unknown unit \"" +
-                                                             std::string(unit) +
-                                                             "\"";
+      std::string what = unit.empty()
+                             ? "missing unit"
+                             : "unknown unit \"" + std::string(unit) + "\"";
       return InvalidArgumentError("invalid duration \"" + std::string(s) +
-                                  "\" (" + what + "): " +
-                                  std::string(kDurationForms));
+                                  "\" (" + what +
+                                  "): " + std::string(kDurationForms));
     }
     if (n > INT64_MAX / mult || total_ms > INT64_MAX - n * mult) {
       return InvalidArgumentError("duration out of range: \"" + std::string(s) +
@@ -91,8 +92,8 @@ std::string FormatDuration(std::chrono::milliseconds d) {
 
 Result<uint64_t> ParseByteSize(std::string_view s) {
   size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) ||
-                          s[i] == '.')) {
+  while (i < s.size() &&
+         (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) {
     ++i;
   }
   if (i == 0) {
@@ -129,11 +130,13 @@ Result<uint64_t> ParseByteSize(std::string_view s) {
   } else {
     return InvalidArgumentError(
         "invalid size \"" + std::string(s) + "\": unknown unit \"" +
-        std::string(unit) + "\" (allowed: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)");
+        std::string(unit) +
+        "\" (allowed: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)");
   }
   double v = n * mult;
   if (!(v < 1.8e19)) {
-    return InvalidArgumentError("size out of range: \"" + std::string(s) + "\"");
+    return InvalidArgumentError("size out of range: \"" + std::string(s) +
+                                "\"");
   }
   return static_cast<uint64_t>(std::llround(v));
 }

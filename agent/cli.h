@@ -1,0 +1,57 @@
+// The command line: `rigwatch <command> [flags]`. main.cc hands argv over as
+// strings; nothing else reads argv.
+//
+// Exit codes (docs/cli.md):
+//   0  success
+//   1  runtime failure (cannot listen, check failed, ...)
+//   2  usage error (unknown command or flag)
+//   3  invalid configuration
+#ifndef RIGWATCH_AGENT_CLI_H_
+#define RIGWATCH_AGENT_CLI_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rigwatch {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitConfig = 3;
+
+int RunCli(const std::vector<std::string>& args);
+
+// Parsed flags of one subcommand: `--name value`, `--name=value`, `--flag`.
+struct Flags {
+  std::map<std::string, std::vector<std::string>> values;
+  std::vector<std::string> positional;
+  bool Has(const std::string& name) const { return values.count(name) > 0; }
+  std::string Get(const std::string& name, std::string def = "") const {
+    auto it = values.find(name);
+    return it == values.end() || it->second.empty() ? def : it->second.back();
+  }
+  std::vector<std::string> All(const std::string& name) const {
+    auto it = values.find(name);
+    return it == values.end() ? std::vector<std::string>() : it->second;
+  }
+};
+
+struct FlagSpec {
+  std::string name;
+  bool takes_value;
+  std::string help;
+};
+
+// Parses args[from..] against specs; on error fills *error and returns false.
+bool ParseFlags(const std::vector<std::string>& args, size_t from,
+                const std::vector<FlagSpec>& specs, Flags* out,
+                std::string* error);
+
+// `rigwatch health`: one line per check to *out; returns true when all pass.
+bool RunHealthChecks(const std::string& config_path, bool web,
+                     std::string* out);
+
+}  // namespace rigwatch
+
+#endif  // RIGWATCH_AGENT_CLI_H_

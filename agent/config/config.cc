@@ -1,0 +1,739 @@
+// The config loader. yaml-cpp exceptions are caught here and nowhere else;
+// every problem becomes a ConfigError with the node's FILE:LINE:COL, and
+// loading goes on so that all problems are reported at once.
+#include "agent/config/config.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "agent/common/log.h"
+#include "agent/common/units.h"
+#include "exporters/registry.h"
+
+namespace rigwatch {
+
+std::string SourceLocation::ToString() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string ConfigError::ToString() const {
+  return location.ToString() + ": " + message;
+}
+
+std::string LoadResult::ErrorText() const {
+  std::string out;
+  for (const ConfigError& e : errors) {
+    out += e.ToString();
+    out += '\n';
+  }
+  return out;
+}
+
+namespace {
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ", ";
+    out += v[i];
+  }
+  return out;
+}
+
+const char* TypeName(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Null:
+      return "null";
+    default:
+      return "nothing";
+  }
+}
+
+// Walks a YAML tree, converting values and collecting errors.
+class Walker {
+ public:
+  Walker(std::string file, std::vector<ConfigError>* errors)
+      : file_(std::move(file)), errors_(errors) {}
+
+  SourceLocation Where(const YAML::Node& n) const {
+    YAML::Mark m = n.Mark();
+    SourceLocation loc;
+    loc.file = file_;
+    loc.line = m.line < 0 ? 1 : m.line + 1;
+    loc.column = m.column < 0 ? 1 : m.column + 1;
+    return loc;
+  }
+
+  void Error(const YAML::Node& n, std::string msg) {
+    errors_->push_back({Where(n), std::move(msg)});
+  }
+
+  // A table of allowed keys for one map, fluent-bit's config_map style:
+  // unknown keys are errors that list the allowed ones.
+  using Handler = std::function<void(const YAML::Node& value)>;
+  struct Key {
+    std::string name;
+    Handler handle;
+  };
+
+  void Map(const YAML::Node& n, const std::string& what,
+           const std::vector<Key>& keys) {
+    if (!n || n.IsNull()) return;  // an empty section keeps the defaults
+    if (!n.IsMap()) {
+      Error(n, what + ": expected a map, got " + TypeName(n));
+      return;
+    }
+    std::set<std::string> seen;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const YAML::Node& k = it->first;
+      std::string key = k.IsScalar() ? k.Scalar() : std::string("?");
+      auto found = std::find_if(keys.begin(), keys.end(),
+                                [&](const Key& e) { return e.name == key; });
+      if (found == keys.end()) {
+        std::vector<std::string> names;
+        for (const Key& e : keys) names.push_back(e.name);
+        std::sort(names.begin(), names.end());
+        Error(k, "unknown key \"" + key + "\" in " + what +
+                     " (allowed: " + Join(names) + ")");
+        continue;
+      }
+      if (!seen.insert(key).second) {
+        Error(k, "duplicate key \"" + key + "\" in " + what);
+        continue;
+      }
+      found->handle(it->second);
+    }
+  }
+
+  bool Scalar(const YAML::Node& n, const std::string& what,
+              const char* expected) {
+    if (n.IsScalar()) return true;
+    Error(n, what + ": expected " + expected + ", got " + TypeName(n));
+    return false;
+  }
+
+  void String(const YAML::Node& n, const std::string& what, std::string* out) {
+    if (Scalar(n, what, "a string")) *out = n.Scalar();
+  }
+
+  void NonEmptyString(const YAML::Node& n, const std::string& what,
+                      std::string* out) {
+    if (!Scalar(n, what, "a string")) return;
+    if (n.Scalar().empty()) {
+      Error(n, what + ": must not be empty");
+      return;
+    }
+    *out = n.Scalar();
+  }
+
+  void Bool(const YAML::Node& n, const std::string& what, bool* out) {
+    if (!Scalar(n, what, "a boolean (true or false)")) return;
+    const std::string& s = n.Scalar();
+    if (s == "true" || s == "yes" || s == "on") {
+      *out = true;
+    } else if (s == "false" || s == "no" || s == "off") {
+      *out = false;
+    } else {
+      Error(n,
+            what + ": expected a boolean (true or false), got \"" + s + "\"");
+    }
+  }
+
+  void Int(const YAML::Node& n, const std::string& what, int* out, int min,
+           int max) {
+    if (!Scalar(n, what, "an integer")) return;
+    const std::string& s = n.Scalar();
+    int v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+      Error(n, what + ": expected an integer, got \"" + s + "\"");
+      return;
+    }
+    if (v < min || v > max) {
+      Error(n, what + ": " + s + " is out of range [" + std::to_string(min) +
+                   ", " + std::to_string(max) + "]");
+      return;
+    }
+    *out = v;
+  }
+
+  void Fraction(const YAML::Node& n, const std::string& what, double* out) {
+    if (!Scalar(n, what, "a number between 0 and 1")) return;
+    const std::string& s = n.Scalar();
+    double v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v < 0 || v > 1) {
+      Error(n, what + ": expected a number between 0 and 1, got \"" + s + "\"");
+      return;
+    }
+    *out = v;
+  }
+
+  void Dur(const YAML::Node& n, const std::string& what, Millis* out,
+           bool allow_zero = false) {
+    if (!Scalar(n, what, "a duration (e.g. 10s)")) return;
+    Result<Millis> d = ParseDuration(n.Scalar());
+    if (!d.ok()) {
+      Error(n, what + ": " + d.status().message());
+      return;
+    }
+    if (!allow_zero && d->count() == 0) {
+      Error(n, what + ": must be greater than 0");
+      return;
+    }
+    *out = *d;
+  }
+
+  void Bytes(const YAML::Node& n, const std::string& what, uint64_t* out) {
+    if (!Scalar(n, what, "a size (e.g. 100MB)")) return;
+    Result<uint64_t> b = ParseByteSize(n.Scalar());
+    if (!b.ok()) {
+      Error(n, what + ": " + b.status().message());
+      return;
+    }
+    *out = *b;
+  }
+
+  void StringList(const YAML::Node& n, const std::string& what,
+                  std::vector<std::string>* out) {
+    if (n.IsNull()) {
+      out->clear();
+      return;
+    }
+    if (!n.IsSequence()) {
+      Error(n, what + ": expected a list of strings, got " + TypeName(n));
+      return;
+    }
+    out->clear();
+    for (const YAML::Node& e : n) {
+      if (Scalar(e, what + " entry", "a string")) out->push_back(e.Scalar());
+    }
+  }
+
+  template <typename F>
+  void List(const YAML::Node& n, const std::string& what, F each) {
+    if (n.IsNull()) return;
+    if (!n.IsSequence()) {
+      Error(n, what + ": expected a list, got " + TypeName(n));
+      return;
+    }
+    for (const YAML::Node& e : n) each(e);
+  }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError>* errors_;
+};
+
+void LoadHttp(Walker& w, const YAML::Node& n, HttpConfig* c) {
+  w.Map(n, "http",
+        {{"listen",
+          [&](auto& v) { w.NonEmptyString(v, "http.listen", &c->listen); }},
+         {"read_timeout",
+          [&](auto& v) { w.Dur(v, "http.read_timeout", &c->read_timeout); }},
+         {"threads",
+          [&](auto& v) { w.Int(v, "http.threads", &c->threads, 1, 256); }},
+         {"basic_auth_users", [&](const YAML::Node& v) {
+            if (!v.IsMap()) {
+              w.Error(v, std::string("http.basic_auth_users: expected a map "
+                                     "of user: bcrypt-hash, got ") +
+                             TypeName(v));
+              return;
+            }
+            for (auto it = v.begin(); it != v.end(); ++it) {
+              BasicAuthUser u;
+              u.name = it->first.Scalar();
+              if (!w.Scalar(it->second, "http.basic_auth_users." + u.name,
+                            "a bcrypt hash string")) {
+                continue;
+              }
+              u.bcrypt_hash = it->second.Scalar();
+              if (u.bcrypt_hash.rfind("$2", 0) != 0 ||
+                  u.bcrypt_hash.size() != 60) {
+                w.Error(it->second, "http.basic_auth_users." + u.name +
+                                        ": expected a bcrypt hash ($2b$..., "
+                                        "60 characters)");
+                continue;
+              }
+              c->basic_auth_users.push_back(std::move(u));
+            }
+          }}});
+}
+
+void LoadStorage(Walker& w, const YAML::Node& n, StorageConfig* c) {
+  w.Map(n, "storage",
+        {{"path",
+          [&](auto& v) { w.NonEmptyString(v, "storage.path", &c->path); }},
+         {"retention",
+          [&](auto& v) { w.Dur(v, "storage.retention", &c->retention); }},
+         {"rollup_retention",
+          [&](auto& v) {
+            w.Dur(v, "storage.rollup_retention", &c->rollup_retention);
+          }},
+         {"max_bytes",
+          [&](auto& v) {
+            uint64_t b = 0;
+            w.Bytes(v, "storage.max_bytes", &b);
+            if (b > 0) c->max_bytes = b;
+          }},
+         {"min_free_bytes",
+          [&](auto& v) {
+            w.Bytes(v, "storage.min_free_bytes", &c->min_free_bytes);
+          }},
+         {"sync", [&](const YAML::Node& v) {
+            std::string s;
+            w.String(v, "storage.sync", &s);
+            if (s.empty()) return;
+            if (s != "round" && s != "always") {
+              w.Error(v, "storage.sync: unknown value \"" + s +
+                             "\" (allowed: always, round)");
+              return;
+            }
+            c->sync = s;
+          }}});
+}
+
+void LoadScrape(Walker& w, const YAML::Node& n, ScrapeConfig* c) {
+  w.Map(n, "scrape",
+        {{"interval",
+          [&](auto& v) { w.Dur(v, "scrape.interval", &c->interval); }},
+         {"timeout", [&](auto& v) { w.Dur(v, "scrape.timeout", &c->timeout); }},
+         {"backoff_base",
+          [&](auto& v) { w.Dur(v, "scrape.backoff_base", &c->backoff_base); }},
+         {"backoff_cap",
+          [&](auto& v) { w.Dur(v, "scrape.backoff_cap", &c->backoff_cap); }},
+         {"breaker_failures",
+          [&](auto& v) {
+            w.Int(v, "scrape.breaker_failures", &c->breaker_failures, 1,
+                  1000000);
+          }},
+         {"breaker_open",
+          [&](auto& v) { w.Dur(v, "scrape.breaker_open", &c->breaker_open); }},
+         {"max_response_bytes", [&](auto& v) {
+            w.Bytes(v, "scrape.max_response_bytes", &c->max_response_bytes);
+          }}});
+}
+
+void LoadHost(Walker& w, const YAML::Node& n, HostConfig* c) {
+  w.Map(
+      n, "host",
+      {{"enabled", [&](auto& v) { w.Bool(v, "host.enabled", &c->enabled); }},
+       {"root", [&](auto& v) { w.NonEmptyString(v, "host.root", &c->root); }},
+       {"filesystems",
+        [&](auto& v) { w.StringList(v, "host.filesystems", &c->filesystems); }},
+       {"services", [&](const YAML::Node& v) {
+          std::set<std::string> names;
+          w.List(v, "host.services", [&](const YAML::Node& e) {
+            HostServiceConfig s;
+            w.Map(e, "host.services entry",
+                  {{"name",
+                    [&](auto& x) {
+                      w.NonEmptyString(x, "host.services.name", &s.name);
+                    }},
+                   {"check",
+                    [&](auto& x) {
+                      w.StringList(x, "host.services.check", &s.check);
+                    }},
+                   {"restart",
+                    [&](auto& x) {
+                      w.StringList(x, "host.services.restart", &s.restart);
+                    }},
+                   {"timeout", [&](auto& x) {
+                      w.Dur(x, "host.services.timeout", &s.timeout);
+                    }}});
+            if (!e.IsMap()) return;
+            if (s.name.empty()) {
+              w.Error(e, "host.services entry: missing required key \"name\"");
+              return;
+            }
+            if (!names.insert(s.name).second) {
+              w.Error(e, "host.services: duplicate service name \"" + s.name +
+                             "\"");
+            }
+            if (s.restart.empty() && s.check.empty()) {
+              w.Error(e, "host.services \"" + s.name +
+                             "\": needs a check or a restart command");
+            }
+            c->services.push_back(std::move(s));
+          });
+        }}});
+}
+
+void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out) {
+  std::vector<std::string_view> kinds = KnownKinds();
+  std::vector<std::string> kind_names(kinds.begin(), kinds.end());
+  std::set<std::string> names;
+  w.List(n, "miners", [&](const YAML::Node& e) {
+    MinerConfig m;
+    m.location = w.Where(e);
+    YAML::Node kind_node;
+    YAML::Node name_node;
+    w.Map(e, "miners entry",
+          {{"name",
+            [&](const YAML::Node& v) {
+              name_node = v;
+              w.NonEmptyString(v, "miners.name", &m.name);
+            }},
+           {"kind",
+            [&](const YAML::Node& v) {
+              kind_node = v;
+              w.NonEmptyString(v, "miners.kind", &m.kind);
+            }},
+           {"address", [&](auto& v) {
+              w.NonEmptyString(v, "miners.address", &m.address);
+            }}});
+    if (!e.IsMap()) return;
+    bool complete = true;
+    for (auto [key, val] :
+         {std::pair{"name", &m.name}, std::pair{"kind", &m.kind},
+          std::pair{"address", &m.address}}) {
+      if (val->empty() && !e[key]) {
+        w.Error(e, std::string("miners entry: missing required key \"") + key +
+                       "\"");
+        complete = false;
+      }
+    }
+    if (!m.kind.empty() && FindExporter(m.kind) == nullptr) {
+      w.Error(kind_node, "miners.kind: unknown kind \"" + m.kind +
+                             "\" (known kinds: " + Join(kind_names) + ")");
+      complete = false;
+    }
+    if (!m.address.empty()) {
+      Result<HostPort> hp = ParseHostPort(m.address, 1);
+      if (!hp.ok()) {
+        w.Error(e["address"], "miners.address: " + hp.status().message());
+        complete = false;
+      }
+    }
+    if (!m.name.empty() && !names.insert(m.name).second) {
+      w.Error(name_node, "miners: duplicate miner name \"" + m.name + "\"");
+      complete = false;
+    }
+    if (complete) out->push_back(std::move(m));
+  });
+}
+
+void LoadNotify(Walker& w, const YAML::Node& n, NotifyConfig* c) {
+  w.Map(
+      n, "notify",
+      {{"smtp",
+        [&](const YAML::Node& v) {
+          SmtpConfig* s = &c->smtp;
+          w.Map(v, "notify.smtp",
+                {{"url",
+                  [&](auto& x) { w.String(x, "notify.smtp.url", &s->url); }},
+                 {"from",
+                  [&](auto& x) { w.String(x, "notify.smtp.from", &s->from); }},
+                 {"to",
+                  [&](auto& x) { w.StringList(x, "notify.smtp.to", &s->to); }},
+                 {"starttls",
+                  [&](const YAML::Node& x) {
+                    std::string t;
+                    w.String(x, "notify.smtp.starttls", &t);
+                    if (t.empty()) return;
+                    if (t != "required" && t != "opportunistic" && t != "off") {
+                      w.Error(x, "notify.smtp.starttls: unknown value \"" + t +
+                                     "\" (allowed: off, opportunistic, "
+                                     "required)");
+                      return;
+                    }
+                    s->starttls = t;
+                  }},
+                 {"username",
+                  [&](auto& x) {
+                    w.String(x, "notify.smtp.username", &s->username);
+                  }},
+                 {"password_file",
+                  [&](auto& x) {
+                    w.String(x, "notify.smtp.password_file", &s->password_file);
+                  }},
+                 {"ca_file",
+                  [&](auto& x) {
+                    w.String(x, "notify.smtp.ca_file", &s->ca_file);
+                  }},
+                 {"insecure_skip_verify",
+                  [&](auto& x) {
+                    w.Bool(x, "notify.smtp.insecure_skip_verify",
+                           &s->insecure_skip_verify);
+                  }},
+                 {"timeout", [&](auto& x) {
+                    w.Dur(x, "notify.smtp.timeout", &s->timeout);
+                  }}});
+          if (v.IsMap() && !s->to.empty() && s->from.empty()) {
+            w.Error(v, "notify.smtp: \"from\" is required when \"to\" is set");
+          }
+          if (v.IsMap() && !s->url.empty() && s->url.rfind("smtp://", 0) != 0 &&
+              s->url.rfind("smtps://", 0) != 0) {
+            w.Error(v["url"],
+                    "notify.smtp.url: expected smtp://host:port or "
+                    "smtps://host:port, got \"" +
+                        s->url + "\"");
+          }
+        }},
+       {"alertmanager",
+        [&](const YAML::Node& v) {
+          w.Map(v, "notify.alertmanager",
+                {{"url", [&](const YAML::Node& x) {
+                    w.String(x, "notify.alertmanager.url",
+                             &c->alertmanager.url);
+                    const std::string& u = c->alertmanager.url;
+                    if (!u.empty() && u.rfind("http://", 0) != 0 &&
+                        u.rfind("https://", 0) != 0) {
+                      w.Error(x,
+                              "notify.alertmanager.url: expected an "
+                              "http:// or https:// URL, got \"" +
+                                  u + "\"");
+                    }
+                  }}});
+        }},
+       {"group_wait",
+        [&](auto& v) { w.Dur(v, "notify.group_wait", &c->group_wait, true); }},
+       {"repeat_interval",
+        [&](auto& v) {
+          w.Dur(v, "notify.repeat_interval", &c->repeat_interval);
+        }},
+       {"external_url", [&](auto& v) {
+          w.String(v, "notify.external_url", &c->external_url);
+        }}});
+}
+
+void LoadActions(Walker& w, const YAML::Node& n, ActionsConfig* c) {
+  w.Map(n, "actions",
+        {{"restart_cooldown",
+          [&](auto& v) {
+            w.Dur(v, "actions.restart_cooldown", &c->restart_cooldown, true);
+          }},
+         {"restart_max_attempts",
+          [&](auto& v) {
+            w.Int(v, "actions.restart_max_attempts", &c->restart_max_attempts,
+                  0, 1000);
+          }},
+         {"restart_window",
+          [&](auto& v) {
+            w.Dur(v, "actions.restart_window", &c->restart_window);
+          }},
+         {"restart_grace",
+          [&](auto& v) {
+            w.Dur(v, "actions.restart_grace", &c->restart_grace, true);
+          }},
+         {"guard_fraction", [&](auto& v) {
+            w.Fraction(v, "actions.guard_fraction", &c->guard_fraction);
+          }}});
+}
+
+void LoadBackup(Walker& w, const YAML::Node& n, BackupConfig* c) {
+  w.Map(
+      n, "backup",
+      {{"dir", [&](auto& v) { w.NonEmptyString(v, "backup.dir", &c->dir); }},
+       {"every", [&](auto& v) { w.Dur(v, "backup.every", &c->every, true); }},
+       {"keep", [&](auto& v) { w.Int(v, "backup.keep", &c->keep, 1, 10000); }},
+       {"after_command", [&](auto& v) {
+          w.StringList(v, "backup.after_command", &c->after_command);
+        }}});
+}
+
+// True when `path` exists and is a writable directory, or does not exist and
+// its nearest existing ancestor is a writable directory (we would create it).
+Status CheckWritableDir(const std::string& path) {
+  std::string p = path;
+  while (true) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) {
+        return InvalidArgumentError("\"" + p + "\" is not a directory");
+      }
+      if (::access(p.c_str(), W_OK | X_OK) != 0) {
+        return PermissionDeniedError("directory \"" + p + "\" is not writable");
+      }
+      return Status::Ok();
+    }
+    if (errno != ENOENT) return ErrnoToStatus(errno, "stat " + p);
+    size_t slash = p.find_last_of('/');
+    if (slash == std::string::npos) {
+      p = ".";
+    } else if (slash == 0) {
+      p = "/";
+    } else {
+      p = p.substr(0, slash);
+    }
+  }
+}
+
+}  // namespace
+
+Result<HostPort> ParseHostPort(const std::string& address,
+                               uint16_t default_port) {
+  HostPort hp;
+  std::string port_str;
+  if (address.empty()) return InvalidArgumentError("empty address");
+  if (address[0] == '[') {
+    size_t close = address.find(']');
+    if (close == std::string::npos) {
+      return InvalidArgumentError("invalid address \"" + address +
+                                  "\": missing ']'");
+    }
+    hp.host = address.substr(1, close - 1);
+    if (close + 1 < address.size()) {
+      if (address[close + 1] != ':') {
+        return InvalidArgumentError("invalid address \"" + address + "\"");
+      }
+      port_str = address.substr(close + 2);
+    }
+  } else {
+    size_t colon = address.rfind(':');
+    if (colon != std::string::npos &&
+        address.find(':') != colon) {  // bare IPv6 without brackets
+      return InvalidArgumentError("invalid address \"" + address +
+                                  "\": write IPv6 addresses as [addr]:port");
+    }
+    if (colon == std::string::npos) {
+      hp.host = address;
+    } else {
+      hp.host = address.substr(0, colon);
+      port_str = address.substr(colon + 1);
+    }
+  }
+  if (hp.host.empty()) {
+    return InvalidArgumentError("invalid address \"" + address +
+                                "\": empty host");
+  }
+  for (char ch : hp.host) {
+    if (ch <= ' ' || ch == '/' || ch == '?' || ch == '#' || ch == '@') {
+      return InvalidArgumentError("invalid address \"" + address +
+                                  "\": bad character in host");
+    }
+  }
+  if (port_str.empty()) {
+    if (address.back() == ':') {
+      return InvalidArgumentError("invalid address \"" + address +
+                                  "\": empty port");
+    }
+    hp.port = default_port;
+    return hp;
+  }
+  unsigned port = 0;
+  auto r =
+      std::from_chars(port_str.data(), port_str.data() + port_str.size(), port);
+  if (r.ec != std::errc() || r.ptr != port_str.data() + port_str.size() ||
+      port == 0 || port > 65535) {
+    return InvalidArgumentError("invalid address \"" + address +
+                                "\": port must be 1-65535");
+  }
+  hp.port = static_cast<uint16_t>(port);
+  return hp;
+}
+
+LoadResult LoadConfigFromString(const std::string& yaml,
+                                const std::string& path,
+                                const LoadOptions& opts) {
+  LoadResult result;
+  Walker w(path, &result.errors);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    SourceLocation loc{path, e.mark.line < 0 ? 1 : e.mark.line + 1,
+                       e.mark.column < 0 ? 1 : e.mark.column + 1};
+    result.errors.push_back({loc, "YAML syntax error: " + e.msg});
+    return result;
+  }
+  Config c;
+  c.file = path;
+  try {
+    if (root.IsNull()) {
+      // An empty file is a valid config: every default applies.
+    } else if (!root.IsMap()) {
+      w.Error(root, std::string("expected a map of sections at the top "
+                                "level, got ") +
+                        TypeName(root));
+    } else {
+      YAML::Node interval_node, timeout_node;
+      w.Map(root, "the top level",
+            {{"http", [&](auto& v) { LoadHttp(w, v, &c.http); }},
+             {"storage", [&](auto& v) { LoadStorage(w, v, &c.storage); }},
+             {"scrape",
+              [&](const YAML::Node& v) {
+                LoadScrape(w, v, &c.scrape);
+                if (v.IsMap()) {
+                  interval_node = v["interval"];
+                  timeout_node = v["timeout"];
+                }
+              }},
+             {"host", [&](auto& v) { LoadHost(w, v, &c.host); }},
+             {"miners", [&](auto& v) { LoadMiners(w, v, &c.miners); }},
+             {"miner_files",
+              [&](auto& v) { w.StringList(v, "miner_files", &c.miner_files); }},
+             {"rule_files",
+              [&](auto& v) { w.StringList(v, "rule_files", &c.rule_files); }},
+             {"notify", [&](auto& v) { LoadNotify(w, v, &c.notify); }},
+             {"actions", [&](auto& v) { LoadActions(w, v, &c.actions); }},
+             {"backup", [&](auto& v) { LoadBackup(w, v, &c.backup); }},
+             {"log", [&](const YAML::Node& v) {
+                w.Map(v, "log",
+                      {{"level", [&](const YAML::Node& x) {
+                          w.String(x, "log.level", &c.log.level);
+                          Result<LogLevel> l = ParseLogLevel(c.log.level);
+                          if (!l.ok()) {
+                            w.Error(x, "log.level: " + l.status().message());
+                          }
+                        }}});
+              }}});
+      if (c.scrape.timeout >= c.scrape.interval) {
+        const YAML::Node& at = timeout_node    ? timeout_node
+                               : interval_node ? interval_node
+                                               : root;
+        w.Error(at, "scrape.timeout (" + FormatDuration(c.scrape.timeout) +
+                        ") must be less than scrape.interval (" +
+                        FormatDuration(c.scrape.interval) + ")");
+      }
+      if (opts.check_writable && result.errors.empty()) {
+        Status s = CheckWritableDir(c.storage.path);
+        if (!s.ok()) {
+          YAML::Node at = root["storage"] && root["storage"].IsMap() &&
+                                  root["storage"]["path"]
+                              ? root["storage"]["path"]
+                              : root;
+          w.Error(at, "storage.path: data directory \"" + c.storage.path +
+                          "\" is not usable: " + s.message());
+        }
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    // Conversions above never throw on valid trees; this guards the edge.
+    SourceLocation loc{path, e.mark.line + 1, e.mark.column + 1};
+    result.errors.push_back({loc, "YAML error: " + e.msg});
+  }
+  if (result.errors.empty()) result.config = std::move(c);
+  return result;
+}
+
+LoadResult LoadConfig(const std::string& path, const LoadOptions& opts) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult r;
+    r.errors.push_back(
+        {{path, 0, 0},
+         ErrnoToStatus(errno, "cannot open config file").message()});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadConfigFromString(ss.str(), path, opts);
+}
+
+}  // namespace rigwatch

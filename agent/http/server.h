@@ -1,0 +1,137 @@
+// The one HTTP server of the agent (civetweb underneath).
+//
+// civetweb is thread-per-connection; `threads` bounds concurrent requests
+// and `request_timeout` bounds how long a slow or stuck client can hold one
+// of them, so two half-sent requests cannot starve /metrics (DESIGN.md).
+// civetweb's own TLS is never enabled (it crashes with OpenSSL 3 as Debian
+// ships it); put a TLS proxy in front when needed (docs/operations.md).
+//
+// Basic auth (what Prometheus sends) is checked here against bcrypt hashes,
+// as Prometheus' web config does; civetweb itself only knows Digest.
+#ifndef RIGWATCH_AGENT_HTTP_SERVER_H_
+#define RIGWATCH_AGENT_HTTP_SERVER_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "agent/common/status.h"
+
+struct mg_context;
+struct mg_connection;
+
+namespace rigwatch {
+
+struct HttpRequest {
+  std::string method;
+  std::string path;   // decoded path, without the query
+  std::string query;  // raw query string, without '?'
+  std::string remote_addr;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // Case-insensitive header lookup; empty when absent.
+  std::string_view Header(std::string_view name) const;
+  // First value of a query parameter, URL-decoded.
+  std::optional<std::string> Param(std::string_view name) const;
+  // Every value of a repeated query parameter, URL-decoded, in order.
+  std::vector<std::string> Params(std::string_view name) const;
+};
+
+// Writes one piece of a streamed body; returns false when the client went
+// away (stop producing).
+using BodyWriter = std::function<bool(std::string_view)>;
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body comes from this function, sent chunked (for exports
+  // that must not be buffered whole). `body` is ignored then.
+  std::function<void(const BodyWriter&)> stream;
+  // Gzip the body when the client accepts it (large text bodies).
+  bool gzip_ok = false;
+
+  static HttpResponse Text(int status, std::string body);
+  static HttpResponse Json(int status, std::string body);
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpUser {
+  std::string name;
+  std::string bcrypt_hash;
+};
+
+struct HttpServerOptions {
+  std::string listen = "127.0.0.1:0";  // port 0 picks a free port
+  int threads = 8;
+  std::chrono::milliseconds request_timeout{5000};
+  std::vector<HttpUser> users;  // empty: no authentication
+  std::string realm = "rigwatch";
+  size_t max_body_bytes = 1 << 20;
+};
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerOptions options);
+  ~HttpServer();  // stops the server
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Registers a handler for an exact path, or for every path below `path`
+  // when it ends with '/'. Call before Start().
+  void Handle(std::string path, HttpHandler handler);
+
+  // Binds and starts serving. Fails with the listen address in the message.
+  Status Start();
+  // Stops accepting, waits for in-flight requests, joins the threads.
+  void Stop();
+
+  // "host:port" actually bound (port resolved when 0 was asked).
+  std::string BoundAddress() const;
+  int BoundPort() const;
+
+  // Swaps the users for Basic auth (config reload). Thread-safe.
+  void SetUsers(std::vector<HttpUser> users);
+
+ private:
+  static int Dispatch(mg_connection* conn, void* self);
+  int Serve(mg_connection* conn);
+  bool Authorized(const HttpRequest& req);
+  const HttpHandler* Route(const std::string& path) const;
+
+  HttpServerOptions options_;
+  std::map<std::string, HttpHandler> exact_;
+  std::vector<std::pair<std::string, HttpHandler>> prefix_;
+  mg_context* ctx_ = nullptr;
+  int bound_port_ = 0;
+  std::string bound_host_;
+
+  std::mutex auth_mu_;
+  std::vector<HttpUser> users_;
+  // user -> password already verified against its hash: bcrypt costs tens of
+  // milliseconds, far too much for every scrape.
+  std::map<std::string, std::string> verified_;
+};
+
+// Base64 (RFC 4648) decode; nullopt on invalid input.
+std::optional<std::string> Base64Decode(std::string_view in);
+// Percent-decoding for query strings ('+' is a space).
+std::string UrlDecode(std::string_view in);
+// Gzip (RFC 1952) at the given zlib level.
+Result<std::string> Gzip(std::string_view in, int level);
+// True when an Accept-Encoding value allows gzip.
+bool AcceptsGzip(std::string_view accept_encoding);
+
+}  // namespace rigwatch
+
+#endif  // RIGWATCH_AGENT_HTTP_SERVER_H_
