@@ -43,6 +43,10 @@ struct Response {
   Status transport;
   int http_status = 0;  // kHttp only
   std::string body;
+  // True when the whole request was written before the transport failed.
+  // A reset/EOF after a sent restart request means the device went down to
+  // restart (AxeOS v2.0 replies nothing; PROTOCOLS.md §1.1).
+  bool request_sent = false;
 };
 
 // Identity of a miner as it reports it; exported through miner_info.
