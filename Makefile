@@ -1,0 +1,69 @@
+# Thin wrapper over CMake/CTest: the README's commands.
+#   make run     install what is missing, build Release, run on agent/rigwatch.yaml
+#   make test    install what tests need, build, run every test through CTest
+#   make bench   build and run the benchmarks (each prints its figures)
+#   make demo    simulator + agent + SMTP sink + Prometheus on loopback
+
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+CONFIG ?= agent/rigwatch.yaml
+SANITIZE ?= OFF
+
+# Debian packages (DESIGN.md). Build and run:
+DEPS := build-essential cmake pkg-config prometheus-cpp-dev libcivetweb-dev \
+        libcurl4-openssl-dev librocksdb-dev libyaml-cpp-dev libgtest-dev \
+        libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev libcrypt-dev
+# Tests additionally run the real tools:
+TEST_DEPS := prometheus prometheus-alertmanager python3-aiosmtpd python3 openssl \
+             curl procps
+BENCH_DEPS := prometheus-node-exporter
+
+.PHONY: all deps test-deps build run test bench demo clean format
+
+all: build
+
+# Installs only what is missing; runs apt-get update once, only if needed.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(DEPS))
+
+test-deps: deps
+	$(call apt_install,$(TEST_DEPS))
+
+build: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DRIGWATCH_BUILD_BENCH=OFF
+	cmake --build build -j $(JOBS)
+
+run: build
+	./build/rigwatch run --config $(CONFIG)
+
+# The test build lives in its own directory so a Release `make run` build and
+# a sanitizer test build never overwrite each other.
+test: test-deps
+	cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRIGWATCH_SANITIZE=$(SANITIZE) -DRIGWATCH_BUILD_BENCH=OFF
+	cmake --build build-test -j $(JOBS)
+	cd build-test && ctest --output-on-failure --timeout 600 -j $(JOBS)
+
+bench: test-deps
+	$(call apt_install,$(BENCH_DEPS))
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DRIGWATCH_BUILD_TESTS=ON -DRIGWATCH_BUILD_BENCH=ON
+	cmake --build build-bench -j $(JOBS)
+	./bench/run_all.sh build-bench
+
+demo: build
+	$(call apt_install,$(TEST_DEPS))
+	./tests/demo/run_demo.sh build
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build build-test build-bench

@@ -1,0 +1,114 @@
+#include "agent/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace rigwatch {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Each tests/fixtures/config/bad/X.yaml has X.err beside it: the exact
+// errors, one per line. RIGWATCH_UPDATE_GOLDEN=1 rewrites the .err files
+// (review the diff before committing it).
+TEST(ConfigTest, EveryBadConfigReportsEveryProblemWithItsLocation) {
+  const fs::path dir = "tests/fixtures/config/bad";
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    std::string rel = (dir / entry.path().filename()).string();
+    LoadResult r = LoadConfig(rel);
+    EXPECT_FALSE(r.ok()) << rel;
+    fs::path err = entry.path();
+    err.replace_extension(".err");
+    if (std::getenv("RIGWATCH_UPDATE_GOLDEN") != nullptr) {
+      std::ofstream(err) << r.ErrorText();
+    }
+    EXPECT_EQ(r.ErrorText(), ReadFile(err)) << rel;
+    ++checked;
+  }
+  EXPECT_GE(checked, 7);
+}
+
+TEST(ConfigTest, GoodConfigsLoad) {
+  for (const auto& entry :
+       fs::directory_iterator("tests/fixtures/config/good")) {
+    LoadResult r = LoadConfig(entry.path().string());
+    EXPECT_TRUE(r.ok()) << entry.path() << "\n" << r.ErrorText();
+  }
+}
+
+TEST(ConfigTest, ShippedDefaultConfigLoads) {
+  LoadResult r = LoadConfig("agent/rigwatch.yaml");
+  ASSERT_TRUE(r.ok()) << r.ErrorText();
+  EXPECT_TRUE(r.config->host.enabled);
+  EXPECT_EQ(r.config->http.listen, "0.0.0.0:9842");
+}
+
+TEST(ConfigTest, ValuesAndDefaults) {
+  LoadResult r = LoadConfig("tests/fixtures/config/good/full.yaml");
+  ASSERT_TRUE(r.ok()) << r.ErrorText();
+  const Config& c = *r.config;
+  EXPECT_EQ(c.http.threads, 8);
+  EXPECT_EQ(c.http.read_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c.storage.retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(c.scrape.interval, std::chrono::seconds(10));
+  ASSERT_EQ(c.miners.size(), 2u);
+  EXPECT_EQ(c.miners[1].name, "s9-1");
+  EXPECT_EQ(c.miners[1].kind, "cgminer");
+  EXPECT_EQ(c.miners[1].address, "10.0.0.12:4028");
+  EXPECT_EQ(c.miners[1].location.line, 5);
+  EXPECT_EQ(c.backup.keep, 7);
+  EXPECT_EQ(c.backup.every, std::chrono::hours(24));
+  EXPECT_EQ(c.miner_files, std::vector<std::string>{"targets/*.yaml"});
+  // Keys not given keep their defaults.
+  EXPECT_EQ(c.storage.min_free_bytes, 100'000'000u);
+  EXPECT_EQ(c.storage.sync, "round");
+  EXPECT_EQ(c.notify.group_wait, std::chrono::seconds(30));
+  EXPECT_DOUBLE_EQ(c.actions.guard_fraction, 0.3);
+}
+
+TEST(ConfigTest, MissingFileIsAnError) {
+  LoadResult r = LoadConfig("tests/fixtures/config/does-not-exist.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.ErrorText().find("cannot open config file"), std::string::npos);
+}
+
+TEST(ConfigTest, CheckingDoesNotTouchTheDataDir) {
+  fs::path tmp = fs::temp_directory_path() / "rigwatch-config-test-XXXXXX";
+  std::string t = tmp.string();
+  ASSERT_NE(mkdtemp(t.data()), nullptr);
+  fs::path data = fs::path(t) / "data";
+  LoadResult r = LoadConfigFromString(
+      "storage: { path: \"" + data.string() + "\" }\n", "inline.yaml");
+  EXPECT_TRUE(r.ok()) << r.ErrorText();
+  EXPECT_FALSE(fs::exists(data));  // validated, not created
+  fs::remove_all(t);
+}
+
+TEST(HostPortTest, Forms) {
+  EXPECT_EQ(ParseHostPort("192.168.1.50", 80)->port, 80);
+  EXPECT_EQ(ParseHostPort("10.0.0.12:4028", 80)->port, 4028);
+  EXPECT_EQ(ParseHostPort("[::1]:4028", 80)->host, "::1");
+  EXPECT_EQ(ParseHostPort("[fe80::1]", 80)->port, 80);
+  EXPECT_EQ(ParseHostPort("miner.local:8080", 80)->host, "miner.local");
+  EXPECT_FALSE(ParseHostPort("::1", 80).ok());
+  EXPECT_FALSE(ParseHostPort("host:0", 80).ok());
+  EXPECT_FALSE(ParseHostPort("host:", 80).ok());
+  EXPECT_FALSE(ParseHostPort(":80", 80).ok());
+  EXPECT_FALSE(ParseHostPort("a b:80", 80).ok());
+}
+
+}  // namespace
+}  // namespace rigwatch

@@ -1,0 +1,182 @@
+// The HTTP server on a real loopback socket (port 0).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <string>
+
+#include "agent/http/server.h"
+
+namespace rigwatch {
+namespace {
+
+// A test-only raw HTTP/1.0-style client: sends `raw`, reads to EOF.
+std::string Exchange(int port, const std::string& raw) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+std::string Get(int port, const std::string& path,
+                const std::string& extra = "") {
+  return Exchange(port, "GET " + path +
+                            " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                            extra + "\r\n");
+}
+
+std::string Body(const std::string& resp) {
+  size_t p = resp.find("\r\n\r\n");
+  return p == std::string::npos ? "" : resp.substr(p + 4);
+}
+
+std::string Gunzip(const std::string& in) {
+  z_stream zs{};
+  inflateInit2(&zs, 15 + 16);
+  std::string out(1 << 20, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  inflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  return out;
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartWith(HttpServerOptions o) {
+    o.listen = "127.0.0.1:0";
+    server_ = std::make_unique<HttpServer>(o);
+    server_->Handle("/hello", [](const HttpRequest& r) {
+      HttpResponse resp =
+          HttpResponse::Text(200, "hello " + r.Param("who").value_or("?"));
+      return resp;
+    });
+    server_->Handle("/big", [](const HttpRequest&) {
+      HttpResponse r = HttpResponse::Text(200, std::string(100000, 'm'));
+      r.gzip_ok = true;
+      return r;
+    });
+    server_->Handle("/api/v1/", [](const HttpRequest& r) {
+      return HttpResponse::Json(200, "{\"path\":\"" + r.path + "\"}");
+    });
+    server_->Handle("/stream", [](const HttpRequest&) {
+      HttpResponse r;
+      r.stream = [](const BodyWriter& w) {
+        for (int i = 0; i < 3; ++i) w("row" + std::to_string(i) + "\n");
+      };
+      return r;
+    });
+    ASSERT_TRUE(server_->Start().ok());
+    port_ = server_->BoundPort();
+    ASSERT_GT(port_, 0);
+  }
+  std::unique_ptr<HttpServer> server_;
+  int port_ = 0;
+};
+
+TEST_F(HttpServerTest, RoutesAndParams) {
+  StartWith({});
+  std::string r = Get(port_, "/hello?who=rig%201");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_EQ(Body(r), "hello rig 1");
+  EXPECT_NE(Get(port_, "/nope").find("HTTP/1.1 404"), std::string::npos);
+  EXPECT_EQ(Body(Get(port_, "/api/v1/alerts")),
+            "{\"path\":\"/api/v1/alerts\"}");
+}
+
+TEST_F(HttpServerTest, GzipOnlyWhenAsked) {
+  StartWith({});
+  std::string plain = Get(port_, "/big");
+  EXPECT_EQ(plain.find("Content-Encoding: gzip"), std::string::npos);
+  EXPECT_EQ(Body(plain).size(), 100000u);
+  std::string z = Get(port_, "/big", "Accept-Encoding: gzip\r\n");
+  EXPECT_NE(z.find("Content-Encoding: gzip"), std::string::npos);
+  EXPECT_LT(Body(z).size(), 1000u);
+  EXPECT_EQ(Gunzip(Body(z)), std::string(100000, 'm'));
+}
+
+TEST_F(HttpServerTest, StreamsChunked) {
+  StartWith({});
+  std::string r = Get(port_, "/stream");
+  EXPECT_NE(r.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_EQ(Body(r), "5\r\nrow0\n\r\n5\r\nrow1\n\r\n5\r\nrow2\n\r\n0\r\n\r\n");
+}
+
+TEST_F(HttpServerTest, BasicAuth) {
+  HttpServerOptions o;
+  // bcrypt of "s3cret" (cost 4), made with glibc crypt("$2b$04$...").
+  o.users = {
+      {"prom", "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"}};
+  StartWith(o);
+  EXPECT_NE(Get(port_, "/hello").find("HTTP/1.1 401"), std::string::npos);
+  EXPECT_NE(Get(port_, "/hello").find("WWW-Authenticate: Basic"),
+            std::string::npos);
+  // "prom:wrong"
+  EXPECT_NE(Get(port_, "/hello", "Authorization: Basic cHJvbTp3cm9uZw==\r\n")
+                .find("HTTP/1.1 401"),
+            std::string::npos);
+  // "prom:s3cret", twice (the second hits the verified cache).
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_NE(Get(port_, "/hello", "Authorization: Basic cHJvbTpzM2NyZXQ=\r\n")
+                  .find("HTTP/1.1 200"),
+              std::string::npos);
+  }
+}
+
+TEST_F(HttpServerTest, SlowClientsDoNotBlockOthers) {
+  HttpServerOptions o;
+  o.threads = 4;
+  o.request_timeout = std::chrono::milliseconds(3000);
+  StartWith(o);
+  // Two clients send half a request and stall.
+  int stalled[2];
+  for (int& fd : stalled) {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::string half = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+    send(fd, half.data(), half.size(), MSG_NOSIGNAL);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  std::string r = Get(port_, "/hello?who=fast");
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(Body(r), "hello fast");
+  EXPECT_LT(took, std::chrono::milliseconds(1000));
+  for (int fd : stalled) close(fd);
+}
+
+TEST(HttpHelpersTest, Base64AndUrlDecode) {
+  EXPECT_EQ(*Base64Decode("cHJvbTpzM2NyZXQ="), "prom:s3cret");
+  EXPECT_FALSE(Base64Decode("!!").has_value());
+  EXPECT_EQ(UrlDecode("a%20b+c%2"), "a b c%2");
+  EXPECT_TRUE(AcceptsGzip("gzip, deflate"));
+  EXPECT_FALSE(AcceptsGzip("identity"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=0"));
+}
+
+}  // namespace
+}  // namespace rigwatch
