@@ -1,0 +1,82 @@
+// Vocabulary of the fleet simulator: which firmware a simulated miner speaks
+// and which faults it is currently injecting. Plain values, no locking: a
+// Faults object is owned by one miner and touched only by the event loop.
+#ifndef RIGWATCH_TESTS_SIM_SIM_TYPES_H_
+#define RIGWATCH_TESTS_SIM_SIM_TYPES_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/common/clock.h"
+#include "agent/common/status.h"
+
+namespace rigwatch::sim {
+
+// Firmware variants (PROTOCOLS.md §1.4, §1.6, §2.3, §2.4).
+enum class Variant {
+  kAxeosV2_0,
+  kAxeosV2_9,
+  kAxeosV2_12,
+  kAxeosV2_15,
+  kNerdqaxeV1_0_35,
+  kCgminer4_11,
+  kAntminerS9,
+};
+
+// The wire family: AxeOS speaks HTTP, cgminer speaks the 4028 TCP API.
+enum class Family { kAxeos, kCgminer };
+
+Family FamilyOf(Variant v);
+// Stable names used on the command line and in the control API:
+// "axeos-v2.0", "axeos-v2.9", "axeos-v2.12", "axeos-v2.15",
+// "nerdqaxe-v1.0.35", "cgminer-4.11", "antminer-s9".
+std::string_view VariantName(Variant v);
+// Accepts the names above. Fails with the list of accepted names.
+Result<Variant> ParseVariant(std::string_view name);
+// Every variant of a family, in declaration order.
+std::vector<Variant> VariantsOf(Family f);
+
+// What a miner does wrong. Defaults mean "healthy".
+struct Faults {
+  enum class Deny { kNone, kRestart, kAll };
+
+  bool refuse = false;        // listener closed: connect gets RST/refused
+  bool blackhole = false;     // accept and read, never answer
+  int trickle_ms = 0;         // > 0: send the reply one byte every trickle_ms
+  bool reset_mid = false;     // send part of the reply, then RST
+  bool truncate = false;      // valid framing, body cut in half
+  bool garbage = false;       // valid framing, body of random bytes
+  bool huge = false;          // valid framing, a 10 MB JSON body
+  int http_status = 0;        // AxeOS: 500 or 401 instead of the reply
+  Deny code45 = Deny::kNone;  // cgminer: E Code 45 on restart or on all
+  double temp_ramp_c_per_min = 0;  // > 0: temperature climbs at this rate
+  double temp_ceiling_c = 95;      // ... up to this ceiling
+  SteadyTime temp_ramp_start{};
+  double hashrate_fraction = 1.0;  // < 1: hashrate drops to this fraction
+  bool ignore_restart = false;     // restart is answered but never reboots
+
+  bool Healthy() const;
+};
+
+// Names accepted by ApplyFault / ClearFault, for error messages and --help.
+std::string_view FaultNames();
+
+// Sets fault `name` with optional parameter `param` (empty = default):
+//   refuse, blackhole, reset_mid, truncate, garbage, huge, http500, http401,
+//   ignore_restart                                 no parameter
+//   trickle[=ms, default 200]   code45[=restart|all, default restart]
+//   temp_ramp[=C per minute, default 2]   temp_ceiling=C (default 95)
+//   hashrate_drop[=fraction 0..1, default 0.5]
+// `now` starts a temperature ramp. Fails on an unknown name or bad parameter,
+// leaving `f` unchanged.
+Status ApplyFault(Faults& f, std::string_view name, std::string_view param,
+                  SteadyTime now);
+// Clears one fault by the same names, or every fault with "all".
+Status ClearFault(Faults& f, std::string_view name);
+// Names of the active faults, e.g. {"trickle=200", "http500"}.
+std::vector<std::string> ActiveFaults(const Faults& f);
+
+}  // namespace rigwatch::sim
+
+#endif  // RIGWATCH_TESTS_SIM_SIM_TYPES_H_
