@@ -1,0 +1,218 @@
+#include "agent/actions/actions.h"
+
+#include "agent/common/log.h"
+
+namespace rigwatch::actions {
+
+const MetricDesc kActionsMetrics[4] = {
+    {"rigwatch_restarts_total", MetricType::kCounter,
+     "Restart decisions per target and result: ok, failed, timeout, unknown "
+     "(agent died between journal and outcome), cooldown, limit, suppressed "
+     "(fleet guard), not_needed, no_such_service, journal_error.",
+     "miner,result"},
+    {"rigwatch_notifications_total", MetricType::kCounter,
+     "Notification delivery attempts per channel (smtp, alertmanager) and "
+     "result: sent, failed (will retry), expired, dropped (outbox full).",
+     "channel,result"},
+    {"rigwatch_outbox_pending", MetricType::kGauge,
+     "Notifications written to the durable outbox and not yet accepted by "
+     "their receiver.",
+     ""},
+    {"rigwatch_actions_dropped_total", MetricType::kCounter,
+     "Work dropped because a bounded queue was full.", "queue"},
+};
+
+Result<std::unique_ptr<Actions>> Actions::Create(ActionsOptions options,
+                                                 Clock* clock, DurableKv* kv,
+                                                 MinerRestarter* miners,
+                                                 GraceSink grace) {
+  if (options.smtp) {
+    RW_RETURN_IF_ERROR(ValidateSmtpOptions(*options.smtp));
+  }
+  if (!(options.guard_fraction > 0 && options.guard_fraction <= 1)) {
+    return InvalidArgumentError("guard fraction must be in (0, 1]");
+  }
+  if (options.restart.max_attempts < 1) {
+    return InvalidArgumentError("restart max_attempts must be at least 1");
+  }
+  for (const auto& s : options.services) {
+    if (s.restart.empty()) {
+      return InvalidArgumentError("host service \"" + s.name +
+                                  "\" has no restart command");
+    }
+  }
+  std::unique_ptr<Actions> a(
+      new Actions(std::move(options), clock, kv, miners, std::move(grace)));
+  RW_ASSIGN_OR_RETURN(int unknown, a->restarter_.Recover());
+  if (unknown > 0) {
+    LogWarn("restart_journal_recovered").Kv("unknown_outcomes", unknown);
+  }
+  RW_RETURN_IF_ERROR(a->outbox_.Load());
+  return a;
+}
+
+namespace {
+NotifierOptions MakeNotifierOptions(const ActionsOptions& o) {
+  NotifierOptions n;
+  n.mail = o.smtp.has_value();
+  if (o.smtp) {
+    n.from = o.smtp->from;
+    n.to = o.smtp->to;
+    n.host = o.smtp->helo_host;
+  }
+  if (n.host.empty()) n.host = LocalHostName();
+  n.group_wait = o.group_wait;
+  n.repeat_interval = o.repeat_interval;
+  n.external_url = o.external_url;
+  n.alert_template = o.alert_template;
+  n.alertmanager = !o.alertmanager.url.empty();
+  n.am_resend_interval = o.alertmanager.resend_interval;
+  return n;
+}
+}  // namespace
+
+Actions::Actions(ActionsOptions options, Clock* clock, DurableKv* kv,
+                 MinerRestarter* miners, GraceSink grace)
+    : opt_(std::move(options)),
+      clock_(clock),
+      outbox_(opt_.outbox, clock, kv, &notifications_),
+      notifier_(MakeNotifierOptions(opt_), clock, &outbox_),
+      guard_(opt_.guard_fraction, [this](const Notice& n) { HandleNotice(n); }),
+      restarter_(
+          opt_.restart, opt_.services, clock, kv, miners, std::move(grace),
+          [this](const Notice& n) { notifier_.OnNotice(n); }, &restarts_) {
+  if (opt_.smtp) {
+    smtp_channel_ = std::make_unique<SmtpMailChannel>(*opt_.smtp);
+    outbox_.AddChannel(Notifier::kMailChannel, smtp_channel_.get());
+  }
+  if (!opt_.alertmanager.url.empty()) {
+    am_channel_ = std::make_unique<AlertmanagerChannel>(opt_.alertmanager);
+    outbox_.AddChannel(Notifier::kAmChannel, am_channel_.get());
+  }
+}
+
+Actions::~Actions() { Stop(); }
+
+void Actions::HandleNotice(const Notice& n) {
+  if (n.kind == "fleet_unreachable") notifier_.OnFleetTripped();
+  notifier_.OnNotice(n);
+  if (n.kind == "fleet_reachable") {
+    notifier_.OnFleetRecovered();
+    std::lock_guard<std::mutex> l(mu_);
+    release_held_at_ = clock_->SteadyNow() + opt_.group_wait;
+  }
+}
+
+void Actions::ReleaseHeld() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!release_held_at_ || guard_.tripped() ||
+        clock_->SteadyNow() < *release_held_at_) {
+      return;
+    }
+    release_held_at_.reset();
+    for (auto& [key, t] : held_) {
+      if (queue_.size() >= opt_.restart_queue) {
+        ++restart_queue_dropped_;
+        continue;
+      }
+      LogInfo("restart_released").Kv("target", t.target).Kv("rule", t.rule);
+      queue_.push_back(std::move(t));
+    }
+    held_.clear();
+  }
+  cv_.notify_all();
+}
+
+void Actions::OnTransition(const Transition& t) {
+  const bool down = guard_.tripped();
+  notifier_.OnTransition(t, down);
+  if (t.to == Level::kGreen) restarter_.OnGreen(t.target);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    // A newer judgement by the same rule replaces a held restart.
+    const std::string held_key = t.rule + '\x1f' + t.target;
+    held_.erase(held_key);
+    if (!t.Wants("restart")) return;
+    if (down) held_[held_key] = t;
+    if (queue_.size() >= opt_.restart_queue) {
+      ++restart_queue_dropped_;
+      LogError("restart_queue_full").Kv("target", t.target).Kv("rule", t.rule);
+      return;
+    }
+    queue_.push_back(t);
+  }
+  cv_.notify_all();
+}
+
+void Actions::OnRound(std::size_t targets, std::size_t failed) {
+  guard_.OnRound(targets, failed);
+}
+
+void Actions::DrainRestarts() {
+  for (;;) {
+    Transition t;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (queue_.empty() || stop_) return;
+      t = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    // The guard is checked when the restart would be sent, not when it was
+    // queued: a round reported in between counts.
+    restarter_.Request(t, guard_.tripped());
+  }
+}
+
+void Actions::RunOnce() {
+  ReleaseHeld();
+  DrainRestarts();
+  notifier_.Tick();
+  outbox_.RunDue();
+}
+
+void Actions::WorkerLoop() {
+  for (;;) {
+    ReleaseHeld();
+    DrainRestarts();
+    notifier_.Tick();
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, std::chrono::seconds(1),
+                 [this] { return stop_ || !queue_.empty(); });
+    if (stop_) return;
+  }
+}
+
+void Actions::Start() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (worker_.joinable()) return;
+    stop_ = false;
+    worker_ = std::thread([this] { WorkerLoop(); });
+  }
+  outbox_.Start();
+}
+
+void Actions::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  outbox_.Stop();
+}
+
+Samples Actions::SelfMetrics() const {
+  Samples out;
+  restarts_.AppendSamples(out);
+  notifications_.AppendSamples(out);
+  out.push_back(Sample{
+      "rigwatch_outbox_pending", {}, static_cast<double>(outbox_.pending())});
+  out.push_back(Sample{"rigwatch_actions_dropped_total",
+                       {{"queue", "restart"}},
+                       static_cast<double>(restart_queue_dropped_.load())});
+  return out;
+}
+
+}  // namespace rigwatch::actions

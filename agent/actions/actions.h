@@ -1,0 +1,127 @@
+// The actions component's front door: the agent creates one Actions, feeds
+// it rule transitions and poll-round reports, and reads its self metrics.
+//
+//   auto actions = Actions::Create(opts, clock, kv, poller, grace_sink);
+//   (*actions)->Start();
+//   ... (*actions)->OnTransition(t); (*actions)->OnRound(n, failed);
+//   (*actions)->Stop();
+//
+// Restarts run on a worker thread behind a bounded queue; mails and
+// Alertmanager pushes go through the durable outbox and its sender thread.
+// Nothing here blocks the caller for longer than a DurableKv write.
+#ifndef RIGWATCH_AGENT_ACTIONS_ACTIONS_H_
+#define RIGWATCH_AGENT_ACTIONS_ACTIONS_H_
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "agent/actions/alertmanager.h"
+#include "agent/actions/counters.h"
+#include "agent/actions/fleet_guard.h"
+#include "agent/actions/notifier.h"
+#include "agent/actions/outbox.h"
+#include "agent/actions/restart.h"
+#include "agent/actions/smtp.h"
+#include "agent/actions/types.h"
+#include "agent/common/kv.h"
+#include "exporters/sample.h"
+
+namespace rigwatch::actions {
+
+struct ActionsOptions {
+  RestartOptions restart;
+  std::vector<HostService> services;
+  double guard_fraction = 0.3;
+  std::optional<SmtpOptions> smtp;   // absent: no mail
+  AlertmanagerOptions alertmanager;  // empty url: no Alertmanager
+  Duration group_wait = std::chrono::seconds(30);
+  Duration repeat_interval = std::chrono::hours(4);
+  std::string external_url;
+  std::string alert_template = std::string(kDefaultAlertTemplate);
+  OutboxOptions outbox;
+  std::size_t restart_queue = 256;  // pending restarts; beyond: dropped
+};
+
+// The self metrics Actions exports (HELP texts are the documentation).
+extern const MetricDesc kActionsMetrics[4];
+
+class Actions {
+ public:
+  // Validates options, loads the restart journal (pending entries become
+  // "unknown", never re-sent) and the outbox. `clock`, `kv` and `miners`
+  // must outlive the Actions; `miners` may be null when no miner restarts.
+  static Result<std::unique_ptr<Actions>> Create(ActionsOptions options,
+                                                 Clock* clock, DurableKv* kv,
+                                                 MinerRestarter* miners,
+                                                 GraceSink grace);
+  ~Actions();  // Stop()s
+
+  // Thread-safe and non-blocking: updates the notifier and queues a restart
+  // when the transition asks for one.
+  void OnTransition(const Transition& t);
+
+  // One poll round: how many targets were polled and how many failed.
+  // Thread-safe.
+  void OnRound(std::size_t targets, std::size_t failed);
+
+  // Starts / stops the restart worker and the outbox sender.
+  void Start();
+  void Stop();
+
+  // Without threads (tests): runs the queued restarts, then one notifier
+  // tick, then one outbox run.
+  void RunOnce();
+
+  bool fleet_down() const { return guard_.tripped(); }
+  std::size_t outbox_pending() const { return outbox_.pending(); }
+  const CounterFamily2& restarts() const { return restarts_; }
+  const CounterFamily2& notifications() const { return notifications_; }
+
+  // rigwatch_restarts_total{miner,result},
+  // rigwatch_notifications_total{channel,result}, rigwatch_outbox_pending,
+  // rigwatch_actions_dropped_total{queue}.
+  Samples SelfMetrics() const;
+
+ private:
+  Actions(ActionsOptions options, Clock* clock, DurableKv* kv,
+          MinerRestarter* miners, GraceSink grace);
+  void DrainRestarts();
+  void ReleaseHeld();
+  void WorkerLoop();
+  void HandleNotice(const Notice& n);
+
+  const ActionsOptions opt_;
+  Clock* clock_;
+  // Counters first: the parts below hold pointers to them.
+  CounterFamily2 restarts_{"rigwatch_restarts_total", "miner", "result"};
+  CounterFamily2 notifications_{"rigwatch_notifications_total", "channel",
+                                "result"};
+  std::atomic<uint64_t> restart_queue_dropped_{0};
+  Outbox outbox_;
+  std::unique_ptr<SmtpMailChannel> smtp_channel_;
+  std::unique_ptr<AlertmanagerChannel> am_channel_;
+  Notifier notifier_;
+  FleetGuard guard_;
+  Restarter restarter_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Transition> queue_;
+  // Restarts the guard suppressed, per (rule, target). After the fleet recovers
+  // they are retried once the rules had group_wait to see the targets
+  // again, unless the target turned green meanwhile.
+  std::map<std::string, Transition> held_;
+  std::optional<SteadyTime> release_held_at_;
+  bool stop_ = false;
+  std::thread worker_;
+};
+
+}  // namespace rigwatch::actions
+
+#endif  // RIGWATCH_AGENT_ACTIONS_ACTIONS_H_

@@ -1,0 +1,280 @@
+#include "agent/actions/outbox.h"
+
+#include <charconv>
+#include <vector>
+
+#include "agent/common/log.h"
+
+namespace rigwatch::actions {
+namespace {
+
+bool NextLine(std::string_view& s, std::string_view* line) {
+  auto nl = s.find('\n');
+  if (nl == std::string_view::npos) return false;
+  *line = s.substr(0, nl);
+  s.remove_prefix(nl + 1);
+  return true;
+}
+
+template <typename T>
+bool ParseInt(std::string_view s, T* out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+Outbox::Outbox(OutboxOptions options, Clock* clock, DurableKv* kv,
+               CounterFamily2* counters)
+    : opt_(options), clock_(clock), kv_(kv), counters_(counters) {}
+
+Outbox::~Outbox() { Stop(); }
+
+void Outbox::AddChannel(std::string name, OutboxChannel* channel) {
+  std::lock_guard<std::mutex> l(mu_);
+  channels_[std::move(name)] = channel;
+}
+
+// Format (version 1): "1\n<channel>\n<attempts>\n<next ms>\n<created ms>\n"
+// followed by the payload bytes as they are.
+std::string Outbox::Encode(const Entry& e) {
+  std::string s = "1\n" + e.channel + "\n" + std::to_string(e.attempts) + "\n" +
+                  std::to_string(ToUnixMillis(e.next)) + "\n" +
+                  std::to_string(ToUnixMillis(e.created)) + "\n";
+  s += e.payload;
+  return s;
+}
+
+bool Outbox::Decode(std::string_view s, Entry* e) {
+  std::string_view version, channel, attempts, next, created;
+  if (!NextLine(s, &version) || version != "1") return false;
+  if (!NextLine(s, &channel) || !NextLine(s, &attempts) ||
+      !NextLine(s, &next) || !NextLine(s, &created)) {
+    return false;
+  }
+  int64_t next_ms = 0, created_ms = 0;
+  if (!ParseInt(attempts, &e->attempts) || !ParseInt(next, &next_ms) ||
+      !ParseInt(created, &created_ms)) {
+    return false;
+  }
+  e->channel = std::string(channel);
+  e->next = FromUnixMillis(next_ms);
+  e->created = FromUnixMillis(created_ms);
+  e->payload = std::string(s);
+  return true;
+}
+
+Status Outbox::Load() {
+  RW_ASSIGN_OR_RETURN(auto rows, kv_->List(kNamespace));
+  RW_ASSIGN_OR_RETURN(auto sent, kv_->List(kSentNamespace));
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& [key, value] : rows) {
+    Entry e;
+    if (!Decode(value, &e)) {
+      LogError("outbox_entry_corrupt").Kv("key", key);
+      continue;
+    }
+    e.generation = next_generation_++;
+    entries_[key] = std::move(e);
+  }
+  for (const auto& [key, value] : sent) {
+    int64_t ms = 0;
+    if (ParseInt(std::string_view(value), &ms)) sent_[key] = FromUnixMillis(ms);
+  }
+  PruneMarkersLocked(clock_->Now());
+  if (!entries_.empty()) {
+    LogInfo("outbox_loaded")
+        .Kv("pending", static_cast<uint64_t>(entries_.size()));
+  }
+  return Status::Ok();
+}
+
+Status Outbox::Enqueue(const std::string& channel, const std::string& key,
+                       const std::string& payload, bool replace) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!replace && (entries_.count(key) || sent_.count(key))) {
+      return Status::Ok();  // a duplicate: already queued or delivered
+    }
+    if (!entries_.count(key) && entries_.size() >= opt_.max_pending) {
+      if (counters_) counters_->Inc(channel, "dropped");
+      LogError("outbox_full").Kv("channel", channel).Kv("key", key);
+      return ResourceExhaustedError(
+          "outbox full (" + std::to_string(opt_.max_pending) + " pending)");
+    }
+    Entry e;
+    e.channel = channel;
+    e.created = clock_->Now();
+    e.next = e.created;
+    e.payload = payload;
+    e.generation = next_generation_++;
+    // Written before it is visible to the sender: what is in memory is
+    // always on disk too.
+    RW_RETURN_IF_ERROR(kv_->Put(kNamespace, key, Encode(e)));
+    entries_[key] = std::move(e);
+  }
+  Wake();
+  return Status::Ok();
+}
+
+Duration Outbox::Backoff(int attempts) const {
+  Duration d = opt_.backoff_base;
+  for (int i = 1; i < attempts && d < opt_.backoff_cap; ++i) d *= 2;
+  return std::min(d, opt_.backoff_cap);
+}
+
+void Outbox::PruneMarkersLocked(WallTime now) {
+  for (auto it = sent_.begin(); it != sent_.end();) {
+    if (now - it->second > opt_.max_age) {
+      kv_->Delete(kSentNamespace, it->first)
+          .IgnoreError("a stale marker only blocks a duplicate key");
+      it = sent_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+int Outbox::RunDue() {
+  std::lock_guard<std::mutex> run(run_mu_);
+  const WallTime now = clock_->Now();
+  struct Job {
+    std::string key;
+    Entry entry;
+    OutboxChannel* channel;
+  };
+  std::vector<Job> jobs;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    PruneMarkersLocked(now);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      Entry& e = it->second;
+      if (now - e.created > opt_.max_age) {
+        LogError("outbox_expired")
+            .Kv("channel", e.channel)
+            .Kv("key", it->first)
+            .Kv("attempts", e.attempts);
+        if (counters_) counters_->Inc(e.channel, "expired");
+        kv_->Delete(kNamespace, it->first)
+            .IgnoreError("retried at the next run");
+        it = entries_.erase(it);
+        continue;
+      }
+      if (e.next <= now) {
+        auto ch = channels_.find(e.channel);
+        jobs.push_back(
+            {it->first, e, ch == channels_.end() ? nullptr : ch->second});
+      }
+      ++it;
+    }
+  }
+  int delivered = 0;
+  for (auto& job : jobs) {
+    Status s = job.channel ? job.channel->Deliver(job.entry.payload)
+                           : UnavailableError("no channel named \"" +
+                                              job.entry.channel + "\"");
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = entries_.find(job.key);
+    const bool replaced =
+        it == entries_.end() || it->second.generation != job.entry.generation;
+    if (s.ok()) {
+      ++delivered;
+      if (counters_) counters_->Inc(job.entry.channel, "sent");
+      LogInfo("notification_sent")
+          .Kv("channel", job.entry.channel)
+          .Kv("key", job.key)
+          .Kv("attempts", job.entry.attempts + 1);
+      if (replaced) continue;  // a newer version waits; keep it
+      // Marker first: if we die between the two writes the entry is seen as
+      // delivered, never sent twice.
+      sent_[job.key] = now;
+      kv_->Put(kSentNamespace, job.key, std::to_string(ToUnixMillis(now)))
+          .IgnoreError("without the marker only re-enqueueing dedupes less");
+      Status del = kv_->Delete(kNamespace, job.key);
+      if (!del.ok()) {
+        LogError("outbox_delete_failed").Kv("key", job.key).Kv("err", del);
+      }
+      entries_.erase(it);
+    } else {
+      if (counters_) counters_->Inc(job.entry.channel, "failed");
+      if (replaced) continue;
+      Entry& e = it->second;
+      ++e.attempts;
+      e.next = now + Backoff(e.attempts);
+      LogWarn("notification_failed")
+          .Kv("channel", e.channel)
+          .Kv("key", job.key)
+          .Kv("attempts", e.attempts)
+          .Kv("retry_in_s",
+              static_cast<int64_t>(
+                  std::chrono::duration_cast<std::chrono::seconds>(
+                      Backoff(e.attempts))
+                      .count()))
+          .Kv("err", s);
+      kv_->Put(kNamespace, job.key, Encode(e))
+          .IgnoreError("the attempt count is advisory; the entry stays");
+    }
+  }
+  return delivered;
+}
+
+std::size_t Outbox::pending() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return entries_.size();
+}
+
+std::optional<WallTime> Outbox::NextDue() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::optional<WallTime> best;
+  for (const auto& [k, e] : entries_) {
+    if (!best || e.next < *best) best = e.next;
+  }
+  return best;
+}
+
+void Outbox::Start() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Outbox::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Outbox::Wake() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Outbox::Loop() {
+  for (;;) {
+    RunDue();
+    std::unique_lock<std::mutex> l(mu_);
+    if (stop_) return;
+    // Sleep until the next entry is due, at most 1 s (the clock may be
+    // moved by the system, and Wake() covers new entries).
+    Duration wait = std::chrono::seconds(1);
+    const WallTime now = clock_->Now();
+    for (const auto& [k, e] : entries_) {
+      Duration d = e.next > now ? Duration(e.next - now) : Duration(0);
+      wait = std::min(wait, d);
+    }
+    if (wait > Duration(0)) {
+      cv_.wait_for(l, wait, [this] { return stop_ || wake_; });
+    }
+    wake_ = false;
+    if (stop_) return;
+  }
+}
+
+}  // namespace rigwatch::actions

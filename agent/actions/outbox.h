@@ -1,0 +1,122 @@
+// The durable outbox: every notification (mail, Alertmanager push) is
+// written to DurableKv namespace "outbox" first and deleted only after its
+// channel accepted it. Failed deliveries are retried with exponential
+// backoff, across outages and agent restarts.
+//
+// Exactly once: each entry has a dedupe key (a mail's Message-ID). Enqueueing
+// a key that is pending, or that was delivered within max_age (a marker is
+// kept in namespace "outbox_sent"), does nothing. The one window left is a
+// crash after the server accepted a message and before the marker was
+// written; then the message is sent again with the same Message-ID.
+#ifndef RIGWATCH_AGENT_ACTIONS_OUTBOX_H_
+#define RIGWATCH_AGENT_ACTIONS_OUTBOX_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "agent/actions/counters.h"
+#include "agent/common/clock.h"
+#include "agent/common/kv.h"
+#include "agent/common/status.h"
+
+namespace rigwatch::actions {
+
+// A destination. Deliver is called from the outbox's sender thread only.
+class OutboxChannel {
+ public:
+  virtual ~OutboxChannel() = default;
+  // Ok once the receiver accepted the payload; any error means "retry later".
+  virtual Status Deliver(const std::string& payload) = 0;
+};
+
+struct OutboxOptions {
+  Duration backoff_base = std::chrono::seconds(30);
+  Duration backoff_cap = std::chrono::minutes(30);
+  // Older entries are dropped (counted as "expired"); delivered markers are
+  // kept this long.
+  Duration max_age = std::chrono::hours(72);
+  std::size_t max_pending = 10000;  // Enqueue beyond: ResourceExhausted
+};
+
+class Outbox {
+ public:
+  static constexpr std::string_view kNamespace = "outbox";
+  static constexpr std::string_view kSentNamespace = "outbox_sent";
+
+  // Pointers must outlive the Outbox. `counters` receives
+  // rigwatch_notifications_total{channel,result} with result sent, failed
+  // (one per failed attempt), expired, dropped.
+  Outbox(OutboxOptions options, Clock* clock, DurableKv* kv,
+         CounterFamily2* counters);
+  ~Outbox();  // Stop()s
+
+  // Registers a channel by name ("smtp", "alertmanager"); before Load().
+  void AddChannel(std::string name, OutboxChannel* channel);
+
+  // Reads pending entries and delivered markers left by an earlier run.
+  Status Load();
+
+  // Durably queues `payload` for `channel` under `key`, due now. With
+  // `replace` a pending entry of the same key is overwritten (the newest
+  // state wins, e.g. an alert turned resolved) and markers are ignored.
+  // Returns ok without doing anything for a duplicate key; fails when the
+  // write failed or the outbox holds max_pending entries. Thread-safe.
+  Status Enqueue(const std::string& channel, const std::string& key,
+                 const std::string& payload, bool replace = false);
+
+  // Attempts every due entry once, in key order. Returns how many were
+  // delivered. Thread-safe (one run at a time).
+  int RunDue();
+
+  // Entries waiting, and the earliest time one is due (nullopt when empty).
+  std::size_t pending() const;
+  std::optional<WallTime> NextDue() const;
+
+  // The background sender: RunDue whenever something is due or Wake() is
+  // called. Start/Stop from the owner only.
+  void Start();
+  void Stop();
+  void Wake();
+
+ private:
+  struct Entry {
+    std::string channel;
+    int attempts = 0;
+    WallTime next{};
+    WallTime created{};
+    std::string payload;
+    uint64_t generation = 0;  // bumped by a replace during delivery
+  };
+  static std::string Encode(const Entry& e);
+  static bool Decode(std::string_view s, Entry* e);
+  Duration Backoff(int attempts) const;
+  void PruneMarkersLocked(WallTime now);
+  void Loop();
+
+  const OutboxOptions opt_;
+  Clock* clock_;
+  DurableKv* kv_;
+  CounterFamily2* counters_;
+  std::map<std::string, OutboxChannel*> channels_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, WallTime> sent_;  // delivered markers
+  uint64_t next_generation_ = 1;
+  std::mutex run_mu_;
+
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool wake_ = false;
+  std::thread thread_;
+};
+
+}  // namespace rigwatch::actions
+
+#endif  // RIGWATCH_AGENT_ACTIONS_OUTBOX_H_

@@ -1,0 +1,115 @@
+// The restart action: limits per target, a crash-safe journal, grace periods.
+//
+// Every restart is written to the journal (DurableKv namespace
+// "restart_journal") BEFORE it is sent. An entry still "pending" when the
+// agent starts means the agent died between journal and outcome: it is
+// recorded as "unknown" and never re-sent; it still counts against the
+// cooldown and the attempt window, so a crash loop cannot become a restart
+// loop.
+#ifndef RIGWATCH_AGENT_ACTIONS_RESTART_H_
+#define RIGWATCH_AGENT_ACTIONS_RESTART_H_
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/actions/counters.h"
+#include "agent/actions/types.h"
+#include "agent/common/clock.h"
+#include "agent/common/kv.h"
+#include "agent/common/status.h"
+
+namespace rigwatch::actions {
+
+struct RestartOptions {
+  Duration cooldown = std::chrono::minutes(10);  // between two attempts
+  int max_attempts = 3;                          // within `window`
+  Duration window = std::chrono::hours(1);
+  Duration grace = std::chrono::minutes(5);  // rules skip the target after
+  Duration miner_timeout = std::chrono::seconds(30);
+};
+
+// A host service restarted through configured argv (no shell). `check` is
+// optional: when it exits 0 the service is considered healthy and the
+// restart is skipped (result "not_needed").
+struct HostService {
+  std::string name;
+  std::vector<std::string> check;
+  std::vector<std::string> restart;
+  Duration timeout = std::chrono::seconds(30);
+};
+
+// The journal's storage format, separate so a test can write exactly what a
+// crashed agent would have left behind. Thread-compatible.
+class RestartJournal {
+ public:
+  static constexpr std::string_view kNamespace = "restart_journal";
+  struct Entry {
+    std::string key;
+    std::string target;
+    WallTime at;
+    std::string result;  // "pending", "ok", "failed", "timeout", "unknown"
+  };
+  explicit RestartJournal(DurableKv* kv) : kv_(kv) {}
+  // Durably records a pending attempt; returns its key.
+  Result<std::string> Begin(const std::string& target, WallTime at);
+  Status Finish(const std::string& key, std::string_view result);
+  Status Erase(const std::string& key);
+  // Every entry; undecodable ones are skipped and logged.
+  Result<std::vector<Entry>> Load();
+
+ private:
+  DurableKv* kv_;  // not owned
+};
+
+// Decides and performs restarts. Thread-safe: Request may be called from any
+// thread but performs the restart in the caller's thread (the Actions worker).
+class Restarter {
+ public:
+  // All pointers must outlive the Restarter. `miners` may be null (then miner
+  // restarts fail with result "failed"). `counters` receives
+  // rigwatch_restarts_total{miner,result}.
+  Restarter(RestartOptions options, std::vector<HostService> services,
+            Clock* clock, DurableKv* kv, MinerRestarter* miners,
+            GraceSink grace, NoticeSink notices, CounterFamily2* counters);
+
+  // Loads the journal; pending entries become "unknown" (never re-sent).
+  // Returns how many were found pending. Call once before Request.
+  Result<int> Recover();
+
+  // Handles a transition whose actions include "restart". With `fleet_down`
+  // nothing is sent (result "suppressed"). Returns the result label counted:
+  // ok, failed, timeout, cooldown, limit, suppressed, not_needed,
+  // no_such_service, journal_error.
+  std::string Request(const Transition& t, bool fleet_down);
+
+  // The target is green again: a later limit hit notifies again.
+  void OnGreen(const std::string& target);
+
+ private:
+  // The journal key of the target: the miner name, or "host/<service>".
+  std::string RunMiner(const std::string& miner);
+  std::string RunService(const HostService& svc);
+  void Count(const std::string& target, const std::string& result);
+  void PruneLocked(WallTime now);
+
+  const RestartOptions opt_;
+  const std::vector<HostService> services_;
+  Clock* clock_;
+  DurableKv* kv_;
+  RestartJournal journal_;
+  MinerRestarter* miners_;
+  GraceSink grace_;
+  NoticeSink notices_;
+  CounterFamily2* counters_;
+
+  std::mutex mu_;
+  std::map<std::string, std::vector<WallTime>> attempts_;  // per target
+  std::set<std::string> limit_notified_;  // persisted in "restart_limit"
+};
+
+}  // namespace rigwatch::actions
+
+#endif  // RIGWATCH_AGENT_ACTIONS_RESTART_H_

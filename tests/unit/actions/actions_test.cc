@@ -1,0 +1,157 @@
+#include "agent/actions/actions.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/fakes/fake_clock.h"
+#include "tests/unit/actions/test_util.h"
+
+namespace rigwatch::actions {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+using testing::MakeTransition;
+using testing::RecordingRestarter;
+using testing::SubjectOf;
+
+// The facade with its real outbox; mail goes to a port where nothing
+// listens, so every queued mail stays in the DurableKv where the test can
+// read it.
+class ActionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ActionsOptions o;
+    SmtpOptions smtp;
+    smtp.url = "smtp://127.0.0.1:1";
+    smtp.from = "rigwatch@example.org";
+    smtp.to = {"ops@example.org"};
+    smtp.helo_host = "testhost";
+    smtp.timeout = seconds(5);
+    o.smtp = smtp;
+    auto a = Actions::Create(
+        o, &clock_, &kv_, &miner_,
+        [this](const std::string& t, Duration) { grace_.push_back(t); });
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    actions_ = std::move(*a);
+  }
+  // Subjects of the mails waiting in the outbox.
+  std::vector<std::string> QueuedMailSubjects() {
+    std::vector<std::string> out;
+    auto rows = kv_.List(Outbox::kNamespace);
+    EXPECT_TRUE(rows.ok());
+    for (const auto& [k, v] : *rows) {
+      if (v.find("\nsmtp\n") != std::string::npos) {
+        out.push_back(SubjectOf(v));
+      }
+    }
+    return out;
+  }
+  Transition Red(int i) {
+    return MakeTransition("temp", "rig-" + std::to_string(i), Level::kGreen,
+                          Level::kRed, {"notify", "restart"});
+  }
+
+  FakeClock clock_;
+  MemoryKv kv_;
+  RecordingRestarter miner_;
+  std::vector<std::string> grace_;
+  std::unique_ptr<Actions> actions_;
+};
+
+TEST_F(ActionsTest, RedTransitionRestartsAndMails) {
+  actions_->OnRound(10, 1);
+  actions_->OnTransition(Red(1));
+  actions_->RunOnce();
+  EXPECT_EQ(miner_.calls, std::vector<std::string>{"rig-1"});
+  EXPECT_EQ(grace_, std::vector<std::string>{"rig-1"});
+  clock_.Advance(seconds(30));
+  actions_->RunOnce();
+  EXPECT_EQ(
+      QueuedMailSubjects(),
+      std::vector<std::string>{"[rigwatch] FIRING: temp on rig-1 is RED"});
+  EXPECT_EQ(actions_->outbox_pending(), 1u);
+  EXPECT_GE(actions_->notifications().Get("smtp", "failed"), 1);
+}
+
+TEST_F(ActionsTest, FleetGuardHalfFailingMeansNoRestartsAndOneNotification) {
+  actions_->OnRound(10, 5);  // 50% > 30%
+  EXPECT_TRUE(actions_->fleet_down());
+  for (int i = 1; i <= 5; ++i) actions_->OnTransition(Red(i));
+  for (int i = 0; i < 10; ++i) {
+    actions_->OnRound(10, 5);
+    clock_.Advance(seconds(10));
+    actions_->RunOnce();
+  }
+  EXPECT_TRUE(miner_.calls.empty());
+  EXPECT_EQ(actions_->restarts().Get("rig-3", "suppressed"), 1);
+  auto subjects = QueuedMailSubjects();
+  ASSERT_EQ(subjects.size(), 1u);
+  EXPECT_EQ(subjects[0],
+            "[rigwatch] fleet unreachable: 5 of 10 targets failed");
+
+  // Recovery: one notice; rig-1..rig-4 turn green, rig-5 stays red and is
+  // restarted once the rules had group_wait to look again.
+  actions_->OnRound(10, 0);
+  EXPECT_FALSE(actions_->fleet_down());
+  for (int i = 1; i <= 4; ++i) {
+    actions_->OnTransition(MakeTransition("temp", "rig-" + std::to_string(i),
+                                          Level::kRed, Level::kGreen));
+  }
+  actions_->RunOnce();
+  EXPECT_TRUE(miner_.calls.empty());
+  clock_.Advance(seconds(30));
+  actions_->RunOnce();
+  EXPECT_EQ(miner_.calls, std::vector<std::string>{"rig-5"});
+  subjects = QueuedMailSubjects();
+  ASSERT_EQ(subjects.size(), 3u);
+  EXPECT_NE(std::find(subjects.begin(), subjects.end(),
+                      "[rigwatch] fleet reachable again: 0 of 10 targets "
+                      "failing"),
+            subjects.end());
+  EXPECT_NE(std::find(subjects.begin(), subjects.end(),
+                      "[rigwatch] FIRING: temp on rig-5 is RED"),
+            subjects.end());
+}
+
+TEST_F(ActionsTest, GuardThresholdIsStrictlyMoreThanTheFraction) {
+  actions_->OnRound(10, 3);  // exactly 30%: not tripped
+  EXPECT_FALSE(actions_->fleet_down());
+  actions_->OnRound(10, 4);
+  EXPECT_TRUE(actions_->fleet_down());
+  actions_->OnRound(0, 0);  // an empty round changes nothing
+  EXPECT_TRUE(actions_->fleet_down());
+}
+
+TEST_F(ActionsTest, SelfMetrics) {
+  actions_->OnTransition(Red(1));
+  actions_->RunOnce();
+  Samples s = actions_->SelfMetrics();
+  auto find = [&](const std::string& name, const Labels& labels) {
+    for (const auto& x : s) {
+      if (x.name == name && x.labels == labels) return x.value;
+    }
+    return -1.0;
+  };
+  EXPECT_EQ(
+      find("rigwatch_restarts_total", {{"miner", "rig-1"}, {"result", "ok"}}),
+      1);
+  EXPECT_EQ(find("rigwatch_outbox_pending", {}), 0);
+  EXPECT_EQ(find("rigwatch_actions_dropped_total", {{"queue", "restart"}}), 0);
+  for (const auto& x : s) {
+    bool described = false;
+    for (const auto& d : kActionsMetrics) described |= d.name == x.name;
+    EXPECT_TRUE(described) << x.name;
+  }
+}
+
+TEST_F(ActionsTest, InvalidOptionsRejected) {
+  ActionsOptions o;
+  o.guard_fraction = 0;
+  EXPECT_FALSE(Actions::Create(o, &clock_, &kv_, nullptr, nullptr).ok());
+  o = ActionsOptions();
+  o.smtp = SmtpOptions();  // no from/to
+  EXPECT_FALSE(Actions::Create(o, &clock_, &kv_, nullptr, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace rigwatch::actions

@@ -1,0 +1,204 @@
+#include "agent/actions/restart.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/fakes/fake_clock.h"
+#include "tests/unit/actions/test_util.h"
+
+namespace rigwatch::actions {
+namespace {
+
+using std::chrono::minutes;
+using testing::MakeTransition;
+using testing::RecordingRestarter;
+
+class RestartTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Restarter> Make(std::vector<HostService> services = {}) {
+    RestartOptions o;  // defaults: 10m cooldown, 3 attempts per 1h
+    auto r = std::make_unique<Restarter>(
+        o, std::move(services), &clock_, &kv_, &miner_,
+        [this](const std::string& t, Duration d) { grace_.emplace_back(t, d); },
+        [this](const Notice& n) { notices_.push_back(n); }, &counters_);
+    auto rec = r->Recover();
+    EXPECT_TRUE(rec.ok());
+    recovered_ = rec.ok() ? *rec : -1;
+    return r;
+  }
+  Transition Red(const std::string& target = "rig-1") {
+    return MakeTransition("temp_high", target, Level::kGreen, Level::kRed,
+                          {"notify", "restart"});
+  }
+
+  FakeClock clock_;
+  MemoryKv kv_;
+  RecordingRestarter miner_;
+  CounterFamily2 counters_{"rigwatch_restarts_total", "miner", "result"};
+  std::vector<std::pair<std::string, Duration>> grace_;
+  std::vector<Notice> notices_;
+  int recovered_ = 0;
+};
+
+TEST_F(RestartTest, CooldownBlocksSecondRestart) {
+  auto r = Make();
+  EXPECT_EQ(r->Request(Red(), false), "ok");
+  clock_.Advance(minutes(9));
+  EXPECT_EQ(r->Request(Red(), false), "cooldown");
+  EXPECT_EQ(miner_.calls.size(), 1u);
+  clock_.Advance(minutes(2));
+  EXPECT_EQ(r->Request(Red(), false), "ok");
+  EXPECT_EQ(miner_.calls.size(), 2u);
+  EXPECT_EQ(counters_.Get("rig-1", "ok"), 2);
+  EXPECT_EQ(counters_.Get("rig-1", "cooldown"), 1);
+}
+
+TEST_F(RestartTest, CooldownIsPerTarget) {
+  auto r = Make();
+  EXPECT_EQ(r->Request(Red("rig-1"), false), "ok");
+  EXPECT_EQ(r->Request(Red("rig-2"), false), "ok");
+  EXPECT_EQ(miner_.calls, (std::vector<std::string>{"rig-1", "rig-2"}));
+}
+
+TEST_F(RestartTest, MaxAttemptsWithinWindowThenGivesUpAndNotifiesOnce) {
+  auto r = Make();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(r->Request(Red(), false), "ok") << i;
+    clock_.Advance(minutes(11));
+  }
+  // 33 minutes after the first: three attempts in the hour.
+  EXPECT_EQ(r->Request(Red(), false), "limit");
+  clock_.Advance(minutes(11));
+  EXPECT_EQ(r->Request(Red(), false), "limit");
+  EXPECT_EQ(miner_.calls.size(), 3u);
+  ASSERT_EQ(notices_.size(), 1u);
+  EXPECT_EQ(notices_[0].kind, "restart_limit");
+  EXPECT_EQ(notices_[0].target, "rig-1");
+  // At 61m the first attempt (t=0) has left the window: one more allowed.
+  clock_.Advance(minutes(17));
+  EXPECT_EQ(r->Request(Red(), false), "ok");
+  EXPECT_EQ(miner_.calls.size(), 4u);
+}
+
+TEST_F(RestartTest, LimitNoticeSurvivesAgentRestartAndResetsOnGreen) {
+  {
+    auto r = Make();
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(r->Request(Red(), false), "ok");
+      clock_.Advance(minutes(11));
+    }
+    EXPECT_EQ(r->Request(Red(), false), "limit");
+  }
+  ASSERT_EQ(notices_.size(), 1u);
+  auto r = Make();  // the agent restarted
+  EXPECT_EQ(r->Request(Red(), false), "limit");
+  EXPECT_EQ(notices_.size(), 1u);
+  r->OnGreen("rig-1");
+  EXPECT_EQ(r->Request(Red(), false), "limit");
+  EXPECT_EQ(notices_.size(), 2u);
+}
+
+TEST_F(RestartTest, JournalIsWrittenBeforeTheRestartIsSent) {
+  auto r = Make();
+  std::vector<std::string> seen;
+  miner_.on_restart = [&](const std::string&) {
+    auto rows = kv_.List(RestartJournal::kNamespace);
+    ASSERT_TRUE(rows.ok());
+    for (const auto& [k, v] : *rows) seen.push_back(v);
+  };
+  EXPECT_EQ(r->Request(Red(), false), "ok");
+  EXPECT_EQ(seen, std::vector<std::string>{"pending"});
+  auto rows = kv_.List(RestartJournal::kNamespace);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].second, "ok");
+}
+
+TEST_F(RestartTest, JournalWriteFailureMeansNoRestart) {
+  auto r = Make();
+  kv_.FailNextWrites(1);
+  EXPECT_EQ(r->Request(Red(), false), "journal_error");
+  EXPECT_TRUE(miner_.calls.empty());
+}
+
+TEST_F(RestartTest, CrashBetweenJournalAndSendIsNotResent) {
+  // What a crashed agent leaves: a pending entry, the restart never sent.
+  RestartJournal journal(&kv_);
+  ASSERT_TRUE(journal.Begin("rig-1", clock_.Now()).ok());
+  clock_.Advance(minutes(1));
+
+  auto r = Make();
+  EXPECT_EQ(recovered_, 1);
+  EXPECT_EQ(counters_.Get("rig-1", "unknown"), 1);
+  auto rows = kv_.List(RestartJournal::kNamespace);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].second, "unknown");
+  // The rule is still red after the restart: still no second restart.
+  EXPECT_EQ(r->Request(Red(), false), "cooldown");
+  EXPECT_TRUE(miner_.calls.empty());
+  // A second start does not count it again.
+  auto r2 = Make();
+  EXPECT_EQ(recovered_, 0);
+  // And it counts against the window: two more, then the limit.
+  clock_.Advance(minutes(10));
+  EXPECT_EQ(r2->Request(Red(), false), "ok");
+  clock_.Advance(minutes(11));
+  EXPECT_EQ(r2->Request(Red(), false), "ok");
+  clock_.Advance(minutes(11));
+  EXPECT_EQ(r2->Request(Red(), false), "limit");
+}
+
+TEST_F(RestartTest, FleetDownSuppressesEverything) {
+  auto r = Make();
+  EXPECT_EQ(r->Request(Red(), true), "suppressed");
+  EXPECT_TRUE(miner_.calls.empty());
+  EXPECT_TRUE(grace_.empty());
+  // A suppressed restart is not an attempt: no cooldown afterwards.
+  EXPECT_EQ(r->Request(Red(), false), "ok");
+}
+
+TEST_F(RestartTest, GraceAfterRestart) {
+  auto r = Make();
+  EXPECT_EQ(r->Request(Red(), false), "ok");
+  ASSERT_EQ(grace_.size(), 1u);
+  EXPECT_EQ(grace_[0].first, "rig-1");
+  EXPECT_EQ(grace_[0].second, Duration(minutes(5)));
+}
+
+TEST_F(RestartTest, MinerErrorsAreCounted) {
+  auto r = Make();
+  miner_.result = DeadlineExceededError("no reply");
+  EXPECT_EQ(r->Request(Red(), false), "timeout");
+  clock_.Advance(minutes(11));
+  miner_.result = UnavailableError("refused");
+  EXPECT_EQ(r->Request(Red(), false), "failed");
+  EXPECT_EQ(counters_.Get("rig-1", "timeout"), 1);
+  EXPECT_EQ(counters_.Get("rig-1", "failed"), 1);
+}
+
+TEST_F(RestartTest, HostServiceRunsArgvWithoutShell) {
+  char dir[] = "/tmp/rw_restart_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string marker = std::string(dir) + "/restarted";
+  HostService svc;
+  svc.name = "cgminer";
+  svc.check = {"false"};            // unhealthy: restart needed
+  svc.restart = {"touch", marker};  // run as argv
+  HostService healthy{"web", {"true"}, {"touch", marker + ".web"}};
+  auto r = Make({svc, healthy});
+  Transition t = Red("host");
+  t.labels = {{"service", "cgminer"}};
+  EXPECT_EQ(r->Request(t, false), "ok");
+  EXPECT_EQ(access(marker.c_str(), F_OK), 0);
+  t.labels = {{"service", "web"}};
+  EXPECT_EQ(r->Request(t, false), "not_needed");
+  EXPECT_NE(access((marker + ".web").c_str(), F_OK), 0);
+  t.labels = {{"service", "nope"}};
+  EXPECT_EQ(r->Request(t, false), "no_such_service");
+  EXPECT_EQ(counters_.Get("host/cgminer", "ok"), 1);
+  std::remove(marker.c_str());
+  rmdir(dir);
+}
+
+}  // namespace
+}  // namespace rigwatch::actions
