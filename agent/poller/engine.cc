@@ -1,0 +1,418 @@
+#include "agent/poller/engine.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "agent/common/log.h"
+#include "exporters/miner_metrics.h"
+#include "exporters/registry.h"
+
+namespace rigwatch {
+namespace {
+
+bool IsCounter(std::string_view name) {
+  const MetricDesc* d = FindDesc(MinerMetricDescs(), name);
+  return d != nullptr && d->type == MetricType::kCounter;
+}
+
+// Classifies a failed Parse. The parser's code is the first word; HTTP
+// statuses decide when the parser only saw a body it could not read.
+PollResult ClassifyParseFailure(const Status& st,
+                                const std::vector<Response>& responses) {
+  if (st.code() == StatusCode::kPermissionDenied) return PollResult::kDenied;
+  for (const Response& r : responses) {
+    if (r.http_status == 401 || r.http_status == 403) {
+      return PollResult::kDenied;
+    }
+  }
+  for (const Response& r : responses) {
+    if (r.http_status >= 400) return PollResult::kHttpError;
+  }
+  if (st.code() == StatusCode::kUnavailable) return PollResult::kRefused;
+  return PollResult::kParseError;
+}
+
+}  // namespace
+
+PollEngine::PollEngine(const PollerOptions& opts, const Clock& clock,
+                       Transport& transport, PollSink& sink,
+                       PollerMetrics* metrics, ExporterLookup lookup,
+                       uint64_t seed)
+    : opts_(opts),
+      clock_(clock),
+      transport_(transport),
+      sink_(sink),
+      metrics_(metrics),
+      lookup_(std::move(lookup)),
+      rng_(seed),
+      epoch_(clock.SteadyNow()),
+      next_round_(epoch_ + opts.interval) {}
+
+PollEngine::~PollEngine() {
+  for (auto& [id, m] : miners_) {
+    if (m->exchange) transport_.Abort(*m->exchange);
+    for (PendingRestart& r : m->restarts) {
+      r.done(UnavailableError(m->context + ": poller stopped"));
+    }
+  }
+}
+
+PollEngine::Miner* PollEngine::Find(uint64_t id) {
+  auto it = miners_.find(id);
+  return it == miners_.end() ? nullptr : it->second.get();
+}
+
+Status PollEngine::SetTargets(std::vector<MinerTarget> targets) {
+  std::vector<std::string> problems;
+  std::map<std::string, std::pair<MinerTarget, const Exporter*>> wanted;
+  for (MinerTarget& t : targets) {
+    const Exporter* e = lookup_(t.kind);
+    if (e == nullptr) {
+      problems.push_back("miner " + t.name + ": unknown kind \"" + t.kind +
+                         "\"");
+      continue;
+    }
+    if (t.port == 0) t.port = e->DefaultPort();
+    if (wanted.count(t.name)) {
+      problems.push_back("miner " + t.name + ": duplicate name");
+      continue;
+    }
+    std::string name = t.name;
+    wanted.emplace(std::move(name), std::make_pair(std::move(t), e));
+  }
+  // Removed or changed miners go first, so a changed one is re-added fresh.
+  std::vector<uint64_t> gone;
+  for (const auto& [name, id] : by_name_) {
+    auto it = wanted.find(name);
+    if (it == wanted.end() || !(it->second.first == miners_[id]->target)) {
+      gone.push_back(id);
+    }
+  }
+  for (uint64_t id : gone) RemoveMiner(id, /*report=*/true);
+  for (auto& [name, tw] : wanted) {
+    if (!by_name_.count(name)) AddMiner(std::move(tw.first), tw.second);
+  }
+  if (metrics_ != nullptr) {
+    std::map<std::string, int> counts;
+    for (const auto& [id, m] : miners_) ++counts[m->target.kind];
+    metrics_->SetTargets(counts);
+  }
+  if (problems.empty()) return Status::Ok();
+  std::string msg = "targets skipped:";
+  for (const std::string& p : problems) msg += " " + p + ";";
+  msg.pop_back();
+  return InvalidArgumentError(msg);
+}
+
+void PollEngine::AddMiner(MinerTarget target, const Exporter* exporter) {
+  auto m = std::make_unique<Miner>(
+      MinerSchedule(opts_, target.name, epoch_, clock_.SteadyNow()));
+  m->id = next_id_++;
+  m->context = target.kind + " " + target.name + " (" +
+               FormatHostPort(target.host, target.port) + ")";
+  m->target = std::move(target);
+  m->exporter = exporter;
+  Miner& ref = *m;
+  by_name_[ref.target.name] = ref.id;
+  miners_.emplace(ref.id, std::move(m));
+  Reschedule(ref);
+}
+
+void PollEngine::RemoveMiner(uint64_t id, bool report) {
+  auto it = miners_.find(id);
+  if (it == miners_.end()) return;
+  std::unique_ptr<Miner> m = std::move(it->second);
+  miners_.erase(it);
+  by_name_.erase(m->target.name);
+  if (m->exchange) {
+    transport_.Abort(*m->exchange);
+    --in_flight_;
+  }
+  transport_.Forget(m->target.name);
+  for (PendingRestart& r : m->restarts) {
+    r.done(UnavailableError(m->context + ": removed from the configuration"));
+  }
+  if (report) sink_.OnRemoved(m->target);
+}
+
+void PollEngine::Reschedule(Miner& m) {
+  SteadyTime t = m.schedule.next_slot();
+  if (!m.exchange) {
+    t = std::min(t, m.schedule.next_attempt());
+    if (!m.restarts.empty()) t = clock_.SteadyNow();
+  } else {
+    for (const PendingRestart& r : m.restarts) t = std::min(t, r.deadline);
+  }
+  wakes_.push(Wake{t, m.id, ++m.wake_gen});
+}
+
+SteadyTime PollEngine::Tick() {
+  const SteadyTime now = clock_.SteadyNow();
+  if (now >= next_round_) {
+    // One report for the round that just ended, even if the loop was late
+    // by more than an interval.
+    EmitRound(clock_.Now());
+    while (next_round_ <= now) next_round_ += opts_.interval;
+  }
+  while (!wakes_.empty() && wakes_.top().t <= now) {
+    Wake w = wakes_.top();
+    wakes_.pop();
+    Miner* m = Find(w.id);
+    if (m == nullptr || m->wake_gen != w.gen) continue;  // stale entry
+    Visit(*m, now);
+    // Visit may have removed nothing, but it may have re-entered the
+    // transport; the miner still exists (only SetTargets removes).
+    Reschedule(*m);
+  }
+  SteadyTime next = next_round_;
+  if (!wakes_.empty()) next = std::min(next, wakes_.top().t);
+  return next;
+}
+
+void PollEngine::Visit(Miner& m, SteadyTime now) {
+  if (m.schedule.PassSlots(now) && !m.exchange) ReportSkipped(m);
+  // Restarts whose caller gave up before the miner was free.
+  while (!m.restarts.empty() && m.exchange.has_value() == false &&
+         m.restarts.front().deadline <= now) {
+    m.restarts.front().done(
+        DeadlineExceededError(m.context + ": restart: timed out waiting for "
+                                          "the poll in flight"));
+    m.restarts.pop_front();
+  }
+  if (m.exchange) {
+    for (auto it = m.restarts.begin(); it != m.restarts.end();) {
+      if (it->deadline <= now) {
+        it->done(DeadlineExceededError(
+            m.context + ": restart: timed out waiting for the poll in flight"));
+        it = m.restarts.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return;
+  }
+  if (!m.restarts.empty()) {
+    StartRestart(m);
+    return;
+  }
+  if (m.schedule.next_attempt() <= now) StartPoll(m);
+}
+
+Exchange PollEngine::MakeExchange(const Miner& m, Request req,
+                                  SteadyTime deadline, bool fresh) const {
+  Exchange ex;
+  ex.protocol = m.exporter->GetProtocol();
+  ex.conn_key = m.target.name;
+  ex.host = m.target.host;
+  ex.port = m.target.port;
+  ex.request = std::move(req);
+  ex.deadline = deadline;
+  ex.connect_timeout = opts_.connect_timeout;
+  ex.first_byte_timeout = opts_.first_byte_timeout;
+  ex.max_response_bytes = opts_.max_response_bytes;
+  ex.fresh_connection = fresh;
+  return ex;
+}
+
+void PollEngine::StartPoll(Miner& m) {
+  m.requests = m.exporter->PollRequests();
+  m.responses.clear();
+  m.poll_start = clock_.Now();
+  m.poll_start_steady = clock_.SteadyNow();
+  m.poll_deadline = m.poll_start_steady + opts_.timeout;
+  if (m.requests.empty()) {
+    // An exporter that needs no exchange (nothing to fetch) is parsed at once.
+    Result<ScrapeResult> parsed = m.exporter->Parse(m.responses);
+    if (parsed.ok()) {
+      FinishPoll(m, PollResult::kOk, Status::Ok(), std::move(parsed).value());
+    } else {
+      FinishPoll(m, ClassifyParseFailure(parsed.status(), m.responses),
+                 parsed.status().WithContext(m.context), std::nullopt);
+    }
+    return;
+  }
+  ++in_flight_;
+  StartStep(m);
+}
+
+void PollEngine::StartStep(Miner& m) {
+  const Request& req = m.requests[m.responses.size()];
+  const uint64_t id = m.id;
+  m.exchange = transport_.Start(
+      MakeExchange(m, req, m.poll_deadline, /*fresh=*/false),
+      [this, id](ExchangeResult r) { OnStepDone(id, std::move(r)); });
+}
+
+void PollEngine::OnStepDone(uint64_t id, ExchangeResult r) {
+  Miner* m = Find(id);
+  if (m == nullptr) return;  // removed; Abort should have prevented this
+  m->exchange.reset();
+  const Request& req = m->requests[m->responses.size()];
+  if (!r.response.transport.ok() && !req.optional) {
+    --in_flight_;
+    Status err = r.response.transport.WithContext(m->context + ": " + req.name);
+    PollResult cls =
+        r.result == PollResult::kOk ? PollResult::kRefused : r.result;
+    FinishPoll(*m, cls, std::move(err), std::nullopt);
+    Reschedule(*m);
+    return;
+  }
+  m->responses.push_back(std::move(r.response));
+  if (m->responses.size() < m->requests.size()) {
+    StartStep(*m);
+    return;
+  }
+  --in_flight_;
+  Result<ScrapeResult> parsed = m->exporter->Parse(m->responses);
+  if (parsed.ok()) {
+    FinishPoll(*m, PollResult::kOk, Status::Ok(), std::move(parsed).value());
+  } else {
+    FinishPoll(*m, ClassifyParseFailure(parsed.status(), m->responses),
+               parsed.status().WithContext(m->context), std::nullopt);
+  }
+  Reschedule(*m);
+}
+
+void PollEngine::AppendCommonSamples(const Miner& m, bool up,
+                                     Samples& out) const {
+  out.push_back(Sample{
+      std::string(metric::kUp), {{"kind", m.target.kind}}, up ? 1.0 : 0.0});
+  if (m.info) {
+    out.push_back(Sample{std::string(metric::kInfo),
+                         {{"kind", m.target.kind},
+                          {"model", m.info->model},
+                          {"firmware", m.info->firmware},
+                          {"hostname", m.info->hostname}},
+                         1.0});
+  }
+  if (m.last_success) {
+    out.push_back(Sample{
+        std::string(metric::kLastSuccess), {}, ToUnixSeconds(*m.last_success)});
+  }
+  if (m.ever_ok) {
+    out.push_back(Sample{std::string(metric::kRestartsDetected),
+                         {},
+                         static_cast<double>(m.counters.restarts_detected())});
+  }
+  out.push_back(Sample{std::string(kCircuitOpenMetric),
+                       {},
+                       m.schedule.circuit_open() ? 1.0 : 0.0});
+}
+
+void PollEngine::FinishPoll(Miner& m, PollResult result, Status error,
+                            std::optional<ScrapeResult> scrape) {
+  const SteadyTime now = clock_.SteadyNow();
+  PollReport rep;
+  rep.target = m.target;
+  rep.time = m.poll_start;
+  rep.attempted = true;
+  rep.duration = now - m.poll_start_steady;
+  if (result == PollResult::kOk && scrape) {
+    m.schedule.OnSuccess(now);
+    m.ever_ok = true;
+    m.last_success = clock_.Now();
+    m.info = scrape->info;
+    m.round = RoundState::kOk;
+    m.counters.Apply(scrape->samples, scrape->uptime_seconds, &IsCounter);
+    rep.samples = std::move(scrape->samples);
+    AppendCommonSamples(m, /*up=*/true, rep.samples);
+  } else {
+    if (result == PollResult::kOk) {
+      result = PollResult::kParseError;
+      error = InternalError(m.context + ": exporter returned no result");
+    }
+    m.schedule.OnFailure(now,
+                         std::uniform_real_distribution<double>(0, 1)(rng_));
+    m.round = RoundState::kFailed;
+    rep.error = std::move(error);
+    AppendCommonSamples(m, /*up=*/false, rep.samples);
+  }
+  rep.result = result;
+  rep.circuit_open = m.schedule.circuit_open();
+  if (metrics_ != nullptr) {
+    metrics_->ObservePoll(m.target.kind, result, rep.duration);
+  }
+  sink_.OnPoll(rep);
+}
+
+void PollEngine::ReportSkipped(Miner& m) {
+  PollReport rep;
+  rep.target = m.target;
+  rep.time = clock_.Now();
+  rep.attempted = false;
+  rep.circuit_open = m.schedule.circuit_open();
+  rep.result = PollResult::kRefused;
+  rep.error = UnavailableError(
+      m.context +
+      (rep.circuit_open ? ": circuit open after " : ": backing off after ") +
+      std::to_string(m.schedule.consecutive_failures()) +
+      " consecutive failures");
+  m.round = RoundState::kFailed;
+  AppendCommonSamples(m, /*up=*/false, rep.samples);
+  sink_.OnPoll(rep);
+}
+
+void PollEngine::EmitRound(WallTime t) {
+  RoundReport r;
+  r.time = t;
+  for (const auto& [id, m] : miners_) {
+    ++r.targets;
+    switch (m->round) {
+      case RoundState::kOk:
+        ++r.ok;
+        break;
+      case RoundState::kFailed:
+        ++r.failed;
+        break;
+      case RoundState::kPending:
+        ++r.pending;
+        break;
+    }
+    if (m->schedule.circuit_open()) ++r.circuit_open;
+  }
+  sink_.OnRound(r);
+}
+
+void PollEngine::Restart(const std::string& name, Duration timeout,
+                         std::function<void(Status)> done) {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) {
+    done(NotFoundError("restart: no configured miner named " + name));
+    return;
+  }
+  Miner& m = *miners_[it->second];
+  m.restarts.push_back(
+      PendingRestart{clock_.SteadyNow() + timeout, std::move(done)});
+  Reschedule(m);
+}
+
+void PollEngine::StartRestart(Miner& m) {
+  const uint64_t id = m.id;
+  ++in_flight_;
+  m.restarting = true;
+  m.exchange = transport_.Start(
+      MakeExchange(m, m.exporter->RestartRequest(), m.restarts.front().deadline,
+                   /*fresh=*/true),
+      [this, id](ExchangeResult r) { OnRestartDone(id, std::move(r)); });
+}
+
+void PollEngine::OnRestartDone(uint64_t id, ExchangeResult r) {
+  Miner* m = Find(id);
+  if (m == nullptr) return;
+  m->exchange.reset();
+  m->restarting = false;
+  --in_flight_;
+  Status st = m->exporter->ParseRestartReply(r.response);
+  PendingRestart pr = std::move(m->restarts.front());
+  m->restarts.pop_front();
+  if (st.ok()) {
+    LogInfo("miner_restart_requested").Kv("miner", m->target.name);
+  } else {
+    st = st.WithContext(m->context + ": restart");
+  }
+  pr.done(st);
+  Reschedule(*m);
+}
+
+}  // namespace rigwatch

@@ -1,0 +1,148 @@
+// The poll logic for a fleet, separated from I/O: which miner is due, the
+// chain of requests of one poll, classification of the outcome, counter
+// monotonicity, the samples to publish, round reports, restarts.
+//
+// Drives a Transport and reads time from a Clock, so unit tests run it with
+// FakeClock and a scripted transport. Not thread-safe: every call, and every
+// Transport callback, happens on one thread (the poller loop).
+#ifndef RIGWATCH_AGENT_POLLER_ENGINE_H_
+#define RIGWATCH_AGENT_POLLER_ENGINE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/common/clock.h"
+#include "agent/common/status.h"
+#include "agent/poller/monotonic.h"
+#include "agent/poller/schedule.h"
+#include "agent/poller/self_metrics.h"
+#include "agent/poller/transport.h"
+#include "agent/poller/types.h"
+#include "exporters/exporter.h"
+
+namespace rigwatch {
+
+// Finds the exporter for a kind; FindExporter (exporters/registry.h) in
+// production. The returned pointer must outlive the engine.
+using ExporterLookup = std::function<const Exporter*(std::string_view kind)>;
+
+// Names of the series the poller adds for every miner.
+inline constexpr std::string_view kCircuitOpenMetric = "rigwatch_circuit_open";
+
+class PollEngine {
+ public:
+  // `clock`, `transport`, `sink` and `metrics` (may be null) must outlive
+  // the engine. `opts` must pass ValidatePollerOptions.
+  PollEngine(const PollerOptions& opts, const Clock& clock,
+             Transport& transport, PollSink& sink, PollerMetrics* metrics,
+             ExporterLookup lookup, uint64_t seed = 0);
+  // Aborts every exchange in flight and fails pending restarts.
+  ~PollEngine();
+  PollEngine(const PollEngine&) = delete;
+  PollEngine& operator=(const PollEngine&) = delete;
+
+  // Replaces the target list. New miners are scheduled at their slot;
+  // removed (or changed) miners have their exchange aborted and are
+  // reported through PollSink::OnRemoved; unchanged miners keep their
+  // state. Targets with an unknown kind or a duplicate name are skipped and
+  // named in the returned InvalidArgument; the rest is applied.
+  Status SetTargets(std::vector<MinerTarget> targets);
+
+  // Does everything due at clock.SteadyNow() (start polls, report skipped
+  // slots and rounds, start restarts) and returns when it wants to be
+  // called next. Also call it after transport callbacks ran.
+  SteadyTime Tick();
+
+  // Asks miner `name` to restart, after its current poll (never two
+  // exchanges in flight to one miner). `done` is called once on this thread
+  // with Ok, NotFound (no such miner), DeadlineExceeded, PermissionDenied or
+  // the transport/parse error, with the miner as context.
+  void Restart(const std::string& name, Duration timeout,
+               std::function<void(Status)> done);
+
+  size_t targets() const { return by_name_.size(); }
+  size_t in_flight() const { return in_flight_; }
+
+ private:
+  struct PendingRestart {
+    SteadyTime deadline;
+    std::function<void(Status)> done;
+  };
+  enum class RoundState { kPending, kOk, kFailed };
+  struct Miner {
+    explicit Miner(MinerSchedule s) : schedule(std::move(s)) {}
+    uint64_t id = 0;
+    MinerTarget target;  // port resolved to the exporter default
+    const Exporter* exporter = nullptr;
+    std::string context;  // "kind name (host:port)"
+    MinerSchedule schedule;
+    CounterTracker counters;
+    std::optional<MinerInfo> info;
+    std::optional<WallTime> last_success;
+    bool ever_ok = false;
+    RoundState round = RoundState::kPending;
+    // The exchange in flight (a poll step or a restart), if any.
+    std::optional<ExchangeId> exchange;
+    bool restarting = false;
+    std::vector<Request> requests;
+    std::vector<Response> responses;
+    SteadyTime poll_start_steady;
+    WallTime poll_start;
+    SteadyTime poll_deadline;
+    std::deque<PendingRestart> restarts;
+    uint64_t wake_gen = 0;
+  };
+  struct Wake {
+    SteadyTime t;
+    uint64_t id;
+    uint64_t gen;
+    bool operator>(const Wake& o) const { return t > o.t; }
+  };
+
+  void AddMiner(MinerTarget target, const Exporter* exporter);
+  void RemoveMiner(uint64_t id, bool report);
+  void Visit(Miner& m, SteadyTime now);
+  void Reschedule(Miner& m);
+  void StartPoll(Miner& m);
+  void StartStep(Miner& m);
+  void OnStepDone(uint64_t id, ExchangeResult r);
+  void FinishPoll(Miner& m, PollResult result, Status error,
+                  std::optional<ScrapeResult> scrape);
+  void StartRestart(Miner& m);
+  void OnRestartDone(uint64_t id, ExchangeResult r);
+  void ReportSkipped(Miner& m);
+  void AppendCommonSamples(const Miner& m, bool up, Samples& out) const;
+  void EmitRound(WallTime t);
+  Exchange MakeExchange(const Miner& m, Request req, SteadyTime deadline,
+                        bool fresh) const;
+  Miner* Find(uint64_t id);
+
+  PollerOptions opts_;
+  const Clock& clock_;
+  Transport& transport_;
+  PollSink& sink_;
+  PollerMetrics* metrics_;
+  ExporterLookup lookup_;
+  std::mt19937_64 rng_;
+  SteadyTime epoch_;
+  SteadyTime next_round_;
+  uint64_t next_id_ = 1;
+  size_t in_flight_ = 0;
+  std::unordered_map<uint64_t, std::unique_ptr<Miner>> miners_;
+  std::map<std::string, uint64_t> by_name_;
+  std::priority_queue<Wake, std::vector<Wake>, std::greater<Wake>> wakes_;
+};
+
+}  // namespace rigwatch
+
+#endif  // RIGWATCH_AGENT_POLLER_ENGINE_H_

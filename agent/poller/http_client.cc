@@ -1,0 +1,358 @@
+#include "agent/poller/http_client.h"
+
+#include <curl/curl.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+
+namespace rigwatch {
+
+struct HttpClient::Shard {
+  HttpClient* owner = nullptr;
+  CURLM* multi = nullptr;
+  size_t hosts = 0;
+  std::unordered_map<int, EventLoop::WatchId> watches;  // curl's sockets
+  std::optional<EventLoop::TimerId> timer;
+};
+
+struct HttpClient::Xfer {
+  ExchangeId id = 0;
+  Exchange ex;
+  Shard* shard = nullptr;
+  CURL* easy = nullptr;
+  std::string url;
+  curl_slist* headers = nullptr;
+  std::string body;
+  bool over_cap = false;
+  bool got_bytes = false;
+  bool first_byte_timed_out = false;
+  SteadyTime started;
+  std::optional<EventLoop::TimerId> first_byte_timer;
+};
+
+struct HttpCallbacks {
+  static int Socket(CURL* /*easy*/, curl_socket_t s, int what, void* userp,
+                    void* /*socketp*/) {
+    auto* sh = static_cast<HttpClient::Shard*>(userp);
+    EventLoop& loop = sh->owner->loop_;
+    auto it = sh->watches.find(s);
+    if (what == CURL_POLL_REMOVE) {
+      if (it != sh->watches.end()) {
+        loop.Remove(it->second);
+        sh->watches.erase(it);
+      }
+      return 0;
+    }
+    uint32_t ev = 0;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ev |= EPOLLIN;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ev |= EPOLLOUT;
+    if (it != sh->watches.end()) {
+      if (!loop.Modify(it->second, ev).ok()) return -1;
+      return 0;
+    }
+    HttpClient* owner = sh->owner;
+    auto w = loop.Add(s, ev, [owner, sh, s](uint32_t e) {
+      int mask = 0;
+      if (e & EPOLLIN) mask |= CURL_CSELECT_IN;
+      if (e & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (e & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+      owner->Action(*sh, s, mask);
+    });
+    if (!w.ok()) return -1;
+    sh->watches.emplace(s, *w);
+    return 0;
+  }
+
+  static int Timer(CURLM* /*multi*/, long timeout_ms, void* userp) {
+    auto* sh = static_cast<HttpClient::Shard*>(userp);
+    EventLoop& loop = sh->owner->loop_;
+    if (sh->timer) loop.CancelTimer(*sh->timer);
+    sh->timer.reset();
+    if (timeout_ms < 0) return 0;
+    HttpClient* owner = sh->owner;
+    // Never call curl_multi_socket_action from inside this callback: run
+    // it from the loop, even for a zero timeout.
+    sh->timer = loop.AddTimer(std::chrono::steady_clock::now() +
+                                  std::chrono::milliseconds(timeout_ms),
+                              [owner, sh] {
+                                sh->timer.reset();
+                                owner->Action(*sh, CURL_SOCKET_TIMEOUT, 0);
+                              });
+    return 0;
+  }
+
+  static size_t Write(char* ptr, size_t size, size_t n, void* userp) {
+    auto* x = static_cast<HttpClient::Xfer*>(userp);
+    const size_t len = size * n;
+    x->got_bytes = true;
+    if (x->body.size() + len > x->ex.max_response_bytes) {
+      x->over_cap = true;
+      return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+    }
+    x->body.append(ptr, len);
+    return len;
+  }
+
+  static size_t Header(char* /*ptr*/, size_t size, size_t n, void* userp) {
+    static_cast<HttpClient::Xfer*>(userp)->got_bytes = true;
+    return size * n;
+  }
+};
+
+namespace {
+
+// CURLcode mapped once, here (transport.h).
+PollResult ClassOfCurlCode(CURLcode c) {
+  switch (c) {
+    case CURLE_OK:
+      return PollResult::kOk;
+    case CURLE_OPERATION_TIMEDOUT:
+      return PollResult::kTimeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return PollResult::kDns;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+      return PollResult::kRefused;
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_BAD_CONTENT_ENCODING:
+      return PollResult::kParseError;
+    default:
+      return PollResult::kHttpError;
+  }
+}
+
+StatusCode CodeOfClass(PollResult r) {
+  switch (r) {
+    case PollResult::kTimeout:
+      return StatusCode::kDeadlineExceeded;
+    case PollResult::kDns:
+      return StatusCode::kNotFound;
+    case PollResult::kParseError:
+      return StatusCode::kDataLoss;
+    default:
+      return StatusCode::kUnavailable;
+  }
+}
+
+long Ms(Duration d) {
+  return static_cast<long>(std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(d).count()));
+}
+
+}  // namespace
+
+HttpClient::HttpClient(EventLoop& loop, size_t max_hosts_per_multi,
+                       CompleteFn complete)
+    : loop_(loop),
+      max_hosts_(std::max<size_t>(1, max_hosts_per_multi)),
+      complete_(std::move(complete)) {}
+
+HttpClient::~HttpClient() {
+  std::vector<ExchangeId> ids;
+  for (auto& [id, x] : xfers_) ids.push_back(id);
+  for (ExchangeId id : ids) Release(id);
+  for (auto& sh : shards_) {
+    curl_multi_cleanup(sh->multi);  // closes cached connections
+    for (auto& [fd, w] : sh->watches) loop_.Remove(w);
+    if (sh->timer) loop_.CancelTimer(*sh->timer);
+  }
+}
+
+HttpClient::Shard& HttpClient::ShardFor(const std::string& key) {
+  auto it = shard_of_.find(key);
+  if (it != shard_of_.end()) return *shards_[it->second];
+  size_t best = shards_.size();
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    if (shards_[i]->hosts < max_hosts_ &&
+        (best == shards_.size() || shards_[i]->hosts < shards_[best]->hosts)) {
+      best = i;
+    }
+  }
+  if (best == shards_.size()) {
+    auto sh = std::make_unique<Shard>();
+    sh->owner = this;
+    sh->multi = curl_multi_init();
+    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION,
+                      &HttpCallbacks::Socket);
+    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh.get());
+    curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, &HttpCallbacks::Timer);
+    curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh.get());
+    // One connection per device (ESP32 sockets are scarce, PROTOCOLS.md
+    // §1.1); room in the cache for every host's keep-alive connection.
+    curl_multi_setopt(sh->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
+    curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS,
+                      static_cast<long>(max_hosts_ + 16));
+    shards_.push_back(std::move(sh));
+  }
+  shards_[best]->hosts++;
+  shard_of_[key] = best;
+  return *shards_[best];
+}
+
+void HttpClient::Forget(const std::string& key) {
+  auto it = shard_of_.find(key);
+  if (it == shard_of_.end()) return;
+  shards_[it->second]->hosts--;
+  shard_of_.erase(it);
+}
+
+void HttpClient::Start(ExchangeId id, Exchange ex) {
+  auto xp = std::make_unique<Xfer>();
+  Xfer& x = *xp;
+  x.id = id;
+  x.ex = std::move(ex);
+  x.started = std::chrono::steady_clock::now();
+  x.shard = &ShardFor(x.ex.conn_key);
+  xfers_.emplace(id, std::move(xp));
+
+  const Duration left = x.ex.deadline - x.started;
+  if (left <= Duration(0)) {
+    FailEarly(x, DeadlineExceededError("timed out before the request"),
+              PollResult::kTimeout);
+    return;
+  }
+  x.url = "http://" + FormatHostPort(x.ex.host, x.ex.port) + x.ex.request.path;
+  CURL* e = curl_easy_init();
+  if (e == nullptr) {
+    FailEarly(x, ResourceExhaustedError("curl_easy_init failed"),
+              PollResult::kRefused);
+    return;
+  }
+  x.easy = e;
+  curl_easy_setopt(e, CURLOPT_URL, x.url.c_str());
+  curl_easy_setopt(e, CURLOPT_PRIVATE, &x);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  // Names are re-resolved each time (DHCP leases move miners), and the
+  // DNS cache's cost grows with hosts per multi (DESIGN.md).
+  curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, Ms(left));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   Ms(std::min(left, x.ex.connect_timeout)));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpCallbacks::Write);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpCallbacks::Header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(x.ex.max_response_bytes));
+  // No Origin header, ever: AxeOS rejects non-private Origin hosts
+  // (PROTOCOLS.md §1.1). libcurl sends none; "Expect:" is switched off.
+  x.headers = curl_slist_append(nullptr, "Expect:");
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, x.headers);
+  const std::string& m = x.ex.request.method;
+  if (m == "POST") {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
+                     static_cast<long>(x.ex.request.payload.size()));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x.ex.request.payload.c_str());
+  } else if (m.empty() || m == "GET") {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m.c_str());
+  }
+  if (x.ex.fresh_connection) {
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  }
+  // libcurl has no first-byte timeout of its own.
+  if (x.ex.first_byte_timeout < left) {
+    x.first_byte_timer =
+        loop_.AddTimer(x.started + x.ex.first_byte_timeout, [this, id] {
+          auto it = xfers_.find(id);
+          if (it == xfers_.end()) return;
+          Xfer& xf = *it->second;
+          xf.first_byte_timer.reset();
+          if (xf.got_bytes) return;
+          xf.first_byte_timed_out = true;
+          FailEarly(xf,
+                    DeadlineExceededError(
+                        "no reply within " +
+                        std::to_string(Ms(xf.ex.first_byte_timeout)) + "ms"),
+                    PollResult::kTimeout);
+        });
+  }
+  const CURLMcode mc = curl_multi_add_handle(x.shard->multi, e);
+  if (mc != CURLM_OK) {
+    FailEarly(x,
+              InternalError(std::string("curl_multi_add_handle: ") +
+                            curl_multi_strerror(mc)),
+              PollResult::kRefused);
+  }
+}
+
+void HttpClient::Action(Shard& sh, int fd, int mask) {
+  int running = 0;
+  curl_multi_socket_action(sh.multi, fd, mask, &running);
+  Drain(sh);
+}
+
+void HttpClient::Drain(Shard& sh) {
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(sh.multi, &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Xfer* x = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
+    const CURLcode code = msg->data.result;
+    if (x != nullptr) Finish(*x, code);
+  }
+}
+
+void HttpClient::Finish(Xfer& x, int curl_code) {
+  const auto code = static_cast<CURLcode>(curl_code);
+  ExchangeResult r;
+  long http = 0;
+  curl_easy_getinfo(x.easy, CURLINFO_RESPONSE_CODE, &http);
+  long req_size = 0;
+  curl_easy_getinfo(x.easy, CURLINFO_REQUEST_SIZE, &req_size);
+  r.response.http_status = static_cast<int>(http);
+  r.response.request_sent = req_size > 0;
+  if (code == CURLE_OK) {
+    r.result = PollResult::kOk;
+  } else if (x.over_cap || code == CURLE_FILESIZE_EXCEEDED) {
+    r.result = PollResult::kParseError;
+    r.response.transport = ResourceExhaustedError(
+        "reply over " + std::to_string(x.ex.max_response_bytes) + " bytes");
+  } else {
+    r.result = ClassOfCurlCode(code);
+    r.response.transport =
+        Status(CodeOfClass(r.result),
+               std::string(curl_easy_strerror(code)) + " (curl " +
+                   std::to_string(static_cast<int>(code)) + ")");
+  }
+  r.response.body = std::move(x.body);
+  const ExchangeId id = x.id;
+  Release(id);
+  complete_(id, std::move(r));
+}
+
+void HttpClient::FailEarly(Xfer& x, Status st, PollResult cls) {
+  ExchangeResult r;
+  r.result = cls;
+  r.response.transport = std::move(st);
+  r.response.body = std::move(x.body);
+  const ExchangeId id = x.id;
+  Release(id);
+  complete_(id, std::move(r));
+}
+
+void HttpClient::Release(ExchangeId id) {
+  auto it = xfers_.find(id);
+  if (it == xfers_.end()) return;
+  Xfer& x = *it->second;
+  if (x.first_byte_timer) loop_.CancelTimer(*x.first_byte_timer);
+  if (x.easy != nullptr) {
+    curl_multi_remove_handle(x.shard->multi, x.easy);
+    curl_easy_cleanup(x.easy);
+  }
+  curl_slist_free_all(x.headers);
+  xfers_.erase(it);
+}
+
+void HttpClient::Abort(ExchangeId id) { Release(id); }
+
+}  // namespace rigwatch

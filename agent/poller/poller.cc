@@ -1,0 +1,143 @@
+#include "agent/poller/poller.h"
+
+#include <future>
+
+#include "agent/common/log.h"
+#include "agent/poller/event_loop.h"
+#include "agent/poller/loop_transport.h"
+#include "exporters/registry.h"
+
+namespace rigwatch {
+namespace {
+
+ExporterLookup OrDefault(ExporterLookup lookup) {
+  if (lookup) return lookup;
+  return [](std::string_view kind) { return FindExporter(kind); };
+}
+
+// The loop sleeps on the real steady clock; the engine's times come from
+// `clock`. Convert through "how long from now".
+SteadyTime ToLoopTime(const Clock& clock, SteadyTime t) {
+  return std::chrono::steady_clock::now() + (t - clock.SteadyNow());
+}
+
+}  // namespace
+
+Poller::Poller(const PollerOptions& opts, PollSink& sink, const Clock& clock)
+    : opts_(opts), sink_(sink), clock_(clock) {}
+
+Result<std::unique_ptr<Poller>> Poller::Start(const PollerOptions& opts,
+                                              PollSink& sink,
+                                              prometheus::Registry* registry,
+                                              const Clock& clock,
+                                              ExporterLookup lookup) {
+  RW_RETURN_IF_ERROR(ValidatePollerOptions(opts));
+  std::unique_ptr<Poller> p(new Poller(opts, sink, clock));
+  if (registry != nullptr) {
+    RW_ASSIGN_OR_RETURN(p->metrics_, PollerMetrics::Create(*registry));
+  }
+  RW_ASSIGN_OR_RETURN(p->loop_, EventLoop::Create());
+  p->transport_ =
+      std::make_unique<LoopTransport>(*p->loop_, opts.max_hosts_per_curl_multi);
+  p->engine_ = std::make_unique<PollEngine>(
+      opts, clock, *p->transport_, sink, p->metrics_.get(),
+      OrDefault(std::move(lookup)),
+      static_cast<uint64_t>(clock.SteadyNow().time_since_epoch().count()));
+  Poller* raw = p.get();
+  p->thread_ = std::thread([raw] { raw->Run(); });
+  return p;
+}
+
+Poller::~Poller() {
+  stop_.store(true);
+  loop_->Wake();
+  if (thread_.joinable()) thread_.join();
+  // The thread is gone: the engine (aborting its exchanges and failing
+  // pending restarts), then the transport, then the loop.
+  engine_.reset();
+  transport_.reset();
+  loop_.reset();
+}
+
+bool Poller::OnLoopThread() const {
+  return std::this_thread::get_id() == thread_.get_id();
+}
+
+void Poller::Run() {
+  while (!stop_.load()) {
+    const SteadyTime next = engine_->Tick();
+    loop_->RunOnce(ToLoopTime(clock_, next));
+  }
+}
+
+Status Poller::SetTargets(std::vector<MinerTarget> targets) {
+  if (OnLoopThread()) return engine_->SetTargets(std::move(targets));
+  auto done = std::make_shared<std::promise<Status>>();
+  std::future<Status> f = done->get_future();
+  loop_->Post([this, done, t = std::move(targets)]() mutable {
+    done->set_value(engine_->SetTargets(std::move(t)));
+  });
+  return f.get();
+}
+
+Status Poller::RestartMiner(const std::string& name, Duration timeout) {
+  if (OnLoopThread()) {
+    return FailedPreconditionError(
+        "restart: called on the poller thread (it would block polling)");
+  }
+  auto done = std::make_shared<std::promise<Status>>();
+  std::future<Status> f = done->get_future();
+  loop_->Post([this, done, name, timeout] {
+    engine_->Restart(name, timeout,
+                     [done](Status st) { done->set_value(std::move(st)); });
+  });
+  // The engine answers by `timeout` on its own; the margin covers a busy
+  // loop. The promise is shared, so a late answer is harmless.
+  if (f.wait_for(timeout + std::chrono::seconds(2)) !=
+      std::future_status::ready) {
+    return DeadlineExceededError("restart " + name + ": no answer in time");
+  }
+  return f.get();
+}
+
+Result<std::string> RestartOnce(const MinerTarget& target, Duration timeout,
+                                ExporterLookup lookup) {
+  const Exporter* e = OrDefault(std::move(lookup))(target.kind);
+  if (e == nullptr) {
+    return NotFoundError("restart " + target.name + ": unknown kind \"" +
+                         target.kind + "\"");
+  }
+  const uint16_t port = target.port != 0 ? target.port : e->DefaultPort();
+  const std::string context = target.kind + " " + target.name + " (" +
+                              FormatHostPort(target.host, port) + "): restart";
+  RW_ASSIGN_OR_RETURN(std::unique_ptr<EventLoop> loop, EventLoop::Create());
+  std::optional<ExchangeResult> result;
+  {
+    LoopTransport transport(*loop, 1);
+    Exchange ex;
+    ex.protocol = e->GetProtocol();
+    ex.conn_key = target.name;
+    ex.host = target.host;
+    ex.port = port;
+    ex.request = e->RestartRequest();
+    const SteadyTime start = std::chrono::steady_clock::now();
+    ex.deadline = start + timeout;
+    ex.connect_timeout = timeout;
+    ex.first_byte_timeout = timeout;
+    ex.fresh_connection = true;
+    // The transport enforces the deadline; the bound here only guards
+    // against a bug leaving the loop spinning forever.
+    const SteadyTime hard_stop = ex.deadline + std::chrono::seconds(2);
+    (void)transport.Start(std::move(ex),
+                          [&](ExchangeResult r) { result = std::move(r); });
+    while (!result && std::chrono::steady_clock::now() < hard_stop) {
+      loop->RunOnce(hard_stop);
+    }
+  }
+  if (!result) return DeadlineExceededError(context + ": no answer in time");
+  Status st = e->ParseRestartReply(result->response);
+  if (!st.ok()) return st.WithContext(context);
+  return std::move(result->response.body);
+}
+
+}  // namespace rigwatch

@@ -1,0 +1,269 @@
+#include "agent/poller/target_files.h"
+
+#include <glob.h>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <exception>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "exporters/registry.h"
+
+namespace rigwatch {
+namespace {
+
+constexpr std::string_view kAllowedKeys = "name, kind, address";
+
+std::string At(const std::string& path, const YAML::Mark& m) {
+  // yaml-cpp marks are 0-based; messages are 1-based like every editor.
+  return path + ":" + std::to_string(m.line + 1) + ":" +
+         std::to_string(m.column + 1) + ": ";
+}
+
+bool HasGlobChars(const std::string& p) {
+  return p.find_first_of("*?[") != std::string::npos;
+}
+
+std::string KnownKindsText(const ExporterLookup& lookup) {
+  std::string out;
+  for (std::string_view k : KnownKinds()) {
+    if (lookup(k) == nullptr) continue;
+    if (!out.empty()) out += ", ";
+    out += k;
+  }
+  return out;
+}
+
+Status JoinErrors(const std::vector<std::string>& errors) {
+  std::string msg;
+  for (const std::string& e : errors) {
+    if (!msg.empty()) msg += '\n';
+    msg += e;
+  }
+  return InvalidArgumentError(msg);
+}
+
+}  // namespace
+
+Result<HostAndPort> ParseAddress(std::string_view a) {
+  HostAndPort out;
+  std::string_view port;
+  if (!a.empty() && a.front() == '[') {
+    const size_t close = a.find(']');
+    if (close == std::string_view::npos) {
+      return InvalidArgumentError("address \"" + std::string(a) +
+                                  "\": missing ']'");
+    }
+    out.host = std::string(a.substr(1, close - 1));
+    std::string_view rest = a.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') {
+        return InvalidArgumentError("address \"" + std::string(a) +
+                                    "\": expected ':' after ']'");
+      }
+      port = rest.substr(1);
+      if (port.empty()) {
+        return InvalidArgumentError("address \"" + std::string(a) +
+                                    "\": empty port");
+      }
+    }
+  } else if (std::count(a.begin(), a.end(), ':') > 1) {
+    out.host = std::string(a);  // a bare IPv6 literal, no port
+  } else {
+    const size_t colon = a.find(':');
+    out.host = std::string(a.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = a.substr(colon + 1);
+      if (port.empty()) {
+        return InvalidArgumentError("address \"" + std::string(a) +
+                                    "\": empty port");
+      }
+    }
+  }
+  if (out.host.empty()) {
+    return InvalidArgumentError("address \"" + std::string(a) +
+                                "\": empty host");
+  }
+  if (!port.empty()) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (ec != std::errc() || p != port.data() + port.size() || v == 0 ||
+        v > 65535) {
+      return InvalidArgumentError("address \"" + std::string(a) +
+                                  "\": port must be 1..65535");
+    }
+    out.port = static_cast<uint16_t>(v);
+  }
+  return out;
+}
+
+Result<std::vector<MinerTarget>> ParseTargetFile(const std::string& text,
+                                                 const std::string& path,
+                                                 const ExporterLookup& lookup) {
+  std::vector<std::string> errors;
+  std::vector<MinerTarget> out;
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (root.IsNull()) return out;  // an empty file lists no miners
+    if (!root.IsSequence()) {
+      return InvalidArgumentError(
+          At(path, root.Mark()) +
+          "expected a list of miners ({name, kind, address})");
+    }
+    std::set<std::string> names;
+    for (const YAML::Node& item : root) {
+      if (!item.IsMap()) {
+        errors.push_back(At(path, item.Mark()) + "expected a map with keys " +
+                         std::string(kAllowedKeys));
+        continue;
+      }
+      MinerTarget t;
+      bool ok = true;
+      std::map<std::string, YAML::Node> fields;
+      for (const auto& kv : item) {
+        const std::string key = kv.first.as<std::string>();
+        if (key != "name" && key != "kind" && key != "address") {
+          errors.push_back(At(path, kv.first.Mark()) + "unknown key \"" + key +
+                           "\" (allowed: " + std::string(kAllowedKeys) + ")");
+          ok = false;
+          continue;
+        }
+        if (!kv.second.IsScalar()) {
+          errors.push_back(At(path, kv.second.Mark()) + key +
+                           ": expected a string");
+          ok = false;
+          continue;
+        }
+        fields[key] = kv.second;
+      }
+      for (const char* req : {"name", "kind", "address"}) {
+        if (!fields.count(req)) {
+          errors.push_back(At(path, item.Mark()) + "missing key \"" + req +
+                           "\"");
+          ok = false;
+        }
+      }
+      if (!ok) continue;
+      t.name = fields["name"].as<std::string>();
+      t.kind = fields["kind"].as<std::string>();
+      if (t.name.empty()) {
+        errors.push_back(At(path, fields["name"].Mark()) + "empty name");
+        continue;
+      }
+      if (lookup(t.kind) == nullptr) {
+        errors.push_back(At(path, fields["kind"].Mark()) + "unknown kind \"" +
+                         t.kind + "\" (known: " + KnownKindsText(lookup) + ")");
+        continue;
+      }
+      Result<HostAndPort> hp =
+          ParseAddress(fields["address"].as<std::string>());
+      if (!hp.ok()) {
+        errors.push_back(At(path, fields["address"].Mark()) +
+                         hp.status().message());
+        continue;
+      }
+      t.host = hp->host;
+      t.port = hp->port;
+      if (!names.insert(t.name).second) {
+        errors.push_back(At(path, fields["name"].Mark()) + "duplicate name \"" +
+                         t.name + "\"");
+        continue;
+      }
+      out.push_back(std::move(t));
+    }
+  } catch (const YAML::Exception& e) {
+    // e.mark carries the place of a syntax error.
+    errors.push_back(At(path, e.mark) + e.msg);
+  } catch (const std::exception& e) {
+    errors.push_back(path + ": " + e.what());
+  }
+  if (!errors.empty()) return JoinErrors(errors);
+  return out;
+}
+
+TargetFiles::TargetFiles(std::vector<std::string> patterns,
+                         ExporterLookup lookup)
+    : patterns_(std::move(patterns)), lookup_(std::move(lookup)) {
+  if (!lookup_) {
+    lookup_ = [](std::string_view k) { return FindExporter(k); };
+  }
+}
+
+TargetFiles::Update TargetFiles::Poll() {
+  std::vector<std::string> errors;
+  std::vector<std::string> files;
+  for (const std::string& pat : patterns_) {
+    glob_t g{};
+    const int rc = glob(pat.c_str(), GLOB_ERR, nullptr, &g);
+    if (rc == 0) {
+      for (size_t i = 0; i < g.gl_pathc; ++i) files.push_back(g.gl_pathv[i]);
+    } else if (rc == GLOB_NOMATCH) {
+      if (!HasGlobChars(pat)) errors.push_back(pat + ": no such file");
+    } else {
+      errors.push_back(pat + ": cannot list the files it matches");
+    }
+    globfree(&g);
+  }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+
+  // The signature: every file's path, mtime and size.
+  std::string sig;
+  for (const std::string& f : files) {
+    struct stat st {};
+    if (stat(f.c_str(), &st) != 0) {
+      errors.push_back(f + ": cannot stat");
+      continue;
+    }
+    sig += f + '\0' + std::to_string(st.st_mtim.tv_sec) + '.' +
+           std::to_string(st.st_mtim.tv_nsec) + '\0' +
+           std::to_string(st.st_size) + '\n';
+  }
+  for (const std::string& e : errors) sig += "!" + e + '\n';
+  Update u;
+  if (loaded_once_ && sig == signature_) return u;
+  signature_ = sig;
+  loaded_once_ = true;
+
+  std::vector<MinerTarget> all;
+  std::map<std::string, std::string> where;  // name -> file
+  for (const std::string& f : files) {
+    std::ifstream in(f);
+    if (!in) {
+      errors.push_back(f + ": cannot open");
+      continue;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    Result<std::vector<MinerTarget>> r = ParseTargetFile(ss.str(), f, lookup_);
+    if (!r.ok()) {
+      errors.push_back(r.status().message());
+      continue;
+    }
+    for (MinerTarget& t : *r) {
+      auto [it, fresh] = where.emplace(t.name, f);
+      if (!fresh) {
+        errors.push_back(f + ": miner \"" + t.name + "\" is also listed in " +
+                         it->second);
+        continue;
+      }
+      all.push_back(std::move(t));
+    }
+  }
+  if (!errors.empty()) {
+    u.error = JoinErrors(errors);
+    return u;
+  }
+  if (all != targets_) {
+    targets_ = std::move(all);
+    u.changed = true;
+  }
+  return u;
+}
+
+}  // namespace rigwatch
