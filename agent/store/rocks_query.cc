@@ -1,0 +1,593 @@
+// Reads of RocksStore: ranges, latest, matchers, rollups, the time-ordered
+// scan, stats and checks.
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <queue>
+#include <set>
+
+#include "agent/store/codec.h"
+#include "agent/store/matcher.h"
+#include "agent/store/rocks_store_impl.h"
+#include "agent/store/time_windows.h"
+
+namespace rigwatch::store {
+namespace {
+
+std::string ChunkKey(int64_t hour_ms, uint32_t sid) {
+  std::string k;
+  PutU32BE(k, static_cast<uint32_t>(hour_ms / 1000));
+  PutU32BE(k, sid);
+  return k;
+}
+
+struct HotRow {
+  int64_t ts_ms;
+  uint32_t schema;
+  std::string values;  // raw doubles
+};
+
+// Parses a hot row value: schema id then doubles.
+bool ParseHotValue(std::string_view v, uint32_t& schema,
+                   std::string_view& doubles) {
+  uint64_t s;
+  if (!GetVarint(v, s) || v.size() % 8 != 0) return false;
+  schema = static_cast<uint32_t>(s);
+  doubles = v;
+  return true;
+}
+
+double DoubleAt(std::string_view doubles, size_t i) {
+  double d;
+  std::memcpy(&d, doubles.data() + 8 * i, 8);
+  return d;
+}
+
+}  // namespace
+
+bool RocksStore::SeriesOf(uint32_t sid, SeriesInfo& out) const {
+  std::shared_lock<std::shared_mutex> l(idx_mu_);
+  if (sid >= series_.size()) return false;
+  out = series_[sid];
+  return true;
+}
+
+const std::string& RocksStore::TargetName(uint32_t tid) const {
+  static const std::string kUnknown = "?";
+  std::shared_lock<std::shared_mutex> l(idx_mu_);
+  if (tid >= targets_by_id_.size() || !targets_by_id_[tid]) return kUnknown;
+  return targets_by_id_[tid]->name;  // TargetInfo objects are never freed
+}
+
+bool RocksStore::SchemaSids(uint32_t tid, uint32_t schema_id,
+                            std::vector<uint32_t>& out) const {
+  std::shared_lock<std::shared_mutex> l(idx_mu_);
+  if (tid >= targets_by_id_.size() || !targets_by_id_[tid]) return false;
+  const TargetInfo* t = targets_by_id_[tid];
+  if (schema_id >= t->schemas.size()) return false;
+  out = t->schemas[schema_id].sids;
+  return true;
+}
+
+Result<std::vector<Point>> RocksStore::ReadRangeSid(uint32_t sid, uint32_t tid,
+                                                    int64_t from, int64_t to) {
+  std::vector<ChunkPoint> pts;
+  std::set<int64_t> hot_hours;
+  std::map<std::string, CfPtr> parts = Partitions();
+  std::map<uint32_t, int> pos_cache;  // schema id -> index of sid, -1 absent
+  std::vector<uint32_t> sids;
+  for (const auto& [name, cf] : parts) {
+    if (name[0] != 'h') continue;
+    int64_t hour = ParseWindowName(std::string_view(name).substr(1));
+    if (hour < 0 || hour + kHourMs <= from || hour >= to) continue;
+    hot_hours.insert(hour);
+    std::string k;
+    PutU32BE(k, tid);
+    PutU32BE(k, static_cast<uint32_t>(std::max<int64_t>(0, from - hour)));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf.get()));
+    for (it->Seek(k); it->Valid(); it->Next()) {
+      rocksdb::Slice key = it->key();
+      if (key.size() != 8 || GetU32BE(key.data()) != tid) break;
+      int64_t ts = hour + GetU32BE(key.data() + 4);
+      if (ts >= to) break;
+      uint32_t schema;
+      std::string_view doubles;
+      if (!ParseHotValue(
+              std::string_view(it->value().data(), it->value().size()), schema,
+              doubles)) {
+        return DataLossError("hot row of " + name + ": malformed");
+      }
+      auto pc = pos_cache.find(schema);
+      if (pc == pos_cache.end()) {
+        int pos = -1;
+        if (SchemaSids(tid, schema, sids)) {
+          auto f = std::find(sids.begin(), sids.end(), sid);
+          if (f != sids.end()) pos = static_cast<int>(f - sids.begin());
+          if (sids.size() * 8 != doubles.size()) {
+            return DataLossError("hot row of " + name + ": schema mismatch");
+          }
+        }
+        pc = pos_cache.emplace(schema, pos).first;
+      }
+      if (pc->second >= 0) pts.push_back({ts, DoubleAt(doubles, pc->second)});
+    }
+    RW_RETURN_IF_ERROR(FromRocks(it->status(), "read " + name));
+  }
+  std::string v;
+  for (const auto& [name, cf] : parts) {
+    if (name[0] != 'c') continue;
+    int64_t day = ParseWindowName(std::string_view(name).substr(1));
+    if (day < 0 || day + kDayMs <= from || day >= to) continue;
+    for (int64_t h = std::max(day, HourStart(from));
+         h < std::min(day + kDayMs, to); h += kHourMs) {
+      if (hot_hours.count(h)) continue;
+      rocksdb::Status s =
+          db_->Get(rocksdb::ReadOptions(), cf.get(), ChunkKey(h, sid), &v);
+      if (s.IsNotFound()) continue;
+      RW_RETURN_IF_ERROR(FromRocks(s, "read " + name));
+      size_t before = pts.size();
+      RW_RETURN_IF_ERROR(DecodeChunk(v, pts).WithContext(name));
+      // Trim to the range (only the edge hours have points outside).
+      pts.erase(std::remove_if(pts.begin() + before, pts.end(),
+                               [&](const ChunkPoint& p) {
+                                 return p.ts_ms < from || p.ts_ms >= to;
+                               }),
+                pts.end());
+    }
+  }
+  std::sort(pts.begin(), pts.end(),
+            [](const ChunkPoint& a, const ChunkPoint& b) {
+              return a.ts_ms < b.ts_ms;
+            });
+  std::vector<Point> out;
+  out.reserve(pts.size());
+  for (const ChunkPoint& p : pts)
+    out.push_back({FromUnixMillis(p.ts_ms), p.value});
+  return out;
+}
+
+Result<std::vector<Point>> RocksStore::ReadRange(const SeriesKey& key,
+                                                 WallTime from, WallTime to) {
+  uint32_t sid, tid;
+  {
+    std::shared_lock<std::shared_mutex> l(idx_mu_);
+    auto t = targets_.find(key.target);
+    if (t == targets_.end()) return std::vector<Point>();
+    tid = t->second->tid;
+    std::string k;
+    PutU32BE(k, tid);
+    k += EncodeSeriesName(key.metric, SortedLabels(key.labels));
+    auto s = series_ids_.find(k);
+    if (s == series_ids_.end()) return std::vector<Point>();
+    sid = s->second;
+  }
+  return ReadRangeSid(sid, tid, ToUnixMillis(from), ToUnixMillis(to));
+}
+
+Result<std::optional<Point>> RocksStore::Latest(const SeriesKey& key) {
+  {
+    std::shared_lock<std::shared_mutex> l(idx_mu_);
+    auto t = targets_.find(key.target);
+    if (t == targets_.end()) return std::optional<Point>();
+    const TargetInfo& ti = *t->second;
+    std::string k;
+    PutU32BE(k, ti.tid);
+    k += EncodeSeriesName(key.metric, SortedLabels(key.labels));
+    auto s = series_ids_.find(k);
+    if (s == series_ids_.end()) return std::optional<Point>();
+    if (!ti.last_values.empty()) {
+      const std::vector<uint32_t>& sids =
+          ti.schemas[ti.last_values_schema].sids;
+      for (size_t i = sids.size(); i-- > 0;) {
+        if (sids[i] == s->second) {
+          return std::optional<Point>(
+              Point{FromUnixMillis(ti.last_ts_ms), ti.last_values[i]});
+        }
+      }
+    }
+  }
+  // Not in the target's newest poll (or not since open): search backwards,
+  // widening the window, up to the whole retention.
+  int64_t end = ToUnixMillis(clock_->Now()) + kDayMs;
+  for (int64_t span :
+       {2 * kHourMs, 2 * kDayMs,
+        int64_t{std::chrono::duration_cast<std::chrono::milliseconds>(
+                    opts_.retention)
+                    .count()} +
+            2 * kDayMs}) {
+    RW_ASSIGN_OR_RETURN(
+        std::vector<Point> pts,
+        ReadRange(key, FromUnixMillis(end - span), FromUnixMillis(end)));
+    if (!pts.empty()) return std::optional<Point>(pts.back());
+  }
+  return std::optional<Point>();
+}
+
+Result<std::vector<SeriesKey>> RocksStore::MatchSeries(const Selector& sel) {
+  RW_ASSIGN_OR_RETURN(CompiledSelector cs, CompiledSelector::Compile(sel));
+  std::vector<SeriesKey> out;
+  {
+    std::shared_lock<std::shared_mutex> l(idx_mu_);
+    SeriesKey k;
+    for (const SeriesInfo& si : series_) {
+      if (!sel.metric.empty() && si.metric != sel.metric) continue;
+      k.target = targets_by_id_[si.tid]->name;
+      k.metric = si.metric;
+      k.labels = si.labels;
+      if (cs.Matches(k)) out.push_back(k);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const SeriesKey& a, const SeriesKey& b) {
+    if (a.target != b.target) return a.target < b.target;
+    if (a.metric != b.metric) return a.metric < b.metric;
+    return EncodeSeriesName("", a.labels) < EncodeSeriesName("", b.labels);
+  });
+  return out;
+}
+
+Result<std::vector<Rollup>> RocksStore::ReadRollups(const SeriesKey& key,
+                                                    WallTime from_t,
+                                                    WallTime to_t) {
+  std::vector<Rollup> out;
+  uint32_t sid;
+  {
+    std::shared_lock<std::shared_mutex> l(idx_mu_);
+    auto t = targets_.find(key.target);
+    if (t == targets_.end()) return out;
+    std::string k;
+    PutU32BE(k, t->second->tid);
+    k += EncodeSeriesName(key.metric, SortedLabels(key.labels));
+    auto s = series_ids_.find(k);
+    if (s == series_ids_.end()) return out;
+    sid = s->second;
+  }
+  int64_t from = ToUnixMillis(from_t), to = ToUnixMillis(to_t);
+  for (const auto& [name, cf] : Partitions()) {
+    if (name[0] != 'r') continue;
+    int64_t month = ParseWindowName(std::string_view(name).substr(1));
+    if (month < 0 || MonthEnd(month) <= from || month >= to) continue;
+    std::string k;
+    PutU32BE(k, sid);
+    PutU32BE(k, static_cast<uint32_t>(std::max(from, month) / 1000));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf.get()));
+    for (it->Seek(k); it->Valid(); it->Next()) {
+      rocksdb::Slice kk = it->key();
+      if (kk.size() != 8 || GetU32BE(kk.data()) != sid) break;
+      int64_t hour = int64_t{GetU32BE(kk.data() + 4)} * 1000;
+      if (hour >= to) break;
+      if (it->value().size() != 32) return DataLossError("rollup: bad size");
+      Rollup r;
+      r.hour = FromUnixMillis(hour);
+      std::memcpy(&r.min, it->value().data(), 8);
+      std::memcpy(&r.max, it->value().data() + 8, 8);
+      std::memcpy(&r.sum, it->value().data() + 16, 8);
+      std::memcpy(&r.count, it->value().data() + 24, 8);
+      out.push_back(r);
+    }
+    RW_RETURN_IF_ERROR(FromRocks(it->status(), "read " + name));
+  }
+  return out;
+}
+
+std::vector<std::string> RocksStore::StaleTargets(Duration interval,
+                                                  int intervals) {
+  int64_t cutoff = ToUnixMillis(clock_->Now()) -
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       interval * intervals)
+                       .count();
+  std::vector<std::string> out;
+  std::shared_lock<std::shared_mutex> l(idx_mu_);
+  for (const TargetInfo* t : targets_by_id_) {
+    if (t && t->last_ts_ms < cutoff) out.push_back(t->name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+uint64_t RocksStore::StoredSamples() const {
+  std::lock_guard<std::mutex> l(write_mu_);
+  uint64_t n = 0;
+  for (const auto& [h, c] : hour_counts_) n += c;
+  return n;
+}
+
+uint64_t RocksStore::DiskBytes() const {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(opts_.path, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code fe;
+    if (it->is_regular_file(fe)) total += it->file_size(fe);
+  }
+  return total;
+}
+
+StoreStats RocksStore::Stats() const {
+  StoreStats s;
+  s.samples_written = written();
+  s.dropped_samples = dropped_samples();
+  s.late_samples = late();
+  s.writes_paused = writes_paused();
+  s.pauses = pauses();
+  s.size_bytes = DiskBytes();
+  s.partitions = Partitions().size();
+  {
+    std::shared_lock<std::shared_mutex> l(idx_mu_);
+    s.series = series_.size();
+  }
+  s.last_maintenance_seconds = last_maintenance_.load();
+  return s;
+}
+
+Result<CheckReport> RocksStore::Check(Duration poll_interval,
+                                      int stale_intervals) {
+  CheckReport r;
+  rocksdb::Status v = db_->VerifyChecksum();
+  if (!v.ok()) {
+    r.checksums_ok = false;
+    r.problems.push_back("checksum verification failed: " + v.ToString());
+  }
+  std::string ver;
+  rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), meta_, "version", &ver);
+  if (gs.ok()) {
+    r.schema_version =
+        static_cast<uint32_t>(std::strtoul(ver.c_str(), nullptr, 10));
+    if (r.schema_version != kSchemaVersion) {
+      r.problems.push_back("schema version " + ver + ", expected " +
+                           std::to_string(kSchemaVersion));
+    }
+  } else {
+    r.problems.push_back("schema version unreadable: " + gs.ToString());
+  }
+  Result<uint64_t> free = FreeBytes();
+  if (free.ok()) {
+    r.free_bytes = *free;
+    r.low_disk = *free < opts_.min_free_bytes;
+    if (r.low_disk) {
+      r.problems.push_back("free disk " + std::to_string(*free) +
+                           " bytes is below min_free_bytes " +
+                           std::to_string(opts_.min_free_bytes) +
+                           "; writes are paused");
+    }
+  } else {
+    r.problems.push_back(free.status().message());
+  }
+  r.stale_targets = StaleTargets(poll_interval, stale_intervals);
+  for (const std::string& t : r.stale_targets) {
+    r.problems.push_back("target " + t + ": no sample for " +
+                         std::to_string(stale_intervals) + " intervals");
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// The time-ordered scan. Works one hour window at a time; inside a window it
+// merges one cursor per target (hot hour, a few rows buffered, re-seeking by
+// key) or one streaming reader per series chunk (closed hour).
+namespace {
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // The head: valid while Valid().
+  virtual bool Valid() const = 0;
+  virtual int64_t ts() const = 0;
+  virtual uint32_t sid() const = 0;
+  virtual double value() const = 0;
+  virtual Status Advance() = 0;
+};
+
+class ChunkSource final : public Source {
+ public:
+  ChunkSource(uint32_t sid, std::string bytes)
+      : sid_(sid), bytes_(std::move(bytes)) {}
+  Status Init(int64_t from, int64_t to) {
+    to_ = to;
+    RW_RETURN_IF_ERROR(reader_.Init(bytes_));
+    do {
+      valid_ = reader_.Next(cur_);
+    } while (valid_ && cur_.ts_ms < from);
+    if (valid_ && cur_.ts_ms >= to_) valid_ = false;
+    return reader_.status();
+  }
+  bool Valid() const override { return valid_; }
+  int64_t ts() const override { return cur_.ts_ms; }
+  uint32_t sid() const override { return sid_; }
+  double value() const override { return cur_.value; }
+  Status Advance() override {
+    valid_ = reader_.Next(cur_) && cur_.ts_ms < to_;
+    return reader_.status();
+  }
+
+ private:
+  uint32_t sid_;
+  std::string bytes_;
+  ChunkReader reader_;
+  ChunkPoint cur_{};
+  bool valid_ = false;
+  int64_t to_ = 0;
+};
+
+class HotSource final : public Source {
+ public:
+  HotSource(RocksStore* store, CfPtr cf, uint32_t tid, int64_t hour,
+            int64_t from, int64_t to)
+      : store_(store),
+        cf_(std::move(cf)),
+        tid_(tid),
+        hour_(hour),
+        to_(to),
+        next_off_(std::max<int64_t>(0, from - hour)) {}
+  Status Init() { return Refill(); }
+  bool Valid() const override { return !rows_.empty(); }
+  int64_t ts() const override { return rows_.front().ts_ms; }
+  uint32_t sid() const override { return sids_[idx_]; }
+  double value() const override { return DoubleAt(rows_.front().values, idx_); }
+  Status Advance() override {
+    if (++idx_ < sids_.size()) return Status::Ok();
+    rows_.pop_front();
+    idx_ = 0;
+    if (rows_.empty()) RW_RETURN_IF_ERROR(Refill());
+    return LoadSchema();
+  }
+
+ private:
+  static constexpr int kPage = 16;
+  Status Refill() {
+    if (done_) return Status::Ok();
+    std::string k;
+    PutU32BE(k, tid_);
+    PutU32BE(k, static_cast<uint32_t>(next_off_));
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_->db()->NewIterator(rocksdb::ReadOptions(), cf_.get()));
+    int n = 0;
+    for (it->Seek(k); it->Valid() && n < kPage; it->Next(), ++n) {
+      rocksdb::Slice key = it->key();
+      if (key.size() != 8 || GetU32BE(key.data()) != tid_) break;
+      int64_t off = GetU32BE(key.data() + 4);
+      if (hour_ + off >= to_) break;
+      HotRow r;
+      r.ts_ms = hour_ + off;
+      std::string_view d;
+      if (!ParseHotValue(
+              std::string_view(it->value().data(), it->value().size()),
+              r.schema, d)) {
+        return DataLossError("hot row: malformed");
+      }
+      r.values.assign(d);
+      rows_.push_back(std::move(r));
+      next_off_ = off + 1;
+    }
+    RW_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
+    if (n < kPage) done_ = true;
+    return LoadSchema();
+  }
+  Status LoadSchema() {
+    while (!rows_.empty()) {
+      if (!store_->SchemaSids(tid_, rows_.front().schema, sids_) ||
+          sids_.size() * 8 != rows_.front().values.size()) {
+        return DataLossError("hot row: unknown schema");
+      }
+      if (!sids_.empty()) return Status::Ok();
+      rows_.pop_front();
+      if (rows_.empty()) RW_RETURN_IF_ERROR(Refill());
+    }
+    return Status::Ok();
+  }
+
+  RocksStore* store_;
+  CfPtr cf_;
+  uint32_t tid_;
+  int64_t hour_, to_, next_off_;
+  bool done_ = false;
+  std::deque<HotRow> rows_;
+  std::vector<uint32_t> sids_;
+  size_t idx_ = 0;
+};
+
+class RocksRowIterator final : public RowIterator {
+ public:
+  RocksRowIterator(RocksStore* store, int64_t from, int64_t to)
+      : store_(store), from_(from), to_(to), parts_(store->Partitions()) {
+    for (const auto& [name, cf] : parts_) {
+      int64_t start = ParseWindowName(std::string_view(name).substr(1));
+      if (start < 0) continue;
+      if (name[0] == 'h') {
+        if (start + kHourMs > from && start < to) hours_.insert(start);
+      } else if (name[0] == 'c') {
+        for (int64_t h = start; h < start + kDayMs; h += kHourMs) {
+          if (h + kHourMs > from && h < to) hours_.insert(h);
+        }
+      }
+    }
+  }
+
+  Result<bool> Next(Row& row) override {
+    while (heap_.empty()) {
+      if (hours_.empty()) return false;
+      int64_t h = *hours_.begin();
+      hours_.erase(hours_.begin());
+      RW_RETURN_IF_ERROR(LoadWindow(h));
+    }
+    size_t i = heap_.top().second;
+    heap_.pop();
+    Source& s = *sources_[i];
+    row.ts = FromUnixMillis(s.ts());
+    RocksStore::SeriesInfo si;
+    if (!store_->SeriesOf(s.sid(), si)) {
+      return DataLossError("scan: unknown series id");
+    }
+    row.target = store_->TargetName(si.tid);
+    row.metric = std::move(si.metric);
+    row.labels = std::move(si.labels);
+    row.value = s.value();
+    RW_RETURN_IF_ERROR(s.Advance());
+    if (s.Valid()) heap_.push({s.ts(), i});
+    return true;
+  }
+
+ private:
+  Status LoadWindow(int64_t hour) {
+    sources_.clear();
+    auto hot = parts_.find("h" + HourName(hour));
+    if (hot != parts_.end()) {
+      // Find the targets present: one seek per target.
+      std::unique_ptr<rocksdb::Iterator> it(
+          store_->db()->NewIterator(rocksdb::ReadOptions(), hot->second.get()));
+      for (it->SeekToFirst(); it->Valid();) {
+        if (it->key().size() != 8) return DataLossError("hot key: bad size");
+        uint32_t tid = GetU32BE(it->key().data());
+        auto src = std::make_unique<HotSource>(store_, hot->second, tid, hour,
+                                               from_, to_);
+        RW_RETURN_IF_ERROR(src->Init());
+        if (src->Valid()) Add(std::move(src));
+        if (tid == 0xFFFFFFFFu) break;
+        std::string next;
+        PutU32BE(next, tid + 1);
+        it->Seek(next);
+      }
+      return FromRocks(it->status(), "scan");
+    }
+    auto chunks = parts_.find("c" + DayName(hour));
+    if (chunks == parts_.end()) return Status::Ok();
+    std::string prefix;
+    PutU32BE(prefix, static_cast<uint32_t>(hour / 1000));
+    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
+        rocksdb::ReadOptions(), chunks->second.get()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      auto src = std::make_unique<ChunkSource>(GetU32BE(it->key().data() + 4),
+                                               it->value().ToString());
+      RW_RETURN_IF_ERROR(src->Init(from_, to_));
+      if (src->Valid()) Add(std::move(src));
+    }
+    return FromRocks(it->status(), "scan");
+  }
+  void Add(std::unique_ptr<Source> s) {
+    heap_.push({s->ts(), sources_.size()});
+    sources_.push_back(std::move(s));
+  }
+
+  RocksStore* store_;
+  int64_t from_, to_;
+  std::map<std::string, CfPtr> parts_;
+  std::set<int64_t> hours_;
+  std::vector<std::unique_ptr<Source>> sources_;
+  using Entry = std::pair<int64_t, size_t>;  // ts, source; ties by source
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RowIterator>> RocksStore::Scan(WallTime from,
+                                                      WallTime to) {
+  return std::unique_ptr<RowIterator>(
+      new RocksRowIterator(this, ToUnixMillis(from), ToUnixMillis(to)));
+}
+
+}  // namespace rigwatch::store

@@ -1,0 +1,683 @@
+// Opening, schema version and migration, ingest and DurableKv of RocksStore.
+#include <rocksdb/cache.h>
+#include <rocksdb/rate_limiter.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_buffer_manager.h>
+#include <sys/statvfs.h>
+
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include "agent/common/log.h"
+#include "agent/store/codec.h"
+#include "agent/store/matcher.h"
+#include "agent/store/rocks_store_impl.h"
+#include "agent/store/time_windows.h"
+
+namespace rigwatch::store {
+namespace {
+
+constexpr char kMetaCf[] = "meta";
+constexpr char kKvCf[] = "kv";
+constexpr char kVersionKey[] = "version";
+
+struct SharedResources {
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::WriteBufferManager> wbm;
+  std::shared_ptr<rocksdb::RateLimiter> limiter;
+};
+
+rocksdb::ColumnFamilyOptions CfOptionsFor(const std::string& name,
+                                          const StoreOptions& o,
+                                          const SharedResources& r) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = r.cache;
+  t.cache_index_and_filter_blocks = true;
+  t.block_size = 16 * 1024;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  bool closed = !name.empty() && (name[0] == 'c' || name[0] == 'r');
+  // Chunks and rollups are written once by maintenance: spend CPU on ZSTD.
+  // Hot rows take the ingest rate: LZ4.
+  cf.compression = closed ? rocksdb::kZSTD : rocksdb::kLZ4Compression;
+  cf.write_buffer_size =
+      (name[0] == 'h') ? o.write_buffer_bytes
+                       : std::min<uint64_t>(o.write_buffer_bytes, 4ull << 20);
+  cf.max_write_buffer_number = 2;
+  return cf;
+}
+
+rocksdb::DBOptions DbOptions(const StoreOptions& o, const SharedResources& r) {
+  rocksdb::DBOptions d;
+  d.create_if_missing = o.mode == OpenMode::kReadWrite;
+  d.create_missing_column_families = o.mode == OpenMode::kReadWrite;
+  d.write_buffer_manager = r.wbm;
+  d.rate_limiter = r.limiter;
+  d.max_background_jobs = 2;
+  d.keep_log_file_num = 3;
+  d.max_log_file_size = 4ull << 20;
+  // Many column families share one WAL; an idle one would pin old WAL files.
+  d.max_total_wal_size = 64ull << 20;
+  // DESIGN.md: track_and_verify_wals_in_manifest stays off (SyncWAL bug).
+  if (o.mode == OpenMode::kSecondary) d.max_open_files = -1;
+  return d;
+}
+
+SharedResources MakeResources(const StoreOptions& o) {
+  SharedResources r;
+  r.cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  r.wbm = std::make_shared<rocksdb::WriteBufferManager>(o.block_cache_bytes / 2,
+                                                        r.cache);
+  if (o.maintenance_bytes_per_second > 0) {
+    r.limiter.reset(
+        rocksdb::NewGenericRateLimiter(o.maintenance_bytes_per_second));
+  }
+  return r;
+}
+
+std::string KvKey(std::string_view ns, std::string_view key) {
+  std::string k(ns);
+  k.push_back('\0');
+  k.append(key);
+  return k;
+}
+
+std::string U32Key(char prefix, uint32_t v) {
+  std::string k(1, prefix);
+  PutU32BE(k, v);
+  return k;
+}
+
+std::string U64Value(uint64_t v) {
+  std::string s(8, '\0');
+  std::memcpy(s.data(), &v, 8);
+  return s;
+}
+
+bool SameSignature(const Samples& a, const Samples& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].labels != b[i].labels) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string m = std::string(what) + ": " + s.ToString();
+  if (s.IsCorruption()) return DataLossError(m);
+  if (s.IsNotFound()) return NotFoundError(m);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return FailedPreconditionError(m + " (is a running agent using it?)");
+  }
+  if (s.IsIOError() || s.IsBusy() || s.IsTryAgain()) {
+    return UnavailableError(m);
+  }
+  if (s.IsNoSpace()) return ResourceExhaustedError(m);
+  if (s.IsInvalidArgument()) return InvalidArgumentError(m);
+  return InternalError(m);
+}
+
+Result<std::unique_ptr<Store>> OpenRocksStore(const StoreOptions& options) {
+  RW_ASSIGN_OR_RETURN(std::unique_ptr<RocksStore> s, RocksStore::Open(options));
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+RocksStore::RocksStore(const StoreOptions& o)
+    : QueuedStore(o.queue_capacity_samples, o.disk_check_interval),
+      opts_(o),
+      clock_(o.clock ? o.clock : SystemClock::Default()) {}
+
+RocksStore::~RocksStore() { Close().IgnoreError("destructor"); }
+
+Result<std::unique_ptr<RocksStore>> RocksStore::Open(const StoreOptions& o) {
+  if (o.path.empty()) return InvalidArgumentError("store: empty path");
+  std::unique_ptr<RocksStore> s(new RocksStore(o));
+  Status st = s->OpenDb();
+  if (!st.ok()) {
+    s->Close().IgnoreError("open failed; the open error is what matters");
+    return st.WithContext("store " + o.path);
+  }
+  return s;
+}
+
+CfPtr RocksStore::Wrap(rocksdb::ColumnFamilyHandle* h) {
+  rocksdb::DB* db = db_;
+  return CfPtr(h, [db](rocksdb::ColumnFamilyHandle* p) {
+    db->DestroyColumnFamilyHandle(p).PermitUncheckedError();
+  });
+}
+
+Status RocksStore::OpenDb() {
+  SharedResources res = MakeResources(opts_);
+  cache_ = res.cache;
+  rocksdb::DBOptions dbo = DbOptions(opts_, res);
+  std::vector<std::string> names;
+  rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, opts_.path, &names);
+  if (!ls.ok()) {
+    if (opts_.mode != OpenMode::kReadWrite) {
+      return FromRocks(ls, "open read-only");
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(opts_.path, ec);
+    if (ec) return UnavailableError("mkdir: " + ec.message());
+    names = {rocksdb::kDefaultColumnFamilyName};
+  }
+  for (const char* n : {kMetaCf, kKvCf}) {
+    if (std::find(names.begin(), names.end(), n) == names.end()) {
+      if (opts_.mode != OpenMode::kReadWrite) {
+        return FailedPreconditionError(std::string("no ") + n +
+                                       " column family: not a rigwatch store");
+      }
+      names.push_back(n);
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const std::string& n : names) {
+    descs.emplace_back(n, CfOptionsFor(n, opts_, res));
+  }
+  if (opts_.repair) {
+    LogWarn("store_repair").Kv("path", opts_.path);
+    RW_RETURN_IF_ERROR(
+        FromRocks(rocksdb::RepairDB(opts_.path, dbo, descs,
+                                    CfOptionsFor("h", opts_, res)),
+                  "repair"));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Options single(dbo, rocksdb::ColumnFamilyOptions());
+  rocksdb::Status os;
+  switch (opts_.mode) {
+    case OpenMode::kReadWrite:
+      os = rocksdb::DB::Open(dbo, opts_.path, descs, &handles, &db_);
+      break;
+    case OpenMode::kReadOnly:
+      os = rocksdb::DB::OpenForReadOnly(dbo, opts_.path, descs, &handles, &db_);
+      break;
+    case OpenMode::kSecondary:
+      if (opts_.secondary_path.empty()) {
+        return InvalidArgumentError("secondary open needs secondary_path");
+      }
+      os = rocksdb::DB::OpenAsSecondary(dbo, opts_.path, opts_.secondary_path,
+                                        descs, &handles, &db_);
+      if (os.ok()) os = db_->TryCatchUpWithPrimary();
+      break;
+  }
+  if (!os.ok()) {
+    Status st = FromRocks(os, "open");
+    if (st.code() == StatusCode::kDataLoss) {
+      return DataLossError(st.message() +
+                           " (open with the repair option to salvage)");
+    }
+    return st;
+  }
+  for (size_t i = 0; i < handles.size(); ++i) {
+    const std::string& n = names[i];
+    if (n == kMetaCf) {
+      meta_ = handles[i];
+    } else if (n == kKvCf) {
+      kv_ = handles[i];
+    } else if (n == rocksdb::kDefaultColumnFamilyName) {
+      default_ = handles[i];
+    } else {
+      parts_[n] = Wrap(handles[i]);
+    }
+  }
+  if (opts_.verify_on_open) {
+    rocksdb::Status v = db_->VerifyChecksum();
+    if (!v.ok()) {
+      return DataLossError("checksum verification failed: " + v.ToString() +
+                           " (open with the repair option to salvage)");
+    }
+  }
+  RW_ASSIGN_OR_RETURN(uint32_t version, ReadSchemaVersion());
+  if (version > kSchemaVersion) {
+    return FailedPreconditionError(
+        "schema version " + std::to_string(version) +
+        " is newer than this rigwatch understands (" +
+        std::to_string(kSchemaVersion) +
+        "); run a newer rigwatch or restore an older backup");
+  }
+  if (version < kSchemaVersion) {
+    if (opts_.mode != OpenMode::kReadWrite) {
+      return FailedPreconditionError(
+          "schema version " + std::to_string(version) +
+          " needs migration; open it read-write once (rigwatch run)");
+    }
+    RW_RETURN_IF_ERROR(Migrate(version));
+  }
+  RW_RETURN_IF_ERROR(LoadIndex());
+  if (opts_.mode == OpenMode::kReadWrite) {
+    // An hour whose chunks were committed but whose hot family survived a
+    // crash: the chunks are complete, drop the leftover.
+    for (int64_t h : closed_hours_) {
+      std::string n = "h" + HourName(h);
+      if (parts_.count(n)) RW_RETURN_IF_ERROR(DropPartition(n));
+    }
+    LoadLastTimestamps();
+    StartWriter();
+    if (opts_.maintenance_interval.count() > 0) {
+      maint_thread_ = std::thread([this] { MaintenanceLoop(); });
+    }
+  } else {
+    LoadLastTimestamps();
+  }
+  return Status::Ok();
+}
+
+Result<uint32_t> RocksStore::ReadSchemaVersion() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, kVersionKey, &v);
+  if (s.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), meta_));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      return DataLossError("meta has data but no schema version");
+    }
+    if (opts_.mode != OpenMode::kReadWrite) return kSchemaVersion;
+    RW_RETURN_IF_ERROR(
+        FromRocks(db_->Put(rocksdb::WriteOptions(), meta_, kVersionKey,
+                           std::to_string(kSchemaVersion)),
+                  "write schema version"));
+    return kSchemaVersion;
+  }
+  RW_RETURN_IF_ERROR(FromRocks(s, "read schema version"));
+  char* end = nullptr;
+  unsigned long n = std::strtoul(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0') {
+    return DataLossError("bad schema version \"" + v + "\"");
+  }
+  return static_cast<uint32_t>(n);
+}
+
+// Version 1 kept DurableKv entries in the meta family under "K" ns \0 key;
+// version 2 gives them their own family so synced rule/outbox writes never
+// share a memtable with the series index.
+Status RocksStore::Migrate(uint32_t from) {
+  if (from < 1) return DataLossError("unknown schema version 0");
+  if (from == 1) {
+    rocksdb::WriteBatch wb;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), meta_));
+    uint64_t moved = 0;
+    for (it->Seek("K"); it->Valid() && it->key().starts_with("K"); it->Next()) {
+      rocksdb::Slice k = it->key();
+      k.remove_prefix(1);
+      RW_RETURN_IF_ERROR(FromRocks(wb.Put(kv_, k, it->value()), "migrate"));
+      RW_RETURN_IF_ERROR(FromRocks(wb.Delete(meta_, it->key()), "migrate"));
+      ++moved;
+    }
+    RW_RETURN_IF_ERROR(FromRocks(it->status(), "migrate scan"));
+    RW_RETURN_IF_ERROR(FromRocks(wb.Put(meta_, kVersionKey, "2"), "migrate"));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    RW_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "migrate 1->2"));
+    LogInfo("store_migrated").Kv("from", 1).Kv("to", 2).Kv("kv_moved", moved);
+  }
+  return Status::Ok();
+}
+
+Status RocksStore::LoadIndex() {
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<uint32_t>> schemas;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  const Status bad = DataLossError("meta: malformed entry");
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    std::string_view v(it->value().data(), it->value().size());
+    switch (k[0]) {
+      case 'C':
+        if (k.size() != 5) return bad;
+        closed_hours_.insert(int64_t{GetU32BE(k.data() + 1)} * 1000);
+        break;
+      case 'P':
+        if (k.size() != 5 || v.size() != 8) return bad;
+        std::memcpy(&hour_counts_[int64_t{GetU32BE(k.data() + 1)} * 1000],
+                    v.data(), 8);
+        break;
+      case 'Q': {
+        if (k.size() != 9) return bad;
+        std::vector<uint32_t> sids;
+        uint64_t n, x;
+        if (!GetVarint(v, n)) return bad;
+        for (uint64_t i = 0; i < n; ++i) {
+          if (!GetVarint(v, x)) return bad;
+          sids.push_back(static_cast<uint32_t>(x));
+        }
+        schemas[{GetU32BE(k.data() + 1), GetU32BE(k.data() + 5)}] =
+            std::move(sids);
+        break;
+      }
+      case 'S': {
+        if (k.size() != 5 || v.size() < 4) return bad;
+        uint32_t sid = GetU32BE(k.data() + 1);
+        SeriesInfo si;
+        si.tid = GetU32BE(v.data());
+        RW_RETURN_IF_ERROR(DecodeSeriesName(v.substr(4), si.metric, si.labels));
+        if (series_.size() <= sid) series_.resize(sid + 1);
+        series_ids_[std::string(v)] = sid;
+        series_[sid] = std::move(si);
+        break;
+      }
+      case 'T': {
+        if (v.size() != 4) return bad;
+        auto t = std::make_unique<TargetInfo>();
+        t->tid = GetU32BE(v.data());
+        t->name.assign(k.substr(1));
+        if (targets_by_id_.size() <= t->tid) targets_by_id_.resize(t->tid + 1);
+        targets_by_id_[t->tid] = t.get();
+        targets_[t->name] = std::move(t);
+        break;
+      }
+      default:
+        break;  // "version" and keys of later versions' readers
+    }
+  }
+  RW_RETURN_IF_ERROR(FromRocks(it->status(), "load meta"));
+  for (auto& [key, sids] : schemas) {
+    if (key.first >= targets_by_id_.size() || !targets_by_id_[key.first]) {
+      return DataLossError("meta: schema of unknown target");
+    }
+    TargetInfo* t = targets_by_id_[key.first];
+    if (t->schemas.size() <= key.second) t->schemas.resize(key.second + 1);
+    Schema& s = t->schemas[key.second];
+    for (uint32_t sid : sids) {
+      if (sid >= series_.size()) return DataLossError("meta: unknown series");
+      s.signature.push_back({series_[sid].metric, series_[sid].labels, 0});
+    }
+    s.sids = std::move(sids);
+  }
+  return Status::Ok();
+}
+
+void RocksStore::LoadLastTimestamps() {
+  std::map<std::string, CfPtr> parts = Partitions();
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  int looked = 0;
+  for (auto p = parts.rbegin(); p != parts.rend() && looked < 2; ++p) {
+    if (p->first[0] != 'h') continue;
+    ++looked;
+    int64_t hour = ParseWindowName(std::string_view(p->first).substr(1));
+    if (hour < 0) continue;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), p->second.get()));
+    for (TargetInfo* t : targets_by_id_) {
+      if (!t || t->last_ts_ms != 0) continue;
+      std::string k;
+      PutU32BE(k, t->tid);
+      PutU32BE(k, 0xFFFFFFFFu);
+      it->SeekForPrev(k);
+      if (it->Valid() && it->key().size() == 8 &&
+          GetU32BE(it->key().data()) == t->tid) {
+        t->last_ts_ms = hour + GetU32BE(it->key().data() + 4);
+      }
+    }
+  }
+}
+
+std::map<std::string, CfPtr> RocksStore::Partitions() const {
+  std::lock_guard<std::mutex> l(part_mu_);
+  return parts_;
+}
+
+Result<CfPtr> RocksStore::PartitionFor(const std::string& name) {
+  std::lock_guard<std::mutex> l(part_mu_);
+  auto it = parts_.find(name);
+  if (it != parts_.end()) return it->second;
+  rocksdb::ColumnFamilyOptions cfo =
+      CfOptionsFor(name, opts_, SharedResources{cache_, nullptr, nullptr});
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  RW_RETURN_IF_ERROR(
+      FromRocks(db_->CreateColumnFamily(cfo, name, &h), "create " + name));
+  CfPtr p = Wrap(h);
+  parts_[name] = p;
+  return p;
+}
+
+Status RocksStore::DropPartition(const std::string& name) {
+  CfPtr p;
+  {
+    std::lock_guard<std::mutex> l(part_mu_);
+    auto it = parts_.find(name);
+    if (it == parts_.end()) return Status::Ok();
+    p = it->second;
+    parts_.erase(it);
+  }
+  return FromRocks(db_->DropColumnFamily(p.get()), "drop " + name);
+}
+
+Result<RocksStore::TargetInfo*> RocksStore::RegisterTarget(
+    const std::string& name, rocksdb::WriteBatch& meta) {
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  auto t = std::make_unique<TargetInfo>();
+  t->tid = static_cast<uint32_t>(targets_by_id_.size());
+  t->name = name;
+  std::string v;
+  PutU32BE(v, t->tid);
+  RW_RETURN_IF_ERROR(FromRocks(meta.Put(meta_, "T" + name, v), "batch"));
+  TargetInfo* raw = t.get();
+  targets_by_id_.push_back(raw);
+  targets_[name] = std::move(t);
+  return raw;
+}
+
+Result<size_t> RocksStore::RegisterSchema(TargetInfo& t, const Samples& samples,
+                                          rocksdb::WriteBatch& meta) {
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  std::vector<uint32_t> sids;
+  sids.reserve(samples.size());
+  std::string key;
+  for (const Sample& s : samples) {
+    Labels sorted = SortedLabels(s.labels);
+    key.clear();
+    PutU32BE(key, t.tid);
+    key += EncodeSeriesName(s.name, sorted);
+    auto it = series_ids_.find(key);
+    if (it != series_ids_.end()) {
+      sids.push_back(it->second);
+      continue;
+    }
+    auto sid = static_cast<uint32_t>(series_.size());
+    series_.push_back({t.tid, s.name, std::move(sorted)});
+    series_ids_[key] = sid;
+    RW_RETURN_IF_ERROR(
+        FromRocks(meta.Put(meta_, U32Key('S', sid), key), "batch"));
+    sids.push_back(sid);
+  }
+  for (size_t i = 0; i < t.schemas.size(); ++i) {
+    if (t.schemas[i].sids == sids) {
+      t.schemas[i].signature =
+          samples;  // the exporter's order, for the fast path
+      return i;
+    }
+  }
+  std::string k = U32Key('Q', t.tid);
+  PutU32BE(k, static_cast<uint32_t>(t.schemas.size()));
+  std::string v;
+  PutVarint(v, sids.size());
+  for (uint32_t sid : sids) PutVarint(v, sid);
+  RW_RETURN_IF_ERROR(FromRocks(meta.Put(meta_, k, v), "batch"));
+  t.schemas.push_back({samples, std::move(sids)});
+  return t.schemas.size() - 1;
+}
+
+Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
+  std::lock_guard<std::mutex> wl(write_mu_);
+  rocksdb::WriteBatch wb;
+  uint64_t stored = 0;
+  std::map<int64_t, uint64_t> per_hour;
+  struct Done {
+    TargetInfo* t;
+    size_t schema;
+    PollRecord* rec;
+  };
+  std::vector<Done> done;
+  done.reserve(records.size());
+  std::string key, value;
+  CfPtr cf;
+  int64_t cf_hour = -1;
+  for (PollRecord& rec : records) {
+    int64_t hour = HourStart(rec.ts_ms);
+    if (closed_hours_.count(hour) || rec.ts_ms < 0 ||
+        rec.ts_ms / 1000 >= int64_t{0xFFFFFFFF}) {
+      CountLate(rec.samples.size());
+      continue;
+    }
+    if (hour != cf_hour) {
+      RW_ASSIGN_OR_RETURN(cf, PartitionFor("h" + HourName(hour)));
+      cf_hour = hour;
+    }
+    TargetInfo* t;
+    auto it = targets_.find(rec.target);
+    if (it != targets_.end()) {
+      t = it->second.get();
+    } else {
+      RW_ASSIGN_OR_RETURN(t, RegisterTarget(rec.target, wb));
+    }
+    size_t schema;
+    if (!t->schemas.empty() &&
+        SameSignature(t->schemas[t->last_schema].signature, rec.samples)) {
+      schema = t->last_schema;  // the common case: no lookups at all
+    } else {
+      RW_ASSIGN_OR_RETURN(schema, RegisterSchema(*t, rec.samples, wb));
+      t->last_schema = schema;
+    }
+    key.clear();
+    PutU32BE(key, t->tid);
+    PutU32BE(key, static_cast<uint32_t>(rec.ts_ms - hour));
+    value.clear();
+    PutVarint(value, schema);
+    size_t off = value.size();
+    value.resize(off + 8 * rec.samples.size());
+    for (const Sample& s : rec.samples) {
+      std::memcpy(value.data() + off, &s.value, 8);
+      off += 8;
+    }
+    RW_RETURN_IF_ERROR(FromRocks(wb.Put(cf.get(), key, value), "batch"));
+    per_hour[hour] += rec.samples.size();
+    stored += rec.samples.size();
+    done.push_back({t, schema, &rec});
+  }
+  for (auto& [hour, n] : per_hour) {
+    uint64_t total = hour_counts_[hour] + n;
+    RW_RETURN_IF_ERROR(
+        FromRocks(wb.Put(meta_, U32Key('P', static_cast<uint32_t>(hour / 1000)),
+                         U64Value(total)),
+                  "batch"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = opts_.sync == SyncMode::kAlways;
+  RW_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "write"));
+  for (auto& [hour, n] : per_hour) hour_counts_[hour] += n;
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  for (const Done& d : done) {
+    if (d.rec->ts_ms < d.t->last_ts_ms) continue;
+    d.t->last_ts_ms = d.rec->ts_ms;
+    d.t->last_values.resize(d.rec->samples.size());
+    for (size_t i = 0; i < d.rec->samples.size(); ++i) {
+      d.t->last_values[i] = d.rec->samples[i].value;
+    }
+    d.t->last_values_schema = d.schema;
+  }
+  return stored;
+}
+
+Status RocksStore::SyncWrites() {
+  return FromRocks(db_->SyncWAL(), "sync WAL");
+}
+
+Result<uint64_t> RocksStore::FreeBytes() const {
+  struct statvfs sv;
+  if (statvfs(opts_.path.c_str(), &sv) != 0) {
+    return ErrnoToStatus(errno, "statvfs " + opts_.path);
+  }
+  return uint64_t{sv.f_bavail} * sv.f_frsize;
+}
+
+bool RocksStore::SpaceAvailable() {
+  auto now = std::chrono::steady_clock::now();
+  if (space_ok_ && now < next_space_check_) return true;
+  next_space_check_ = now + opts_.disk_check_interval;
+  Result<uint64_t> free = FreeBytes();
+  // Cannot tell: keep writing; RocksDB reports real ENOSPC itself.
+  space_ok_ = !free.ok() || *free >= opts_.min_free_bytes;
+  return space_ok_;
+}
+
+Status RocksStore::Put(std::string_view ns, std::string_view key,
+                       std::string_view value) {
+  if (opts_.mode != OpenMode::kReadWrite) {
+    return FailedPreconditionError("store opened read-only");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, kv_, KvKey(ns, key), value), "kv put");
+}
+
+Status RocksStore::Delete(std::string_view ns, std::string_view key) {
+  if (opts_.mode != OpenMode::kReadWrite) {
+    return FailedPreconditionError("store opened read-only");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Delete(wo, kv_, KvKey(ns, key)), "kv delete");
+}
+
+Result<std::optional<std::string>> RocksStore::Get(std::string_view ns,
+                                                   std::string_view key) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kv_, KvKey(ns, key), &v);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  RW_RETURN_IF_ERROR(FromRocks(s, "kv get"));
+  return std::optional<std::string>(std::move(v));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> RocksStore::List(
+    std::string_view ns) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string prefix = KvKey(ns, "");
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), kv_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    rocksdb::Slice k = it->key();
+    k.remove_prefix(prefix.size());
+    out.emplace_back(k.ToString(), it->value().ToString());
+  }
+  RW_RETURN_IF_ERROR(FromRocks(it->status(), "kv list"));
+  return out;
+}
+
+Status RocksStore::Close() {
+  std::lock_guard<std::mutex> cl(close_mu_);
+  if (closed_) return Status::Ok();
+  closed_ = true;
+  {
+    std::lock_guard<std::mutex> l(stop_mu_);
+    stop_ = true;
+    stop_cv_.notify_all();
+  }
+  if (maint_thread_.joinable()) maint_thread_.join();
+  StopWriter();
+  if (!db_) return Status::Ok();
+  Status st;
+  if (opts_.mode == OpenMode::kReadWrite) st = SyncWrites();
+  {
+    std::lock_guard<std::mutex> l(part_mu_);
+    parts_.clear();
+  }
+  for (auto* h : {meta_, kv_, default_}) {
+    if (h) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+  rocksdb::Status cs = db_->Close();
+  if (st.ok()) st = FromRocks(cs, "close");
+  delete db_;
+  db_ = nullptr;
+  return st;
+}
+
+}  // namespace rigwatch::store

@@ -1,0 +1,157 @@
+// RocksStore internals, shared by rocks_store.cc (open, ingest, kv, checks),
+// rocks_query.cc (reads, scan) and rocks_maintenance.cc (chunking,
+// rollups, retention), and by agent/backup (which needs the rocksdb::DB).
+// Not for other components: they use store.h.
+#ifndef RIGWATCH_AGENT_STORE_ROCKS_STORE_IMPL_H_
+#define RIGWATCH_AGENT_STORE_ROCKS_STORE_IMPL_H_
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/store/queued_store.h"
+#include "agent/store/rocks_store.h"
+
+namespace rigwatch::store {
+
+// rocksdb::Status -> Status, with context. The one conversion point.
+Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+using CfPtr = std::shared_ptr<rocksdb::ColumnFamilyHandle>;
+
+class RocksStore final : public QueuedStore {
+ public:
+  static Result<std::unique_ptr<RocksStore>> Open(const StoreOptions& o);
+  ~RocksStore() override;
+
+  Status Close() override;
+  Status Put(std::string_view ns, std::string_view key,
+             std::string_view value) override;
+  Status Delete(std::string_view ns, std::string_view key) override;
+  Result<std::optional<std::string>> Get(std::string_view ns,
+                                         std::string_view key) override;
+  Result<std::vector<std::pair<std::string, std::string>>> List(
+      std::string_view ns) override;
+
+  StoreStats Stats() const override;
+  Result<std::vector<Point>> ReadRange(const SeriesKey& key, WallTime from,
+                                       WallTime to) override;
+  Result<std::optional<Point>> Latest(const SeriesKey& key) override;
+  Result<std::vector<SeriesKey>> MatchSeries(const Selector& sel) override;
+  Result<std::vector<Rollup>> ReadRollups(const SeriesKey& key, WallTime from,
+                                          WallTime to) override;
+  Result<std::unique_ptr<RowIterator>> Scan(WallTime from,
+                                            WallTime to) override;
+  std::vector<std::string> StaleTargets(Duration interval,
+                                        int intervals) override;
+  Result<CheckReport> Check(Duration poll_interval,
+                            int stale_intervals) override;
+  Status RunMaintenance(WallTime now) override;
+
+  // For agent/backup: the database (valid until Close) and the number of
+  // samples stored (sum of per-hour counts in meta).
+  rocksdb::DB* db() { return db_; }
+  uint64_t StoredSamples() const;
+  uint64_t DiskBytes() const;
+
+  // Used by the RowIterator in rocks_query.cc.
+  struct SeriesInfo {
+    uint32_t tid;
+    std::string metric;
+    Labels labels;  // sorted
+  };
+  struct Schema {
+    Samples signature;  // names and labels as the exporter sent them
+    std::vector<uint32_t> sids;
+  };
+  struct TargetInfo {
+    uint32_t tid = 0;
+    std::string name;
+    std::vector<Schema> schemas;  // index = schema id
+    size_t last_schema = 0;
+    int64_t last_ts_ms = 0;  // 0 = none seen
+    std::vector<double> last_values;
+    size_t last_values_schema = 0;
+  };
+  bool SeriesOf(uint32_t sid, SeriesInfo& out) const;
+  const std::string& TargetName(uint32_t tid) const;
+  // Copies the sids of a schema; false if unknown.
+  bool SchemaSids(uint32_t tid, uint32_t schema_id,
+                  std::vector<uint32_t>& out) const;
+  // Partitions by name ("h..", "c..", "r.."), snapshot.
+  std::map<std::string, CfPtr> Partitions() const;
+
+ protected:
+  Result<uint64_t> WriteRecords(std::span<PollRecord> records) override;
+  Status SyncWrites() override;
+  bool SpaceAvailable() override;
+
+ private:
+  explicit RocksStore(const StoreOptions& o);
+  Status OpenDb();
+  Status Migrate(uint32_t from);
+  Status LoadIndex();
+  void LoadLastTimestamps();
+  Result<CfPtr> PartitionFor(const std::string& name);
+  CfPtr Wrap(rocksdb::ColumnFamilyHandle* h);
+  Status DropPartition(const std::string& name);
+  Result<uint32_t> ReadSchemaVersion();
+  Result<TargetInfo*> RegisterTarget(const std::string& name,
+                                     rocksdb::WriteBatch& meta);
+  Result<size_t> RegisterSchema(TargetInfo& t, const Samples& samples,
+                                rocksdb::WriteBatch& meta);
+  Status ChunkHour(int64_t hour_ms, const CfPtr& hot);
+  Result<std::vector<Point>> ReadRangeSid(uint32_t sid, uint32_t tid,
+                                          int64_t from, int64_t to);
+  void MaintenanceLoop();
+  Result<uint64_t> FreeBytes() const;
+
+  const StoreOptions opts_;
+  Clock* clock_;
+  std::shared_ptr<rocksdb::Cache> cache_;  // shared by every family
+  rocksdb::DB* db_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* kv_ = nullptr;
+  rocksdb::ColumnFamilyHandle* default_ = nullptr;
+  bool closed_ = false;
+  std::mutex close_mu_;
+
+  mutable std::mutex part_mu_;
+  std::map<std::string, CfPtr> parts_;
+
+  // Held by the writer for each batch and by maintenance while it closes
+  // an hour, so no row lands in an hour being chunked.
+  mutable std::mutex write_mu_;
+  std::set<int64_t> closed_hours_;           // hour starts (ms), chunked
+  std::map<int64_t, uint64_t> hour_counts_;  // samples per hour window
+
+  // The series index. Mutated only by the writer thread (under unique
+  // lock); read by queries under shared lock.
+  mutable std::shared_mutex idx_mu_;
+  std::unordered_map<std::string, std::unique_ptr<TargetInfo>> targets_;
+  std::vector<TargetInfo*> targets_by_id_;
+  std::vector<SeriesInfo> series_;                        // index = sid
+  std::unordered_map<std::string, uint32_t> series_ids_;  // tid+name key
+
+  std::chrono::steady_clock::time_point next_space_check_{};
+  bool space_ok_ = true;
+
+  std::mutex maint_mu_;  // one maintenance pass at a time
+  std::atomic<double> last_maintenance_{0};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::thread maint_thread_;
+};
+
+}  // namespace rigwatch::store
+
+#endif  // RIGWATCH_AGENT_STORE_ROCKS_STORE_IMPL_H_

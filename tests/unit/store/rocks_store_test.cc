@@ -1,0 +1,391 @@
+// RocksStore behaviour beyond the shared contract: persistence across
+// reopen and kill -9, schema versions, corruption and repair, low disk,
+// read-only/secondary opens, max_bytes.
+#include "agent/store/rocks_store.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/fakes/fake_clock.h"
+#include "tests/unit/store/store_test_util.h"
+
+namespace rigwatch::store {
+namespace {
+
+using testing::At;
+using testing::MinerPoll;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+const SeriesKey kHash{"rig-1", "miner_hashrate_hashes_per_second", {}};
+
+StoreOptions TestOptions(const std::string& path, Clock* clock) {
+  StoreOptions o;
+  o.path = path;
+  o.clock = clock;
+  o.maintenance_interval = std::chrono::seconds(0);
+  o.min_free_bytes = 0;
+  o.verify_on_open = false;
+  return o;
+}
+
+std::unique_ptr<Store> MustOpen(const StoreOptions& o) {
+  auto s = OpenRocksStore(o);
+  if (!s.ok()) {
+    ADD_FAILURE() << s.status().ToString();
+    return nullptr;
+  }
+  return std::move(s).value();
+}
+
+// Bounded polling: condition or deadline, never a fixed sleep.
+template <typename F>
+bool WaitFor(F cond, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return cond();
+}
+
+TEST(RocksStore, ReopenKeepsSamplesSeriesAndKv) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    for (int i = 0; i < 10; ++i)
+      s->Append("rig-1", At(10 * i), MinerPoll(i, 1, 2, 3));
+    ASSERT_TRUE(s->Flush().ok());
+    ASSERT_TRUE(s->Put("outbox", "m1", "hello").ok());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  auto pts = s->ReadRange(kHash, At(0), At(100));
+  ASSERT_TRUE(pts.ok());
+  EXPECT_EQ(pts->size(), 10u);
+  EXPECT_EQ(*s->Get("outbox", "m1"), std::optional<std::string>("hello"));
+  // The same poll shape after reopen reuses its series and schema.
+  s->Append("rig-1", At(100), MinerPoll(10, 1, 2, 3));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->Stats().series, 4u);
+  EXPECT_EQ(s->ReadRange(kHash, At(0), At(200))->size(), 11u);
+  auto latest = s->Latest(kHash);
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->value, 10);
+}
+
+TEST(RocksStore, SecondWriterIsRefusedReadOnlyAndSecondaryRead) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  auto primary = MustOpen(o);
+  ASSERT_TRUE(primary);
+  for (int i = 0; i < 5; ++i)
+    primary->Append("rig-1", At(10 * i), MinerPoll(i, 1, 2, 3));
+  ASSERT_TRUE(primary->Flush().ok());
+
+  auto second = OpenRocksStore(o);
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition)
+      << second.status().ToString();
+
+  StoreOptions ro = o;
+  ro.mode = OpenMode::kReadOnly;
+  auto r = MustOpen(ro);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->ReadRange(kHash, At(0), At(100))->size(), 5u);
+  EXPECT_EQ(r->Put("a", "b", "c").code(), StatusCode::kFailedPrecondition);
+  r->Append("rig-1", At(60), MinerPoll(1, 1, 1, 1));
+  EXPECT_EQ(r->dropped_samples(), 4u);
+
+  StoreOptions sec = o;
+  sec.mode = OpenMode::kSecondary;
+  sec.secondary_path = dir.Sub("secondary");
+  auto s2 = MustOpen(sec);
+  ASSERT_TRUE(s2);
+  EXPECT_EQ(s2->ReadRange(kHash, At(0), At(100))->size(), 5u);
+}
+
+// Run only as the child of KillMinus9LosesNoSyncedRound (re-executed, so
+// RocksDB's thread pools start fresh): writes rounds forever, reporting
+// each round on the pipe once it is synced.
+TEST(RocksStoreChild, Writer) {
+  const char* path = std::getenv("RIGWATCH_STORE_CHILD_DB");
+  const char* fd = std::getenv("RIGWATCH_STORE_CHILD_FD");
+  if (!path || !fd) GTEST_SKIP() << "helper for KillMinus9LosesNoSyncedRound";
+  StoreOptions o = TestOptions(path, SystemClock::Default());
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  int out = std::atoi(fd);
+  for (uint32_t round = 1; round < 100000; ++round) {
+    for (int t = 0; t < 20; ++t) {
+      s->Append("rig-" + std::to_string(t), At(round),
+                MinerPoll(round, t, 0, 0));
+    }
+    ASSERT_TRUE(s->Flush().ok());
+    ASSERT_EQ(write(out, &round, sizeof round), ssize_t(sizeof round));
+  }
+}
+
+TEST(RocksStore, KillMinus9LosesNoSyncedRound) {
+  TempDir dir;
+  std::string db = dir.Sub("db");
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(p[0]);
+    setenv("RIGWATCH_STORE_CHILD_DB", db.c_str(), 1);
+    setenv("RIGWATCH_STORE_CHILD_FD", std::to_string(p[1]).c_str(), 1);
+    execl("/proc/self/exe", "rocks_store_test",
+          "--gtest_filter=RocksStoreChild.Writer", nullptr);
+    _exit(127);
+  }
+  close(p[1]);
+  // Let it run a varying number of rounds, then kill it mid-ingest.
+  uint32_t target_rounds = 20 + static_cast<uint32_t>(getpid() % 30);
+  uint32_t synced = 0, r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (synced < target_rounds &&
+         std::chrono::steady_clock::now() < deadline &&
+         read(p[0], &r, sizeof r) == sizeof r) {
+    synced = r;
+  }
+  kill(pid, SIGKILL);
+  // Rounds reported between our last read and the kill are synced too.
+  while (read(p[0], &r, sizeof r) == sizeof r) synced = r;
+  close(p[0]);
+  int status;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early: " << status;
+  ASSERT_GE(synced, 1u) << "child never synced a round";
+
+  FakeClock clock;
+  StoreOptions o = TestOptions(db, &clock);
+  o.verify_on_open = true;
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  for (int t = 0; t < 20; ++t) {
+    SeriesKey k{
+        "rig-" + std::to_string(t), "miner_hashrate_hashes_per_second", {}};
+    auto pts = s->ReadRange(k, At(1), At(synced + 1));
+    ASSERT_TRUE(pts.ok());
+    ASSERT_EQ(pts->size(), synced) << k.target;
+    for (uint32_t i = 0; i < synced; ++i) EXPECT_EQ((*pts)[i].value, i + 1);
+  }
+  auto check = s->Check(std::chrono::seconds(10), 1000000);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok()) << check->problems.front();
+}
+
+// Writes meta/version with RocksDB directly, as another build would have.
+void ForgeVersion(
+    const std::string& path, const std::string& version,
+    const std::vector<std::pair<std::string, std::string>>& meta) {
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = true;
+  dbo.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, {}}, {"meta", {}}, {"kv", {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> h;
+  rocksdb::DB* db;
+  ASSERT_TRUE(rocksdb::DB::Open(dbo, path, cfs, &h, &db).ok());
+  ASSERT_TRUE(db->Put({}, h[1], "version", version).ok());
+  for (const auto& [k, v] : meta) ASSERT_TRUE(db->Put({}, h[1], k, v).ok());
+  for (auto* x : h) ASSERT_TRUE(db->DestroyColumnFamilyHandle(x).ok());
+  ASSERT_TRUE(db->Close().ok());
+  delete db;
+}
+
+TEST(RocksStore, NewerSchemaVersionIsRefusedWithAClearMessage) {
+  TempDir dir;
+  ForgeVersion(dir.Sub("db"), "7", {});
+  FakeClock clock;
+  auto s = OpenRocksStore(TestOptions(dir.Sub("db"), &clock));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("schema version 7 is newer"),
+            std::string::npos)
+      << s.status().message();
+}
+
+TEST(RocksStore, Version1MigratesKvIntoItsOwnFamily) {
+  TempDir dir;
+  ForgeVersion(dir.Sub("db"), "1",
+               {{std::string("Krules\0r1|rig-1", 15), "red"},
+                {std::string("Koutbox\0m1", 10), "mail"}});
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  StoreOptions ro = o;
+  ro.mode = OpenMode::kReadOnly;
+  auto refused = OpenRocksStore(ro);  // read-only cannot migrate
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(*s->Get("rules", "r1|rig-1"), std::optional<std::string>("red"));
+  EXPECT_EQ(s->List("outbox")->size(), 1u);
+  auto check = s->Check(std::chrono::seconds(10), 1);
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->schema_version, kSchemaVersion);
+}
+
+// Fills one day with data, chunks and compacts it so it lives in SSTs.
+void WriteClosedDay(Store& s) {
+  uint64_t x = 88172645463325252ull;  // xorshift: noisy, incompressible-ish
+  for (int i = 0; i < 8640; i += 3) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    double noise = static_cast<double>(x % 1000000) / 7919.0;
+    s.Append("rig-1", At(10 * i), MinerPoll(480 + noise, 55, 4000 + i, i));
+  }
+  ASSERT_TRUE(s.Flush().ok());
+  for (int pass = 0; pass < 7; ++pass) {  // 24 hours, 4 per pass
+    ASSERT_TRUE(s.RunMaintenance(At(86400 + 3600)).ok());
+  }
+}
+
+TEST(RocksStore, CorruptSstIsReportedAndOpenRefusesUnlessRepair) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    WriteClosedDay(*s);
+    ASSERT_EQ(s->ReadRange(kHash, At(0), At(86400))->size(), 2880u);
+    ASSERT_TRUE(s->Close().ok());
+  }
+  fs::path biggest;
+  uintmax_t size = 0;
+  for (const auto& e : fs::directory_iterator(o.path)) {
+    if (e.path().extension() == ".sst" && e.file_size() > size) {
+      size = e.file_size();
+      biggest = e.path();
+    }
+  }
+  ASSERT_GT(size, 4096u) << "no SST was written";
+  {
+    std::fstream f(biggest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 3));
+    std::string junk(64, '\x5a');
+    f.write(junk.data(), junk.size());
+  }
+  StoreOptions verify = o;
+  verify.verify_on_open = true;
+  auto refused = OpenRocksStore(verify);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(refused.status().message().find("repair"), std::string::npos);
+  {
+    auto s = MustOpen(o);  // without verification it opens...
+    ASSERT_TRUE(s);
+    auto check =
+        s->Check(std::chrono::seconds(10), 1000000);  // ...and Check finds it
+    ASSERT_TRUE(check.ok());
+    EXPECT_FALSE(check->checksums_ok);
+    EXPECT_FALSE(check->ok());
+  }
+  StoreOptions repair = verify;
+  repair.repair = true;
+  auto s = MustOpen(repair);
+  ASSERT_TRUE(s);
+  auto check = s->Check(std::chrono::seconds(10), 1000000);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->checksums_ok);
+  // Still usable for writing after the repair.
+  s->Append("rig-1", At(2 * 86400), MinerPoll(1, 1, 1, 1));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->ReadRange(kHash, At(2 * 86400), At(2 * 86400 + 1))->size(), 1u);
+}
+
+TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    WriteClosedDay(*s);
+    ASSERT_TRUE(s->Close().ok());
+  }
+  o.max_bytes = 1;  // everything but the current hour must go
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  s->Append("rig-1", At(86400 + 3600), MinerPoll(1, 1, 1, 1));
+  ASSERT_TRUE(s->Flush().ok());
+  ASSERT_TRUE(s->RunMaintenance(At(86400 + 3600)).ok());
+  EXPECT_TRUE(s->ReadRange(kHash, At(0), At(86400))->empty());
+  EXPECT_EQ(s->ReadRange(kHash, At(86400), At(2 * 86400))->size(), 1u);
+  // Rollups are kept (they have their own retention).
+  EXPECT_FALSE(s->ReadRollups(kHash, At(0), At(86400))->empty());
+}
+
+TEST(RocksStore, LowDiskPausesWritesAndResumesWhenSpaceReturns) {
+  TempDir dir;
+  std::string mnt = dir.Sub("mnt");
+  fs::create_directory(mnt);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=48m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  }
+  struct Unmount {
+    std::string p;
+    ~Unmount() { umount2(p.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  FakeClock clock;
+  StoreOptions o = TestOptions(mnt + "/db", &clock);
+  o.min_free_bytes = 20ull << 20;
+  o.disk_check_interval = std::chrono::milliseconds(5);
+  o.write_buffer_bytes = 1 << 20;
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    s->Append("rig-1", At(0), MinerPoll(1, 1, 1, 1));
+    ASSERT_TRUE(s->Flush().ok());
+    ASSERT_FALSE(s->writes_paused());
+    // Ballast leaves ~12 MB free: below the 20 MB minimum.
+    std::string ballast = mnt + "/ballast";
+    {
+      std::ofstream b(ballast, std::ios::binary);
+      std::string mb(1 << 20, 'x');
+      while (true) {
+        b.write(mb.data(), mb.size());
+        b.flush();
+        if (fs::space(mnt).available < (12ull << 20)) break;
+      }
+    }
+    s->Append("rig-1", At(10), MinerPoll(2, 1, 1, 1));
+    ASSERT_TRUE(
+        WaitFor([&] { return s->writes_paused(); }, std::chrono::seconds(5)));
+    EXPECT_EQ(s->Flush(std::chrono::milliseconds(50)).code(),
+              StatusCode::kDeadlineExceeded);
+    auto check = s->Check(std::chrono::seconds(10), 1000);
+    ASSERT_TRUE(check.ok());
+    EXPECT_TRUE(check->low_disk);
+    fs::remove(ballast);
+    ASSERT_TRUE(
+        WaitFor([&] { return !s->writes_paused(); }, std::chrono::seconds(5)));
+    ASSERT_TRUE(s->Flush().ok());
+    EXPECT_EQ(s->ReadRange(kHash, At(0), At(100))->size(), 2u);
+    EXPECT_EQ(s->Stats().pauses, 1u);
+    EXPECT_EQ(s->SelfMetrics().size(), 9u);
+  }
+}
+
+}  // namespace
+}  // namespace rigwatch::store
