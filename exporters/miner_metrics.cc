@@ -34,8 +34,9 @@ constexpr std::array kMinerMetrics = {
                "Hashrate the miner expects from its frequency and cores.",
                "miner"},
     MetricDesc{metric::kTemperature, MT::kGauge,
-               "Temperature by sensor: asic, asic2, vr, board, chip, asicN, or "
-               "chainN_board/chainN_chip on Antminers.",
+               "Temperature by sensor: asic, asic2, vr, board, chip, chip_max, "
+               "env, asicN (per ASIC on NerdQAxe), chainN_board/chainN_chip "
+               "on Antminers, or a cgminer device such as asc0.",
                "miner,sensor"},
     MetricDesc{metric::kPower, MT::kGauge, "Input power.", "miner"},
     MetricDesc{metric::kInputVoltage, MT::kGauge, "Input voltage.", "miner"},

@@ -30,8 +30,10 @@ inline constexpr std::string_view kCoreVoltage = "miner_core_voltage_volts";
 inline constexpr std::string_view kFanSpeed = "miner_fan_speed_rpm";
 inline constexpr std::string_view kFanDuty = "miner_fan_duty_ratio";
 inline constexpr std::string_view kFrequency = "miner_frequency_hertz";
-inline constexpr std::string_view kSharesAccepted = "miner_shares_accepted_total";
-inline constexpr std::string_view kSharesRejected = "miner_shares_rejected_total";
+inline constexpr std::string_view kSharesAccepted =
+    "miner_shares_accepted_total";
+inline constexpr std::string_view kSharesRejected =
+    "miner_shares_rejected_total";
 inline constexpr std::string_view kHardwareErrors =
     "miner_hardware_errors_total";
 inline constexpr std::string_view kBestDifficulty = "miner_best_difficulty";
@@ -44,12 +46,14 @@ inline constexpr std::string_view kWifiRssi = "miner_wifi_rssi_dbm";
 inline constexpr std::string_view kFreeHeap = "miner_free_heap_bytes";
 inline constexpr std::string_view kErrorRatio = "miner_hash_error_ratio";
 inline constexpr std::string_view kOverheat = "miner_overheat";
-inline constexpr std::string_view kFault = "miner_fault";  // label fault=power|hardware
+inline constexpr std::string_view kFault =
+    "miner_fault";  // label fault=power|hardware
 inline constexpr std::string_view kChainHashrate =
     "miner_chain_hashrate_hashes_per_second";  // label chain
 inline constexpr std::string_view kChainChips = "miner_chain_chips";
 inline constexpr std::string_view kBlocksFound = "miner_blocks_found_total";
-inline constexpr std::string_view kDeviceUp = "miner_device_up";  // label device
+inline constexpr std::string_view kDeviceUp =
+    "miner_device_up";  // label device
 
 }  // namespace rigwatch::metric
 

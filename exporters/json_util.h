@@ -1,0 +1,90 @@
+// JSON helpers shared by the miner exporters: a repair pass for the broken
+// JSON miners emit (PROTOCOLS.md §5), a parse that turns nlohmann's
+// exceptions into Status values with a byte offset, and lenient readers for
+// numbers that arrive as numbers, padded strings, exponent forms or with SI
+// suffixes (bestDiff "4.29G").
+//
+// Everything here is pure and thread-safe; nothing keeps state between calls.
+// This is the one place where nlohmann exceptions are caught (STYLE.md).
+#ifndef RIGWATCH_EXPORTERS_JSON_UTIL_H_
+#define RIGWATCH_EXPORTERS_JSON_UTIL_H_
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/common/status.h"
+
+namespace rigwatch::json_util {
+
+using Json = nlohmann::json;
+
+// Nesting deeper than this is refused (no miner sends more than ~4 levels).
+inline constexpr int kMaxDepth = 64;
+
+struct RepairResult {
+  std::string text;
+  bool in_string = false;  // input ended inside a string
+  int open_depth = 0;      // brackets still open at the end of input
+  // Set when nesting passed kMaxDepth; `text` is then incomplete.
+  std::optional<size_t> too_deep_at;
+};
+
+// Rewrites `in` into text nlohmann can parse, repairing what miners are known
+// to send (outside strings unless noted):
+//   `}{` `]{` `"a""b"` (any value followed by a value) -> a comma is inserted
+//   `[,{` `{,` `,,`                                   -> the stray comma goes
+//   `,}` `,]`                                         -> the trailing comma
+//   goes bare nan, -nan, inf, -inf, infinity               -> null a leading
+//   `,"id":1}` before a document            -> dropped a document starting with
+//   `,` instead of `{`        -> `{` control bytes: escaped inside strings,
+//   dropped outside (whitespace kept) invalid UTF-8 and lone \u surrogates in
+//   strings    -> U+FFFD invalid escapes such as `\x` in strings           -> a
+//   literal backslash
+// When `out_to_in` is given it receives, for every output byte, the offset of
+// the input byte it came from (used only to report errors).
+RepairResult Repair(std::string_view in,
+                    std::vector<size_t>* out_to_in = nullptr);
+
+// Repairs and parses `body`. Errors (messages start with `what`):
+//   DataLoss         the text ends inside a string or with open brackets
+//                    ("truncated at byte N")
+//   InvalidArgument  empty input, nesting too deep, or a syntax error, with
+//                    the byte offset in `body` ("malformed JSON at byte N: …")
+Result<Json> ParseLenient(std::string_view body, std::string_view what);
+
+// Removes exactly one trailing NUL byte if present (cgminer; PROTOCOLS §2.1).
+std::string_view StripOneTrailingNul(std::string_view s);
+
+// The member `key` of `obj`, or nullptr when `obj` is not an object or has no
+// such member. Never throws.
+const Json* Field(const Json& obj, std::string_view key);
+
+// A finite number from a JSON number or a numeric string ("  5.0000",
+// "1.274507897e14", "+3"). nullopt for null, booleans, objects, non-finite
+// values ("inf", "nan") and text that is not entirely a number.
+std::optional<double> ToNumber(const Json& v);
+std::optional<double> ToNumber(const Json* v);  // nullptr -> nullopt
+std::optional<double> ParseNumberText(std::string_view s);
+
+// A flag from true/false, a number (0 false, anything else true), or the
+// strings "Y"/"N", "true"/"false", "1"/"0" (case-insensitive).
+std::optional<bool> ToFlag(const Json* v);
+
+// A string member's text, or nullopt when absent or not a string.
+std::optional<std::string_view> ToStringView(const Json* v);
+
+// A share difficulty: a JSON number (AxeOS v2.11+, NerdQAxe v1.0.35+) or the
+// strings older firmware prints (PROTOCOLS §1.5): "4.29G", "1.16 G", "512 ",
+// "1e+03M", "91.5M", "12.3k". Suffixes k/K, M, G, T, P, E are steps of 1000,
+// with an optional space before them. nullopt for negative, non-finite or
+// unrecognised values.
+std::optional<double> ToDifficulty(const Json* v);
+std::optional<double> ParseDifficultyText(std::string_view s);
+
+}  // namespace rigwatch::json_util
+
+#endif  // RIGWATCH_EXPORTERS_JSON_UTIL_H_

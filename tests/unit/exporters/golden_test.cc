@@ -1,0 +1,85 @@
+// Golden tests: every fixture file in tests/fixtures/{bitaxe,cgminer} is
+// parsed and the outcome (samples with labels and values, identity, uptime,
+// or the error) is compared with tests/fixtures/<kind>/expected/<file>.golden.
+// RIGWATCH_UPDATE_GOLDEN=1 rewrites the golden files; review the diff.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "exporters/bitaxe.h"
+#include "exporters/cgminer.h"
+#include "tests/unit/exporters/golden_util.h"
+
+namespace rigwatch {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FixtureDir;
+using testing::ReadFile;
+using testing::Render;
+
+std::vector<fs::path> Fixtures(const std::string& kind) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(FixtureDir(kind))) {
+    if (e.is_regular_file()) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// cgminer fixtures are named <variant>.<command>.bin.
+std::string Command(const fs::path& p) {
+  std::string stem = p.stem().string();
+  size_t dot = stem.rfind('.');
+  return dot == std::string::npos ? "" : stem.substr(dot + 1);
+}
+
+std::string Outcome(const std::string& kind, const fs::path& p) {
+  std::string body = ReadFile(p);
+  if (kind == "bitaxe") return Render(bitaxe::ParseInfo(body));
+  std::string cmd = Command(p);
+  if (cmd == "restart") {
+    Response r;
+    r.body = body;
+    return "restart " + cgminer::GetExporter().ParseRestartReply(r).ToString() +
+           "\n";
+  }
+  cgminer::Section s = cmd == "devs"    ? cgminer::Section::kDevs
+                       : cmd == "pools" ? cgminer::Section::kPools
+                       : cmd == "stats" ? cgminer::Section::kStats
+                                        : cgminer::Section::kSummary;
+  ScrapeResult out;
+  Status st = cgminer::ParseSection(s, body, out);
+  if (!st.ok()) return Render(st);
+  return Render(out);
+}
+
+void CheckKind(const std::string& kind) {
+  const bool update = std::getenv("RIGWATCH_UPDATE_GOLDEN") != nullptr;
+  std::vector<fs::path> files = Fixtures(kind);
+  ASSERT_GE(files.size(), 5u) << "fixtures missing in " << FixtureDir(kind);
+  for (const fs::path& p : files) {
+    SCOPED_TRACE(p.filename().string());
+    fs::path golden =
+        p.parent_path() / "expected" / (p.filename().string() + ".golden");
+    std::string got = Outcome(kind, p);
+    if (update) {
+      fs::create_directories(golden.parent_path());
+      std::ofstream(golden, std::ios::binary) << got;
+      continue;
+    }
+    ASSERT_TRUE(fs::exists(golden)) << "no golden file " << golden;
+    EXPECT_EQ(got, ReadFile(golden));
+  }
+}
+
+TEST(ExporterGoldenTest, Bitaxe) { CheckKind("bitaxe"); }
+TEST(ExporterGoldenTest, Cgminer) { CheckKind("cgminer"); }
+
+}  // namespace
+}  // namespace rigwatch
