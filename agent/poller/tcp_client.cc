@@ -230,6 +230,14 @@ void TcpClient::OnEvents(ExchangeId id, uint32_t /*ev*/) {
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       const int err = errno;
+      if (err == EPIPE || err == ECONNRESET) {
+        // Closed by the miner right after accepting: see the read path.
+        Finish(id,
+               PermissionDeniedError(
+                   "connection closed with 0 bytes (IP not allowed?)"),
+               PollResult::kDenied);
+        return;
+      }
       Finish(id, ErrnoToStatus(err, "send"), ClassOfErrno(err));
       return;
     }
@@ -265,16 +273,22 @@ void TcpClient::OnEvents(ExchangeId id, uint32_t /*ev*/) {
       c.in.append(buf, static_cast<size_t>(n));
       continue;
     }
-    if (n == 0) {
+    // cgminer accepts and closes at once when our address is not in
+    // --api-allow (PROTOCOLS.md §2.1); with our request unread that close
+    // may arrive as a reset.
+    const bool closed = n == 0 || errno == ECONNRESET || errno == EPIPE;
+    if (closed) {
       if (c.in.empty()) {
-        // cgminer accepts and closes at once when our address is not in
-        // --api-allow (PROTOCOLS.md §2.1).
         Finish(id,
                PermissionDeniedError(
                    "connection closed with 0 bytes (IP not allowed?)"),
                PollResult::kDenied);
-      } else {
+      } else if (n == 0) {
         Finish(id, Status::Ok(), PollResult::kOk);
+      } else {
+        // A reset after part of a reply: hand over what came, marked
+        // failed; the parser would see a truncated reply anyway.
+        Finish(id, ErrnoToStatus(errno, "recv"), PollResult::kRefused);
       }
       return;
     }
