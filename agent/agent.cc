@@ -1,5 +1,8 @@
 #include "agent/agent.h"
 
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include <array>
 #include <chrono>
 
@@ -48,7 +51,8 @@ std::span<const MetricDesc> AgentMetricDescs() { return kAgentMetrics; }
 Agent::Agent(Config config, Clock* clock)
     : clock_(clock),
       config_(std::move(config)),
-      start_time_(ToUnixSeconds(clock->Now())) {
+      start_time_(ToUnixSeconds(clock->Now())),
+      registry_(std::make_shared<prometheus::Registry>()) {
   live_ = std::make_unique<LiveState>(std::vector<std::span<const MetricDesc>>{
       AgentMetricDescs(), MinerMetricDescs(), host::MetricDescs()});
 }
@@ -166,6 +170,10 @@ void Agent::CollectOnce() {
 std::string Agent::RenderMetrics() const {
   std::string out;
   live_->Render(&out);
+  // prometheus-cpp throws only on misuse (bad names); those are bugs caught
+  // by the promtool integration test, so no try/catch here.
+  prometheus::TextSerializer serializer;
+  out += serializer.Serialize(registry_->Collect());
   return out;
 }
 

@@ -17,6 +17,10 @@
 #include "agent/config/config.h"
 #include "exporters/sample.h"
 
+namespace prometheus {
+class Registry;
+}
+
 namespace rigwatch {
 
 class HttpServer;
@@ -61,6 +65,9 @@ class Agent {
   const double start_time_;
   std::atomic<bool> ready_{false};
 
+  // The agent's own counters and histograms (prometheus-cpp); miner and host
+  // series live in LiveState, rendered without per-series objects.
+  std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<LiveState> live_;
   std::unique_ptr<host::Exporter> host_;
   std::unique_ptr<HttpServer> http_;

@@ -35,6 +35,11 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
     size_t ustart = i;
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
     std::string_view unit = s.substr(ustart, i - ustart);
+    if (unit.empty() && i < s.size()) {
+      return InvalidArgumentError("invalid duration \"" + std::string(s) +
+                                  "\" (unexpected '" + std::string(1, s[i]) +
+                                  "'): " + std::string(kDurationForms));
+    }
     int64_t mult = 0;
     if (unit == "ms") {
       mult = 1;

@@ -386,12 +386,12 @@ void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out) {
     w.Map(e, "miners entry",
           {{"name",
             [&](const YAML::Node& v) {
-              name_node = v;
+              name_node.reset(v);
               w.NonEmptyString(v, "miners.name", &m.name);
             }},
            {"kind",
             [&](const YAML::Node& v) {
-              kind_node = v;
+              kind_node.reset(v);
               w.NonEmptyString(v, "miners.kind", &m.kind);
             }},
            {"address", [&](auto& v) {
@@ -669,10 +669,11 @@ LoadResult LoadConfigFromString(const std::string& yaml,
              {"scrape",
               [&](const YAML::Node& v) {
                 LoadScrape(w, v, &c.scrape);
-                if (v.IsMap()) {
-                  interval_node = v["interval"];
-                  timeout_node = v["timeout"];
-                }
+                // reset() rebinds; operator= would assign through the node
+                // and throws on a missing key.
+                if (v.IsMap() && v["interval"])
+                  interval_node.reset(v["interval"]);
+                if (v.IsMap() && v["timeout"]) timeout_node.reset(v["timeout"]);
               }},
              {"host", [&](auto& v) { LoadHost(w, v, &c.host); }},
              {"miners", [&](auto& v) { LoadMiners(w, v, &c.miners); }},

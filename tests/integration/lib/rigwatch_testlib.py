@@ -1,0 +1,142 @@
+"""Shared helpers for rigwatch integration tests: free ports, temp configs,
+starting the real binary, HTTP with deadlines. Standard library only."""
+
+import base64
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+SOURCE_DIR = os.environ.get(
+    "RIGWATCH_SOURCE_DIR",
+    os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")))
+BUILD_DIR = os.environ.get("RIGWATCH_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
+RIGWATCH = os.path.join(BUILD_DIR, "rigwatch")
+FLEET_SIM = os.path.join(BUILD_DIR, "fleet_sim")
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_until(pred, timeout=20.0, interval=0.05, what="condition"):
+    """Polls pred() until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - keep polling until deadline
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def http_get(url, headers=None, timeout=10.0):
+    """Returns (status, headers, body bytes); never raises on HTTP errors."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def basic_auth(user, password):
+    tok = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": "Basic " + tok}
+
+
+class Agent:
+    """The real rigwatch binary with a temp config and data dir."""
+
+    def __init__(self, config_text, tmpdir=None, extra_args=()):
+        self.tmp = tmpdir or tempfile.mkdtemp(prefix="rigwatch-it-")
+        self.port = free_port()
+        self.config_path = os.path.join(self.tmp, "rigwatch.yaml")
+        self.log_path = os.path.join(self.tmp, "agent.log")
+        self.write_config(config_text)
+        self.extra_args = list(extra_args)
+        self.proc = None
+
+    def write_config(self, text):
+        text = text.replace("{PORT}", str(self.port)).replace("{TMP}", self.tmp)
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait_ready=True):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [RIGWATCH, "run", "--config", self.config_path] + self.extra_args,
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.tmp)
+        if wait_ready:
+            wait_until(lambda: self._ready(), timeout=30, what="agent /readyz")
+        return self
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"agent exited with {self.proc.returncode}:\n{self.logs()}")
+        return http_get(self.base + "/readyz", timeout=2)[0] == 200
+
+    def logs(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def promtool_check_metrics(text):
+    """Runs `promtool check metrics` on exposition text: (exit code, output)."""
+    p = subprocess.run(["promtool", "check", "metrics"], input=text,
+                       capture_output=True, timeout=60)
+    return p.returncode, (p.stdout + p.stderr).decode()
+
+
+# node_exporter's meminfo names keep the kernel's field names
+# (node_memory_MemAvailable_bytes); promtool's linter flags them as camelCase,
+# exactly as it flags node_exporter's own output. rigwatch keeps the names so
+# node_exporter dashboards work unchanged; that one lint is the only one
+# tolerated, and only for node_memory_* names.
+_NODE_MEMORY_CAMEL = re.compile(
+    r"^node_memory_\w+ metric names should be written in 'snake_case' not 'camelCase'$")
+
+
+def promtool_problems(text):
+    """promtool's problems with `text`, minus node_exporter's camelCase names."""
+    rc, out = promtool_check_metrics(text)
+    problems = [l for l in out.splitlines()
+                if l.strip() and not _NODE_MEMORY_CAMEL.match(l.strip())]
+    if rc != 0 and not problems and not out.strip():
+        problems = [f"promtool exited {rc} without output"]
+    return problems
