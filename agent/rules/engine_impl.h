@@ -1,0 +1,101 @@
+// Internal to the rules component: the engine's state, shared by engine.cc
+// (evaluation), engine_state.cc (persistence, mutes, grace) and
+// exposure.cc (metrics and JSON). Everything here is guarded by Impl::mu.
+#ifndef RIGWATCH_AGENT_RULES_ENGINE_IMPL_H_
+#define RIGWATCH_AGENT_RULES_ENGINE_IMPL_H_
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/rules/engine.h"
+#include "agent/rules/match.h"
+#include "agent/rules/window.h"
+
+namespace rigwatch::rules {
+
+// Engine time is milliseconds of the steady clock (immune to wall-clock
+// steps); persisted times are wall milliseconds, converted at the edge.
+struct Series {
+  Labels labels;
+  Level level = Level::kUnknown;
+  int64_t since_wall_ms = 0;
+  // Steady ms since the yellow [0] / red [1] condition holds (pending timers).
+  std::optional<int64_t> cond_since[2];
+  int64_t last_seen_ms = 0;  // steady ms of the last sample (or evaluation)
+  uint64_t touched_round = 0;
+  std::optional<double> last_value;  // the latest sample
+  // What the current (yellow/red) level's condition last compared, for the
+  // alerts view.
+  std::optional<double> shown_value;
+  std::optional<double> shown_threshold;
+  Window window;
+  bool dirty = false;      // changed since last persisted
+  bool persisted = false;  // the kv holds an entry for it
+};
+
+struct CompiledRule {
+  Rule rule;
+  CompiledSelector selector;
+  int64_t keep_ms = 0;  // window length to keep; 0 = no window
+};
+
+struct TargetState {
+  std::string kind;
+  // Indexed like Impl::rules; each rule's series of this target.
+  std::vector<std::vector<Series>> by_rule;
+};
+
+struct RuleEngine::Impl {
+  const Clock* clock;
+  DurableKv* kv;
+  TransitionSink* sink;
+  EngineOptions options;
+
+  mutable std::mutex mu;
+  std::vector<CompiledRule> rules;
+  std::unordered_map<std::string, TargetState> targets;
+  std::map<std::string, int64_t> mute_until_wall_ms;
+  std::map<std::string, int64_t> grace_until_wall_ms;
+  std::map<std::pair<std::string, Level>, uint64_t> transitions_total;
+  uint64_t round = 0;
+
+  // Current times, set at the start of each call that needs them.
+  int64_t now_ms = 0;
+  int64_t now_wall_ms = 0;
+  void Tick();
+
+  int RuleIndex(std::string_view name) const;
+  TargetState& Target(std::string_view name, std::string_view kind);
+  bool Applies(const Rule& rule, std::string_view target,
+               std::string_view kind) const;
+  bool Muted(const std::string& target) const;
+  bool InGrace(const std::string& target) const;
+
+  // Persistence (engine_state.cc).
+  static std::string StateKey(std::string_view rule, std::string_view target,
+                              const Labels& labels);
+  // "mute"/"grace" key of a target.
+  static std::string TargetKey(std::string_view prefix,
+                               std::string_view target);
+  std::string EncodeState(const Series& s) const;
+  Status PersistState(const std::string& rule, const std::string& target,
+                      Series& s);
+  Status DeleteState(const std::string& rule, const std::string& target,
+                     const Labels& labels);
+  int64_t ToWall(int64_t steady_ms) const {
+    return now_wall_ms - (now_ms - steady_ms);
+  }
+  int64_t ToSteady(int64_t wall_ms) const {
+    int64_t age = now_wall_ms - wall_ms;
+    if (age < 0) age = 0;  // the wall clock went back: count from now
+    return now_ms - age;
+  }
+};
+
+}  // namespace rigwatch::rules
+
+#endif  // RIGWATCH_AGENT_RULES_ENGINE_IMPL_H_

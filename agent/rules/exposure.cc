@@ -1,0 +1,210 @@
+// What the engine shows: rigwatch_rule_* samples for /metrics and the
+// GET /api/v1/alerts JSON document.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "agent/rules/engine_impl.h"
+
+namespace rigwatch::rules {
+namespace {
+
+constexpr std::string_view kStateMetric = "rigwatch_rule_state";
+constexpr std::string_view kTransitionsMetric =
+    "rigwatch_rule_transitions_total";
+
+constexpr std::array kDescs = {
+    MetricDesc{kStateMetric, MetricType::kGauge,
+               "Worst level of a rule over a target's series: 0 green, "
+               "1 yellow, 2 red; absent while every series is unknown (no "
+               "data).",
+               "rule,miner"},
+    MetricDesc{kTransitionsMetric, MetricType::kCounter,
+               "Level changes announced by the rule engine since the agent "
+               "started, by level entered (green, yellow, red, unknown).",
+               "rule,to"},
+};
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      // Copy a well-formed UTF-8 sequence; replace a broken byte so the
+      // document stays valid JSON whatever a miner put in a label.
+      size_t len = (c >> 5) == 0x6    ? 2
+                   : (c >> 4) == 0xE  ? 3
+                   : (c >> 3) == 0x1E ? 4
+                                      : 0;
+      bool ok = len > 0 && i + len <= s.size();
+      for (size_t k = 1; ok && k < len; ++k) {
+        ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 0x2;
+      }
+      if (ok) {
+        out.append(s.substr(i, len));
+        i += len - 1;
+      } else {
+        out += "\\ufffd";
+      }
+    }
+  }
+  out += '"';
+}
+
+std::string Rfc3339(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+void AppendNumber(std::string& out, std::optional<double> v) {
+  if (!v || !std::isfinite(*v)) {
+    out += "null";
+  } else {
+    out += FormatNumber(*v);
+  }
+}
+
+}  // namespace
+
+std::span<const MetricDesc> RuleMetricDescs() { return kDescs; }
+
+Samples RuleEngine::MetricSamples() const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  const Impl& im = *impl_;
+  Samples out;
+  std::vector<const std::string*> names;
+  for (const auto& [name, t] : im.targets) names.push_back(&name);
+  std::sort(names.begin(), names.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (size_t i = 0; i < im.rules.size(); ++i) {
+    for (const std::string* name : names) {
+      const TargetState& t = im.targets.at(*name);
+      if (i >= t.by_rule.size()) continue;
+      Level worst = Level::kUnknown;
+      for (const Series& s : t.by_rule[i]) worst = std::max(worst, s.level);
+      if (worst == Level::kUnknown) continue;
+      out.push_back(Sample{std::string(kStateMetric),
+                           {{"rule", im.rules[i].rule.name}, {"miner", *name}},
+                           static_cast<double>(static_cast<int>(worst))});
+    }
+  }
+  for (const auto& [key, n] : im.transitions_total) {
+    out.push_back(Sample{
+        std::string(kTransitionsMetric),
+        {{"rule", key.first}, {"to", std::string(LevelName(key.second))}},
+        static_cast<double>(n)});
+  }
+  return out;
+}
+
+std::vector<AlertView> RuleEngine::Alerts(bool include_unknown) const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  const Impl& im = *impl_;
+  const int64_t now_wall = ToUnixMillis(im.clock->Now());
+  std::vector<AlertView> out;
+  for (const auto& [name, t] : im.targets) {
+    auto mute = im.mute_until_wall_ms.find(name);
+    const bool muted =
+        mute != im.mute_until_wall_ms.end() && mute->second > now_wall;
+    for (size_t i = 0; i < t.by_rule.size() && i < im.rules.size(); ++i) {
+      const Rule& rule = im.rules[i].rule;
+      for (const Series& s : t.by_rule[i]) {
+        if (s.level == Level::kGreen) continue;
+        if (s.level == Level::kUnknown && !include_unknown) continue;
+        AlertView a;
+        a.rule = rule.name;
+        a.target = name;
+        a.labels = s.labels;
+        a.level = s.level;
+        a.since = FromUnixMillis(s.since_wall_ms);
+        a.value = s.shown_value;
+        const std::optional<Condition>& c =
+            s.level == Level::kYellow ? rule.yellow : rule.red;
+        if (s.level != Level::kUnknown && c) a.threshold = c->text;
+        a.severity = std::string(rule.SeverityOf(s.level));
+        a.muted = muted;
+        if (muted) a.muted_until = FromUnixMillis(mute->second);
+        a.description = RenderDescription(rule, name, s.level, a.value,
+                                          a.threshold, s.labels);
+        out.push_back(std::move(a));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const AlertView& a, const AlertView& b) {
+    if (a.level != b.level) return a.level > b.level;
+    if (a.rule != b.rule) return a.rule < b.rule;
+    if (a.target != b.target) return a.target < b.target;
+    return a.labels.size() != b.labels.size()
+               ? a.labels.size() < b.labels.size()
+               : std::lexicographical_compare(
+                     a.labels.begin(), a.labels.end(), b.labels.begin(),
+                     b.labels.end(), [](const Label& x, const Label& y) {
+                       return std::tie(x.name, x.value) <
+                              std::tie(y.name, y.value);
+                     });
+  });
+  return out;
+}
+
+std::string RuleEngine::AlertsJson(bool include_unknown) const {
+  std::vector<AlertView> alerts = Alerts(include_unknown);
+  std::string out = "{\"alerts\":[";
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    const AlertView& a = alerts[i];
+    if (i > 0) out += ',';
+    out += "{\"rule\":";
+    AppendJsonString(out, a.rule);
+    out += ",\"miner\":";
+    AppendJsonString(out, a.target);
+    out += ",\"labels\":{";
+    for (size_t k = 0; k < a.labels.size(); ++k) {
+      if (k > 0) out += ',';
+      AppendJsonString(out, a.labels[k].name);
+      out += ':';
+      AppendJsonString(out, a.labels[k].value);
+    }
+    out += "},\"level\":";
+    AppendJsonString(out, LevelName(a.level));
+    out += ",\"since\":";
+    AppendJsonString(out, Rfc3339(ToUnixMillis(a.since)));
+    out += ",\"value\":";
+    AppendNumber(out, a.value);
+    out += ",\"threshold\":";
+    AppendJsonString(out, a.threshold);
+    out += ",\"severity\":";
+    AppendJsonString(out, a.severity);
+    out += ",\"muted\":";
+    out += a.muted ? "true" : "false";
+    out += ",\"muted_until\":";
+    if (a.muted_until) {
+      AppendJsonString(out, Rfc3339(ToUnixMillis(*a.muted_until)));
+    } else {
+      out += "null";
+    }
+    out += ",\"description\":";
+    AppendJsonString(out, a.description);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace rigwatch::rules

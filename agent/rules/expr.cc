@@ -1,0 +1,524 @@
+#include "agent/rules/expr.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <optional>
+
+#include "agent/common/units.h"
+#include "agent/rules/match.h"
+
+namespace rigwatch::rules {
+namespace {
+
+// The longest window a condition may use: rolling windows are kept in memory
+// for every selected series, so this bounds the engine's memory.
+constexpr std::chrono::milliseconds kMaxWindow = std::chrono::hours(24);
+
+enum class Dim {
+  kNone,
+  kBytes,
+  kHashrate,
+  kSeconds,
+  kRatio,
+  kHertz,
+  kWatts,
+  kVolts,
+  kAmperes,
+  kCelsius,
+  kRpm
+};
+
+std::string_view DimName(Dim d) {
+  switch (d) {
+    case Dim::kNone:
+      return "plain number";
+    case Dim::kBytes:
+      return "bytes";
+    case Dim::kHashrate:
+      return "hashes per second";
+    case Dim::kSeconds:
+      return "seconds";
+    case Dim::kRatio:
+      return "ratio";
+    case Dim::kHertz:
+      return "hertz";
+    case Dim::kWatts:
+      return "watts";
+    case Dim::kVolts:
+      return "volts";
+    case Dim::kAmperes:
+      return "amperes";
+    case Dim::kCelsius:
+      return "celsius";
+    case Dim::kRpm:
+      return "rpm";
+  }
+  return "?";
+}
+
+struct Unit {
+  std::string_view name;
+  double scale;
+  Dim dim;
+};
+
+// Case matters: "m" is minutes, "M" only appears in prefixes (MB, MH/s).
+constexpr Unit kUnits[] = {
+    {"B", 1, Dim::kBytes},
+    {"kB", 1e3, Dim::kBytes},
+    {"KB", 1e3, Dim::kBytes},
+    {"MB", 1e6, Dim::kBytes},
+    {"GB", 1e9, Dim::kBytes},
+    {"TB", 1e12, Dim::kBytes},
+    {"KiB", 1024.0, Dim::kBytes},
+    {"MiB", 1048576.0, Dim::kBytes},
+    {"GiB", 1073741824.0, Dim::kBytes},
+    {"TiB", 1099511627776.0, Dim::kBytes},
+    {"H/s", 1, Dim::kHashrate},
+    {"kH/s", 1e3, Dim::kHashrate},
+    {"KH/s", 1e3, Dim::kHashrate},
+    {"MH/s", 1e6, Dim::kHashrate},
+    {"GH/s", 1e9, Dim::kHashrate},
+    {"TH/s", 1e12, Dim::kHashrate},
+    {"PH/s", 1e15, Dim::kHashrate},
+    {"EH/s", 1e18, Dim::kHashrate},
+    {"ms", 1e-3, Dim::kSeconds},
+    {"s", 1, Dim::kSeconds},
+    {"m", 60, Dim::kSeconds},
+    {"h", 3600, Dim::kSeconds},
+    {"d", 86400, Dim::kSeconds},
+    {"%", 0.01, Dim::kRatio},
+    {"Hz", 1, Dim::kHertz},
+    {"kHz", 1e3, Dim::kHertz},
+    {"MHz", 1e6, Dim::kHertz},
+    {"GHz", 1e9, Dim::kHertz},
+    {"W", 1, Dim::kWatts},
+    {"kW", 1e3, Dim::kWatts},
+    {"V", 1, Dim::kVolts},
+    {"mV", 1e-3, Dim::kVolts},
+    {"A", 1, Dim::kAmperes},
+    {"mA", 1e-3, Dim::kAmperes},
+    {"C", 1, Dim::kCelsius},
+    {"rpm", 1, Dim::kRpm},
+};
+
+std::string UnitList() {
+  std::string out;
+  for (const Unit& u : kUnits) {
+    if (!out.empty()) out += ", ";
+    out += u.name;
+  }
+  return out;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The base unit of a metric from its name (DESIGN.md: base units in names).
+Dim MetricDim(std::string_view metric) {
+  if (EndsWith(metric, "_total")) metric.remove_suffix(6);
+  struct S {
+    std::string_view suffix;
+    Dim dim;
+  };
+  static constexpr S kSuffixes[] = {
+      {"_bytes", Dim::kBytes},     {"_hashes_per_second", Dim::kHashrate},
+      {"_seconds", Dim::kSeconds}, {"_ratio", Dim::kRatio},
+      {"_hertz", Dim::kHertz},     {"_watts", Dim::kWatts},
+      {"_volts", Dim::kVolts},     {"_amperes", Dim::kAmperes},
+      {"_celsius", Dim::kCelsius}, {"_rpm", Dim::kRpm},
+  };
+  for (const S& s : kSuffixes) {
+    if (EndsWith(metric, s.suffix)) return s.dim;
+  }
+  return Dim::kNone;
+}
+
+bool IsIdentStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool IsIdentChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+class Scanner {
+ public:
+  explicit Scanner(std::string_view s) : s_(s) {}
+  void SkipSpace() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+  }
+  bool AtEnd() {
+    SkipSpace();
+    return pos_ >= s_.size();
+  }
+  char Peek() {
+    SkipSpace();
+    return pos_ < s_.size() ? s_[pos_] : '\0';
+  }
+  bool Consume(std::string_view tok) {
+    SkipSpace();
+    if (s_.substr(pos_, tok.size()) == tok) {
+      pos_ += tok.size();
+      return true;
+    }
+    return false;
+  }
+  // An identifier; empty when none is here. `colon` allows ':' (metric names).
+  std::string_view Ident(bool colon) {
+    SkipSpace();
+    size_t start = pos_;
+    if (pos_ < s_.size() &&
+        (IsIdentStart(s_[pos_]) || (colon && s_[pos_] == ':'))) {
+      ++pos_;
+      while (pos_ < s_.size() &&
+             (IsIdentChar(s_[pos_]) || (colon && s_[pos_] == ':'))) {
+        ++pos_;
+      }
+    }
+    return s_.substr(start, pos_ - start);
+  }
+  // The text of the token at the cursor, for messages.
+  std::string TokenHere() {
+    SkipSpace();
+    if (pos_ >= s_.size()) return "end of text";
+    size_t end = pos_ + 1;
+    if (IsIdentChar(s_[pos_])) {
+      while (end < s_.size() && IsIdentChar(s_[end])) ++end;
+    }
+    return "\"" + std::string(s_.substr(pos_, end - pos_)) + "\"";
+  }
+  size_t pos() const { return pos_; }
+  void set_pos(size_t p) { pos_ = p; }
+  std::string_view text() const { return s_; }
+
+ private:
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+ExprError Err(size_t offset, std::string message) {
+  return ExprError{offset, std::move(message)};
+}
+
+// A "..." string with \" and \\ escapes.
+ExprResult<std::string> QuotedString(Scanner& sc) {
+  sc.SkipSpace();
+  size_t start = sc.pos();
+  std::string_view s = sc.text();
+  if (start >= s.size() || s[start] != '"') {
+    return Err(start,
+               "expected a double-quoted label value, found " + sc.TokenHere());
+  }
+  std::string out;
+  size_t i = start + 1;
+  while (i < s.size() && s[i] != '"') {
+    if (s[i] == '\\' && i + 1 < s.size()) ++i;
+    out += s[i++];
+  }
+  if (i >= s.size()) return Err(start, "unterminated label value");
+  sc.set_pos(i + 1);
+  return out;
+}
+
+// A number: digits, an optional fraction and exponent.
+std::optional<double> Number(Scanner& sc) {
+  sc.SkipSpace();
+  std::string_view s = sc.text();
+  size_t i = sc.pos();
+  size_t start = i;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  }
+  if (i == start || (i == start + 1 && s[start] == '.')) return std::nullopt;
+  if (i + 1 < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    size_t j = i + 1;
+    if (j < s.size() && (s[j] == '+' || s[j] == '-')) ++j;
+    if (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {
+      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j])))
+        ++j;
+      i = j;
+    }
+  }
+  double v = 0;
+  auto r = std::from_chars(s.data() + start, s.data() + i, v);
+  if (r.ec != std::errc() || !std::isfinite(v)) return std::nullopt;
+  sc.set_pos(i);
+  return v;
+}
+
+// An optional unit right after a number; checks it fits the metric.
+ExprResult<double> UnitScale(Scanner& sc, Dim metric_dim, bool check_dim,
+                             std::string_view metric) {
+  std::string_view s = sc.text();
+  size_t i = sc.pos();
+  while (i < s.size() && s[i] == ' ') ++i;
+  size_t start = i;
+  while (i < s.size() && (std::isalpha(static_cast<unsigned char>(s[i])) ||
+                          s[i] == '%' || s[i] == '/')) {
+    ++i;
+  }
+  if (i == start) return 1.0;
+  std::string_view name = s.substr(start, i - start);
+  for (const Unit& u : kUnits) {
+    if (u.name != name) continue;
+    if (check_dim && metric_dim != u.dim) {
+      return Err(start, "unit " + std::string(name) + " (" +
+                            std::string(DimName(u.dim)) +
+                            ") does not fit metric " + std::string(metric) +
+                            " (" + std::string(DimName(metric_dim)) + ")");
+    }
+    sc.set_pos(i);
+    return u.scale;
+  }
+  return Err(start, "unknown unit \"" + std::string(name) +
+                        "\"; known units: " + UnitList());
+}
+
+struct FnName {
+  std::string_view name;
+  WindowFn fn;
+};
+constexpr FnName kFns[] = {
+    {"avg_over_time", WindowFn::kAvgOverTime},
+    {"min_over_time", WindowFn::kMinOverTime},
+    {"max_over_time", WindowFn::kMaxOverTime},
+    {"increase", WindowFn::kIncrease},
+    {"rate", WindowFn::kRate},
+};
+
+// factor ('*' factor)*, where a factor is NUMBER[UNIT] or FN(DURATION).
+// `unit_ok` says whether a constant's unit is checked against the metric
+// (not for rate(), whose unit is per second).
+ExprResult<Operand> Side(Scanner& sc, std::string_view metric,
+                         WindowFn other_fn) {
+  Operand op;
+  op.factor = 1.0;
+  bool any = false;
+  while (true) {
+    sc.SkipSpace();
+    size_t at = sc.pos();
+    if (std::optional<double> n = Number(sc)) {
+      Dim dim = MetricDim(metric);
+      bool check = dim != Dim::kNone && other_fn != WindowFn::kRate;
+      ExprResult<double> scale = UnitScale(sc, dim, check, metric);
+      if (auto* e = std::get_if<ExprError>(&scale)) return *e;
+      op.factor *= *n * std::get<double>(scale);
+    } else {
+      std::string_view id = sc.Ident(false);
+      if (id.empty()) {
+        return Err(at,
+                   "expected a number or a window function "
+                   "(avg_over_time, min_over_time, max_over_time, "
+                   "increase, rate), found " +
+                       sc.TokenHere());
+      }
+      const FnName* found = nullptr;
+      for (const FnName& f : kFns) {
+        if (f.name == id) found = &f;
+      }
+      if (found == nullptr) {
+        return Err(at, "unknown function \"" + std::string(id) +
+                           "\"; known: avg_over_time, min_over_time, "
+                           "max_over_time, increase, rate");
+      }
+      if (op.fn != WindowFn::kNone) {
+        return Err(at,
+                   "only one window function per side; this side "
+                   "already has " +
+                       std::string(WindowFnName(op.fn)));
+      }
+      if (!sc.Consume("(")) {
+        return Err(sc.pos(), "expected \"(\" after " + std::string(id));
+      }
+      sc.SkipSpace();
+      size_t dstart = sc.pos();
+      std::string_view s = sc.text();
+      size_t dend = dstart;
+      while (dend < s.size() &&
+             std::isalnum(static_cast<unsigned char>(s[dend]))) {
+        ++dend;
+      }
+      auto d = ParseDuration(s.substr(dstart, dend - dstart));
+      if (!d.ok()) return Err(dstart, d.status().message());
+      if (d->count() <= 0) return Err(dstart, "window must be longer than 0s");
+      if (*d > kMaxWindow) {
+        return Err(dstart, "window longer than the maximum of 24h");
+      }
+      sc.set_pos(dend);
+      if (!sc.Consume(")")) {
+        return Err(sc.pos(),
+                   "expected \")\" after the window, found " + sc.TokenHere());
+      }
+      op.fn = found->fn;
+      op.window = *d;
+    }
+    any = true;
+    if (!sc.Consume("*")) break;
+  }
+  if (!any) return Err(sc.pos(), "expected an operand");
+  return op;
+}
+
+struct CmpTok {
+  std::string_view text;
+  CmpOp op;
+};
+// Two-character operators first so ">=" is not read as ">".
+constexpr CmpTok kCmps[] = {{">=", CmpOp::kGe}, {"<=", CmpOp::kLe},
+                            {"==", CmpOp::kEq}, {"!=", CmpOp::kNe},
+                            {">", CmpOp::kGt},  {"<", CmpOp::kLt}};
+
+std::optional<CmpOp> Cmp(Scanner& sc) {
+  for (const CmpTok& c : kCmps) {
+    if (sc.Consume(c.text)) return c.op;
+  }
+  return std::nullopt;
+}
+
+constexpr std::string_view kCmpList = ">, >=, <, <=, ==, !=";
+
+}  // namespace
+
+ExprResult<Selector> ParseSelector(std::string_view text) {
+  Scanner sc(text);
+  Selector sel;
+  sel.text = std::string(text);
+  sc.SkipSpace();
+  size_t at = sc.pos();
+  std::string_view name = sc.Ident(true);
+  if (name.empty()) {
+    return Err(at, "expected a metric name, found " + sc.TokenHere());
+  }
+  sel.metric = std::string(name);
+  if (sc.Consume("{")) {
+    while (!sc.Consume("}")) {
+      sc.SkipSpace();
+      size_t lat = sc.pos();
+      std::string_view label = sc.Ident(false);
+      if (label.empty()) {
+        if (sc.AtEnd()) return Err(lat, "missing \"}\"");
+        return Err(lat, "expected a label name, found " + sc.TokenHere());
+      }
+      Matcher m;
+      m.label = std::string(label);
+      size_t opat = (sc.SkipSpace(), sc.pos());
+      if (sc.Consume("=~")) {
+        m.op = MatchOp::kRe;
+      } else if (sc.Consume("!~")) {
+        m.op = MatchOp::kNre;
+      } else if (sc.Consume("!=")) {
+        m.op = MatchOp::kNe;
+      } else if (sc.Consume("=")) {
+        m.op = MatchOp::kEq;
+      } else {
+        return Err(opat, "expected a label matcher (=, !=, =~, !~), found " +
+                             sc.TokenHere());
+      }
+      size_t vat = (sc.SkipSpace(), sc.pos());
+      ExprResult<std::string> v = QuotedString(sc);
+      if (auto* e = std::get_if<ExprError>(&v)) return *e;
+      m.value = std::get<std::string>(std::move(v));
+      if (m.op == MatchOp::kRe || m.op == MatchOp::kNre) {
+        if (!ValidRegex(m.value)) {
+          return Err(vat, "invalid regular expression \"" + m.value + "\"");
+        }
+      }
+      sel.matchers.push_back(std::move(m));
+      if (sc.Consume(",")) continue;
+      if (sc.Peek() != '}') {
+        if (sc.AtEnd()) return Err(sc.pos(), "missing \"}\"");
+        return Err(sc.pos(),
+                   "expected \",\" or \"}\", found " + sc.TokenHere());
+      }
+    }
+  }
+  if (!sc.AtEnd()) {
+    return Err(sc.pos(),
+               "unexpected " + sc.TokenHere() + " after the selector");
+  }
+  return sel;
+}
+
+ExprResult<Condition> ParseCondition(std::string_view text,
+                                     std::string_view metric) {
+  Scanner sc(text);
+  Condition c;
+  c.text = std::string(text);
+  if (sc.AtEnd()) return Err(0, "empty condition");
+  {
+    size_t save = sc.pos();
+    if (sc.Ident(false) == "absent" && sc.AtEnd()) {
+      c.absent = true;
+      return c;
+    }
+    sc.set_pos(save);
+  }
+  if (std::optional<CmpOp> op = Cmp(sc)) {
+    // "> 72": the series' current value against the right-hand side.
+    c.lhs.is_current = true;
+    c.op = *op;
+  } else {
+    size_t at = (sc.SkipSpace(), sc.pos());
+    ExprResult<Operand> lhs = Side(sc, metric, WindowFn::kNone);
+    if (auto* e = std::get_if<ExprError>(&lhs)) {
+      if (e->offset == at && e->message.starts_with("expected a number")) {
+        return Err(at, "expected a comparison (" + std::string(kCmpList) +
+                           "), a window function or \"absent\", found " +
+                           sc.TokenHere());
+      }
+      return *e;
+    }
+    c.lhs = std::get<Operand>(lhs);
+    if (c.lhs.fn == WindowFn::kNone) {
+      return Err(at,
+                 "the left side must be a window function of the series "
+                 "or be left out (\"> 72\" compares the current value)");
+    }
+    sc.SkipSpace();
+    size_t opat = sc.pos();
+    std::optional<CmpOp> op2 = Cmp(sc);
+    if (!op2) {
+      sc.set_pos(opat);
+      return Err(opat, "expected a comparison operator (" +
+                           std::string(kCmpList) + "), found " +
+                           sc.TokenHere());
+    }
+    c.op = *op2;
+  }
+  ExprResult<Operand> rhs = Side(sc, metric, c.lhs.fn);
+  if (auto* e = std::get_if<ExprError>(&rhs)) return *e;
+  c.rhs = std::get<Operand>(rhs);
+  if (!sc.AtEnd()) {
+    return Err(sc.pos(),
+               "unexpected " + sc.TokenHere() + " after the condition");
+  }
+  return c;
+}
+
+ExprResult<double> ParseQuantity(std::string_view text,
+                                 std::string_view metric) {
+  Scanner sc(text);
+  sc.SkipSpace();
+  size_t at = sc.pos();
+  std::optional<double> n = Number(sc);
+  if (!n) {
+    return Err(at,
+               "expected a non-negative number with an optional unit, "
+               "found " +
+                   sc.TokenHere());
+  }
+  Dim dim = MetricDim(metric);
+  ExprResult<double> scale = UnitScale(sc, dim, dim != Dim::kNone, metric);
+  if (auto* e = std::get_if<ExprError>(&scale)) return *e;
+  if (!sc.AtEnd()) {
+    return Err(sc.pos(), "unexpected " + sc.TokenHere() + " after the amount");
+  }
+  return *n * std::get<double>(scale);
+}
+
+}  // namespace rigwatch::rules

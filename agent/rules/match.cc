@@ -1,0 +1,128 @@
+#include "agent/rules/match.h"
+
+#include <regex>
+#include <unordered_map>
+
+namespace rigwatch::rules {
+namespace {
+
+// Distinct label values remembered per regex matcher; past this the cache is
+// cleared (a hostile or huge label space cannot grow memory without bound).
+constexpr size_t kMaxCachedValues = 4096;
+
+}  // namespace
+
+bool ValidRegex(const std::string& re) {
+  // std::regex reports syntax errors by exception; this is the one place
+  // they are caught (match patterns are validated here at load time, so
+  // CompiledSelector never sees an invalid one).
+  try {
+    std::regex r(re, std::regex::ECMAScript);
+    return true;
+  } catch (const std::regex_error&) {
+    return false;
+  }
+}
+
+bool GlobMatch(std::string_view pattern, std::string_view name) {
+  size_t p = 0, n = 0, star = std::string_view::npos, mark = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = n;
+    } else if (p < pattern.size() && pattern[p] == name[n]) {
+      ++p;
+      ++n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+struct CompiledSelector::Impl {
+  struct M {
+    std::string label;
+    MatchOp op;
+    std::string value;
+    std::optional<std::regex> re;
+    std::unordered_map<std::string, bool> cache;
+  };
+  std::string metric;
+  std::vector<M> matchers;
+
+  bool Test(M& m, std::string_view v) {
+    switch (m.op) {
+      case MatchOp::kEq:
+        return v == m.value;
+      case MatchOp::kNe:
+        return v != m.value;
+      case MatchOp::kRe:
+      case MatchOp::kNre: {
+        auto it = m.cache.find(std::string(v));
+        bool hit;
+        if (it != m.cache.end()) {
+          hit = it->second;
+        } else {
+          hit = std::regex_match(v.begin(), v.end(), *m.re);
+          if (m.cache.size() >= kMaxCachedValues) m.cache.clear();
+          m.cache.emplace(std::string(v), hit);
+        }
+        return m.op == MatchOp::kRe ? hit : !hit;
+      }
+    }
+    return false;
+  }
+
+  bool Matches(std::string_view name, const Labels& labels) {
+    if (name != metric) return false;
+    for (M& m : matchers) {
+      std::string_view v;
+      for (const Label& l : labels) {
+        if (l.name == m.label) {
+          v = l.value;
+          break;
+        }
+      }
+      if (!Test(m, v)) return false;
+    }
+    return true;
+  }
+};
+
+CompiledSelector::CompiledSelector(const Selector& selector)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->metric = selector.metric;
+  for (const Matcher& m : selector.matchers) {
+    Impl::M c{m.label, m.op, m.value, std::nullopt, {}};
+    if (m.op == MatchOp::kRe || m.op == MatchOp::kNre) {
+      // Validated by the loader (ValidRegex); a RuleSet built by hand with a
+      // bad pattern is a bug, and std::regex would throw: never match then.
+      if (ValidRegex(m.value)) {
+        c.re.emplace(m.value, std::regex::ECMAScript | std::regex::optimize);
+      } else {
+        c.re.emplace("(?!)", std::regex::ECMAScript);
+      }
+    }
+    impl_->matchers.push_back(std::move(c));
+  }
+}
+
+CompiledSelector::~CompiledSelector() = default;
+CompiledSelector::CompiledSelector(CompiledSelector&&) noexcept = default;
+CompiledSelector& CompiledSelector::operator=(CompiledSelector&&) noexcept =
+    default;
+
+bool CompiledSelector::Matches(const Sample& sample) {
+  return impl_->Matches(sample.name, sample.labels);
+}
+
+bool CompiledSelector::Matches(std::string_view name, const Labels& labels) {
+  return impl_->Matches(name, labels);
+}
+
+}  // namespace rigwatch::rules

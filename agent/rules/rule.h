@@ -1,0 +1,126 @@
+// The parsed form of a rule file (docs/rules.md is the reference of the
+// grammar). A RuleSet is an immutable value: the loader builds it, the engine
+// and the Prometheus exporter read it. Copyable; no thread-safety concerns.
+#ifndef RIGWATCH_AGENT_RULES_RULE_H_
+#define RIGWATCH_AGENT_RULES_RULE_H_
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporters/sample.h"
+
+namespace rigwatch::rules {
+
+// A judgement of one (rule, target, series). Ordered: a higher value is worse,
+// kUnknown sits apart (no data) and is never "worse" than anything.
+enum class Level { kUnknown = -1, kGreen = 0, kYellow = 1, kRed = 2 };
+
+// "unknown", "green", "yellow", "red".
+std::string_view LevelName(Level level);
+
+enum class MatchOp { kEq, kNe, kRe, kNre };
+
+// One label matcher of a selector: sensor="asic", fan!="", chain=~"[0-9]+".
+// Regexes are anchored at both ends (as in PromQL) and use ECMAScript syntax.
+struct Matcher {
+  std::string label;
+  MatchOp op = MatchOp::kEq;
+  std::string value;
+};
+
+// metric_name{matcher, ...}
+struct Selector {
+  std::string metric;
+  std::vector<Matcher> matchers;
+  std::string text;  // as written in the file, for messages
+};
+
+// The window functions a condition may apply to the rule's own series.
+enum class WindowFn {
+  kNone,
+  kAvgOverTime,
+  kMinOverTime,
+  kMaxOverTime,
+  kIncrease,
+  kRate
+};
+
+std::string_view WindowFnName(WindowFn fn);
+
+// One side of a comparison: factor * fn(window), or a constant when fn is
+// kNone and `is_current` is false, or the series' current value when
+// `is_current` is true (the omitted left-hand side of "> 72").
+struct Operand {
+  bool is_current = false;
+  WindowFn fn = WindowFn::kNone;
+  std::chrono::milliseconds window{0};
+  double factor = 1.0;  // constants keep their value here, in base units
+};
+
+enum class CmpOp { kGt, kGe, kLt, kLe, kEq, kNe };
+
+std::string_view CmpOpText(CmpOp op);
+
+// A level's condition: `lhs op rhs`, or `absent` (no sample of the selector
+// in the target's latest round).
+struct Condition {
+  bool absent = false;
+  Operand lhs;
+  CmpOp op = CmpOp::kGt;
+  Operand rhs;
+  std::string text;  // as written, e.g. "< 0.7 * avg_over_time(1h)"
+};
+
+// The allowed `on_*` action names (the actions component runs them).
+inline constexpr std::string_view kKnownActions[] = {"notify", "restart"};
+
+struct Rule {
+  std::string name;  // [a-zA-Z_][a-zA-Z0-9_]*, unique in a RuleSet
+  Selector selector;
+  std::optional<Condition> yellow;
+  std::optional<Condition> red;
+  std::chrono::milliseconds for_duration{0};
+  // Hysteresis in the metric's base unit; 0 = none. Only with <,<=,>,>=.
+  double clear = 0;
+  // How long a series keeps its level without new samples before it becomes
+  // kUnknown.
+  std::chrono::milliseconds stale{std::chrono::minutes(5)};
+  std::vector<std::string> on_red, on_yellow, on_green;
+  std::vector<std::string> kinds;     // empty = every kind
+  std::vector<std::string> targets;   // names or globs with '*'; empty = all
+  std::string severity = "critical";  // of the red level; yellow is "warning"
+  std::string description;            // template, see docs/rules.md
+  std::string file;                   // where it was defined, for messages
+  int line = 0;
+
+  // True when any condition uses a window function.
+  bool NeedsWindow() const;
+  // The longest window any condition uses (0 when none).
+  std::chrono::milliseconds LongestWindow() const;
+  // True when the rule's condition is `absent`.
+  bool IsAbsenceRule() const;
+  // Severity of a level: red → severity, yellow → "warning", else "none".
+  std::string_view SeverityOf(Level level) const;
+  const std::vector<std::string>& ActionsOf(Level level) const;
+};
+
+struct RuleSet {
+  std::vector<Rule> rules;
+};
+
+// Evaluates a description template for one series. Placeholders:
+// {{rule}} {{miner}} {{level}} {{value}} {{threshold}} {{label.NAME}}.
+std::string RenderDescription(const Rule& rule, std::string_view miner,
+                              Level level, std::optional<double> value,
+                              std::string_view threshold, const Labels& labels);
+
+// Shortest round-trip text of a double ("72", "0.7", "1e+12").
+std::string FormatNumber(double v);
+
+}  // namespace rigwatch::rules
+
+#endif  // RIGWATCH_AGENT_RULES_RULE_H_

@@ -1,0 +1,38 @@
+// Helpers shared by the rules tests.
+#ifndef RIGWATCH_TESTS_UNIT_RULES_TEST_UTIL_H_
+#define RIGWATCH_TESTS_UNIT_RULES_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "agent/rules/loader.h"
+
+namespace rigwatch::rules::testing {
+
+// The repository root (tests run there; RIGWATCH_SOURCE_DIR when set).
+inline std::string SourceDir() {
+  const char* d = std::getenv("RIGWATCH_SOURCE_DIR");
+  return d != nullptr ? d : ".";
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Parses rule text that must be valid; fails the test otherwise.
+inline RuleSet MustParse(std::string_view text) {
+  Result<RuleSet> r = ParseRuleText(text, "test.yaml");
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? std::move(r).value() : RuleSet{};
+}
+
+}  // namespace rigwatch::rules::testing
+
+#endif  // RIGWATCH_TESTS_UNIT_RULES_TEST_UTIL_H_
