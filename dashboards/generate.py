@@ -3,12 +3,14 @@
 
 The JSON files are committed; this script is their source, so a panel is
 changed here and the files regenerated:  /usr/bin/python3 dashboards/generate.py
+(an optional argument writes them to another directory instead).
 Standard library only. Every query uses the metric names rigwatch exports;
 tests/integration/e2e runs each one against a real Prometheus.
 """
 
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DS = {"type": "prometheus", "uid": "${datasource}"}
@@ -467,9 +469,10 @@ def agent():
 
 
 def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else HERE
     for name, d in (("fleet-overview", fleet()), ("miner-detail", miner()),
                     ("host", host()), ("agent-health", agent())):
-        path = os.path.join(HERE, name + ".json")
+        path = os.path.join(out_dir, name + ".json")
         with open(path, "w") as f:
             json.dump(d, f, indent=2, sort_keys=False)
             f.write("\n")
