@@ -64,16 +64,36 @@ constexpr MetricDesc kDescs[] = {
     {"node_filesystem_size_bytes", kG, "Filesystem size in bytes.",
      "device,fstype,mountpoint"},
     {"node_forks_total", kC, "Total number of forks.", ""},
+    {"node_hwmon_fan_alarm", kG, "Hardware sensor alarm status (fan)",
+     "chip,sensor"},
+    {"node_hwmon_fan_fault", kG, "Hardware sensor fault status (fan)",
+     "chip,sensor"},
+    {"node_hwmon_fan_min_rpm", kG,
+     "Hardware monitor for fan revolutions per minute (min)", "chip,sensor"},
+    {"node_hwmon_fan_rpm", kG,
+     "Hardware monitor for fan revolutions per minute (input)", "chip,sensor"},
+    {"node_hwmon_fan_target_rpm", kG,
+     "Hardware monitor for fan revolutions per minute (target)", "chip,sensor"},
     {"node_hwmon_chip_names", kG,
      "Annotation metric for human-readable chip names", "chip,chip_name"},
     {"node_hwmon_sensor_label", kG, "Label for given chip and sensor",
      "chip,label,sensor"},
+    {"node_hwmon_temp_alarm", kG, "Hardware sensor alarm status (temp)",
+     "chip,sensor"},
     {"node_hwmon_temp_celsius", kG, "Hardware monitor for temperature (input)",
      "chip,sensor"},
     {"node_hwmon_temp_crit_celsius", kG,
      "Hardware monitor for temperature (crit)", "chip,sensor"},
+    {"node_hwmon_temp_crit_hyst_celsius", kG,
+     "Hardware monitor for temperature (crit_hyst)", "chip,sensor"},
+    {"node_hwmon_temp_emergency_celsius", kG,
+     "Hardware monitor for temperature (emergency)", "chip,sensor"},
+    {"node_hwmon_temp_fault", kG, "Hardware sensor fault status (temp)",
+     "chip,sensor"},
     {"node_hwmon_temp_max_celsius", kG,
      "Hardware monitor for temperature (max)", "chip,sensor"},
+    {"node_hwmon_temp_min_celsius", kG,
+     "Hardware monitor for temperature (min)", "chip,sensor"},
     {"node_intr_total", kC, "Total number of interrupts serviced.", ""},
     {"node_load1", kG, "1m load average.", ""},
     {"node_load15", kG, "15m load average.", ""},
@@ -219,6 +239,30 @@ struct StatfsCall {
   std::condition_variable cv;
   bool done = false;
   Result<FsStats> result = InternalError("statfs pending");
+};
+
+// hwmon attributes exported, in emission order per sensor (sysfs-interface
+// in the kernel docs: temperatures in millidegrees Celsius, fans in RPM).
+struct HwmonElement {
+  bool fan;
+  const char* element;
+  const char* metric;
+  bool millis;
+};
+constexpr HwmonElement kHwmonElements[] = {
+    {false, "input", "node_hwmon_temp_celsius", true},
+    {false, "min", "node_hwmon_temp_min_celsius", true},
+    {false, "max", "node_hwmon_temp_max_celsius", true},
+    {false, "crit", "node_hwmon_temp_crit_celsius", true},
+    {false, "crit_hyst", "node_hwmon_temp_crit_hyst_celsius", true},
+    {false, "emergency", "node_hwmon_temp_emergency_celsius", true},
+    {false, "alarm", "node_hwmon_temp_alarm", false},
+    {false, "fault", "node_hwmon_temp_fault", false},
+    {true, "input", "node_hwmon_fan_rpm", false},
+    {true, "min", "node_hwmon_fan_min_rpm", false},
+    {true, "target", "node_hwmon_fan_target_rpm", false},
+    {true, "alarm", "node_hwmon_fan_alarm", false},
+    {true, "fault", "node_hwmon_fan_fault", false},
 };
 
 void Add(Samples& out, std::string_view name, Labels labels, double value) {
@@ -435,7 +479,7 @@ Status Exporter::Impl::Hwmon(Samples& out) {
     // Sensors in file-name order; per sensor its label, then the values.
     std::map<std::string, std::map<std::string, std::string>> sensors;
     for (const std::string& f : files) {
-      std::optional<HwmonTempFile> t = ParseHwmonTempFileName(f);
+      std::optional<HwmonSensorFile> t = ParseHwmonSensorFileName(f);
       if (t) sensors[std::string(t->sensor)][std::string(t->element)] = f;
     }
     for (const auto& [sensor, elems] : sensors) {
@@ -448,18 +492,17 @@ Status Exporter::Impl::Hwmon(Samples& out) {
               {{"chip", chip}, {"label", *label}, {"sensor", sensor}}, 1);
         }
       }
-      const std::pair<const char*, const char*> kinds[] = {
-          {"input", "node_hwmon_temp_celsius"},
-          {"max", "node_hwmon_temp_max_celsius"},
-          {"crit", "node_hwmon_temp_crit_celsius"}};
-      for (const auto& [elem, metric] : kinds) {
-        auto it = elems.find(elem);
+      const bool is_fan = sensor[0] == 'f';
+      for (const HwmonElement& el : kHwmonElements) {
+        if (el.fan != is_fan) continue;
+        auto it = elems.find(el.element);
         if (it == elems.end()) continue;
         std::optional<std::string> v = ReadAttr(dir + "/" + it->second);
         if (!v) continue;
-        Result<double> milli = ParseSysfsNumber(*v, it->second);
-        if (!milli.ok()) continue;
-        Add(out, metric, {{"chip", chip}, {"sensor", sensor}}, *milli / 1000);
+        Result<double> raw = ParseSysfsNumber(*v, it->second);
+        if (!raw.ok()) continue;
+        Add(out, el.metric, {{"chip", chip}, {"sensor", sensor}},
+            el.millis ? *raw / 1000 : *raw);
       }
     }
   }

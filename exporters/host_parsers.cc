@@ -390,18 +390,22 @@ Result<std::string> HwmonChipName(std::optional<std::string_view> device_path,
   return NotFoundError(std::move(m));
 }
 
-std::optional<HwmonTempFile> ParseHwmonTempFileName(std::string_view file) {
-  constexpr std::string_view kPrefix = "temp";
-  if (file.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
-  size_t i = kPrefix.size();
-  size_t digits = i;
-  while (digits < file.size() && file[digits] >= '0' && file[digits] <= '9') {
-    ++digits;
+std::optional<HwmonSensorFile> ParseHwmonSensorFileName(std::string_view file) {
+  for (std::string_view type :
+       {std::string_view("temp"), std::string_view("fan")}) {
+    if (file.substr(0, type.size()) != type) continue;
+    size_t digits = type.size();
+    while (digits < file.size() && file[digits] >= '0' && file[digits] <= '9') {
+      ++digits;
+    }
+    if (digits == type.size() || digits + 1 >= file.size() ||
+        file[digits] != '_') {
+      return std::nullopt;
+    }
+    return HwmonSensorFile{type, file.substr(0, digits),
+                           file.substr(digits + 1)};
   }
-  if (digits == i || digits + 1 >= file.size() || file[digits] != '_') {
-    return std::nullopt;
-  }
-  return HwmonTempFile{file.substr(0, digits), file.substr(digits + 1)};
+  return std::nullopt;
 }
 
 std::optional<std::string_view> ThermalZoneIndex(std::string_view dir_name) {

@@ -143,13 +143,15 @@ Result<std::string> HwmonChipName(std::optional<std::string_view> device_path,
                                   std::optional<std::string_view> name_file,
                                   std::string_view hwmon_dir_path);
 
-// A temperature attribute file name split into sensor and element:
-// "temp1_input" -> {"temp1", "input"}. nullopt for anything else.
-struct HwmonTempFile {
+// A temperature or fan attribute file name split into sensor type, sensor
+// and element: "temp1_input" -> {"temp", "temp1", "input"}, "fan2_min" ->
+// {"fan", "fan2", "min"}. nullopt for anything else (in0_input, name, ...).
+struct HwmonSensorFile {
+  std::string_view type;     // "temp" or "fan"
   std::string_view sensor;   // "temp1"
   std::string_view element;  // "input", "max", "crit", "label", ...
 };
-std::optional<HwmonTempFile> ParseHwmonTempFileName(std::string_view file);
+std::optional<HwmonSensorFile> ParseHwmonSensorFileName(std::string_view file);
 
 // "thermal_zone12" -> "12"; nullopt when the name does not have that form.
 std::optional<std::string_view> ThermalZoneIndex(std::string_view dir_name);

@@ -252,16 +252,23 @@ TEST(HwmonChipName, PrefersDeviceThenNameThenDirectory) {
   EXPECT_FALSE(HwmonChipName(std::nullopt, std::nullopt, "/x/__").ok());
 }
 
-TEST(ParseHwmonTempFileName, SplitsSensorAndElement) {
-  std::optional<HwmonTempFile> t = ParseHwmonTempFileName("temp12_crit_alarm");
+TEST(ParseHwmonSensorFileName, SplitsTypeSensorAndElement) {
+  std::optional<HwmonSensorFile> t =
+      ParseHwmonSensorFileName("temp12_crit_alarm");
   ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->type, "temp");
   EXPECT_EQ(t->sensor, "temp12");
   EXPECT_EQ(t->element, "crit_alarm");
-  EXPECT_FALSE(ParseHwmonTempFileName("temp_input").has_value());
-  EXPECT_FALSE(ParseHwmonTempFileName("temp1").has_value());
-  EXPECT_FALSE(ParseHwmonTempFileName("temp1_").has_value());
-  EXPECT_FALSE(ParseHwmonTempFileName("in0_input").has_value());
-  EXPECT_FALSE(ParseHwmonTempFileName("name").has_value());
+  t = ParseHwmonSensorFileName("fan1_input");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->type, "fan");
+  EXPECT_EQ(t->sensor, "fan1");
+  EXPECT_EQ(t->element, "input");
+  EXPECT_FALSE(ParseHwmonSensorFileName("temp_input").has_value());
+  EXPECT_FALSE(ParseHwmonSensorFileName("temp1").has_value());
+  EXPECT_FALSE(ParseHwmonSensorFileName("temp1_").has_value());
+  EXPECT_FALSE(ParseHwmonSensorFileName("in0_input").has_value());
+  EXPECT_FALSE(ParseHwmonSensorFileName("name").has_value());
 }
 
 TEST(ThermalZoneIndex, OnlyNumberedZones) {
