@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 
 namespace rigwatch {
@@ -67,109 +68,178 @@ const MetricDesc* LiveState::FindDescLocked(std::string_view name) const {
   return nullptr;
 }
 
+uint32_t LiveState::FamilyIdLocked(std::string_view name) {
+  auto it = family_by_name_.find(std::string(name));
+  if (it != family_by_name_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(families_.size());
+  Family f;
+  f.name = std::string(name);
+  f.desc = FindDescLocked(name);
+  f.by_slot.resize(slots_.size());
+  families_.push_back(std::move(f));
+  family_by_name_.emplace(std::string(name), id);
+  auto pos = std::lower_bound(
+      family_order_.begin(), family_order_.end(), name,
+      [&](uint32_t a, std::string_view n) { return families_[a].name < n; });
+  family_order_.insert(pos, id);
+  return id;
+}
+
+void LiveState::ClearSlotLocked(uint32_t slot, bool release) {
+  Slot& s = slots_[slot];
+  for (uint32_t fid : s.families) {
+    Family& f = families_[fid];
+    Region& r = f.by_slot[slot];
+    text_bytes_ -= r.len;
+    r.len = 0;
+    --f.targets;
+  }
+  if (release) {
+    for (Family& f : families_) {
+      Region& r = f.by_slot[slot];
+      f.dead += r.cap;
+      r = Region{};
+    }
+  }
+  s.families.clear();
+  series_ -= s.series;
+  s.series = 0;
+}
+
+void LiveState::CompactLocked(Family& f) {
+  std::string arena;
+  arena.reserve(f.arena.size() - f.dead);
+  for (Region& r : f.by_slot) {
+    if (r.cap == 0) continue;
+    uint32_t off = static_cast<uint32_t>(arena.size());
+    arena.append(f.arena.data() + r.off, r.cap);
+    r.off = off;
+  }
+  f.arena = std::move(arena);
+  f.dead = 0;
+}
+
+void LiveState::WriteRegionLocked(Family& f, uint32_t slot,
+                                  std::string_view text) {
+  Region& r = f.by_slot[slot];
+  if (text.size() > r.cap) {
+    // Move to the end with room to grow; the old place becomes dead space.
+    f.dead += r.cap;
+    r.cap = static_cast<uint32_t>(text.size() + text.size() / 4 + 8);
+    r.off = static_cast<uint32_t>(f.arena.size());
+    f.arena.resize(f.arena.size() + r.cap);
+  }
+  std::memcpy(f.arena.data() + r.off, text.data(), text.size());
+  r.len = static_cast<uint32_t>(text.size());
+  if (f.dead > 4096 && f.dead > f.arena.size() / 2) CompactLocked(f);
+}
+
 void LiveState::Update(std::string_view target, std::string_view target_label,
                        const Samples& samples) {
-  // Format outside the lock: the expensive part of an update.
-  std::vector<std::pair<std::string_view, Line>> lines;
-  lines.reserve(samples.size());
-  for (const Sample& s : samples) {
-    Line l;
-    l.prefix.reserve(s.name.size() + 48);
-    l.prefix += s.name;
-    bool any = !target_label.empty() || !s.labels.empty();
-    if (any) {
-      l.prefix += '{';
-      bool first = true;
-      if (!target_label.empty()) {
-        l.prefix += target_label;
-        l.prefix += "=\"";
-        AppendPromLabelValue(&l.prefix, target);
-        l.prefix += '"';
-        first = false;
-      }
-      for (const Label& lab : s.labels) {
-        if (!first) l.prefix += ',';
-        first = false;
-        l.prefix += lab.name;
-        l.prefix += "=\"";
-        AppendPromLabelValue(&l.prefix, lab.value);
-        l.prefix += '"';
-      }
-      l.prefix += '}';
-    }
-    l.prefix += ' ';
-    l.value = s.value;
-    lines.emplace_back(s.name, std::move(l));
-  }
-  // Group by family, keeping the exporter's order inside a family.
+  // Group by family, keeping the exporter's order inside a family, and format
+  // every line (value included) outside the lock.
+  std::vector<const Sample*> order;
+  order.reserve(samples.size());
+  for (const Sample& s : samples) order.push_back(&s);
   std::stable_sort(
-      lines.begin(), lines.end(),
-      [](const auto& a, const auto& b) { return a.first < b.first; });
+      order.begin(), order.end(),
+      [](const Sample* a, const Sample* b) { return a->name < b->name; });
+  std::string text;
+  text.reserve(samples.size() * 64);
+  struct Run {
+    std::string_view family;
+    size_t begin, end;
+  };
+  std::vector<Run> runs;
+  for (size_t i = 0; i < order.size();) {
+    const std::string& fname = order[i]->name;
+    size_t begin = text.size();
+    for (; i < order.size() && order[i]->name == fname; ++i) {
+      const Sample& s = *order[i];
+      text += s.name;
+      if (!target_label.empty() || !s.labels.empty()) {
+        text += '{';
+        bool first = true;
+        if (!target_label.empty()) {
+          text += target_label;
+          text += "=\"";
+          AppendPromLabelValue(&text, target);
+          text += '"';
+          first = false;
+        }
+        for (const Label& lab : s.labels) {
+          if (!first) text += ',';
+          first = false;
+          text += lab.name;
+          text += "=\"";
+          AppendPromLabelValue(&text, lab.value);
+          text += '"';
+        }
+        text += '}';
+      }
+      text += ' ';
+      AppendPromValue(&text, s.value);
+      text += '\n';
+    }
+    runs.push_back({fname, begin, text.size()});
+  }
 
   std::unique_lock<std::shared_mutex> lock(mu_);
-  auto [tit, inserted] = targets_.try_emplace(std::string(target));
-  Target& t = tit->second;
-  // Drop this target from families it had before.
-  for (const std::string& fname : t.families) {
-    auto fit = families_.find(fname);
-    if (fit == families_.end()) continue;
-    auto bt = fit->second.by_target.find(target);
-    if (bt != fit->second.by_target.end()) {
-      series_ -= bt->second.size();
-      fit->second.by_target.erase(bt);
+  uint32_t slot;
+  auto it = slot_by_name_.find(std::string(target));
+  if (it != slot_by_name_.end()) {
+    slot = it->second;
+    ClearSlotLocked(slot, /*release=*/false);
+  } else {
+    if (!free_slots_.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      slot = static_cast<uint32_t>(slots_.size());
+      slots_.emplace_back();
+      for (Family& f : families_) f.by_slot.emplace_back();
     }
-    if (fit->second.by_target.empty()) families_.erase(fit);
+    slot_by_name_.emplace(std::string(target), slot);
   }
-  t.families.clear();
-  for (size_t i = 0; i < lines.size();) {
-    std::string_view fname = lines[i].first;
-    auto fit = families_.find(fname);
-    if (fit == families_.end()) {
-      fit = families_.emplace(std::string(fname), Family{}).first;
-      fit->second.desc = FindDescLocked(fname);
-    }
-    std::vector<Line>& dst = fit->second.by_target[std::string(target)];
-    for (; i < lines.size() && lines[i].first == fname; ++i) {
-      dst.push_back(std::move(lines[i].second));
-      ++series_;
-    }
-    t.families.emplace_back(fname);
+  Slot& s = slots_[slot];
+  for (const Run& run : runs) {
+    uint32_t fid = FamilyIdLocked(run.family);
+    Family& f = families_[fid];
+    WriteRegionLocked(
+        f, slot, std::string_view(text).substr(run.begin, run.end - run.begin));
+    ++f.targets;
+    s.families.push_back(fid);
   }
+  s.series = samples.size();
+  series_ += s.series;
+  text_bytes_ += text.size();
 }
 
 void LiveState::Remove(std::string_view target) {
   std::unique_lock<std::shared_mutex> lock(mu_);
-  auto tit = targets_.find(target);
-  if (tit == targets_.end()) return;
-  for (const std::string& fname : tit->second.families) {
-    auto fit = families_.find(fname);
-    if (fit == families_.end()) continue;
-    auto bt = fit->second.by_target.find(target);
-    if (bt != fit->second.by_target.end()) {
-      series_ -= bt->second.size();
-      fit->second.by_target.erase(bt);
-    }
-    if (fit->second.by_target.empty()) families_.erase(fit);
-  }
-  targets_.erase(tit);
+  auto it = slot_by_name_.find(std::string(target));
+  if (it == slot_by_name_.end()) return;
+  uint32_t slot = it->second;
+  ClearSlotLocked(slot, /*release=*/true);
+  free_slots_.push_back(slot);
+  slot_by_name_.erase(it);
 }
 
 void LiveState::Render(std::string* out) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
-  out->reserve(out->size() + series_ * 64 + families_.size() * 128);
-  for (const auto& [name, fam] : families_) {
+  out->reserve(out->size() + text_bytes_ + families_.size() * 160);
+  for (uint32_t fid : family_order_) {
+    const Family& fam = families_[fid];
+    if (fam.targets == 0) continue;
     if (fam.desc != nullptr) {
       AppendHelpType(out, *fam.desc);
     } else {
-      MetricDesc d{name, MetricType::kGauge, "Undocumented series.", ""};
+      MetricDesc d{fam.name, MetricType::kGauge, "Undocumented series.", ""};
       AppendHelpType(out, d);
     }
-    for (const auto& [target, lines] : fam.by_target) {
-      for (const Line& l : lines) {
-        *out += l.prefix;
-        AppendPromValue(out, l.value);
-        *out += '\n';
-      }
+    const char* base = fam.arena.data();
+    for (const Region& r : fam.by_slot) {
+      if (r.len != 0) out->append(base + r.off, r.len);
     }
   }
 }
@@ -181,7 +251,7 @@ size_t LiveState::SeriesCount() const {
 
 size_t LiveState::TargetCount() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
-  return targets_.size();
+  return slot_by_name_.size();
 }
 
 }  // namespace rigwatch

@@ -12,7 +12,6 @@
 #define RIGWATCH_AGENT_LIVE_STATE_LIVE_STATE_H_
 
 #include <cstddef>
-#include <map>
 #include <memory>
 #include <shared_mutex>
 #include <span>
@@ -40,33 +39,52 @@ class LiveState {
   void Remove(std::string_view target);
 
   // Appends the exposition text of every series to *out, one HELP and TYPE
-  // per family, families in name order.
+  // per family, families in name order, targets in the order they were
+  // first seen.
   void Render(std::string* out) const;
 
   size_t SeriesCount() const;
   size_t TargetCount() const;
 
  private:
-  struct Line {
-    std::string prefix;  // `name{labels} `
-    double value;
+  // Lines are formatted once per Update, values included. Each family keeps
+  // its lines in one arena with a region per target, overwritten in place
+  // when the new text fits, so Render reads memory almost sequentially: no
+  // per-series objects, no number formatting on the scrape path.
+  struct Region {
+    uint32_t off = 0;
+    uint32_t len = 0;
+    uint32_t cap = 0;
   };
   struct Family {
+    std::string name;
     const MetricDesc* desc = nullptr;
-    // Per target, the lines of this family, in the order they came.
-    std::map<std::string, std::vector<Line>, std::less<>> by_target;
+    std::string arena;
+    std::vector<Region> by_slot;  // indexed by target slot
+    size_t targets = 0;           // slots with len > 0
+    size_t dead = 0;              // arena bytes no region uses
   };
-  struct Target {
-    std::vector<std::string> families;  // names it currently has series in
+  struct Slot {
+    std::vector<uint32_t> families;  // ids with len > 0
+    size_t series = 0;
   };
 
   const MetricDesc* FindDescLocked(std::string_view name) const;
+  uint32_t FamilyIdLocked(std::string_view name);
+  void ClearSlotLocked(uint32_t slot, bool release);
+  void WriteRegionLocked(Family& f, uint32_t slot, std::string_view text);
+  static void CompactLocked(Family& f);
 
   std::vector<std::span<const MetricDesc>> tables_;
   mutable std::shared_mutex mu_;
-  std::map<std::string, Family, std::less<>> families_;
-  std::map<std::string, Target, std::less<>> targets_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::unordered_map<std::string, uint32_t> slot_by_name_;
+  std::vector<Family> families_;
+  std::unordered_map<std::string, uint32_t> family_by_name_;
+  std::vector<uint32_t> family_order_;  // ids sorted by name
   size_t series_ = 0;
+  size_t text_bytes_ = 0;
 };
 
 // Appends `value` in exposition format: shortest round-trip decimal, NaN,

@@ -31,8 +31,8 @@ TEST(LiveStateTest, GroupsFamiliesAcrossTargets) {
             "miner_shares_accepted_total{miner=\"rig-2\"} 12\n"
             "# HELP miner_up 1 if up.\n"
             "# TYPE miner_up gauge\n"
-            "miner_up{miner=\"rig-1\",kind=\"cgminer\"} 0\n"
             "miner_up{miner=\"rig-2\",kind=\"bitaxe\"} 1\n"
+            "miner_up{miner=\"rig-1\",kind=\"cgminer\"} 0\n"
             "# HELP node_load1 1m load average.\n"
             "# TYPE node_load1 gauge\n"
             "node_load1 0.25\n");
@@ -57,6 +57,22 @@ TEST(LiveStateTest, UpdateReplacesAndRemoveDrops) {
   EXPECT_EQ(out, "");
   EXPECT_EQ(live.SeriesCount(), 0u);
   EXPECT_EQ(live.TargetCount(), 0u);
+}
+
+TEST(LiveStateTest, SlotsAreReusedAfterRemove) {
+  LiveState live({kDescs});
+  live.Update("a", "miner", {{"miner_up", {{"kind", "x"}}, 1}});
+  live.Update("b", "miner", {{"miner_up", {{"kind", "x"}}, 1}});
+  live.Remove("a");
+  live.Update("c", "miner", {{"node_load1", {}, 2}});
+  std::string out;
+  live.Render(&out);
+  EXPECT_EQ(out.find("miner=\"a\""), std::string::npos) << out;
+  EXPECT_NE(out.find("miner_up{miner=\"b\",kind=\"x\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("node_load1{miner=\"c\"} 2\n"), std::string::npos);
+  EXPECT_EQ(live.SeriesCount(), 2u);
+  EXPECT_EQ(live.TargetCount(), 2u);
 }
 
 TEST(LiveStateTest, EscapesLabelValues) {
