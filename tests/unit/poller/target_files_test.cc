@@ -1,0 +1,159 @@
+#include "agent/poller/target_files.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/unit/poller/test_exporter.h"
+
+namespace rigwatch::testing {
+namespace {
+
+const TestExporter kExporter;
+const ExporterLookup kLookup = [](std::string_view k) -> const Exporter* {
+  return k == "test" ? &kExporter : nullptr;
+};
+
+TEST(ParseAddressTest, Forms) {
+  struct Case {
+    const char* in;
+    const char* host;
+    uint16_t port;
+  } ok[] = {
+      {"10.0.0.5", "10.0.0.5", 0},         {"10.0.0.5:4028", "10.0.0.5", 4028},
+      {"rig.lan", "rig.lan", 0},           {"rig.lan:80", "rig.lan", 80},
+      {"[fd00::1]:4028", "fd00::1", 4028}, {"[::1]", "::1", 0},
+      {"fd00::1", "fd00::1", 0},
+  };
+  for (const Case& c : ok) {
+    auto r = ParseAddress(c.in);
+    ASSERT_TRUE(r.ok()) << c.in << ": " << r.status().ToString();
+    EXPECT_EQ(r->host, c.host) << c.in;
+    EXPECT_EQ(r->port, c.port) << c.in;
+  }
+  for (const char* bad :
+       {"", ":80", "h:", "h:0", "h:65536", "h:8x", "[::1", "[::1]x", "[]:1"}) {
+    EXPECT_FALSE(ParseAddress(bad).ok()) << bad;
+  }
+}
+
+TEST(ParseTargetFileTest, GoodFile) {
+  auto r = ParseTargetFile(
+      "- {name: a, kind: test, address: 10.0.0.1}\n"
+      "- name: b\n"
+      "  kind: test\n"
+      "  address: \"[fd00::2]:8081\"\n",
+      "m.yaml", kLookup);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0], (MinerTarget{"a", "test", "10.0.0.1", 0}));
+  EXPECT_EQ((*r)[1], (MinerTarget{"b", "test", "fd00::2", 8081}));
+  auto empty = ParseTargetFile("", "e.yaml", kLookup);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(ParseTargetFileTest, EveryErrorWithItsPlace) {
+  auto r = ParseTargetFile(
+      "- {name: a, kind: test, address: 10.0.0.1, port: 4}\n"
+      "- {name: b, kind: nope, address: 10.0.0.2}\n"
+      "- {name: c, kind: test}\n"
+      "- {name: d, kind: test, address: \"10.0.0.4:99999\"}\n"
+      "- {name: e, kind: test, address: 10.0.0.5}\n"
+      "- {name: e, kind: test, address: 10.0.0.6}\n",
+      "m.yaml", kLookup);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "m.yaml:1:44: unknown key \"port\" (allowed: name, kind, address)\n"
+            "m.yaml:2:19: unknown kind \"nope\" (known: )\n"
+            "m.yaml:3:3: missing key \"address\"\n"
+            "m.yaml:4:34: address \"10.0.0.4:99999\": port must be 1..65535\n"
+            "m.yaml:6:10: duplicate name \"e\"");
+}
+
+TEST(ParseTargetFileTest, SyntaxErrorAndWrongShape) {
+  auto r = ParseTargetFile("- {name: a, kind: [}\n", "s.yaml", kLookup);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("s.yaml:1:", 0), 0u)
+      << r.status().message();
+  auto m = ParseTargetFile("miners: 3\n", "w.yaml", kLookup);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message(),
+            "w.yaml:1:1: expected a list of miners ({name, kind, address})");
+}
+
+class TargetFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/rigwatch-targets-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ + "/" + name) << text;
+  }
+  std::string dir_;
+};
+
+TEST_F(TargetFilesTest, ReloadsOnChangeAndKeepsTheLastGoodList) {
+  Write("a.yaml", "- {name: a1, kind: test, address: 10.0.0.1}\n");
+  Write("b.yaml", "- {name: b1, kind: test, address: 10.0.0.2:81}\n");
+  Write("ignored.txt", "not yaml [");
+  TargetFiles tf({dir_ + "/*.yaml"}, kLookup);
+
+  TargetFiles::Update u = tf.Poll();
+  EXPECT_TRUE(u.error.ok()) << u.error.ToString();
+  EXPECT_TRUE(u.changed);
+  ASSERT_EQ(tf.targets().size(), 2u);
+  EXPECT_EQ(tf.targets()[1].port, 81);
+
+  u = tf.Poll();  // nothing changed on disk
+  EXPECT_FALSE(u.changed);
+  EXPECT_TRUE(u.error.ok());
+
+  // A broken edit: reported once, previous list kept.
+  Write("b.yaml",
+        "- {name: b1, kind: test, address: 10.0.0.2:81}\n"
+        "- {name: a1, kind: test, address: 10.0.0.3}\n");
+  u = tf.Poll();
+  EXPECT_FALSE(u.changed);
+  EXPECT_EQ(
+      u.error.message(),
+      dir_ + "/b.yaml: miner \"a1\" is also listed in " + dir_ + "/a.yaml");
+  EXPECT_EQ(tf.targets().size(), 2u);
+  u = tf.Poll();
+  EXPECT_TRUE(u.error.ok());  // not repeated while the files stay the same
+
+  // Fixed, with a third miner: the new list.
+  Write("b.yaml",
+        "- {name: b1, kind: test, address: 10.0.0.2:81}\n"
+        "- {name: b2, kind: test, address: 10.0.0.3}\n");
+  u = tf.Poll();
+  EXPECT_TRUE(u.error.ok()) << u.error.ToString();
+  EXPECT_TRUE(u.changed);
+  EXPECT_EQ(tf.targets().size(), 3u);
+
+  // A file removed is a change too.
+  std::filesystem::remove(dir_ + "/a.yaml");
+  u = tf.Poll();
+  EXPECT_TRUE(u.changed);
+  EXPECT_EQ(tf.targets().size(), 2u);
+}
+
+TEST_F(TargetFilesTest, MissingPlainPathIsAnErrorEmptyGlobIsNot) {
+  TargetFiles empty({dir_ + "/*.yaml"}, kLookup);
+  TargetFiles::Update u = empty.Poll();
+  EXPECT_TRUE(u.error.ok());
+  EXPECT_TRUE(empty.targets().empty());
+  TargetFiles missing({dir_ + "/none.yaml"}, kLookup);
+  u = missing.Poll();
+  EXPECT_EQ(u.error.message(), dir_ + "/none.yaml: no such file");
+}
+
+}  // namespace
+}  // namespace rigwatch::testing
