@@ -156,8 +156,10 @@ Result<std::vector<MinerTarget>> ParseTargetFile(const std::string& text,
         continue;
       }
       if (lookup(t.kind) == nullptr) {
+        const std::string known = KnownKindsText(lookup);
         errors.push_back(At(path, fields["kind"].Mark()) + "unknown kind \"" +
-                         t.kind + "\" (known: " + KnownKindsText(lookup) + ")");
+                         t.kind + "\"" +
+                         (known.empty() ? "" : " (known: " + known + ")"));
         continue;
       }
       Result<HostAndPort> hp =

@@ -69,7 +69,7 @@ TEST(ParseTargetFileTest, EveryErrorWithItsPlace) {
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(r.status().message(),
             "m.yaml:1:44: unknown key \"port\" (allowed: name, kind, address)\n"
-            "m.yaml:2:19: unknown kind \"nope\" (known: )\n"
+            "m.yaml:2:19: unknown kind \"nope\"\n"
             "m.yaml:3:3: missing key \"address\"\n"
             "m.yaml:4:34: address \"10.0.0.4:99999\": port must be 1..65535\n"
             "m.yaml:6:10: duplicate name \"e\"");
