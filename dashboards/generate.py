@@ -10,6 +10,7 @@ tests/integration/e2e runs each one against a real Prometheus.
 
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -18,10 +19,34 @@ SCHEMA_VERSION = 39  # Grafana 10.4 / 11.x
 
 # Kind filter for series that carry only `miner`: keep those whose miner_up
 # has a matching kind.
-KIND = 'and on(miner) miner_up{kind=~"$kind"}'
+SEL = 'kind=~"$kind", miner=~"$miner"'
+KIND = 'and on(miner) miner_up{' + SEL + '}'
 # Copies `kind` onto a per-miner series (miner_up is one series per miner).
-WITH_KIND = '* on(miner) group_left(kind) clamp(miner_up{kind=~"$kind"}, 1, 1)'
+WITH_KIND = ('* on(miner) group_left(kind) clamp(miner_up{' + SEL +
+             '}, 1, 1)')
 M = 'miner="$miner"'
+
+
+_AGENT_SERIES = re.compile(
+    r"\b((?:node|rigwatch)_[A-Za-z0-9_]+)\b(?!\s*\()(\{[^}]*\})?")
+
+
+def scope_to_instance(d):
+    """Adds instance=~"$instance" to every node_*/rigwatch_* selector of a
+    dashboard, so several agents scraped by one Prometheus stay apart."""
+    def add(m):
+        name, braces = m.group(1), m.group(2)
+        inner = braces[1:-1].strip() if braces else ""
+        matchers = 'instance=~"$instance"' + (", " + inner if inner else "")
+        return f"{name}{{{matchers}}}"
+
+    def walk(panels):
+        for p in panels:
+            for t in p.get("targets", []):
+                t["expr"] = _AGENT_SERIES.sub(add, t["expr"])
+            walk(p.get("panels", []))
+    walk(d["panels"])
+    return d
 
 
 class Layout:
@@ -205,10 +230,10 @@ def fleet():
         (f"sum(miner_expected_hashrate_hashes_per_second {KIND})", "expected")),
         w=4, h=4, unit="Hs"))
     p.append(panel(lay, "stat", "Miners up", targets(
-        ('sum(miner_up{kind=~"$kind"})', "up"),), w=4, h=4, decimals=0,
+        (f"sum(miner_up{{{SEL}}})", "up"),), w=4, h=4, decimals=0,
         thresholds=steps("green")))
     p.append(panel(lay, "stat", "Miners down", targets(
-        ('count(miner_up{kind=~"$kind"} == 0) or vector(0)', "down"),),
+        (f"count(miner_up{{{SEL}}} == 0) or vector(0)", "down"),),
         w=4, h=4, decimals=0, thresholds=steps("green", 1, "red"),
         desc="Configured miners whose last poll failed."))
     p.append(panel(lay, "stat", "Red", targets(
@@ -226,8 +251,8 @@ def fleet():
         (f"sum(miner_expected_hashrate_hashes_per_second {KIND})", "expected")),
         unit="Hs"))
     p.append(panel(lay, "timeseries", "Miners up / configured", targets(
-        ('sum(miner_up{kind=~"$kind"})', "up"),
-        ('count(miner_up{kind=~"$kind"})', "configured")), decimals=0))
+        (f"sum(miner_up{{{SEL}}})", "up"),
+        (f"count(miner_up{{{SEL}}})", "configured")), decimals=0))
     p.append(panel(lay, "bargauge", "Hottest miners (max sensor)", targets(
         (f"topk(10, max by (miner) (miner_temperature_celsius {KIND}))",
          "{{miner}}"), instant=True), unit="celsius",
@@ -269,7 +294,10 @@ def fleet():
                               "instance": True}}}]}))
     return dashboard("rigwatch-fleet", "rigwatch / Fleet overview",
                      "Hashrate, availability, health and efficiency of the "
-                     "whole fleet.", p, [var_datasource(), kind_var()])
+                     "whole fleet.", p, [var_datasource(), kind_var(),
+                      var_query("miner", "Miner",
+                                'label_values(miner_up{kind=~"$kind"}, miner)',
+                                True, True, ".*")])
 
 
 def miner():
@@ -358,9 +386,10 @@ def host():
             "excludeByName": {"Time": True, "Value": True, "__name__": True,
                               "job": True, "instance": True}}}]}))
     p.append(panel(lay, "timeseries", "CPU by mode", targets(
-        ('sum by (mode) (rate(node_cpu_seconds_total{mode!="idle"}'
-         '[$__rate_interval])) / scalar(count(count by (cpu) '
-         '(node_cpu_seconds_total)))', "{{mode}}"),), unit="percentunit",
+        ('sum by (instance, mode) (rate(node_cpu_seconds_total'
+         '{mode!="idle"}[$__rate_interval])) / on(instance) group_left '
+         'count by (instance) (count by (instance, cpu) '
+         '(node_cpu_seconds_total))', "{{mode}}"),), unit="percentunit",
         custom={"drawStyle": "line", "lineWidth": 1, "fillOpacity": 30,
                 "showPoints": "never", "stacking": {"mode": "normal"}}))
     p.append(panel(lay, "timeseries", "Load average", targets(
@@ -387,9 +416,12 @@ def host():
         ("node_hwmon_temp_celsius", "{{chip}} {{sensor}}"),
         ("node_thermal_zone_temp", "zone {{zone}} {{type}}")),
         unit="celsius"))
-    return dashboard("rigwatch-host", "rigwatch / Host",
-                     "The machine rigwatch runs on (node_exporter names).", p,
-                     [var_datasource()])
+    return scope_to_instance(dashboard(
+        "rigwatch-host", "rigwatch / Host",
+        "The machine rigwatch runs on (node_exporter names).", p,
+        [var_datasource(),
+         var_query("instance", "Agent", "label_values(node_uname_info, "
+                   "instance)", True, True, ".*")]))
 
 
 def agent():
@@ -463,9 +495,13 @@ def agent():
     p.append(panel(lay, "timeseries", "Restarts requested", targets(
         ("sum by (result) (increase(rigwatch_restarts_total"
          "[$__rate_interval])) or vector(0)", "{{result}}"),), decimals=0))
-    return dashboard("rigwatch-agent", "rigwatch / Agent health",
-                     "rigwatch itself: polling, latency, breakers, store, "
-                     "backups and notifications.", p, [var_datasource()])
+    return scope_to_instance(dashboard(
+        "rigwatch-agent", "rigwatch / Agent health",
+        "rigwatch itself: polling, latency, breakers, store, backups and "
+        "notifications.", p,
+        [var_datasource(),
+         var_query("instance", "Agent", "label_values(rigwatch_build_info, "
+                   "instance)", True, True, ".*")]))
 
 
 def main():

@@ -4,6 +4,7 @@ shipped rules and dashboards must be exported by the agent, and the faults
 scripted into the simulator must be visible in Prometheus."""
 
 import glob
+import json
 import os
 import re
 import sys
@@ -34,6 +35,16 @@ def substitute(expr, values):
             raise KeyError(f"unknown dashboard variable ${name} in {expr}")
         return values[name]
     return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", repl, expr)
+
+
+def dashboard_miner_is_single(path):
+    """True when the dashboard's $miner picks one miner (miner detail)."""
+    with open(path) as f:
+        d = json.load(f)
+    for v in d["templating"]["list"]:
+        if v["name"] == "miner":
+            return not v.get("multi", False)
+    return False
 
 
 def soft_wait(pred, timeout, interval=0.5):
@@ -107,15 +118,17 @@ class EndToEndTest(unittest.TestCase):
         checked = 0
         for path in DASHBOARDS:
             name = os.path.basename(path)
+            per_miner = dashboard_miner_is_single(path)
             for title, raw in dashboard_exprs(path):
                 checked += 1
-                if "$miner" in raw:
-                    # Some series exist for one kind only (input voltage is
-                    # AxeOS, the 1m/5m averages CGMiner): one of the two kinds
-                    # must have data.
+                if per_miner and "$miner" in raw:
+                    # One miner at a time. Some series exist for one kind
+                    # only (input voltage is AxeOS, the 1m/5m averages
+                    # CGMiner): one of the two kinds must have data.
                     errs = []
                     for kind, miner in sorted(per_kind.items()):
-                        values = dict(BUILTINS, miner=miner, kind=kind)
+                        values = dict(BUILTINS, miner=miner, kind=kind,
+                                      instance=".*")
                         err = self.run_query(substitute(raw, values))
                         if err:
                             errs.append(f"{kind} {miner}: {err}")
@@ -123,8 +136,9 @@ class EndToEndTest(unittest.TestCase):
                         failures.append(f"{name} / {title}: {raw}\n    " +
                                         "\n    ".join(errs))
                 else:
-                    # The fleet view with kind = All (Grafana's allValue).
-                    expr = substitute(raw, dict(BUILTINS, kind=".*"))
+                    # Multi-value variables at All (Grafana's allValue).
+                    expr = substitute(raw, dict(BUILTINS, kind=".*",
+                                                miner=".*", instance=".*"))
                     err = self.run_query(expr)
                     if err:
                         failures.append(f"{name} / {title}: {expr}\n    {err}")
@@ -139,7 +153,8 @@ class EndToEndTest(unittest.TestCase):
             for var, query in dashboard_variable_queries(path):
                 m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", query)
                 self.assertIsNotNone(m, f"{path}: ${var}: {query}")
-                selector = substitute(m.group(1), {"kind": ".*"})
+                selector = substitute(m.group(1), {"kind": ".*",
+                                                   "instance": ".*"})
                 _, result, err = self.stack.query(
                     f"count by ({m.group(2)}) ({selector})")
                 if err or not result:
