@@ -355,6 +355,7 @@ Status Exporter::Impl::Filesystem(Samples& out) {
     const MountEntry* mount;
     std::string path;
     std::shared_ptr<StatfsCall> call;
+    bool still_hung;  // started by an earlier scrape, not answered yet
   };
   std::vector<Job> jobs;
   std::string failures;
@@ -378,12 +379,15 @@ Status Exporter::Impl::Filesystem(Samples& out) {
     }
     std::string path = root + (mp.empty() ? mp : mp.substr(1));
     std::shared_ptr<StatfsCall>& slot = pending[mp];
+    bool still_hung = false;
     if (slot != nullptr) {
       std::lock_guard<std::mutex> l(slot->mu);
-      // A call abandoned earlier that has answered since: its figures are
-      // old, start a fresh one. One still hung is waited on again below.
-      if (slot->done) slot.reset();
+      still_hung = !slot->done;
     }
+    // A call abandoned earlier that has answered since: its figures are old,
+    // start a fresh one. One still hung is not started again, nor waited on
+    // (it already cost one timeout): node_exporter's "stuck mount" rule.
+    if (!still_hung) slot.reset();
     if (slot == nullptr) {
       auto call = std::make_shared<StatfsCall>();
       try {
@@ -401,10 +405,11 @@ Status Exporter::Impl::Filesystem(Samples& out) {
       }
       slot = std::move(call);
     }
-    jobs.push_back(Job{m, std::move(path), slot});
+    jobs.push_back(Job{m, std::move(path), slot, still_hung});
   }
 
-  const auto deadline = std::chrono::steady_clock::now() + opts.statfs_timeout;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + opts.statfs_timeout;
   for (Job& j : jobs) {
     const MountEntry& m = *j.mount;
     Labels labels = {{"device", m.device},
@@ -413,15 +418,18 @@ Status Exporter::Impl::Filesystem(Samples& out) {
     std::optional<Result<FsStats>> answer;
     {
       std::unique_lock<std::mutex> l(j.call->mu);
-      if (j.call->cv.wait_until(l, deadline, [&] { return j.call->done; })) {
+      if (j.call->cv.wait_until(l, j.still_hung ? start : deadline,
+                                [&] { return j.call->done; })) {
         answer = std::move(j.call->result);
       }
     }
     if (!answer) {
       Add(out, "node_filesystem_device_error", std::move(labels), 1);
       fail("mountpoint " + m.mountpoint + ": statfs " + j.path +
-           " gave no answer within " +
-           std::to_string(opts.statfs_timeout.count()) + "ms");
+           (j.still_hung
+                ? " still hung since an earlier scrape"
+                : " gave no answer within " +
+                      std::to_string(opts.statfs_timeout.count()) + "ms"));
       continue;
     }
     pending.erase(m.mountpoint);

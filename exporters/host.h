@@ -79,8 +79,10 @@ class Exporter {
   // statfs_timeout, not mounted), it still reports the others, emits
   // node_filesystem_device_error=1 for the failed ones it found in
   // proc/mounts, and is marked failed with every failed mountpoint named.
-  // A statvfs still hung from an earlier scrape is waited on again, never
-  // started twice: at most one helper thread per mountpoint.
+  // A statvfs still hung from an earlier scrape is neither started again nor
+  // waited on (the mount is reported failed at once, so a dead server costs
+  // one timeout, not one per scrape): at most one helper thread per
+  // mountpoint. Once it answers, the next scrape starts a fresh one.
   // Absent sources (no hwmon, no thermal zones) are not errors.
   // Not thread-safe: call from one thread, once per scrape interval.
   Scrape Collect();
