@@ -6,7 +6,8 @@
 namespace rigwatch::store {
 namespace {
 
-constexpr uint8_t kXorMode = 0xFF;
+constexpr uint8_t kXorMode = 0xFF;    // doubles
+constexpr uint8_t kXor32Mode = 0xFE;  // values that are exact float32s
 constexpr int kMaxDecimals = 9;
 constexpr double kPow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
 
@@ -130,21 +131,41 @@ void EncodeChunk(const std::vector<ChunkPoint>& pts, std::string& out) {
     }
     return;
   }
-  out.push_back(static_cast<char>(kXorMode));
-  uint64_t prev = Bits(pts[0].value);
-  for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>(prev >> (8 * b)));
+  // Firmware often reports float32 readings; as doubles they end in 29
+  // zero bits, so XOR their float32 bits instead (half the bytes).
+  bool f32 = true;
+  for (const ChunkPoint& p : pts) {
+    if (static_cast<double>(static_cast<float>(p.value)) != p.value) {
+      f32 = false;
+      break;
+    }
+  }
+  const int width = f32 ? 4 : 8;
+  auto bits_of = [&](double v) -> uint64_t {
+    if (!f32) return Bits(v);
+    float f = static_cast<float>(v);
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+  };
+  out.push_back(static_cast<char>(f32 ? kXor32Mode : kXorMode));
+  uint64_t prev = bits_of(pts[0].value);
+  for (int b = 0; b < width; ++b) {
+    out.push_back(static_cast<char>(prev >> (8 * b)));
+  }
   for (size_t i = 1; i < pts.size(); ++i) {
-    uint64_t cur = Bits(pts[i].value);
+    uint64_t cur = bits_of(pts[i].value);
     uint64_t x = cur ^ prev;
     prev = cur;
     if (x == 0) {
       out.push_back(0);
       continue;
     }
-    int lead = __builtin_clzll(x) / 8;   // zero bytes at the top
-    int trail = __builtin_ctzll(x) / 8;  // zero bytes at the bottom
+    // Zero bytes at the top and bottom of the word are not stored.
+    int lead = (__builtin_clzll(x) - (64 - 8 * width)) / 8;
+    int trail = __builtin_ctzll(x) / 8;
     out.push_back(static_cast<char>((lead << 4) | trail | 0x80));
-    for (int b = trail; b < 8 - lead; ++b) {
+    for (int b = trail; b < width - lead; ++b) {
       out.push_back(static_cast<char>(x >> (8 * b)));
     }
   }
@@ -186,21 +207,30 @@ Status ChunkReader::Init(std::string_view in) {
   }
   mode_ = static_cast<uint8_t>(in[0]);
   in.remove_prefix(1);
-  if (mode_ == kXorMode) {
-    if (in.size() < 8) {
+  if (mode_ == kXorMode || mode_ == kXor32Mode) {
+    width_ = mode_ == kXorMode ? 8 : 4;
+    if (in.size() < static_cast<size_t>(width_)) {
       Fail();
       return status_;
     }
-    for (int b = 0; b < 8; ++b) {
+    for (int b = 0; b < width_; ++b) {
       bits_ |= uint64_t{static_cast<uint8_t>(in[b])} << (8 * b);
     }
-    in.remove_prefix(8);
+    in.remove_prefix(width_);
   } else if (mode_ > kMaxDecimals) {
     Fail();
     return status_;
   }
   vals_ = in;
   return Status::Ok();
+}
+
+double ChunkReader::Value() const {
+  if (width_ == 8) return FromBits(bits_);
+  float f;
+  auto u = static_cast<uint32_t>(bits_);
+  std::memcpy(&f, &u, 4);
+  return f;
 }
 
 bool ChunkReader::Next(ChunkPoint& p) {
@@ -214,7 +244,7 @@ bool ChunkReader::Next(ChunkPoint& p) {
     ts_cur_ += delta_;
   }
   p.ts_ms = ts_cur_;
-  if (mode_ != kXorMode) {
+  if (width_ == 0) {
     if (!GetVarint(vals_, v)) return Fail();
     int_cur_ += UnZigZag(v);
     p.value = static_cast<double>(int_cur_) / kPow10[mode_];
@@ -224,7 +254,7 @@ bool ChunkReader::Next(ChunkPoint& p) {
     vals_.remove_prefix(1);
     if (h != 0) {
       int lead = (h >> 4) & 7, trail = h & 0xF;
-      int len = 8 - lead - trail;
+      int len = width_ - lead - trail;
       if (len <= 0 || vals_.size() < static_cast<size_t>(len)) return Fail();
       uint64_t x = 0;
       for (int b = 0; b < len; ++b) {
@@ -233,9 +263,9 @@ bool ChunkReader::Next(ChunkPoint& p) {
       vals_.remove_prefix(len);
       bits_ ^= x;
     }
-    p.value = FromBits(bits_);
+    p.value = Value();
   } else {
-    p.value = FromBits(bits_);
+    p.value = Value();
   }
   ++i_;
   if (i_ == n_ && !vals_.empty()) return Fail();

@@ -7,8 +7,10 @@
 //     0..9  scaled integers with that many decimals: zigzag(first),
 //           then n-1 zigzag deltas (exact: decoding gives the same doubles)
 //     0xFF  XOR of IEEE bits with the previous value: 8 raw bytes, then per
-//           value one byte (leading<<4 | trailing zero bytes, 0 = same) and
-//           the non-zero middle bytes.
+//           value one byte (0x80 | leading<<4 | trailing zero bytes, 0 =
+//           same value) and the bytes between.
+//     0xFE  the same on float32 bits (4-byte words) when every value is an
+//           exact float32, as firmware readings often are.
 #ifndef RIGWATCH_AGENT_STORE_CODEC_H_
 #define RIGWATCH_AGENT_STORE_CODEC_H_
 
@@ -61,11 +63,13 @@ class ChunkReader {
 
  private:
   bool Fail();
+  double Value() const;
   std::string_view ts_, vals_;
   uint64_t n_ = 0, i_ = 0;
   int64_t ts_cur_ = 0, delta_ = 0, int_cur_ = 0;
   uint64_t bits_ = 0;
   int mode_ = 0;
+  int width_ = 0;  // 0: scaled integers, else XOR word size in bytes
   Status status_;
 };
 

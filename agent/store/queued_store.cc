@@ -10,15 +10,16 @@ namespace rigwatch::store {
 void QueuedStore::Append(std::string_view target, WallTime ts,
                          const Samples& samples) {
   if (samples.empty()) return;
+  // Copy outside the lock so the writer thread is never kept waiting.
+  Item item;
+  item.rec.target.assign(target);
+  item.rec.ts_ms = ToUnixMillis(ts);
+  item.rec.samples = samples;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (running_ && !stopping_ &&
         queued_samples_ + samples.size() <= capacity_) {
       queued_samples_ += samples.size();
-      Item item;
-      item.rec.target.assign(target);
-      item.rec.ts_ms = ToUnixMillis(ts);
-      item.rec.samples = samples;
       queue_.push_back(std::move(item));
       cv_.notify_one();
       return;

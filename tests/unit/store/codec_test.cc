@@ -80,6 +80,18 @@ TEST(Chunk, NoisyFloatsJitterAndSpecialsRoundTripExactly) {
   ExpectSame(pts, RoundTrip(pts));
 }
 
+TEST(Chunk, Float32ReadingsUseHalfWidthWords) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<float> u(14.0f, 15.0f);
+  std::vector<ChunkPoint> pts;
+  for (int i = 0; i < 360; ++i) pts.push_back({10000 * i, u(rng)});
+  size_t bytes;
+  ExpectSame(pts, RoundTrip(pts, &bytes));
+  EXPECT_LT(bytes, 5 * pts.size());  // <= 4 bytes of float32 + header
+  pts[7].value = 14.1;  // not a float32: falls back to double words
+  ExpectSame(pts, RoundTrip(pts));
+}
+
 TEST(Chunk, NegativeZeroAndLargeIntegers) {
   ExpectSame({{0, -0.0}, {1, 0.0}}, RoundTrip({{0, -0.0}, {1, 0.0}}));
   std::vector<ChunkPoint> big = {{0, 1e18}, {5, -1e18}, {9, 3}};
