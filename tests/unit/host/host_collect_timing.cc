@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   (void)exporter.Collect();  // warm the buffers
   std::vector<double> us;
   size_t samples = 0;
-  std::map<std::string, double> per_collector;  // summed microseconds
+  std::map<std::string, std::vector<double>> per_collector;  // microseconds
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (us.size() < 2000 && std::chrono::steady_clock::now() < end) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     us.push_back(d.count());
     samples = s.samples.size();
     for (const rigwatch::host::CollectorOutcome& o : s.collectors) {
-      per_collector[o.name] += o.duration_seconds * 1e6;
+      per_collector[o.name].push_back(o.duration_seconds * 1e6);
     }
   }
   std::sort(us.begin(), us.end());
@@ -63,9 +63,10 @@ int main(int argc, char** argv) {
   std::printf("host_collect_samples %zu count\n", samples);
   std::printf("host_collect_p50 %.1f us\n", us[us.size() / 2]);
   std::printf("host_collect_p99 %.1f us\n", us[us.size() * 99 / 100]);
-  for (const auto& [name, total] : per_collector) {
-    std::printf("host_collector_%s_mean %.1f us\n", name.c_str(),
-                total / static_cast<double>(us.size()));
+  for (auto& [name, v] : per_collector) {
+    std::sort(v.begin(), v.end());
+    std::printf("host_collector_%s_p50 %.1f us\n", name.c_str(),
+                v[v.size() / 2]);
   }
   return 0;
 }
