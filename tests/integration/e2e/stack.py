@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -259,7 +258,3 @@ class Stack:
 def wait_for_scrapes(stack, n, timeout):
     return wait_until(lambda: stack.scrapes_done() >= n, timeout=timeout,
                       interval=0.5, what=f"{n} Prometheus scrapes of the agent")
-
-
-def now():
-    return time.time()
