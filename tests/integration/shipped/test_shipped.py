@@ -375,15 +375,26 @@ class DeployFilesTest(unittest.TestCase):
                 missing.append(f"{lib} ({pkg})")
         self.assertEqual(missing, [])
 
-    @staticmethod
-    def _dep_of(pkg, roots):
-        """True when pkg is in the dependency closure of roots (apt-cache)."""
-        rc, out = run(["apt-cache", "depends", "--recurse", "--no-recommends",
-                       "--no-suggests", "--no-conflicts", "--no-breaks",
-                       "--no-replaces", "--no-enhances"] + sorted(roots),
-                      timeout=120)
-        return rc == 0 and re.search(rf"(?m)^\s*(Depends: |PreDepends: )?"
-                                     rf"{re.escape(pkg)}(:\w+)?$", out)
+    _closure = None
+
+    @classmethod
+    def _dep_of(cls, pkg, roots):
+        """True when pkg is in the dependency closure of roots (apt-cache,
+        computed once)."""
+        if cls._closure is None:
+            rc, out = run(["apt-cache", "depends", "--recurse",
+                           "--no-recommends", "--no-suggests",
+                           "--no-conflicts", "--no-breaks", "--no-replaces",
+                           "--no-enhances"] + sorted(roots), timeout=120)
+            cls._closure = set()
+            if rc == 0:
+                for line in out.splitlines():
+                    name = line.strip()
+                    for prefix in ("PreDepends: ", "Depends: "):
+                        if name.startswith(prefix):
+                            name = name[len(prefix):]
+                    cls._closure.add(name.split(":", 1)[0].strip("<>"))
+        return pkg in cls._closure
 
     def test_container_config_passes_check_config(self):
         if not os.path.exists(RIGWATCH):
