@@ -45,6 +45,7 @@ struct CompiledRule {
 
 struct TargetState {
   std::string kind;
+  uint64_t last_round = 0;  // the last round that listed this target
   // Indexed like Impl::rules; each rule's series of this target.
   std::vector<std::vector<Series>> by_rule;
 };
@@ -57,6 +58,9 @@ struct RuleEngine::Impl {
 
   mutable std::mutex mu;
   std::vector<CompiledRule> rules;
+  // Value rules by the metric they select; absence rules apart.
+  std::unordered_map<std::string_view, std::vector<int>> rules_by_metric;
+  std::vector<int> absence_rules;
   std::unordered_map<std::string, TargetState> targets;
   std::map<std::string, int64_t> mute_until_wall_ms;
   std::map<std::string, int64_t> grace_until_wall_ms;

@@ -9,6 +9,7 @@ namespace {
 // Distinct label values remembered per regex matcher; past this the cache is
 // cleared (a hostile or huge label space cannot grow memory without bound).
 constexpr size_t kMaxCachedValues = 4096;
+constexpr size_t kRecentValues = 16;
 
 }  // namespace
 
@@ -50,6 +51,9 @@ struct CompiledSelector::Impl {
     MatchOp op;
     std::string value;
     std::optional<std::regex> re;
+    // The first few values seen, scanned before hashing: a fleet has a
+    // handful of sensor names, and comparing short strings beats hashing.
+    std::vector<std::pair<std::string, bool>> recent;
     std::unordered_map<std::string, bool> cache;
   };
   std::string metric;
@@ -63,14 +67,25 @@ struct CompiledSelector::Impl {
         return v != m.value;
       case MatchOp::kRe:
       case MatchOp::kNre: {
-        auto it = m.cache.find(std::string(v));
-        bool hit;
-        if (it != m.cache.end()) {
-          hit = it->second;
-        } else {
-          hit = std::regex_match(v.begin(), v.end(), *m.re);
-          if (m.cache.size() >= kMaxCachedValues) m.cache.clear();
-          m.cache.emplace(std::string(v), hit);
+        bool hit = false;
+        bool known = false;
+        for (const auto& [value, verdict] : m.recent) {
+          if (value == v) {
+            hit = verdict;
+            known = true;
+            break;
+          }
+        }
+        if (!known) {
+          auto it = m.cache.find(std::string(v));
+          if (it != m.cache.end()) {
+            hit = it->second;
+          } else {
+            hit = std::regex_match(v.begin(), v.end(), *m.re);
+            if (m.cache.size() >= kMaxCachedValues) m.cache.clear();
+            m.cache.emplace(std::string(v), hit);
+          }
+          if (m.recent.size() < kRecentValues) m.recent.emplace_back(v, hit);
         }
         return m.op == MatchOp::kRe ? hit : !hit;
       }
@@ -98,7 +113,7 @@ CompiledSelector::CompiledSelector(const Selector& selector)
     : impl_(std::make_unique<Impl>()) {
   impl_->metric = selector.metric;
   for (const Matcher& m : selector.matchers) {
-    Impl::M c{m.label, m.op, m.value, std::nullopt, {}};
+    Impl::M c{m.label, m.op, m.value, std::nullopt, {}, {}};
     if (m.op == MatchOp::kRe || m.op == MatchOp::kNre) {
       // Validated by the loader (ValidRegex); a RuleSet built by hand with a
       // bad pattern is a bug, and std::regex would throw: never match then.

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <map>
+
 #include "tests/fakes/fake_clock.h"
 #include "tests/unit/rules/test_util.h"
 
@@ -430,6 +433,66 @@ TEST_F(EngineTest, JsonEscapesHostileNames) {
   EXPECT_NE(j.find("\"description\":\"a\\\"b\\\\c\\u000a\\ufffd down\""),
             std::string::npos)
       << j;
+}
+
+class FakeHistory : public HistorySource {
+ public:
+  struct Point {
+    Labels labels;
+    WallTime t;
+    double v;
+  };
+  Status Read(
+      std::string_view target, std::string_view metric, WallTime from,
+      WallTime to,
+      const std::function<void(const Labels&, WallTime, double)>& fn) override {
+    reads.push_back(std::string(target) + "/" + std::string(metric));
+    if (fail) return UnavailableError("store closed");
+    for (const Point& p : points[std::string(target)]) {
+      if (p.t >= from && p.t <= to) fn(p.labels, p.t, p.v);
+    }
+    return Status::Ok();
+  }
+  std::map<std::string, std::vector<Point>> points;
+  std::vector<std::string> reads;
+  bool fail = false;
+};
+
+TEST_F(EngineTest, WarmFillsWindowsFromHistory) {
+  Load(R"y(rules:
+  - name: hashrate_low
+    metric: miner_hashrate_hashes_per_second
+    kinds: [bitaxe]
+    red: "< 0.7 * avg_over_time(1h)"
+  - name: down
+    metric: miner_up
+    red: "== 0"
+)y");
+  FakeHistory h;
+  // 65 minutes of history at 1 TH/s, one point per 30 s, ending now.
+  for (int i = 130; i >= 0; --i) {
+    h.points["rig-1"].push_back({{}, clock_.Now() - seconds(30 * i), 1e12});
+  }
+  std::vector<TargetSamples> targets = {{"rig-1", "bitaxe", nullptr},
+                                        {"rig-2", "cgminer", nullptr}};
+  ASSERT_TRUE(engine_.Warm(h, targets).ok());
+  EXPECT_EQ(engine_.SeriesCount(), 1u);
+  EXPECT_EQ(engine_.WindowPoints(), 121u);  // the hour plus its anchor
+  // Only windowed rules that apply are read.
+  EXPECT_EQ(
+      h.reads,
+      (std::vector<std::string>{"rig-1/miner_hashrate_hashes_per_second"}));
+  Set("rig-1", {Sample{"miner_hashrate_hashes_per_second", {}, 0.5e12}});
+  Round();
+  // Without the warm-up this would wait an hour (RelativeToOwnHourlyAverage).
+  ASSERT_EQ(Moves(), (std::vector<std::string>{"unknown>red"}));
+  EXPECT_NEAR(*sink_.seen[0].threshold_value, 0.7e12 * (119 + 0.5) / 120, 1e6);
+
+  h.fail = true;
+  Status st = engine_.Warm(h, targets);
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("hashrate_low rig-1"), std::string::npos)
+      << st.message();
 }
 
 }  // namespace
