@@ -58,6 +58,23 @@ AlertmanagerChannel::AlertmanagerChannel(AlertmanagerOptions options)
   internal::EnsureCurlGlobalInit();
 }
 
+Status AlertmanagerChannel::DeliverBatch(
+    const std::vector<const std::string*>& payloads) {
+  // Each payload is a JSON array ("[...]"); splice their elements together.
+  std::string joined = "[";
+  for (const std::string* p : payloads) {
+    std::string_view v(*p);
+    while (!v.empty() && v.back() != ']') v.remove_suffix(1);
+    if (v.size() < 2 || v.front() != '[') continue;  // not ours: skip
+    v = v.substr(1, v.size() - 2);
+    if (v.find_first_not_of(" \t\r\n") == std::string_view::npos) continue;
+    if (joined.size() > 1) joined += ',';
+    joined.append(v);
+  }
+  joined += ']';
+  return Deliver(joined);
+}
+
 Status AlertmanagerChannel::Deliver(const std::string& payload) {
   std::string url = opt_.url;
   while (!url.empty() && url.back() == '/') url.pop_back();

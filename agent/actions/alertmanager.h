@@ -40,6 +40,9 @@ class AlertmanagerChannel final : public OutboxChannel {
  public:
   explicit AlertmanagerChannel(AlertmanagerOptions options);
   Status Deliver(const std::string& payload) override;
+  // Up to 500 alerts per POST: the JSON arrays are joined into one.
+  std::size_t max_batch() const override { return 500; }
+  Status DeliverBatch(const std::vector<const std::string*>& payloads) override;
 
  private:
   AlertmanagerOptions opt_;

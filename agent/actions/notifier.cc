@@ -63,6 +63,8 @@ std::string AmSeverity(const Transition& t) {
   return t.to == Level::kRed ? "critical" : "warning";
 }
 
+constexpr std::size_t kMaxBlocksPerMail = 50;
+
 }  // namespace
 
 Notifier::Notifier(NotifierOptions options, Clock* clock, Outbox* outbox)
@@ -127,14 +129,23 @@ void Notifier::FlushGroupLocked() {
   const SteadyTime now = clock_->SteadyNow();
   int firing = 0, resolved = 0, reminders = 0;
   std::string blocks;
+  std::size_t shown = 0;
   for (const auto& [key, kind] : group_) {
     auto it = alerts_.find(key);
     if (it == alerts_.end()) continue;
     if (kind == Kind::kFiring) ++firing;
     if (kind == Kind::kResolved) ++resolved;
     if (kind == Kind::kReminder) ++reminders;
+    // A farm can change hundreds of alerts at once: the mail stays readable
+    // and small, the counts in the subject stay complete.
+    if (shown == kMaxBlocksPerMail) continue;
+    ++shown;
     if (!blocks.empty()) blocks += "\n";
     blocks += RenderAlert(it->second, kind);
+  }
+  if (shown < group_.size()) {
+    blocks += "\n... and " + std::to_string(group_.size() - shown) +
+              " more changes not listed here.\n";
   }
   std::string subject = "[rigwatch] ";
   if (group_.size() == 1) {

@@ -1,5 +1,6 @@
 #include "agent/actions/outbox.h"
 
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
@@ -169,11 +170,8 @@ int Outbox::RunDue() {
     }
   }
   int delivered = 0;
-  for (auto& job : jobs) {
-    Status s = job.channel ? job.channel->Deliver(job.entry.payload)
-                           : UnavailableError("no channel named \"" +
-                                              job.entry.channel + "\"");
-    std::lock_guard<std::mutex> l(mu_);
+  // Called with mu_ held for each job once its delivery was attempted.
+  auto finish = [&](Job& job, const Status& s) {
     auto it = entries_.find(job.key);
     const bool replaced =
         it == entries_.end() || it->second.generation != job.entry.generation;
@@ -184,7 +182,7 @@ int Outbox::RunDue() {
           .Kv("channel", job.entry.channel)
           .Kv("key", job.key)
           .Kv("attempts", job.entry.attempts + 1);
-      if (replaced) continue;  // a newer version waits; keep it
+      if (replaced) return;  // a newer version waits; keep it
       // Marker first: if we die between the two writes the entry is seen as
       // delivered, never sent twice.
       sent_[job.key] = now;
@@ -195,24 +193,48 @@ int Outbox::RunDue() {
         LogError("outbox_delete_failed").Kv("key", job.key).Kv("err", del);
       }
       entries_.erase(it);
-    } else {
-      if (counters_) counters_->Inc(job.entry.channel, "failed");
-      if (replaced) continue;
-      Entry& e = it->second;
-      ++e.attempts;
-      e.next = now + Backoff(e.attempts);
-      LogWarn("notification_failed")
-          .Kv("channel", e.channel)
-          .Kv("key", job.key)
-          .Kv("attempts", e.attempts)
-          .Kv("retry_in_s",
-              static_cast<int64_t>(
-                  std::chrono::duration_cast<std::chrono::seconds>(
-                      Backoff(e.attempts))
-                      .count()))
-          .Kv("err", s);
-      kv_->Put(kNamespace, job.key, Encode(e))
-          .IgnoreError("the attempt count is advisory; the entry stays");
+      return;
+    }
+    if (counters_) counters_->Inc(job.entry.channel, "failed");
+    if (replaced) return;
+    Entry& e = it->second;
+    ++e.attempts;
+    e.next = now + Backoff(e.attempts);
+    LogWarn("notification_failed")
+        .Kv("channel", e.channel)
+        .Kv("key", job.key)
+        .Kv("attempts", e.attempts)
+        .Kv("retry_in_s", static_cast<int64_t>(
+                              std::chrono::duration_cast<std::chrono::seconds>(
+                                  Backoff(e.attempts))
+                                  .count()))
+        .Kv("err", s);
+    kv_->Put(kNamespace, job.key, Encode(e))
+        .IgnoreError("the attempt count is advisory; the entry stays");
+  };
+  // Jobs of one channel go out in batches of its max_batch, in key order.
+  std::map<std::string, std::vector<Job*>> by_channel;
+  for (auto& job : jobs) by_channel[job.entry.channel].push_back(&job);
+  for (auto& [name, list] : by_channel) {
+    OutboxChannel* ch = list.front()->channel;
+    const std::size_t batch =
+        ch ? std::max<std::size_t>(1, ch->max_batch()) : 1;
+    for (std::size_t i = 0; i < list.size(); i += batch) {
+      const std::size_t end = std::min(list.size(), i + batch);
+      Status s;
+      if (!ch) {
+        s = UnavailableError("no channel named \"" + name + "\"");
+      } else if (batch == 1) {
+        s = ch->Deliver(list[i]->entry.payload);
+      } else {
+        std::vector<const std::string*> payloads;
+        for (std::size_t j = i; j < end; ++j) {
+          payloads.push_back(&list[j]->entry.payload);
+        }
+        s = ch->DeliverBatch(payloads);
+      }
+      std::lock_guard<std::mutex> l(mu_);
+      for (std::size_t j = i; j < end; ++j) finish(*list[j], s);
     }
   }
   return delivered;

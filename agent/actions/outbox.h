@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "agent/actions/counters.h"
 #include "agent/common/clock.h"
@@ -33,6 +34,14 @@ class OutboxChannel {
   virtual ~OutboxChannel() = default;
   // Ok once the receiver accepted the payload; any error means "retry later".
   virtual Status Deliver(const std::string& payload) = 0;
+  // Channels that can take several payloads in one request say how many
+  // (the outbox then calls DeliverBatch with up to that many); the outcome
+  // applies to all of them.
+  virtual std::size_t max_batch() const { return 1; }
+  virtual Status DeliverBatch(const std::vector<const std::string*>& payloads) {
+    for (const std::string* p : payloads) RW_RETURN_IF_ERROR(Deliver(*p));
+    return Status::Ok();
+  }
 };
 
 struct OutboxOptions {

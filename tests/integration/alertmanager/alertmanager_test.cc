@@ -171,6 +171,24 @@ TEST_F(AlertmanagerTest, PushedAfterOutageFoundThenResolved) {
   EXPECT_EQ(outbox_->pending(), 0u);
 }
 
+TEST_F(AlertmanagerTest, SeveralAlertsInOneBatch) {
+  StartAlertmanager();
+  for (int i = 1; i <= 3; ++i) {
+    Transition t = Make(Level::kGreen, Level::kRed, {"notify"});
+    t.target = "rig-" + std::to_string(i);
+    notifier_->OnTransition(t, false);
+  }
+  EXPECT_EQ(outbox_->RunDue(), 3);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return Find("temp_high", "rig-" + std::to_string(i)).has_value();
+        },
+        std::chrono::seconds(20)))
+        << i;
+  }
+}
+
 TEST_F(AlertmanagerTest, FleetUnreachableIsOneAlert) {
   StartAlertmanager();
   notifier_->OnFleetTripped();

@@ -155,6 +155,43 @@ TEST_F(OutboxTest, UnknownChannelRetriesLater) {
   EXPECT_EQ(counters_.Get("pager", "failed"), 1);
 }
 
+class BatchingChannel final : public OutboxChannel {
+ public:
+  Status Deliver(const std::string&) override {
+    return InternalError("batching channel got a single delivery");
+  }
+  std::size_t max_batch() const override { return 2; }
+  Status DeliverBatch(const std::vector<const std::string*>& p) override {
+    std::vector<std::string> batch;
+    for (const auto* s : p) batch.push_back(*s);
+    batches.push_back(batch);
+    return fail ? UnavailableError("down") : Status::Ok();
+  }
+  std::vector<std::vector<std::string>> batches;
+  bool fail = false;
+};
+
+TEST_F(OutboxTest, BatchingChannelGetsBatchesInKeyOrder) {
+  BatchingChannel am;
+  auto ob = Make();
+  ob->AddChannel("am", &am);
+  for (char c : std::string("edcba")) {
+    ASSERT_TRUE(ob->Enqueue("am", std::string(1, c), std::string(1, c)).ok());
+  }
+  ASSERT_TRUE(ob->Enqueue("smtp", "m", "mail").ok());
+  am.fail = true;
+  EXPECT_EQ(ob->RunDue(), 1);  // only the mail
+  EXPECT_EQ(counters_.Get("am", "failed"), 5);
+  am.fail = false;
+  clock_.Advance(seconds(30));
+  EXPECT_EQ(ob->RunDue(), 5);
+  ASSERT_EQ(am.batches.size(), 6u);
+  EXPECT_EQ(am.batches[3], (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(am.batches[4], (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(am.batches[5], (std::vector<std::string>{"e"}));
+  EXPECT_EQ(ob->pending(), 0u);
+}
+
 TEST_F(OutboxTest, SenderThreadDeliversWithoutRunDue) {
   auto ob = Make();
   ob->Start();
