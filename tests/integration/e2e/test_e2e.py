@@ -14,7 +14,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from promql_names import (all_referenced, dashboard_exprs,  # noqa: E402
                           dashboard_variable_queries)
-from stack import SOURCE_DIR, Stack, wait_for_scrapes  # noqa: E402
+from stack import (SOURCE_DIR, Stack, http_get, wait_for_scrapes,  # noqa: E402
+                   wait_until)
 
 DASHBOARDS = sorted(glob.glob(os.path.join(SOURCE_DIR, "dashboards", "*.json")))
 HOT_MINER = "sim-axeos-0001"     # scripted to overheat
@@ -172,6 +173,24 @@ class EndToEndTest(unittest.TestCase):
                       "rules/dashboards are not on the agent's /metrics:\n" +
                       "\n".join(f"  {n}  ({', '.join(f)})"
                                  for n, f in sorted(missing.items())))
+
+    def test_generated_alert_rules_evaluate_cleanly(self):
+        files = glob.glob(os.path.join(SOURCE_DIR, "rules", "prometheus",
+                                       "*.yml"))
+        if not files:
+            self.skipTest("no generated rules in rules/prometheus/")
+
+        def rules():
+            status, _, body = http_get(self.stack.prom_url + "/api/v1/rules")
+            self.assertEqual(status, 200)
+            out = [r for g in json.loads(body)["data"]["groups"]
+                   for r in g["rules"]]
+            return out if out and all(r["health"] != "unknown"
+                                      for r in out) else None
+        evaluated = wait_until(rules, timeout=30, what="rules evaluated")
+        bad = [f"{r['name']}: {r['health']} {r.get('lastError', '')}"
+               for r in evaluated if r["health"] != "ok"]
+        self.assertEqual(bad, [])
 
     def test_scripted_faults_reach_prometheus(self):
         _, up, err = self.stack.query(f'miner_up{{miner="{DEAD_MINER}"}}')
