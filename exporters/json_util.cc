@@ -83,6 +83,13 @@ class Writer {
     if (map_ != nullptr) map_->insert(map_->end(), s.size(), src);
   }
   void Put(char c, size_t src) { Put(std::string_view(&c, 1), src); }
+  // Copies in[src, src+n) unchanged, each output byte mapped to its source.
+  void Copy(std::string_view in, size_t src, size_t n) {
+    r_.text.append(in.substr(src, n));
+    if (map_ != nullptr) {
+      for (size_t k = 0; k < n; ++k) map_->push_back(src + k);
+    }
+  }
   void EraseAt(size_t pos) {
     r_.text.erase(pos, 1);
     if (map_ != nullptr) map_->erase(map_->begin() + pos);
@@ -158,8 +165,15 @@ size_t CopyString(std::string_view in, size_t i, Writer& w, bool& closed) {
       continue;
     }
     if (c < 0x80) {
-      w.Put(static_cast<char>(c), i);
-      ++i;
+      // Copy the run of plain ASCII in one append (most of every reply).
+      size_t j = i + 1;
+      while (j < in.size()) {
+        unsigned char d = static_cast<unsigned char>(in[j]);
+        if (d < 0x20 || d >= 0x7F || d == '"' || d == '\\') break;
+        ++j;
+      }
+      w.Copy(in, i, j - i);
+      i = j;
       continue;
     }
     size_t n = Utf8Len(in, i);
@@ -167,7 +181,7 @@ size_t CopyString(std::string_view in, size_t i, Writer& w, bool& closed) {
       w.Put(kReplacement, i);
       ++i;
     } else {
-      w.Put(in.substr(i, n), i);
+      w.Copy(in, i, n);
       i += n;
     }
   }
@@ -208,8 +222,10 @@ RepairResult Repair(std::string_view in, std::vector<size_t>* out_to_in) {
   while (i < in.size()) {
     unsigned char c = static_cast<unsigned char>(in[i]);
     if (IsWs(c)) {
-      w.Put(static_cast<char>(c), i);
-      ++i;
+      size_t j = i + 1;
+      while (j < in.size() && IsWs(static_cast<unsigned char>(in[j]))) ++j;
+      w.Copy(in, i, j - i);
+      i = j;
     } else if (c < 0x20 || c == 0x7F) {
       ++i;  // stray control byte (embedded NUL, ...) outside strings
     } else if (c == '"') {
@@ -259,7 +275,11 @@ RepairResult Repair(std::string_view in, std::vector<size_t>* out_to_in) {
       }
       std::string_view tok = in.substr(i, j - i);
       if (last == 'V') w.Put(',', i);
-      w.Put(IsNonFiniteToken(tok) ? std::string_view("null") : tok, i);
+      if (IsNonFiniteToken(tok)) {
+        w.Put("null", i);
+      } else {
+        w.Copy(in, i, j - i);
+      }
       last = 'V';
       i = j;
     } else {
