@@ -161,9 +161,7 @@ def var_datasource():
 
 def var_query(name, label, query, multi, include_all, all_value=None):
     v = {"name": name, "label": label, "type": "query", "datasource": DS,
-         "definition": query,
-         "query": {"query": query, "refId": "PrometheusVariableQueryEditor-"
-                   "VariableQuery", "qryType": 1},
+         "definition": query, "query": query,
          "refresh": 2, "sort": 1, "hide": 0, "regex": "", "current": {},
          "options": [], "multi": multi, "includeAll": include_all}
     if all_value is not None:
