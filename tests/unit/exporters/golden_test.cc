@@ -13,6 +13,7 @@
 
 #include "exporters/bitaxe.h"
 #include "exporters/cgminer.h"
+#include "exporters/registry.h"
 #include "tests/unit/exporters/golden_util.h"
 
 namespace rigwatch {
@@ -79,6 +80,41 @@ void CheckKind(const std::string& kind) {
 }
 
 TEST(ExporterGoldenTest, Bitaxe) { CheckKind("bitaxe"); }
+
+// The poller finds counters (and HELP text) through the descriptor table, so
+// every name an exporter emits must be in it, with every label documented.
+TEST(ExporterGoldenTest, EverySampleHasADescriptor) {
+  int checked = 0;
+  for (const std::string kind : {"bitaxe", "cgminer"}) {
+    for (const fs::path& p : Fixtures(kind)) {
+      std::string body = ReadFile(p);
+      ScrapeResult out;
+      if (kind == "bitaxe") {
+        Result<ScrapeResult> r = bitaxe::ParseInfo(body);
+        if (!r.ok()) continue;
+        out = std::move(r).value();
+      } else {
+        for (cgminer::Section s :
+             {cgminer::Section::kSummary, cgminer::Section::kDevs,
+              cgminer::Section::kPools, cgminer::Section::kStats}) {
+          cgminer::ParseSection(s, body, out)
+              .IgnoreError(
+                  "only the samples of the sections that parse are checked");
+        }
+      }
+      for (const Sample& s : out.samples) {
+        const MetricDesc* d = FindDesc(MinerMetricDescs(), s.name);
+        ASSERT_NE(d, nullptr) << s.name << " from " << p;
+        for (const Label& l : s.labels) {
+          EXPECT_NE(d->labels.find(l.name), std::string_view::npos)
+              << s.name << " label " << l.name << " not documented";
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 200);
+}
 TEST(ExporterGoldenTest, Cgminer) { CheckKind("cgminer"); }
 
 }  // namespace
