@@ -168,11 +168,13 @@ wait_for 30 "rigwatch /readyz" curl -sf "http://127.0.0.1:$AGENT_PORT/readyz" ||
 sed -e "s#targets: \[\"127.0.0.1:9842\"\]#targets: [\"127.0.0.1:$AGENT_PORT\"]#" \
     -e "s#targets: \[\"127.0.0.1:9093\"\]#targets: [\"127.0.0.1:$AM_PORT\"]#" \
     -e "s#- \.\./rules/prometheus/\*\.yml#- $SRC/rules/prometheus/*.yml#" \
+    -e "s#- rigwatch-agent\.rules\.yml#- $SRC/alertmanager/rigwatch-agent.rules.yml#" \
     -e "s#scrape_interval: 15s#scrape_interval: 2s#" \
     -e "s#evaluation_interval: 15s#evaluation_interval: 2s#" \
     -e "s#scrape_timeout: 10s#scrape_timeout: 1500ms#" \
     "$SRC/alertmanager/prometheus.yml" >"$TMP/prometheus.yml"
-for want in "127.0.0.1:$AGENT_PORT" "127.0.0.1:$AM_PORT" "$SRC/rules/prometheus"; do
+for want in "127.0.0.1:$AGENT_PORT" "127.0.0.1:$AM_PORT" "$SRC/rules/prometheus" \
+            "$SRC/alertmanager/rigwatch-agent.rules.yml"; do
   grep -q "$want" "$TMP/prometheus.yml" ||
     { echo "demo: could not derive prometheus.yml ($want)" >&2; exit 1; }
 done

@@ -109,7 +109,8 @@ def prometheus_rule_names(path):
 
 
 def all_referenced(source_dir):
-    """{metric name: sorted list of files that reference it}."""
+    """{metric name: sorted list of files that reference it}. `up` is
+    Prometheus' own series, not the agent's."""
     refs = {}
 
     def add(names, where):
@@ -118,10 +119,13 @@ def all_referenced(source_dir):
     for p in sorted(glob.glob(os.path.join(source_dir, "rules", "*.yaml"))):
         add(rigwatch_rule_names(p), p)
     for p in sorted(glob.glob(os.path.join(source_dir, "rules", "prometheus",
-                                           "*.yml"))):
+                                           "*.yml")) +
+                    glob.glob(os.path.join(source_dir, "alertmanager",
+                                           "*.rules.yml"))):
         add(prometheus_rule_names(p), p)
     for p in sorted(glob.glob(os.path.join(source_dir, "dashboards",
                                            "*.json"))):
         for _, expr in dashboard_exprs(p):
             add(names_in_promql(expr), p)
+    refs.pop("up", None)
     return {k: sorted(v) for k, v in refs.items()}

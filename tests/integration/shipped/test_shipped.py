@@ -51,8 +51,9 @@ class PrometheusFilesTest(unittest.TestCase):
         try:
             os.makedirs(os.path.join(tmp, "alertmanager"))
             os.makedirs(os.path.join(tmp, "rules", "prometheus"))
-            shutil.copy(os.path.join(AM_DIR, "prometheus.yml"),
-                        os.path.join(tmp, "alertmanager"))
+            for name in ("prometheus.yml", "rigwatch-agent.rules.yml"):
+                shutil.copy(os.path.join(AM_DIR, name),
+                            os.path.join(tmp, "alertmanager"))
             with open(os.path.join(tmp, "rules", "prometheus", "bad.yml"),
                       "w") as f:
                 f.write("groups:\n- name: x\n  rules:\n  - alert: X\n"
@@ -63,6 +64,13 @@ class PrometheusFilesTest(unittest.TestCase):
             self.assertIn("bad.yml", out)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_agent_rules_unit_tests(self):
+        rc, out = run(["promtool", "test", "rules", os.path.join(
+            os.path.dirname(os.path.abspath(__file__)),
+            "agent_rules_test.yml")], timeout=120)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("SUCCESS", out)
 
     def test_promtool_check_rules(self):
         files = sorted(glob.glob(os.path.join(SOURCE_DIR, "rules", "prometheus",
@@ -227,6 +235,19 @@ class AlertmanagerInhibitionTest(unittest.TestCase):
                          [], "another agent's miners stay loud")
         self.assertEqual(self.inhibited(alertname="RigwatchFleetUnreachable")
                          ["status"]["inhibitedBy"], [])
+
+    def test_fleet_alert_pushed_by_the_agent_inhibits_miner_alerts(self):
+        # The agent's own push (notify.alertmanager) names the alert
+        # rigwatch_fleet_unreachable and labels it miner="fleet".
+        self.post([
+            {"labels": {"alertname": "rigwatch_fleet_unreachable",
+                        "miner": "fleet", "severity": "critical"}},
+            {"labels": {"alertname": "hashrate_low", "miner": "ax-9",
+                        "severity": "critical"}}])
+        wait_until(lambda: self.inhibited(miner="ax-9")["status"]
+                   ["inhibitedBy"], timeout=10, what="miner alert inhibited")
+        self.assertEqual(self.inhibited(miner="fleet")["status"]
+                         ["inhibitedBy"], [], "the fleet alert stays loud")
 
 
 class GrafanaFilesTest(unittest.TestCase):
