@@ -370,6 +370,20 @@ class DeployFilesTest(unittest.TestCase):
                 self.assertTrue(os.path.exists(os.path.join(SOURCE_DIR, src)),
                                 src)
 
+    def test_build_stage_installs_the_build_dependencies(self):
+        """The image's build stage installs what `make deps` installs, minus
+        the test and benchmark libraries (tests are off in the image)."""
+        with open(os.path.join(SOURCE_DIR, "Makefile")) as f:
+            m = re.search(r"^DEPS := ((?:.*\\\n)*.*)$", f.read(), re.M)
+        self.assertIsNotNone(m)
+        deps = set(m.group(1).replace("\\", " ").split())
+        deps -= {"libgtest-dev", "libgmock-dev", "libbenchmark-dev"}
+        with open(os.path.join(DEPLOY, "Dockerfile")) as f:
+            build = f.read().split("\nFROM ", 2)[1]
+        listed = set(build.split("--no-install-recommends", 1)[1]
+                     .split("&&", 1)[0].replace("\\", " ").split())
+        self.assertEqual(sorted(deps - listed), [])
+
     def test_runtime_image_has_every_linked_library(self):
         """Each shared library the built binary needs comes from a package
         the runtime stage installs (same Debian release as this machine)."""
