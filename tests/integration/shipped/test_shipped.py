@@ -36,6 +36,28 @@ def load_yaml(path):
         return yaml.safe_load(f)
 
 
+class PromqlNamesTest(unittest.TestCase):
+    """The name extraction the end-to-end consistency test relies on."""
+
+    def test_names_in_promql(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+        from promql_names import names_in_promql
+        cases = {
+            'sum(rate(a_total{x="y",m=~"$miner"}[$__rate_interval]))': {"a_total"},
+            "histogram_quantile(0.9, sum by (kind, le) (rate(h_bucket[5m])))":
+                {"h_bucket"},
+            "x / on(miner) group_left(kind) clamp(y{k=\"1\"}, 1, 1) * 1e12":
+                {"x", "y"},
+            "count(m == 0) or vector(0)": {"m"},
+            "time() - t_seconds offset 5m": {"t_seconds"},
+            'z{a="sum(b)"} and ignoring(c) w': {"z", "w"},
+            "node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes":
+                {"node_memory_MemTotal_bytes", "node_memory_MemAvailable_bytes"},
+        }
+        for expr, want in cases.items():
+            self.assertEqual(names_in_promql(expr), want, expr)
+
+
 class PrometheusFilesTest(unittest.TestCase):
     def test_promtool_check_config(self):
         for path in (os.path.join(AM_DIR, "prometheus.yml"),
