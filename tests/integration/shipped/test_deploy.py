@@ -230,7 +230,7 @@ class DeployFilesTest(unittest.TestCase):
         for line in ("Type=notify", "WatchdogSec=30", "Restart=on-failure",
                      "DynamicUser=yes", "StateDirectory=rigwatch",
                      "ProtectSystem=strict", "NoNewPrivileges=yes",
-                     "ProtectHome=yes", "PrivateTmp=yes",
+                     "ProtectHome=read-only", "PrivateTmp=yes",
                      "ExecReload=/bin/kill -HUP $MAINPID"):
             self.assertRegex(text, rf"(?m)^{re.escape(line)}$")
         if not shutil.which("systemd-analyze"):
