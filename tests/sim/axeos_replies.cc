@@ -158,8 +158,10 @@ void RenderV2_12Plus(JsonOut& j, Variant v, const MinerIdentity& id,
   if (v15) {
     j.Cj("totalUptimeSeconds", static_cast<double>(s.lifetime_uptime_s));
     // totalHashes passes 2^53 and prints in exponent form (§1.3).
-    j.Fmt("totalHashes", "%1.17g", s.total_hashes * 37 + 1.0e19);
-    j.Cj("totalLog2Work", Round7(std::log2(s.total_hashes * 37 + 1.0e19)));
+    const double lifetime_hashes =
+        static_cast<double>(s.lifetime_uptime_s) * s.hashrate_avg_ghs * 1e9;
+    j.Fmt("totalHashes", "%1.17g", lifetime_hashes);
+    j.Cj("totalLog2Work", Round7(std::log2(lifetime_hashes + 1)));
     j.Cj("cpuUsage", Round7(12.5 + (id.index % 7)));
     j.Bool("miningPaused", false);
   }

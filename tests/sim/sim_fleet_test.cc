@@ -195,7 +195,9 @@ TEST_F(FleetTest, AxeosKeepsTheConnectionAlive) {
     ASSERT_TRUE(r.ok()) << path << ": " << r.status().ToString();
     EXPECT_EQ(r->status, std::string(path) == "/nope" ? 404 : 200) << path;
     EXPECT_FALSE(r->server_closed);
-    if (r->status == 200) EXPECT_FALSE(Parse(r->body).is_discarded());
+    if (r->status == 200) {
+      EXPECT_FALSE(Parse(r->body).is_discarded());
+    }
   }
   ::close(*fd);
   auto asic = Http(Addr("sim-axeos-0001"), "GET", "/api/system/asic");
@@ -505,6 +507,16 @@ TEST(FleetSimBinaryTest, PrintsReadyWritesTargetsAndStopsOnSigterm) {
             0);
   posix_spawn_file_actions_destroy(&fa);
   ::close(out[1]);
+  // Whatever fails below, the child does not outlive the test.
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      if (pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+  } reaper{pid};
   std::string line;
   while (line.find('\n') == std::string::npos) {
     auto r = ReadSome(out[0], milliseconds(10000));
@@ -532,6 +544,7 @@ TEST(FleetSimBinaryTest, PrintsReadyWritesTargetsAndStopsOnSigterm) {
     done = ::waitpid(pid, &status, WNOHANG);
     return done == pid;
   }));
+  reaper.pid = 0;
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   std::remove(targets.c_str());

@@ -90,8 +90,10 @@ TEST(AxeosRepliesTest, InfoShapePerVersion) {
                                            SnapAt(Variant::kAxeosV2_15, clock));
   j = Parse(v215);
   ASSERT_FALSE(j.is_discarded()) << v215;
-  EXPECT_NE(v215.find("\"totalHashes\":1.0"), std::string::npos);
-  EXPECT_NE(v215.find("e+19"), std::string::npos);
+  const size_t th = v215.find("\"totalHashes\":");
+  ASSERT_NE(th, std::string::npos);
+  const std::string total = v215.substr(th, v215.find(',', th) - th);
+  EXPECT_NE(total.find("e+"), std::string::npos) << total;
   EXPECT_TRUE(j["pools"].is_array());
 
   const std::string nerd = RenderAxeosInfo(

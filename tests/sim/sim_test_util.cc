@@ -102,8 +102,8 @@ Result<std::string> ReadSome(int fd, milliseconds timeout) {
     return DeadlineExceededError("nothing to read");
   }
   char buf[65536];
-  const ssize_t n = recv(fd, buf, sizeof buf, 0);
-  if (n < 0) return ErrnoToStatus(errno, "recv");
+  const ssize_t n = read(fd, buf, sizeof buf);  // sockets and pipes
+  if (n < 0) return ErrnoToStatus(errno, "read");
   return std::string(buf, static_cast<size_t>(n));
 }
 

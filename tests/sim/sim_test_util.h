@@ -21,7 +21,8 @@ Status SendAll(int fd, std::string_view data);
 // *partial; a reset returns Unavailable (partial kept too).
 Result<std::string> ReadToEof(int fd, milliseconds timeout,
                               std::string* partial = nullptr);
-// Reads whatever arrives within `timeout` (at most one recv).
+// Reads whatever arrives within `timeout` (at most one read; a socket or a
+// pipe). An empty string means EOF.
 Result<std::string> ReadSome(int fd, milliseconds timeout);
 
 // One cgminer exchange: connect, one write, read to EOF.
