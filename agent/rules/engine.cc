@@ -95,6 +95,7 @@ Status RuleEngine::SetRules(RuleSet set) {
     t.by_rule = std::move(by_rule);
   }
   im.rules = std::move(next);
+  im.rules_set = true;
   im.rules_by_metric.clear();
   im.absence_rules.clear();
   for (size_t i = 0; i < im.rules.size(); ++i) {

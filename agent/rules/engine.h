@@ -131,9 +131,9 @@ class RuleEngine {
   Status SetRules(RuleSet rules);
 
   // Loads persisted states, timers, mutes and grace periods. Call once, after
-  // the first SetRules and before the first Evaluate. Entries of rules no
-  // longer defined are deleted. Fails on a kv read error; undecodable
-  // entries are skipped and deleted (logged).
+  // the first SetRules (FailedPrecondition otherwise) and before the first
+  // Evaluate. Entries of rules no longer defined are deleted. Fails on a kv
+  // read error; undecodable entries are skipped and deleted (logged).
   Status Restore();
 
   // Fills rolling windows from history for the given targets (kind and

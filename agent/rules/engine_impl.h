@@ -66,6 +66,7 @@ struct RuleEngine::Impl {
   std::map<std::string, int64_t> grace_until_wall_ms;
   std::map<std::pair<std::string, Level>, uint64_t> transitions_total;
   uint64_t round = 0;
+  bool rules_set = false;  // SetRules was called
 
   // Current times, set at the start of each call that needs them.
   int64_t now_ms = 0;

@@ -196,6 +196,11 @@ bool RuleEngine::Impl::InGrace(const std::string& target) const {
 Status RuleEngine::Restore() {
   std::lock_guard<std::mutex> l(impl_->mu);
   Impl& im = *impl_;
+  if (!im.rules_set) {
+    // Without the rules every state entry would look orphaned and be
+    // deleted: refuse instead of losing them.
+    return FailedPreconditionError("rules: Restore() before SetRules()");
+  }
   if (im.kv == nullptr) return Status::Ok();
   im.Tick();
   RW_ASSIGN_OR_RETURN(auto entries, im.kv->List(im.options.kv_namespace));

@@ -7,6 +7,7 @@
 
 #include "agent/common/units.h"
 #include "agent/rules/match.h"
+#include "agent/rules/quantity.h"
 
 namespace rigwatch::rules {
 namespace {
@@ -14,128 +15,6 @@ namespace {
 // The longest window a condition may use: rolling windows are kept in memory
 // for every selected series, so this bounds the engine's memory.
 constexpr std::chrono::milliseconds kMaxWindow = std::chrono::hours(24);
-
-enum class Dim {
-  kNone,
-  kBytes,
-  kHashrate,
-  kSeconds,
-  kRatio,
-  kHertz,
-  kWatts,
-  kVolts,
-  kAmperes,
-  kCelsius,
-  kRpm
-};
-
-std::string_view DimName(Dim d) {
-  switch (d) {
-    case Dim::kNone:
-      return "plain number";
-    case Dim::kBytes:
-      return "bytes";
-    case Dim::kHashrate:
-      return "hashes per second";
-    case Dim::kSeconds:
-      return "seconds";
-    case Dim::kRatio:
-      return "ratio";
-    case Dim::kHertz:
-      return "hertz";
-    case Dim::kWatts:
-      return "watts";
-    case Dim::kVolts:
-      return "volts";
-    case Dim::kAmperes:
-      return "amperes";
-    case Dim::kCelsius:
-      return "celsius";
-    case Dim::kRpm:
-      return "rpm";
-  }
-  return "?";
-}
-
-struct Unit {
-  std::string_view name;
-  double scale;
-  Dim dim;
-};
-
-// Case matters: "m" is minutes, "M" only appears in prefixes (MB, MH/s).
-constexpr Unit kUnits[] = {
-    {"B", 1, Dim::kBytes},
-    {"kB", 1e3, Dim::kBytes},
-    {"KB", 1e3, Dim::kBytes},
-    {"MB", 1e6, Dim::kBytes},
-    {"GB", 1e9, Dim::kBytes},
-    {"TB", 1e12, Dim::kBytes},
-    {"KiB", 1024.0, Dim::kBytes},
-    {"MiB", 1048576.0, Dim::kBytes},
-    {"GiB", 1073741824.0, Dim::kBytes},
-    {"TiB", 1099511627776.0, Dim::kBytes},
-    {"H/s", 1, Dim::kHashrate},
-    {"kH/s", 1e3, Dim::kHashrate},
-    {"KH/s", 1e3, Dim::kHashrate},
-    {"MH/s", 1e6, Dim::kHashrate},
-    {"GH/s", 1e9, Dim::kHashrate},
-    {"TH/s", 1e12, Dim::kHashrate},
-    {"PH/s", 1e15, Dim::kHashrate},
-    {"EH/s", 1e18, Dim::kHashrate},
-    {"ms", 1e-3, Dim::kSeconds},
-    {"s", 1, Dim::kSeconds},
-    {"m", 60, Dim::kSeconds},
-    {"h", 3600, Dim::kSeconds},
-    {"d", 86400, Dim::kSeconds},
-    {"%", 0.01, Dim::kRatio},
-    {"Hz", 1, Dim::kHertz},
-    {"kHz", 1e3, Dim::kHertz},
-    {"MHz", 1e6, Dim::kHertz},
-    {"GHz", 1e9, Dim::kHertz},
-    {"W", 1, Dim::kWatts},
-    {"kW", 1e3, Dim::kWatts},
-    {"V", 1, Dim::kVolts},
-    {"mV", 1e-3, Dim::kVolts},
-    {"A", 1, Dim::kAmperes},
-    {"mA", 1e-3, Dim::kAmperes},
-    {"C", 1, Dim::kCelsius},
-    {"rpm", 1, Dim::kRpm},
-};
-
-std::string UnitList() {
-  std::string out;
-  for (const Unit& u : kUnits) {
-    if (!out.empty()) out += ", ";
-    out += u.name;
-  }
-  return out;
-}
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.substr(s.size() - suffix.size()) == suffix;
-}
-
-// The base unit of a metric from its name (DESIGN.md: base units in names).
-Dim MetricDim(std::string_view metric) {
-  if (EndsWith(metric, "_total")) metric.remove_suffix(6);
-  struct S {
-    std::string_view suffix;
-    Dim dim;
-  };
-  static constexpr S kSuffixes[] = {
-      {"_bytes", Dim::kBytes},     {"_hashes_per_second", Dim::kHashrate},
-      {"_seconds", Dim::kSeconds}, {"_ratio", Dim::kRatio},
-      {"_hertz", Dim::kHertz},     {"_watts", Dim::kWatts},
-      {"_volts", Dim::kVolts},     {"_amperes", Dim::kAmperes},
-      {"_celsius", Dim::kCelsius}, {"_rpm", Dim::kRpm},
-  };
-  for (const S& s : kSuffixes) {
-    if (EndsWith(metric, s.suffix)) return s.dim;
-  }
-  return Dim::kNone;
-}
 
 bool IsIdentStart(char c) {
   return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
@@ -264,16 +143,15 @@ ExprResult<double> UnitScale(Scanner& sc, Dim metric_dim, bool check_dim,
   }
   if (i == start) return 1.0;
   std::string_view name = s.substr(start, i - start);
-  for (const Unit& u : kUnits) {
-    if (u.name != name) continue;
-    if (check_dim && metric_dim != u.dim) {
+  if (const Unit* u = FindUnit(name)) {
+    if (check_dim && metric_dim != u->dim) {
       return Err(start, "unit " + std::string(name) + " (" +
-                            std::string(DimName(u.dim)) +
+                            std::string(DimName(u->dim)) +
                             ") does not fit metric " + std::string(metric) +
                             " (" + std::string(DimName(metric_dim)) + ")");
     }
     sc.set_pos(i);
-    return u.scale;
+    return u->scale;
   }
   return Err(start, "unknown unit \"" + std::string(name) +
                         "\"; known units: " + UnitList());

@@ -194,6 +194,19 @@ TEST_F(PersistenceTest, UndecodableAndOrphanEntriesAreDropped) {
   EXPECT_TRUE(entries->empty());
 }
 
+TEST_F(PersistenceTest, RestoreBeforeSetRulesIsRefusedAndKeepsTheKv) {
+  ASSERT_TRUE(kv_.Put("rules",
+                      "state\x1f"
+                      "asic_temperature\x1frig-1\x1f",
+                      "1 2 0 - -")
+                  .ok());
+  RuleEngine e(&clock_, &kv_, &sink_);
+  EXPECT_EQ(e.Restore().code(), StatusCode::kFailedPrecondition);
+  auto entries = kv_.List("rules");
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ(entries->size(), 1u);
+}
+
 TEST_F(PersistenceTest, LabelsWithSeparatorsRoundTrip) {
   Start();
   samples_["rig=%\x1f"] = {Sample{"miner_temperature_celsius",
