@@ -13,6 +13,7 @@ namespace {
 using rigwatch::testing::FindSample;
 using rigwatch::testing::FixtureDir;
 using rigwatch::testing::ReadFile;
+using rigwatch::testing::ValueOf;
 
 ScrapeResult MustParse(std::string_view body) {
   Result<ScrapeResult> r = ParseInfo(body);
@@ -43,17 +44,17 @@ TEST(BitaxeTest, ConvertsToBaseUnits) {
       R"("current":2340,"frequency":525.5,"fanspeed":47.830001831054688,)"
       R"("fanrpm":4480,"errorPercentage":0.5,"coreVoltage":1150,)"
       R"("uptimeSeconds":3020,"power":17.5})");
-  EXPECT_DOUBLE_EQ(FindSample(r, metric::kHashrate)->value, 1154.81e9);
-  EXPECT_DOUBLE_EQ(FindSample(r, metric::kExpectedHashrate)->value, 1161.216e9);
-  EXPECT_DOUBLE_EQ(FindSample(r, metric::kInputVoltage)->value, 5.09375);
-  EXPECT_DOUBLE_EQ(FindSample(r, metric::kInputCurrent)->value, 2.34);
-  EXPECT_DOUBLE_EQ(FindSample(r, metric::kFrequency)->value, 525.5e6);
-  EXPECT_DOUBLE_EQ(FindSample(r, metric::kFanDuty)->value, 0.47830001831054688);
-  EXPECT_EQ(FindSample(r, metric::kFanSpeed, "fan", "1")->value, 4480);
-  EXPECT_DOUBLE_EQ(FindSample(r, metric::kErrorRatio)->value, 0.005);
-  EXPECT_DOUBLE_EQ(
-      FindSample(r, metric::kCoreVoltage, "kind", "configured")->value, 1.15);
-  EXPECT_EQ(FindSample(r, metric::kPower)->value, 17.5);
+  EXPECT_DOUBLE_EQ(ValueOf(r, metric::kHashrate), 1154.81e9);
+  EXPECT_DOUBLE_EQ(ValueOf(r, metric::kExpectedHashrate), 1161.216e9);
+  EXPECT_DOUBLE_EQ(ValueOf(r, metric::kInputVoltage), 5.09375);
+  EXPECT_DOUBLE_EQ(ValueOf(r, metric::kInputCurrent), 2.34);
+  EXPECT_DOUBLE_EQ(ValueOf(r, metric::kFrequency), 525.5e6);
+  EXPECT_DOUBLE_EQ(ValueOf(r, metric::kFanDuty), 0.47830001831054688);
+  EXPECT_EQ(ValueOf(r, metric::kFanSpeed, "fan", "1"), 4480);
+  EXPECT_DOUBLE_EQ(ValueOf(r, metric::kErrorRatio), 0.005);
+  EXPECT_DOUBLE_EQ(ValueOf(r, metric::kCoreVoltage, "kind", "configured"),
+                   1.15);
+  EXPECT_EQ(ValueOf(r, metric::kPower), 17.5);
   ASSERT_TRUE(r.uptime_seconds.has_value());
   EXPECT_EQ(*r.uptime_seconds, 3020);
 }
@@ -62,9 +63,9 @@ TEST(BitaxeTest, SentinelsAreNotReadings) {
   ScrapeResult r = MustParse(R"({"temp":-1,"temp2":-1,"vrTemp":0})");
   EXPECT_EQ(FindSample(r, metric::kTemperature), nullptr);
   r = MustParse(R"({"temp":55.5,"temp2":0,"vrTemp":48})");
-  EXPECT_EQ(FindSample(r, metric::kTemperature, "sensor", "asic")->value, 55.5);
+  EXPECT_EQ(ValueOf(r, metric::kTemperature, "sensor", "asic"), 55.5);
   EXPECT_EQ(FindSample(r, metric::kTemperature, "sensor", "asic2"), nullptr);
-  EXPECT_EQ(FindSample(r, metric::kTemperature, "sensor", "vr")->value, 48);
+  EXPECT_EQ(ValueOf(r, metric::kTemperature, "sensor", "vr"), 48);
 }
 
 TEST(BitaxeTest, AbsentAndNullFieldsEmitNothing) {
@@ -76,7 +77,7 @@ TEST(BitaxeTest, AbsentAndNullFieldsEmitNothing) {
 TEST(BitaxeTest, LegacyFanSpeedIsRpmAndHidesConfiguredDuty) {
   // v2.1: fanSpeed = RPM, fanspeed = configured % (not a live reading).
   ScrapeResult r = MustParse(R"({"fanSpeed":4731,"fanspeed":100})");
-  EXPECT_EQ(FindSample(r, metric::kFanSpeed, "fan", "1")->value, 4731);
+  EXPECT_EQ(ValueOf(r, metric::kFanSpeed, "fan", "1"), 4731);
   EXPECT_EQ(FindSample(r, metric::kFanDuty), nullptr);
 }
 
@@ -84,8 +85,8 @@ TEST(BitaxeTest, SecondFanOnlyWhenSpinning) {
   ScrapeResult r = MustParse(R"({"fanrpm":4000,"fan2rpm":0})");
   EXPECT_EQ(FindSample(r, metric::kFanSpeed, "fan", "2"), nullptr);
   r = MustParse(R"({"fanrpm":0,"fan2rpm":3000})");
-  EXPECT_EQ(FindSample(r, metric::kFanSpeed, "fan", "1")->value, 0);
-  EXPECT_EQ(FindSample(r, metric::kFanSpeed, "fan", "2")->value, 3000);
+  EXPECT_EQ(ValueOf(r, metric::kFanSpeed, "fan", "1"), 0);
+  EXPECT_EQ(ValueOf(r, metric::kFanSpeed, "fan", "2"), 3000);
 }
 
 TEST(BitaxeTest, BestDiffStringsAndNumbers) {
@@ -106,10 +107,10 @@ TEST(BitaxeTest, FaultsKnownAbsentOnlyWhereTheFirmwareHasThem) {
   ScrapeResult r = MustParse(R"({"version":"v2.5.0"})");
   EXPECT_EQ(FindSample(r, metric::kFault), nullptr);
   r = MustParse(R"({"version":"v2.6.0"})");
-  EXPECT_EQ(FindSample(r, metric::kFault, "fault", "power")->value, 0);
+  EXPECT_EQ(ValueOf(r, metric::kFault, "fault", "power"), 0);
   EXPECT_EQ(FindSample(r, metric::kFault, "fault", "hardware"), nullptr);
   r = MustParse(R"({"version":"v2.14.1","hardware_fault":"x"})");
-  EXPECT_EQ(FindSample(r, metric::kFault, "fault", "hardware")->value, 1);
+  EXPECT_EQ(ValueOf(r, metric::kFault, "fault", "hardware"), 1);
 }
 
 TEST(BitaxeTest, NerdQAxeAllZeroAsicTempsAreIgnored) {
@@ -117,27 +118,24 @@ TEST(BitaxeTest, NerdQAxeAllZeroAsicTempsAreIgnored) {
       MustParse(R"({"deviceModel":"NerdQAxe++","temp":60,"asicTemps":[0,0]})");
   EXPECT_EQ(FindSample(r, metric::kTemperature, "sensor", "asic0"), nullptr);
   r = MustParse(R"({"deviceModel":"NerdQAxe++","asicTemps":[61.5,62]})");
-  EXPECT_EQ(FindSample(r, metric::kTemperature, "sensor", "asic1")->value, 62);
+  EXPECT_EQ(ValueOf(r, metric::kTemperature, "sensor", "asic1"), 62);
 }
 
 TEST(BitaxeTest, NerdQAxeV1030HashRateIsTheTenMinuteAverage) {
   ScrapeResult r =
       MustParse(R"({"hostip":"10.0.0.7","version":"v1.0.30","hashRate":4790})");
   EXPECT_EQ(FindSample(r, metric::kHashrate), nullptr);
-  EXPECT_EQ(FindSample(r, metric::kHashrateAvg, "window", "10m")->value,
-            4790e9);
+  EXPECT_EQ(ValueOf(r, metric::kHashrateAvg, "window", "10m"), 4790e9);
   r = MustParse(R"({"hostip":"10.0.0.7","version":"v1.0.33","hashRate":4790})");
-  EXPECT_EQ(FindSample(r, metric::kHashrate)->value, 4790e9);
+  EXPECT_EQ(ValueOf(r, metric::kHashrate), 4790e9);
 }
 
 TEST(BitaxeTest, NerdQAxeHeapAndCurrent) {
   ScrapeResult r = MustParse(
       R"({"hostip":"1","freeHeap":7000000,"freeHeapInt":80000,"currentA":5.5})");
-  EXPECT_EQ(FindSample(r, metric::kFreeHeap, "memory", "psram")->value,
-            7000000);
-  EXPECT_EQ(FindSample(r, metric::kFreeHeap, "memory", "internal")->value,
-            80000);
-  EXPECT_EQ(FindSample(r, metric::kInputCurrent)->value, 5.5);
+  EXPECT_EQ(ValueOf(r, metric::kFreeHeap, "memory", "psram"), 7000000);
+  EXPECT_EQ(ValueOf(r, metric::kFreeHeap, "memory", "internal"), 80000);
+  EXPECT_EQ(ValueOf(r, metric::kInputCurrent), 5.5);
 }
 
 TEST(BitaxeTest, Identity) {

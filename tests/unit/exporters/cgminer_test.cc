@@ -13,6 +13,7 @@ namespace {
 using rigwatch::testing::FindSample;
 using rigwatch::testing::FixtureDir;
 using rigwatch::testing::ReadFile;
+using rigwatch::testing::ValueOf;
 
 Response Reply(std::string body) {
   Response r;
@@ -48,7 +49,7 @@ TEST(CgminerTest, FullAntminerS9Poll) {
   Result<ScrapeResult> r = GetExporter().Parse(rs);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   // "GHS 5s" is a string of GH/s on bmminer.
-  EXPECT_DOUBLE_EQ(FindSample(*r, metric::kHashrate)->value, 13845.12e9);
+  EXPECT_DOUBLE_EQ(ValueOf(*r, metric::kHashrate), 13845.12e9);
   EXPECT_EQ(r->info.model, "Antminer S9");
   EXPECT_EQ(r->info.firmware, "bmminer 1.0.0");
   EXPECT_EQ(r->uptime_seconds, 250311);
@@ -57,16 +58,15 @@ TEST(CgminerTest, FullAntminerS9Poll) {
   for (const Sample& s : r->samples) chains += s.name == metric::kChainChips;
   EXPECT_EQ(chains, 3);
   EXPECT_EQ(FindSample(*r, metric::kChainChips, "chain", "1"), nullptr);
-  EXPECT_DOUBLE_EQ(FindSample(*r, metric::kChainHashrate, "chain", "7")->value,
+  EXPECT_DOUBLE_EQ(ValueOf(*r, metric::kChainHashrate, "chain", "7"),
                    4650.12e9);
-  EXPECT_EQ(
-      FindSample(*r, metric::kTemperature, "sensor", "chain7_chip")->value, 79);
+  EXPECT_EQ(ValueOf(*r, metric::kTemperature, "sensor", "chain7_chip"), 79);
   // temp8 is 0: no board reading for chain 8.
   EXPECT_EQ(FindSample(*r, metric::kTemperature, "sensor", "chain8_board"),
             nullptr);
   EXPECT_EQ(FindSample(*r, metric::kFanSpeed, "fan", "1"), nullptr);
-  EXPECT_EQ(FindSample(*r, metric::kFanSpeed, "fan", "6")->value, 6120);
-  EXPECT_EQ(FindSample(*r, metric::kFrequency)->value, 650e6);
+  EXPECT_EQ(ValueOf(*r, metric::kFanSpeed, "fan", "6"), 6120);
+  EXPECT_EQ(ValueOf(*r, metric::kFrequency), 650e6);
 }
 
 TEST(CgminerTest, CgminerMhsAndPoolsAndDevs) {
@@ -75,13 +75,13 @@ TEST(CgminerTest, CgminerMhsAndPoolsAndDevs) {
       Fixture("cgminer-4.11.pools.bin"), Fixture("cgminer-4.11.stats.bin")};
   Result<ScrapeResult> r = GetExporter().Parse(rs);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_DOUBLE_EQ(FindSample(*r, metric::kHashrate)->value, 401233.91e6);
-  EXPECT_EQ(FindSample(*r, metric::kSharesAccepted)->value, 2210);
-  EXPECT_EQ(FindSample(*r, metric::kHardwareErrors)->value, 41);
-  EXPECT_EQ(FindSample(*r, metric::kPoolUp, "pool", "0")->value, 1);
-  EXPECT_EQ(FindSample(*r, metric::kPoolUp, "pool", "1")->value, 0);
-  EXPECT_EQ(FindSample(*r, metric::kPoolDifficulty)->value, 4096);
-  EXPECT_EQ(FindSample(*r, metric::kDeviceUp, "device", "asc1")->value, 0);
+  EXPECT_DOUBLE_EQ(ValueOf(*r, metric::kHashrate), 401233.91e6);
+  EXPECT_EQ(ValueOf(*r, metric::kSharesAccepted), 2210);
+  EXPECT_EQ(ValueOf(*r, metric::kHardwareErrors), 41);
+  EXPECT_EQ(ValueOf(*r, metric::kPoolUp, "pool", "0"), 1);
+  EXPECT_EQ(ValueOf(*r, metric::kPoolUp, "pool", "1"), 0);
+  EXPECT_EQ(ValueOf(*r, metric::kPoolDifficulty), 4096);
+  EXPECT_EQ(ValueOf(*r, metric::kDeviceUp, "device", "asc1"), 0);
   // Temperature 0.00 on the sick device is "no sensor", not 0 °C.
   EXPECT_EQ(FindSample(*r, metric::kTemperature, "sensor", "asc1"), nullptr);
 }
@@ -93,7 +93,7 @@ TEST(CgminerTest, RollingWindowFollowsLogInterval) {
                            R"({"MHS 10s":12.5,"MHS av":11}]})",
                            out)
                   .ok());
-  EXPECT_EQ(FindSample(out, metric::kHashrate)->value, 12.5e6);
+  EXPECT_EQ(ValueOf(out, metric::kHashrate), 12.5e6);
 }
 
 TEST(CgminerTest, PaddedCounters) {
@@ -103,7 +103,7 @@ TEST(CgminerTest, PaddedCounters) {
                                     "antminer-d3-blissz.summary.bin"),
                            out)
                   .ok());
-  EXPECT_EQ(FindSample(out, metric::kSharesAccepted)->value, 5);
+  EXPECT_EQ(ValueOf(out, metric::kSharesAccepted), 5);
   EXPECT_EQ(out.uptime_seconds, 4512);
 }
 
@@ -113,8 +113,8 @@ TEST(CgminerTest, WhatsminerBrokenJsonIsRepaired) {
       Section::kSummary,
       ReadFile(FixtureDir("cgminer") / "whatsminer-m30s.summary.bin"), out);
   ASSERT_TRUE(st.ok()) << st.ToString();
-  EXPECT_EQ(FindSample(out, metric::kPower)->value, 3344);
-  EXPECT_EQ(FindSample(out, metric::kFanSpeed, "fan", "in")->value, 4410);
+  EXPECT_EQ(ValueOf(out, metric::kPower), 3344);
+  EXPECT_EQ(ValueOf(out, metric::kFanSpeed, "fan", "in"), 4410);
   EXPECT_EQ(out.info.firmware, "20230306.22.REL");
 }
 

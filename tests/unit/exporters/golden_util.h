@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -76,6 +77,15 @@ inline const Sample* FindSample(const ScrapeResult& r, std::string_view name,
     }
   }
   return nullptr;
+}
+
+// The value of FindSample's match, or NaN when there is none (so an
+// EXPECT_EQ against it fails instead of dereferencing null).
+inline double ValueOf(const ScrapeResult& r, std::string_view name,
+                      std::string_view label = "",
+                      std::string_view value = "") {
+  const Sample* s = FindSample(r, name, label, value);
+  return s != nullptr ? s->value : std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace rigwatch::testing
