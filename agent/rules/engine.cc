@@ -98,12 +98,16 @@ Status RuleEngine::SetRules(RuleSet set) {
   im.rules_set = true;
   im.rules_by_metric.clear();
   im.absence_rules.clear();
+  im.metric_lengths.reset();
   for (size_t i = 0; i < im.rules.size(); ++i) {
     const Rule& r = im.rules[i].rule;
     if (r.IsAbsenceRule()) {
       im.absence_rules.push_back(static_cast<int>(i));
     } else {
       im.rules_by_metric[r.selector.metric].push_back(static_cast<int>(i));
+      if (r.selector.metric.size() < im.metric_lengths.size()) {
+        im.metric_lengths.set(r.selector.metric.size());
+      }
     }
   }
   return first;

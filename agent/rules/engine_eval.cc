@@ -254,6 +254,12 @@ void EvaluateTarget(RuleEngine::Impl& im, const TargetSamples& ts, uint64_t r,
   }
   if (ts.samples != nullptr) {
     for (const Sample& smp : *ts.samples) {
+      // The length lives in the Sample itself: most unselected names are
+      // skipped without touching (and cache-missing) their characters.
+      if (smp.name.size() < im.metric_lengths.size() &&
+          !im.metric_lengths[smp.name.size()]) {
+        continue;
+      }
       auto it = im.rules_by_metric.find(std::string_view(smp.name));
       if (it == im.rules_by_metric.end()) continue;
       for (int i : it->second) {

@@ -4,6 +4,7 @@
 #ifndef RIGWATCH_AGENT_RULES_ENGINE_IMPL_H_
 #define RIGWATCH_AGENT_RULES_ENGINE_IMPL_H_
 
+#include <bitset>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -61,6 +62,9 @@ struct RuleEngine::Impl {
   // Value rules by the metric they select; absence rules apart.
   std::unordered_map<std::string_view, std::vector<int>> rules_by_metric;
   std::vector<int> absence_rules;
+  // metric_lengths[n]: some value rule selects a metric n characters long
+  // (names of 256+ characters are always looked up).
+  std::bitset<256> metric_lengths;
   std::unordered_map<std::string, TargetState> targets;
   std::map<std::string, int64_t> mute_until_wall_ms;
   std::map<std::string, int64_t> grace_until_wall_ms;
