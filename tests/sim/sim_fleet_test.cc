@@ -484,9 +484,7 @@ TEST(FleetScaleTest, TwoThousandMinersStartAndAnswer) {
 }
 
 TEST(FleetSimBinaryTest, PrintsReadyWritesTargetsAndStopsOnSigterm) {
-  const char* build = std::getenv("RIGWATCH_BUILD_DIR");
-  ASSERT_NE(build, nullptr) << "RIGWATCH_BUILD_DIR is set by ctest";
-  const std::string bin = std::string(build) + "/fleet_sim";
+  const std::string bin = RIGWATCH_FLEET_SIM_BIN;  // set by CMake
   char dir_tmpl[] = "/tmp/fleet_sim_test_XXXXXX";
   ASSERT_NE(::mkdtemp(dir_tmpl), nullptr);
   const std::string targets = std::string(dir_tmpl) + "/targets.yaml";
