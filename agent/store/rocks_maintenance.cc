@@ -161,6 +161,10 @@ Status RocksStore::RunMaintenance(WallTime now_t) {
       for (int64_t h = start_ms; h < start_ms + kDayMs; h += kHourMs) {
         dropped_hours.push_back(h);
       }
+      // Its compaction marker goes with it.
+      RW_RETURN_IF_ERROR(FromRocks(
+          db_->Delete(rocksdb::WriteOptions(), meta_, "D" + name.substr(1)),
+          "retention meta"));
     }
     LogInfo("store_partition_dropped")
         .Kv("partition", name)

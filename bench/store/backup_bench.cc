@@ -1,5 +1,6 @@
 // Backup of a store of a given size: seconds and MB/s.
-//   backup_bench [--store_mb=64]   (the 1 GB figure: --store_mb=1024)
+//   backup_bench [--store_mb=64] [--fill_seconds=50]
+//   (the 1 GB figure: --store_mb=1024 --fill_seconds=600)
 #include <cstdio>
 
 #include "agent/backup/backup.h"
@@ -11,6 +12,7 @@ using namespace rigwatch::bench;
 
 int main(int argc, char** argv) {
   long store_mb = Flag(argc, argv, "store_mb", 64);
+  long fill_seconds = Flag(argc, argv, "fill_seconds", 50);
   TempDir dir;
   store::StoreOptions o;
   o.path = dir.Sub("db");
@@ -31,7 +33,8 @@ int main(int argc, char** argv) {
   uint64_t target_bytes = static_cast<uint64_t>(store_mb) << 20;
   auto start = std::chrono::steady_clock::now();
   int64_t ts = 1767225600000;
-  while ((*s)->Stats().size_bytes < target_bytes && Seconds(start) < 50) {
+  while ((*s)->Stats().size_bytes < target_bytes &&
+         Seconds(start) < fill_seconds) {
     for (int t = 0; t < 2000; ++t) {
       for (Sample& x : poll) x.value = rng.Uniform() * 1000;
       (*s)->Append("rig-" + std::to_string(t), FromUnixMillis(ts), poll);
