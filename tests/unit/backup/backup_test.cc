@@ -54,7 +54,7 @@ TEST(Backup, ConsistentWhileIngestingAndRestoresIntoANewDir) {
   // Keep ingesting while the backup runs.
   std::atomic<bool> stop{false};
   std::thread writer([&] {
-    for (int i = 200; i < 100000 && !stop; ++i) {
+    for (int i = 200; i < 5000 && !stop; ++i) {
       st->Append("rig-1", At(i), MinerPoll(i, 1, 2, 3));
       if (i % 50 == 0) st->SyncRound();
     }

@@ -89,6 +89,20 @@ TEST(RocksStore, ReopenKeepsSamplesSeriesAndKv) {
   EXPECT_EQ((*latest)->value, 10);
 }
 
+TEST(RocksStore, SyncAlwaysWritesAndReadsBack) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  o.sync = SyncMode::kAlways;
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 5; ++i) {
+    s->Append("rig-1", At(10 * i), MinerPoll(i, 1, 2, 3));
+  }
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->ReadRange(kHash, At(0), At(100))->size(), 5u);
+}
+
 TEST(RocksStore, SecondWriterIsRefusedReadOnlyAndSecondaryRead) {
   TempDir dir;
   FakeClock clock;
