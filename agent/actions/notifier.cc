@@ -76,6 +76,8 @@ void Notifier::AddToGroupLocked(const Key& key, Kind kind, SteadyTime now) {
 }
 
 void Notifier::OnTransition(const Transition& t, bool fleet_down) {
+  // A muted rule keeps whatever was said about it until it is green again.
+  if (t.muted && t.to != Level::kGreen) return;
   std::lock_guard<std::mutex> l(mu_);
   const Key key{t.rule, t.target};
   const SteadyTime now = clock_->SteadyNow();

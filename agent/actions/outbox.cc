@@ -36,21 +36,24 @@ void Outbox::AddChannel(std::string name, OutboxChannel* channel) {
   channels_[std::move(name)] = channel;
 }
 
-// Format (version 1): "1\n<channel>\n<attempts>\n<next ms>\n<created ms>\n"
-// followed by the payload bytes as they are.
+// Format (version 1): "1\n<channel>\n<attempts>\n<next ms>\n<created ms>\n
+// <replaceable 0|1>\n" followed by the payload bytes as they are.
 std::string Outbox::Encode(const Entry& e) {
   std::string s = "1\n" + e.channel + "\n" + std::to_string(e.attempts) + "\n" +
                   std::to_string(ToUnixMillis(e.next)) + "\n" +
-                  std::to_string(ToUnixMillis(e.created)) + "\n";
+                  std::to_string(ToUnixMillis(e.created)) + "\n" +
+                  (e.replaceable ? "1" : "0") + "\n";
   s += e.payload;
   return s;
 }
 
 bool Outbox::Decode(std::string_view s, Entry* e) {
-  std::string_view version, channel, attempts, next, created;
+  std::string_view version, channel, attempts, next, created, replaceable;
   if (!NextLine(s, &version) || version != "1") return false;
   if (!NextLine(s, &channel) || !NextLine(s, &attempts) ||
-      !NextLine(s, &next) || !NextLine(s, &created)) {
+      !NextLine(s, &next) || !NextLine(s, &created) ||
+      !NextLine(s, &replaceable) ||
+      (replaceable != "0" && replaceable != "1")) {
     return false;
   }
   int64_t next_ms = 0, created_ms = 0;
@@ -61,6 +64,7 @@ bool Outbox::Decode(std::string_view s, Entry* e) {
   e->channel = std::string(channel);
   e->next = FromUnixMillis(next_ms);
   e->created = FromUnixMillis(created_ms);
+  e->replaceable = replaceable == "1";
   e->payload = std::string(s);
   return true;
 }
@@ -108,6 +112,7 @@ Status Outbox::Enqueue(const std::string& channel, const std::string& key,
     e.created = clock_->Now();
     e.next = e.created;
     e.payload = payload;
+    e.replaceable = replace;
     e.generation = next_generation_++;
     // Written before it is visible to the sender: what is in memory is
     // always on disk too.
@@ -184,10 +189,14 @@ int Outbox::RunDue() {
           .Kv("attempts", job.entry.attempts + 1);
       if (replaced) return;  // a newer version waits; keep it
       // Marker first: if we die between the two writes the entry is seen as
-      // delivered, never sent twice.
-      sent_[job.key] = now;
-      kv_->Put(kSentNamespace, job.key, std::to_string(ToUnixMillis(now)))
-          .IgnoreError("without the marker only re-enqueueing dedupes less");
+      // delivered, never sent twice. Replaceable entries (state updates
+      // such as Alertmanager pushes) need none: sending one twice is
+      // harmless, and they are sent often.
+      if (!job.entry.replaceable) {
+        sent_[job.key] = now;
+        kv_->Put(kSentNamespace, job.key, std::to_string(ToUnixMillis(now)))
+            .IgnoreError("without the marker only re-enqueueing dedupes less");
+      }
       Status del = kv_->Delete(kNamespace, job.key);
       if (!del.ok()) {
         LogError("outbox_delete_failed").Kv("key", job.key).Kv("err", del);

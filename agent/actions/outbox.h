@@ -73,7 +73,8 @@ class Outbox {
 
   // Durably queues `payload` for `channel` under `key`, due now. With
   // `replace` a pending entry of the same key is overwritten (the newest
-  // state wins, e.g. an alert turned resolved) and markers are ignored.
+  // state wins, e.g. an alert turned resolved); markers are neither checked
+  // nor written for it.
   // Returns ok without doing anything for a duplicate key; fails when the
   // write failed or the outbox holds max_pending entries. Thread-safe.
   Status Enqueue(const std::string& channel, const std::string& key,
@@ -100,7 +101,8 @@ class Outbox {
     WallTime next{};
     WallTime created{};
     std::string payload;
-    uint64_t generation = 0;  // bumped by a replace during delivery
+    bool replaceable = false;  // enqueued with replace: no delivered marker
+    uint64_t generation = 0;   // bumped by a replace during delivery
   };
   static std::string Encode(const Entry& e);
   static bool Decode(std::string_view s, Entry* e);

@@ -36,6 +36,9 @@ struct Transition {
   // What the rule asks for at level `to` (its on_red / on_yellow list):
   // "notify", "restart". Unknown words are ignored.
   std::vector<std::string> actions;
+  // The rule is muted: no actions, and no mail unless it is a return to
+  // green of an alert that was already mailed.
+  bool muted = false;
 
   bool Wants(std::string_view action) const;
 };

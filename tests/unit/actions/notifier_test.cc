@@ -135,6 +135,29 @@ TEST_F(NotifierTest, TransitionsWithoutNotifyAreSilent) {
   EXPECT_TRUE(mail_.delivered.empty());
 }
 
+TEST_F(NotifierTest, MutedRuleSendsNothingButItsResolve) {
+  Make();
+  n_->OnTransition(Red("rig-1"), false);
+  Step(seconds(30));
+  ASSERT_EQ(mail_.delivered.size(), 1u);
+  Transition y = MakeTransition("temp", "rig-1", Level::kRed, Level::kYellow);
+  y.muted = true;
+  n_->OnTransition(y, false);
+  Transition r = Red("rig-2");
+  r.muted = true;
+  r.actions.clear();
+  n_->OnTransition(r, false);
+  Step(seconds(30));
+  EXPECT_EQ(mail_.delivered.size(), 1u);
+  Transition g = Green("rig-1");
+  g.muted = true;
+  n_->OnTransition(g, false);
+  Step(seconds(30));
+  ASSERT_EQ(mail_.delivered.size(), 2u);
+  EXPECT_EQ(SubjectOf(mail_.delivered[1]),
+            "[rigwatch] RESOLVED: temp on rig-1 is GREEN");
+}
+
 TEST_F(NotifierTest, FleetDownHoldsPerTargetMailsThenCatchesUp) {
   Make();
   n_->OnTransition(Red("rig-1"), false);  // pending in the group

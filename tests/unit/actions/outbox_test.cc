@@ -36,6 +36,7 @@ TEST_F(OutboxTest, WrittenBeforeDeliveryDeletedAfter) {
   EXPECT_EQ(channel_.delivered, std::vector<std::string>{"hello"});
   rows = kv_.List(Outbox::kNamespace);
   EXPECT_TRUE(rows->empty());
+  EXPECT_EQ(kv_.List(Outbox::kSentNamespace)->size(), 1u);
   EXPECT_EQ(ob->pending(), 0u);
   EXPECT_EQ(counters_.Get("smtp", "sent"), 1);
 }
@@ -111,6 +112,7 @@ TEST_F(OutboxTest, DuplicatePendingKeyIsIgnoredReplaceOverwrites) {
   EXPECT_EQ(ob->pending(), 1u);
   EXPECT_EQ(ob->RunDue(), 1);
   EXPECT_EQ(channel_.delivered, std::vector<std::string>{"v3"});
+  EXPECT_TRUE(kv_.List(Outbox::kSentNamespace)->empty());
   // With replace, a delivered key can be sent again (a newer state).
   ASSERT_TRUE(ob->Enqueue("smtp", "k", "v4", /*replace=*/true).ok());
   EXPECT_EQ(ob->RunDue(), 1);
