@@ -6,6 +6,7 @@
 #include "agent/common/log.h"
 #include "agent/rules/engine.h"
 #include "agent/rules/engine_impl.h"
+#include "agent/rules/template.h"
 
 namespace rigwatch::rules {
 namespace {

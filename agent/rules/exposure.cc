@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "agent/rules/engine_impl.h"
+#include "agent/rules/template.h"
 
 namespace rigwatch::rules {
 namespace {

@@ -16,6 +16,7 @@
 #include "agent/common/units.h"
 #include "agent/rules/expr.h"
 #include "agent/rules/match.h"
+#include "agent/rules/template.h"
 
 namespace rigwatch::rules {
 namespace {
@@ -223,29 +224,6 @@ class FileLoader {
     });
   }
 
-  void CheckDescription(const YAML::Node& n, const std::string& text) {
-    size_t i = 0;
-    while ((i = text.find("{{", i)) != std::string::npos) {
-      size_t close = text.find("}}", i + 2);
-      if (close == std::string::npos) {
-        AddInside(n, "description", i, "unterminated placeholder \"{{\"");
-        return;
-      }
-      std::string_view key(text.data() + i + 2, close - i - 2);
-      while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-      while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-      bool ok = Contains(kPlaceholders, key) ||
-                (key.starts_with("label.") && ValidName(key.substr(6)));
-      if (!ok) {
-        AddInside(n, "description", i,
-                  "unknown placeholder \"{{" + std::string(key) +
-                      "}}\"; known: {{rule}}, {{miner}}, {{level}}, "
-                      "{{value}}, {{threshold}}, {{label.NAME}}");
-      }
-      i = close + 2;
-    }
-  }
-
   void LoadRule(const YAML::Node& r) {
     size_t errors_before = found_.size();
     if (!r.IsMap()) {
@@ -416,7 +394,9 @@ class FileLoader {
     }
     if (const YAML::Node* n = get("description")) {
       if (auto s = Scalar(*n, "description", "a text")) {
-        CheckDescription(*n, *s);
+        for (const ExprError& e : CheckDescription(*s)) {
+          AddInside(*n, "description", e.offset, e.message);
+        }
         rule.description = *s;
       }
     }

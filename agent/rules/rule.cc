@@ -104,42 +104,4 @@ std::string FormatNumber(double v) {
   return std::string(buf, r.ptr);
 }
 
-std::string RenderDescription(const Rule& rule, std::string_view miner,
-                              Level level, std::optional<double> value,
-                              std::string_view threshold,
-                              const Labels& labels) {
-  const std::string& t = rule.description;
-  std::string out;
-  size_t i = 0;
-  while (i < t.size()) {
-    size_t open = t.find("{{", i);
-    if (open == std::string::npos) break;
-    size_t close = t.find("}}", open + 2);
-    if (close == std::string::npos) break;
-    out.append(t, i, open - i);
-    std::string_view key(t.data() + open + 2, close - open - 2);
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    if (key == "rule") {
-      out += rule.name;
-    } else if (key == "miner") {
-      out += miner;
-    } else if (key == "level") {
-      out += LevelName(level);
-    } else if (key == "value") {
-      out += value ? FormatNumber(*value) : "none";
-    } else if (key == "threshold") {
-      out += threshold;
-    } else if (key.starts_with("label.")) {
-      key.remove_prefix(6);
-      for (const Label& l : labels) {
-        if (l.name == key) out += l.value;
-      }
-    }
-    i = close + 2;
-  }
-  out.append(t, i, std::string::npos);
-  return out;
-}
-
 }  // namespace rigwatch::rules

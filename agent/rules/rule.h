@@ -112,12 +112,6 @@ struct RuleSet {
   std::vector<Rule> rules;
 };
 
-// Evaluates a description template for one series. Placeholders:
-// {{rule}} {{miner}} {{level}} {{value}} {{threshold}} {{label.NAME}}.
-std::string RenderDescription(const Rule& rule, std::string_view miner,
-                              Level level, std::optional<double> value,
-                              std::string_view threshold, const Labels& labels);
-
 // Shortest round-trip text of a double ("72", "0.7", "1e+12").
 std::string FormatNumber(double v);
 

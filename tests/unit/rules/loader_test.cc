@@ -166,5 +166,44 @@ TEST(LoaderTest, KnownKindsComeFromOptions) {
             "whatsminer");
 }
 
+// A bounded, deterministic stand-in for a fuzzer: mutated rule files must
+// come back as a RuleSet or an error, never as a crash or an exception.
+TEST(LoaderTest, MutatedFilesNeverCrash) {
+  const std::string base =
+      ReadFile(SourceDir() + "/tests/fixtures/rules/good/full_grammar.yaml");
+  ASSERT_FALSE(base.empty());
+  uint32_t seed = 12345;
+  auto next = [&seed]() {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 8) & 0xFFFFFF;
+  };
+  const std::string alphabet = "{}[]:\"',*<>=!~%-# \n\t0123456789absentmh";
+  int errors = 0;
+  for (int i = 0; i < 600; ++i) {
+    std::string text = base;
+    const int edits = 1 + next() % 4;
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const size_t at = next() % text.size();
+      switch (next() % 3) {
+        case 0:
+          text[at] = alphabet[next() % alphabet.size()];
+          break;
+        case 1:
+          text.erase(at, 1 + next() % 8);
+          break;
+        default:
+          text.insert(at, 1, alphabet[next() % alphabet.size()]);
+      }
+    }
+    Result<RuleSet> r = ParseRuleText(text, "m.yaml");
+    if (!r.ok()) {
+      ++errors;
+      EXPECT_TRUE(r.status().message().starts_with("m.yaml:"))
+          << r.status().message();
+    }
+  }
+  EXPECT_GT(errors, 50);  // the mutations do produce broken files
+}
+
 }  // namespace
 }  // namespace rigwatch::rules
