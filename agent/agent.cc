@@ -5,10 +5,19 @@
 
 #include <array>
 #include <chrono>
+#include <set>
 
+#include "agent/actions/actions.h"
+#include "agent/backup/backup.h"
 #include "agent/common/log.h"
 #include "agent/http/server.h"
 #include "agent/live_state/live_state.h"
+#include "agent/pipeline.h"
+#include "agent/poller/poller.h"
+#include "agent/poller/target_files.h"
+#include "agent/rules/engine.h"
+#include "agent/rules/loader.h"
+#include "agent/store/rocks_store.h"
 #include "agent/version.h"
 #include "exporters/host.h"
 #include "exporters/registry.h"
@@ -31,12 +40,53 @@ constexpr std::array kAgentMetrics = {
                "Series currently served on /metrics from the latest-value "
                "table.",
                ""},
+    MetricDesc{"rigwatch_rule_rounds_total", MetricType::kCounter,
+               "Poll rounds judged by the rule engine.", ""},
+    MetricDesc{"rigwatch_rule_rounds_merged_total", MetricType::kCounter,
+               "Poll rounds merged into the next because the rule engine "
+               "was still busy.",
+               ""},
+    MetricDesc{"rigwatch_rule_series", MetricType::kGauge,
+               "(rule, target, series) states held by the rule engine.", ""},
+    MetricDesc{"rigwatch_backup_failures_total", MetricType::kCounter,
+               "Scheduled backups that failed.", ""},
+    MetricDesc{"rigwatch_fleet_unreachable", MetricType::kGauge,
+               "1 while the fleet fault guard holds restarts back.", ""},
 };
 
-// LiveState target names of the host and of the agent itself. A miner cannot
-// collide with them: miners render under the `miner` label.
-constexpr std::string_view kHostTarget = "\x01host";
+// The store's self metrics (Store::SelfMetrics) documented for /metrics.
+constexpr std::array kStoreMetrics = {
+    MetricDesc{"rigwatch_store_size_bytes", MetricType::kGauge,
+               "Bytes the store occupies on disk.", ""},
+    MetricDesc{"rigwatch_store_samples_written_total", MetricType::kCounter,
+               "Samples written to the store.", ""},
+    MetricDesc{"rigwatch_store_dropped_samples_total", MetricType::kCounter,
+               "Samples not stored: queue full, writes paused, or late.", ""},
+    MetricDesc{"rigwatch_store_late_samples_total", MetricType::kCounter,
+               "Samples dropped because their hour was already compacted.", ""},
+    MetricDesc{"rigwatch_store_writes_paused", MetricType::kGauge,
+               "1 while writes are paused because free disk is below "
+               "storage.min_free_bytes.",
+               ""},
+    MetricDesc{"rigwatch_store_write_pauses_total", MetricType::kCounter,
+               "Times writes paused for low disk space.", ""},
+    MetricDesc{"rigwatch_store_partitions", MetricType::kGauge,
+               "Time partitions (column families) in the store.", ""},
+    MetricDesc{"rigwatch_store_series", MetricType::kGauge,
+               "Series known to the store.", ""},
+    MetricDesc{"rigwatch_store_last_maintenance_duration_seconds",
+               MetricType::kGauge,
+               "How long the last maintenance pass (retention, chunking, "
+               "rollups, compaction) took.",
+               ""},
+};
+
+// LiveState keys of the agent's own series (rendered without a target
+// label). Miners render under `miner`, so they cannot clash.
 constexpr std::string_view kSelfTarget = "\x01self";
+constexpr std::string_view kRulesTarget = "\x01rules";
+constexpr std::string_view kStoreTarget = "\x01store";
+constexpr std::string_view kActionsTarget = "\x01actions";
 
 std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
   std::vector<HttpUser> out;
@@ -44,44 +94,173 @@ std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
   return out;
 }
 
+store::StoreOptions ToStoreOptions(const StorageConfig& s, bool repair) {
+  store::StoreOptions o;
+  o.path = s.path;
+  o.retention = std::chrono::duration_cast<std::chrono::hours>(s.retention);
+  if (o.retention.count() < 1) o.retention = std::chrono::hours(1);
+  o.rollup_retention =
+      std::chrono::duration_cast<std::chrono::hours>(s.rollup_retention);
+  if (o.rollup_retention.count() < 1)
+    o.rollup_retention = std::chrono::hours(1);
+  o.max_bytes = s.max_bytes;
+  o.min_free_bytes = s.min_free_bytes;
+  o.sync =
+      s.sync == "always" ? store::SyncMode::kAlways : store::SyncMode::kRound;
+  o.repair = repair;
+  return o;
+}
+
+PollerOptions ToPollerOptions(const ScrapeConfig& s) {
+  PollerOptions o;
+  o.interval = s.interval;
+  o.timeout = s.timeout;
+  // The hierarchy nests under the total timeout.
+  o.connect_timeout = std::min<Duration>(s.timeout, std::chrono::seconds(2));
+  o.first_byte_timeout = s.timeout;
+  o.max_response_bytes = s.max_response_bytes;
+  o.backoff_base = s.backoff_base;
+  o.backoff_cap = s.backoff_cap;
+  o.breaker_failures = s.breaker_failures;
+  o.breaker_open = s.breaker_open;
+  return o;
+}
+
 }  // namespace
 
 std::span<const MetricDesc> AgentMetricDescs() { return kAgentMetrics; }
 
-Agent::Agent(Config config, Clock* clock)
+Agent::Agent(Config config, AgentOptions options, Clock* clock)
     : clock_(clock),
+      options_(options),
       config_(std::move(config)),
       start_time_(ToUnixSeconds(clock->Now())),
       registry_(std::make_shared<prometheus::Registry>()) {
   live_ = std::make_unique<LiveState>(std::vector<std::span<const MetricDesc>>{
-      AgentMetricDescs(), MinerMetricDescs(), host::MetricDescs()});
+      AgentMetricDescs(), MinerMetricDescs(), host::MetricDescs(),
+      rules::RuleMetricDescs(), kStoreMetrics,
+      std::span<const MetricDesc>(actions::kActionsMetrics)});
 }
 
 Agent::~Agent() { Stop(); }
 
-Status Agent::Start() {
-  const Config& c = config_;
-  if (c.host.enabled) {
-    host::Options ho;
-    ho.root = c.host.root;
-    ho.filesystems = c.host.filesystems;
-    host_ = std::make_unique<host::Exporter>(ho);
+Status Agent::StartStore() {
+  RW_ASSIGN_OR_RETURN(store_, store::OpenRocksStore(ToStoreOptions(
+                                  config_.storage, options_.repair_store)));
+  LogInfo("store_opened").Kv("path", config_.storage.path);
+  if (config_.backup.every.count() > 0) {
+    backup::BackupOptions bo;
+    bo.dir = config_.backup.dir;
+    bo.after_command = config_.backup.after_command;
+    backups_ = std::make_unique<backup::BackupScheduler>(
+        store_.get(), bo, config_.backup.every, config_.backup.keep, clock_);
   }
+  return Status::Ok();
+}
 
+Status Agent::StartRules() {
+  rules_ = std::make_unique<rules::RuleEngine>(clock_, store_.get(),
+                                               pipeline_.get());
+  RW_ASSIGN_OR_RETURN(rules::RuleSet set,
+                      rules::LoadRuleFiles(config_.rule_files));
+  RW_RETURN_IF_ERROR(rules_->SetRules(std::move(set)));
+  RW_RETURN_IF_ERROR(rules_->Restore());
+  return Status::Ok();
+}
+
+Status Agent::StartActions() {
+  actions::ActionsOptions o;
+  o.restart.cooldown = config_.actions.restart_cooldown;
+  o.restart.max_attempts = config_.actions.restart_max_attempts;
+  o.restart.window = config_.actions.restart_window;
+  o.restart.grace = config_.actions.restart_grace;
+  o.restart.miner_timeout = config_.scrape.timeout * 2;
+  for (const HostServiceConfig& s : config_.host.services) {
+    o.services.push_back({s.name, s.check, s.restart, s.timeout});
+  }
+  o.guard_fraction = config_.actions.guard_fraction;
+  const SmtpConfig& m = config_.notify.smtp;
+  if (!m.to.empty()) {
+    actions::SmtpOptions so;
+    so.url = m.url;
+    so.from = m.from;
+    so.to = m.to;
+    RW_ASSIGN_OR_RETURN(so.starttls, actions::ParseStartTls(m.starttls));
+    so.username = m.username;
+    so.password_file = m.password_file;
+    so.ca_file = m.ca_file;
+    so.insecure_skip_verify = m.insecure_skip_verify;
+    so.timeout = m.timeout;
+    o.smtp = so;
+  }
+  o.alertmanager.url = config_.notify.alertmanager.url;
+  o.group_wait = config_.notify.group_wait;
+  o.repeat_interval = config_.notify.repeat_interval;
+  o.external_url = config_.notify.external_url;
+  rules::RuleEngine* engine = rules_.get();
+  RW_ASSIGN_OR_RETURN(actions_,
+                      actions::Actions::Create(
+                          std::move(o), clock_, store_.get(), pipeline_.get(),
+                          [engine](const std::string& target, Duration d) {
+                            Status s = engine->StartGrace(target, d);
+                            if (!s.ok())
+                              LogWarn("grace_not_persisted").Kv("err", s);
+                          }));
+  actions_->Start();
+  return Status::Ok();
+}
+
+Status Agent::StartPoller() {
+  RW_ASSIGN_OR_RETURN(poller_,
+                      Poller::Start(ToPollerOptions(config_.scrape), *pipeline_,
+                                    registry_.get(), *clock_, &FindExporter));
+  target_files_ = std::make_unique<TargetFiles>(config_.miner_files);
+  ApplyTargets(true);
+  return Status::Ok();
+}
+
+Status Agent::StartHttp() {
   HttpServerOptions ho;
-  ho.listen = c.http.listen;
-  ho.threads = c.http.threads;
-  ho.request_timeout = c.http.read_timeout;
-  ho.users = ToHttpUsers(c.http.basic_auth_users);
+  ho.listen = config_.http.listen;
+  ho.threads = config_.http.threads;
+  ho.request_timeout = config_.http.read_timeout;
+  ho.users = ToHttpUsers(config_.http.basic_auth_users);
   http_ = std::make_unique<HttpServer>(ho);
   RegisterRoutes();
-  Status s = http_->Start();
+  RW_RETURN_IF_ERROR(http_->Start());
+  LogInfo("http_listening").Kv("address", http_->BoundAddress());
+  return Status::Ok();
+}
+
+Status Agent::Start() {
+  Result<LogLevel> level = ParseLogLevel(config_.log.level);
+  if (level.ok()) SetLogLevel(*level);
+  if (config_.host.enabled) {
+    host::Options ho;
+    ho.root = config_.host.root;
+    ho.filesystems = config_.host.filesystems;
+    ho.clock = clock_;
+    host_ = std::make_unique<host::Exporter>(ho);
+  }
+  Status s = StartStore();
+  if (s.ok()) {
+    pipeline_ = std::make_unique<Pipeline>(live_.get(), store_.get());
+    s = StartRules();
+  }
+  if (s.ok()) s = StartActions();
+  if (s.ok()) {
+    pipeline_->Start();
+    s = StartPoller();
+  }
+  if (s.ok()) {
+    pipeline_->Connect(rules_.get(), actions_.get(), poller_.get());
+    s = StartHttp();
+  }
   if (!s.ok()) {
-    http_.reset();
+    Stop();
     return s;
   }
-  LogInfo("http_listening").Kv("address", http_->BoundAddress());
-
+  if (backups_) backups_->Start();
   collector_ = std::thread([this] { CollectLoop(); });
   return Status::Ok();
 }
@@ -89,38 +268,103 @@ Status Agent::Start() {
 void Agent::Stop() {
   {
     std::lock_guard<std::mutex> l(loop_mu_);
-    if (stopping_) return;
+    if (stopped_) return;
+    stopped_ = true;
     stopping_ = true;
   }
   loop_cv_.notify_all();
-  // Stop accepting first; mg_stop waits for requests in flight.
+  // Stop accepting first; civetweb waits for requests in flight.
   if (http_) http_->Stop();
   if (collector_.joinable()) collector_.join();
+  poller_.reset();  // no more polls; in-flight exchanges aborted
+  if (pipeline_) pipeline_->Stop();
+  if (actions_) actions_->Stop();
+  if (backups_) backups_->Stop();
+  if (store_) {
+    Status s = store_->Close();  // drains the queue and syncs
+    if (!s.ok()) LogError("store_close_failed").Kv("err", s);
+  }
+}
+
+void Agent::ApplyTargets(bool log_unchanged) {
+  std::vector<MinerTarget> targets;
+  std::set<std::string> names;
+  {
+    std::lock_guard<std::mutex> l(config_mu_);
+    for (const MinerConfig& m : config_.miners) {
+      Result<HostPort> hp = ParseHostPort(m.address, 0);
+      if (!hp.ok()) continue;  // validated at load; cannot happen
+      targets.push_back({m.name, m.kind, hp->host, hp->port});
+      names.insert(m.name);
+    }
+  }
+  TargetFiles::Update u = target_files_->Poll();
+  if (!u.error.ok()) {
+    LogError("miner_files_rejected").Kv("err", u.error);
+  }
+  if (!u.changed && !log_unchanged) return;
+  for (const MinerTarget& t : target_files_->targets()) {
+    if (!names.insert(t.name).second) {
+      LogWarn("miner_files_duplicate")
+          .Kv("miner", t.name)
+          .Kv("kept", "the entry in the config file");
+      continue;
+    }
+    targets.push_back(t);
+  }
+  size_t n = targets.size();
+  Status s = poller_->SetTargets(std::move(targets));
+  if (!s.ok()) LogWarn("targets_skipped").Kv("err", s);
+  LogInfo("targets_applied").Kv("miners", static_cast<uint64_t>(n));
 }
 
 void Agent::Reload(Config config) {
-  std::lock_guard<std::mutex> l(config_mu_);
-  if (config.http.listen != config_.http.listen) {
-    LogWarn("config_reload_needs_restart")
-        .Kv("key", "http.listen")
-        .Kv("running", config_.http.listen)
-        .Kv("configured", config.http.listen);
-    config.http.listen = config_.http.listen;
+  {
+    std::lock_guard<std::mutex> l(config_mu_);
+    if (config.http.listen != config_.http.listen) {
+      LogWarn("config_reload_needs_restart")
+          .Kv("key", "http.listen")
+          .Kv("running", config_.http.listen)
+          .Kv("configured", config.http.listen);
+      config.http.listen = config_.http.listen;
+    }
+    if (config.storage.path != config_.storage.path) {
+      LogWarn("config_reload_needs_restart")
+          .Kv("key", "storage.path")
+          .Kv("running", config_.storage.path)
+          .Kv("configured", config.storage.path);
+      config.storage.path = config_.storage.path;
+    }
   }
-  if (config.storage.path != config_.storage.path) {
-    LogWarn("config_reload_needs_restart")
-        .Kv("key", "storage.path")
-        .Kv("running", config_.storage.path)
-        .Kv("configured", config.storage.path);
-    config.storage.path = config_.storage.path;
+  if (rules_) {
+    Result<rules::RuleSet> set = rules::LoadRuleFiles(config.rule_files);
+    if (!set.ok()) {
+      LogError("rules_reload_rejected").Kv("err", set.status());
+      LogWarn("rules_reload_kept_old");
+    } else {
+      Status s = rules_->SetRules(std::move(*set));
+      if (!s.ok()) LogError("rules_reload_failed").Kv("err", s);
+    }
   }
   if (http_) http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));
   Result<LogLevel> level = ParseLogLevel(config.log.level);
   if (level.ok()) SetLogLevel(*level);
-  config_ = std::move(config);
-  LogInfo("config_reloaded")
-      .Kv("file", config_.file)
-      .Kv("miners", static_cast<int64_t>(config_.miners.size()));
+  bool files_changed;
+  {
+    std::lock_guard<std::mutex> l(config_mu_);
+    files_changed = config.miner_files != config_.miner_files;
+    config_ = std::move(config);
+    LogInfo("config_reloaded")
+        .Kv("file", config_.file)
+        .Kv("miners", static_cast<int64_t>(config_.miners.size()));
+  }
+  if (poller_) {
+    if (files_changed) {
+      std::lock_guard<std::mutex> l(config_mu_);
+      target_files_ = std::make_unique<TargetFiles>(config_.miner_files);
+    }
+    ApplyTargets(true);
+  }
 }
 
 std::string Agent::HttpAddress() const {
@@ -138,6 +382,8 @@ void Agent::CollectLoop() {
     }
     std::unique_lock<std::mutex> l(loop_mu_);
     if (loop_cv_.wait_for(l, interval, [this] { return stopping_; })) return;
+    l.unlock();
+    if (target_files_ && poller_) ApplyTargets(false);
   }
 }
 
@@ -149,7 +395,7 @@ void Agent::CollectOnce() {
   self.push_back({"rigwatch_start_time_seconds", {}, start_time_});
   if (host_) {
     host::Scrape scrape = host_->Collect();
-    live_->Update(kHostTarget, "", scrape.samples);
+    if (pipeline_) pipeline_->OnHostSamples(clock_->Now(), scrape.samples);
     for (const host::CollectorOutcome& o : scrape.collectors) {
       self.push_back({"rigwatch_collector_success",
                       {{"collector", "host_" + o.name}},
@@ -164,6 +410,31 @@ void Agent::CollectOnce() {
   }
   self.push_back(
       {"rigwatch_series", {}, static_cast<double>(live_->SeriesCount())});
+  if (pipeline_) {
+    self.push_back({"rigwatch_rule_rounds_total",
+                    {},
+                    static_cast<double>(pipeline_->rounds_judged())});
+    self.push_back({"rigwatch_rule_rounds_merged_total",
+                    {},
+                    static_cast<double>(pipeline_->rounds_merged())});
+  }
+  if (rules_) {
+    self.push_back({"rigwatch_rule_series",
+                    {},
+                    static_cast<double>(rules_->SeriesCount())});
+    live_->Update(kRulesTarget, "", rules_->MetricSamples());
+  }
+  if (backups_) {
+    self.push_back({"rigwatch_backup_failures_total",
+                    {},
+                    static_cast<double>(backups_->failures())});
+  }
+  if (store_) live_->Update(kStoreTarget, "", store_->SelfMetrics());
+  if (actions_) {
+    self.push_back(
+        {"rigwatch_fleet_unreachable", {}, actions_->fleet_down() ? 1.0 : 0.0});
+    live_->Update(kActionsTarget, "", actions_->SelfMetrics());
+  }
   live_->Update(kSelfTarget, "", self);
 }
 
@@ -175,39 +446,6 @@ std::string Agent::RenderMetrics() const {
   prometheus::TextSerializer serializer;
   out += serializer.Serialize(registry_->Collect());
   return out;
-}
-
-void Agent::RegisterRoutes() {
-  http_->Handle("/metrics", [this](const HttpRequest&) {
-    HttpResponse r;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = RenderMetrics();
-    r.gzip_ok = true;
-    return r;
-  });
-  http_->Handle("/healthz", [](const HttpRequest&) {
-    return HttpResponse::Text(200, "ok\n");
-  });
-  http_->Handle("/readyz", [this](const HttpRequest&) {
-    return Ready() ? HttpResponse::Text(200, "ready\n")
-                   : HttpResponse::Text(503,
-                                        "not ready: first collection "
-                                        "still running\n");
-  });
-  http_->Handle("/", [](const HttpRequest& req) {
-    if (req.path != "/") return HttpResponse::Text(404, "not found\n");
-    HttpResponse r;
-    r.content_type = "text/html; charset=utf-8";
-    r.body =
-        "<!doctype html><html><head><title>rigwatch</title></head><body>"
-        "<h1>rigwatch</h1><ul>"
-        "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>"
-        "<li><a href=\"/healthz\">/healthz</a> liveness</li>"
-        "<li><a href=\"/readyz\">/readyz</a> readiness</li>"
-        "</ul><p>version " +
-        std::string(kVersion) + " (" + kRevision + ")</p></body></html>\n";
-    return r;
-  });
 }
 
 }  // namespace rigwatch

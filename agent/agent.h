@@ -1,6 +1,8 @@
 // The Agent wires every component from a Config and owns their lifetimes.
 // Members are declared in dependency order, so destruction (reverse order)
-// stops consumers before what they consume.
+// stops consumers before what they consume; Stop() makes the order explicit:
+// HTTP stops accepting, the poller stops, the rule thread and actions stop,
+// the backup scheduler stops, the store drains and closes.
 #ifndef RIGWATCH_AGENT_AGENT_H_
 #define RIGWATCH_AGENT_AGENT_H_
 
@@ -25,28 +27,53 @@ namespace rigwatch {
 
 class HttpServer;
 class LiveState;
+class Pipeline;
+class Poller;
+class TargetFiles;
+struct HttpRequest;
+struct HttpResponse;
 namespace host {
 class Exporter;
+}
+namespace store {
+class Store;
+}
+namespace rules {
+class RuleEngine;
+}
+namespace actions {
+class Actions;
+}
+namespace backup {
+class BackupScheduler;
 }
 
 // The agent's own series (rigwatch_*) rendered from LiveState.
 std::span<const MetricDesc> AgentMetricDescs();
 
+struct AgentOptions {
+  // Run RocksDB's repair before opening a store that fails its check.
+  bool repair_store = false;
+};
+
 class Agent {
  public:
-  explicit Agent(Config config, Clock* clock = SystemClock::Default());
+  explicit Agent(Config config, AgentOptions options = {},
+                 Clock* clock = SystemClock::Default());
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  // Starts every component; on error nothing is left running.
+  // Opens the store, loads the rules and starts every component. On error
+  // (a corrupt store, a bad rule file, a port in use) nothing is left
+  // running and the status says what and where.
   Status Start();
   // Stops accepting, finishes in-flight work, flushes. Idempotent.
   void Stop();
 
-  // Applies a new, already validated config. What can change live (miners,
-  // rules, users, log level, host filesystems) changes; what cannot (listen
-  // address, storage path) is logged as needing a restart.
+  // Applies a new, already validated config: miners, rules (a bad rule file
+  // keeps the old rules), users and log level change live; the listen
+  // address and storage path need a restart (logged).
   void Reload(Config config);
 
   // "host:port" the HTTP server is bound to.
@@ -54,12 +81,22 @@ class Agent {
   bool Ready() const { return ready_.load(); }
 
  private:
+  Status StartStore();
+  Status StartRules();
+  Status StartActions();
+  Status StartPoller();
+  Status StartHttp();
+  void ApplyTargets(bool log_unchanged);
   void CollectLoop();
   void CollectOnce();
   std::string RenderMetrics() const;
   void RegisterRoutes();
+  HttpResponse HandleSeries(const HttpRequest& req);
+  HttpResponse HandleExport(const HttpRequest& req);
+  HttpResponse HandleMute(const HttpRequest& req);
 
   Clock* clock_;
+  AgentOptions options_;
   mutable std::mutex config_mu_;
   Config config_;
   const double start_time_;
@@ -69,12 +106,20 @@ class Agent {
   // series live in LiveState, rendered without per-series objects.
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<LiveState> live_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<rules::RuleEngine> rules_;
+  std::unique_ptr<actions::Actions> actions_;
+  std::unique_ptr<Poller> poller_;
+  std::unique_ptr<TargetFiles> target_files_;
+  std::unique_ptr<backup::BackupScheduler> backups_;
   std::unique_ptr<host::Exporter> host_;
   std::unique_ptr<HttpServer> http_;
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;
   bool stopping_ = false;
+  bool stopped_ = false;
   std::thread collector_;
 };
 

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -15,14 +16,6 @@
 
 namespace rigwatch {
 namespace {
-
-struct Command {
-  std::string name;
-  std::string summary;
-  std::string usage;
-  std::vector<FlagSpec> flags;
-  std::function<int(const Flags&)> run;
-};
 
 std::string FlagHelp(const std::vector<FlagSpec>& specs) {
   std::string out;
@@ -71,7 +64,9 @@ int CmdRun(const Flags& f) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  Agent agent(std::move(*config));
+  AgentOptions options;
+  options.repair_store = f.Has("repair");
+  Agent agent(std::move(*config), options);
   Status s = agent.Start();
   if (!s.ok()) {
     LogError("start_failed").Kv("err", s);
@@ -141,12 +136,15 @@ const FlagSpec kConfigFlag{"config", true,
                            "path of the config file (required)"};
 
 std::vector<Command> Commands() {
-  return {
+  std::vector<Command> all = {
       {"run",
        "run the agent",
        "rigwatch run --config FILE [--log-level L]",
        {kConfigFlag,
-        {"log-level", true, "debug|info|warn|error (overrides log.level)"}},
+        {"log-level", true, "debug|info|warn|error (overrides log.level)"},
+        {"repair", false,
+         "repair a store that fails its consistency check (salvages what it "
+         "can)"}},
        CmdRun},
       {"check-config",
        "validate a config file and report every problem",
@@ -162,6 +160,8 @@ std::vector<Command> Commands() {
        CmdHealth},
       {"version", "print the version", "rigwatch version", {}, CmdVersion},
   };
+  for (Command& c : OperationalCommands()) all.push_back(std::move(c));
+  return all;
 }
 
 std::string MainHelp() {
@@ -171,7 +171,7 @@ std::string MainHelp() {
       "commands:\n";
   for (const Command& c : Commands()) {
     std::string left = "  " + c.name;
-    if (left.size() < 16) left.resize(16, ' ');
+    if (left.size() < 18) left.resize(18, ' ');
     out += left + c.summary + "\n";
   }
   out +=
@@ -237,11 +237,17 @@ int RunCli(const std::vector<std::string>& args) {
     return asked ? kExitOk : kExitUsage;
   }
   if (args[1] == "--version") return CmdVersion({});
+  // Two-word commands ("backup create") match on both words.
   for (const Command& c : Commands()) {
-    if (c.name != args[1]) continue;
+    size_t words =
+        static_cast<size_t>(std::count(c.name.begin(), c.name.end(), ' ')) + 1;
+    if (args.size() < 1 + words) continue;
+    std::string name = args[1];
+    for (size_t w = 2; w <= words; ++w) name += " " + args[w];
+    if (c.name != name) continue;
     Flags flags;
     std::string error;
-    if (!ParseFlags(args, 2, c.flags, &flags, &error)) {
+    if (!ParseFlags(args, 1 + words, c.flags, &flags, &error)) {
       PrintErr("rigwatch " + c.name + ": " + error + "\nusage: " + c.usage +
                "\n" + FlagHelp(c.flags));
       return kExitUsage;

@@ -9,9 +9,12 @@
 #ifndef RIGWATCH_AGENT_CLI_H_
 #define RIGWATCH_AGENT_CLI_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "agent/common/status.h"
 
 namespace rigwatch {
 
@@ -51,6 +54,28 @@ bool ParseFlags(const std::vector<std::string>& args, size_t from,
 // `rigwatch health`: one line per check to *out; returns true when all pass.
 bool RunHealthChecks(const std::string& config_path, bool web,
                      std::string* out);
+
+// A minimal HTTP/1.1 exchange with the running agent (loopback CLI calls):
+// returns the status code and body. 3 s deadline.
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+Result<HttpReply> HttpCall(const std::string& host, uint16_t port,
+                           const std::string& method, const std::string& path,
+                           const std::string& extra_headers = "");
+
+// One subcommand of the CLI.
+struct Command {
+  std::string name;
+  std::string summary;
+  std::string usage;
+  std::vector<FlagSpec> flags;
+  std::function<int(const Flags&)> run;
+};
+// The operational commands (export, backup, db, rules, miner, notify, mute),
+// defined in cli_commands.cc.
+std::vector<Command> OperationalCommands();
 
 }  // namespace rigwatch
 

@@ -27,9 +27,11 @@ std::string ExistingAncestor(std::string p) {
   }
 }
 
-// GET http://host:port/healthz with a 3 s deadline; returns the status line.
-Result<int> HttpGetStatus(const std::string& host, uint16_t port,
-                          const std::string& path) {
+}  // namespace
+
+Result<HttpReply> HttpCall(const std::string& host, uint16_t port,
+                           const std::string& method, const std::string& path,
+                           const std::string& extra_headers) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
@@ -53,27 +55,33 @@ Result<int> HttpGetStatus(const std::string& host, uint16_t port,
     ::close(fd);
     return s;
   }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host +
-                    "\r\nConnection: close\r\n\r\n";
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host +
+                    "\r\nConnection: close\r\nContent-Length: 0\r\n" +
+                    extra_headers + "\r\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(req.size())) {
     Status s = ErrnoToStatus(errno, "send");
     ::close(fd);
     return s;
   }
-  char buf[256];
-  ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+  std::string reply;
+  char buf[4096];
+  ssize_t n;
+  while (reply.size() < (1 << 20) && (n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
+    reply.append(buf, static_cast<size_t>(n));
+  }
   ::close(fd);
-  if (n <= 0) return UnavailableError("no reply from " + host + ":" + port_s);
-  buf[n] = 0;
-  int status = 0;
-  if (std::sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
+  if (reply.empty()) {
+    return UnavailableError("no reply from " + host + ":" + port_s);
+  }
+  HttpReply out;
+  if (std::sscanf(reply.c_str(), "HTTP/1.%*d %d", &out.status) != 1) {
     return UnavailableError("not an HTTP reply from " + host + ":" + port_s);
   }
-  return status;
+  size_t body = reply.find("\r\n\r\n");
+  if (body != std::string::npos) out.body = reply.substr(body + 4);
+  return out;
 }
-
-}  // namespace
 
 bool RunHealthChecks(const std::string& config_path, bool web,
                      std::string* out) {
@@ -126,16 +134,16 @@ bool RunHealthChecks(const std::string& config_path, bool web,
       std::string host = hp->host;
       if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
       if (host == "::") host = "::1";
-      Result<int> st = HttpGetStatus(host, hp->port, "/healthz");
+      Result<HttpReply> st = HttpCall(host, hp->port, "GET", "/healthz");
       if (!st.ok()) {
         line(false, "web", st.status().message());
-      } else if (*st == 200) {
+      } else if (st->status == 200) {
         line(true, "web", "/healthz answered 200");
-      } else if (*st == 401) {
+      } else if (st->status == 401) {
         // The agent is alive; it wants credentials this command does not have.
         line(true, "web", "/healthz answered 401 (basic auth enabled)");
       } else {
-        line(false, "web", "/healthz answered " + std::to_string(*st));
+        line(false, "web", "/healthz answered " + std::to_string(st->status));
       }
     }
   }

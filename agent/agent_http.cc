@@ -1,0 +1,186 @@
+// The agent's HTTP routes: /metrics, health, and the /api/v1 read API.
+#include <sstream>
+
+#include "agent/agent.h"
+#include "agent/api_util.h"
+#include "agent/common/log.h"
+#include "agent/common/units.h"
+#include "agent/http/server.h"
+#include "agent/rules/engine.h"
+#include "agent/store/csv.h"
+#include "agent/store/store.h"
+#include "agent/version.h"
+
+namespace rigwatch {
+namespace {
+
+HttpResponse JsonError(int status, const std::string& message) {
+  std::string body = "{\"error\":";
+  AppendJsonString(&body, message);
+  body += "}";
+  return HttpResponse::Json(status, body);
+}
+
+// from/to query parameters with defaults; `to` must follow `from`.
+Result<std::pair<WallTime, WallTime>> TimeRange(const HttpRequest& req,
+                                                WallTime now,
+                                                Duration default_span) {
+  WallTime to = now;
+  WallTime from = now - default_span;
+  if (auto t = req.Param("to")) {
+    RW_ASSIGN_OR_RETURN(to, ParseTimeArg(*t, now));
+  }
+  if (auto f = req.Param("from")) {
+    RW_ASSIGN_OR_RETURN(from, ParseTimeArg(*f, now));
+  } else if (req.Param("to")) {
+    from = to - default_span;
+  }
+  if (!(from < to)) {
+    return InvalidArgumentError("\"from\" must be before \"to\"");
+  }
+  return std::make_pair(from, to);
+}
+
+}  // namespace
+
+void Agent::RegisterRoutes() {
+  http_->Handle("/metrics", [this](const HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = RenderMetrics();
+    r.gzip_ok = true;
+    return r;
+  });
+  http_->Handle("/healthz", [](const HttpRequest&) {
+    return HttpResponse::Text(200, "ok\n");
+  });
+  http_->Handle("/readyz", [this](const HttpRequest&) {
+    return Ready() ? HttpResponse::Text(200, "ready\n")
+                   : HttpResponse::Text(503,
+                                        "not ready: first collection still "
+                                        "running\n");
+  });
+  http_->Handle("/api/v1/alerts", [this](const HttpRequest& req) {
+    if (!rules_) return JsonError(503, "rules are not running");
+    bool unknown = req.Param("unknown").value_or("") == "true";
+    return HttpResponse::Json(200, rules_->AlertsJson(unknown));
+  });
+  http_->Handle("/api/v1/series",
+                [this](const HttpRequest& req) { return HandleSeries(req); });
+  http_->Handle("/api/v1/export",
+                [this](const HttpRequest& req) { return HandleExport(req); });
+  http_->Handle("/api/v1/mute",
+                [this](const HttpRequest& req) { return HandleMute(req); });
+  http_->Handle("/", [](const HttpRequest& req) {
+    if (req.path != "/") return HttpResponse::Text(404, "not found\n");
+    HttpResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body =
+        "<!doctype html><html><head><title>rigwatch</title></head><body>"
+        "<h1>rigwatch</h1><ul>"
+        "<li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>"
+        "<li><a href=\"/healthz\">/healthz</a> liveness</li>"
+        "<li><a href=\"/readyz\">/readyz</a> readiness</li>"
+        "<li><a href=\"/api/v1/alerts\">/api/v1/alerts</a> non-green rule "
+        "states</li>"
+        "<li>/api/v1/series?match=SELECTOR&amp;from=T&amp;to=T stored "
+        "series (JSON)</li>"
+        "<li>/api/v1/export?from=T&amp;to=T&amp;miner=M&amp;metric=N CSV "
+        "export</li>"
+        "</ul><p>version " +
+        std::string(kVersion) + " (" + kRevision + ")</p></body></html>\n";
+    return r;
+  });
+}
+
+HttpResponse Agent::HandleSeries(const HttpRequest& req) {
+  if (!store_) return JsonError(503, "the store is not open");
+  std::optional<std::string> match = req.Param("match");
+  if (!match) return JsonError(400, "missing \"match\" (a series selector)");
+  Result<store::Selector> sel = ParseSelector(*match);
+  if (!sel.ok()) return JsonError(400, sel.status().message());
+  auto range = TimeRange(req, clock_->Now(), std::chrono::hours(1));
+  if (!range.ok()) return JsonError(400, range.status().message());
+  // A selector may match many series; bound what one request can ask for.
+  Result<std::vector<store::SeriesKey>> keys = store_->MatchSeries(*sel);
+  if (!keys.ok()) return JsonError(500, keys.status().message());
+  constexpr size_t kMaxSeries = 1000;
+  if (keys->size() > kMaxSeries) {
+    return JsonError(400, "selector matches " + std::to_string(keys->size()) +
+                              " series; narrow it to at most " +
+                              std::to_string(kMaxSeries));
+  }
+  Result<std::vector<store::SeriesPoints>> series =
+      store_->Select(*sel, range->first, range->second);
+  if (!series.ok()) return JsonError(500, series.status().message());
+  return HttpResponse::Json(200, SeriesJson(*series));
+}
+
+HttpResponse Agent::HandleExport(const HttpRequest& req) {
+  if (!store_) return HttpResponse::Text(503, "the store is not open\n");
+  auto range = TimeRange(req, clock_->Now(), std::chrono::hours(24));
+  if (!range.ok())
+    return HttpResponse::Text(400, range.status().message() + "\n");
+  RowFilter filter;
+  for (const std::string& m : req.Params("miner")) filter.miners.insert(m);
+  for (const std::string& m : req.Params("metric")) filter.metrics.insert(m);
+  Result<std::unique_ptr<store::RowIterator>> it =
+      store_->Scan(range->first, range->second);
+  if (!it.ok()) return HttpResponse::Text(500, it.status().message() + "\n");
+  HttpResponse r;
+  r.content_type = "text/csv; charset=utf-8";
+  r.headers.emplace_back("Content-Disposition",
+                         "attachment; filename=\"rigwatch-export.csv\"");
+  auto shared = std::make_shared<std::unique_ptr<store::RowIterator>>(
+      std::move(it).value());
+  r.stream = [shared, filter](const BodyWriter& write) {
+    std::string buf = "timestamp,miner,metric,labels,value\n";
+    store::Row row;
+    while (true) {
+      Result<bool> more = (*shared)->Next(row);
+      if (!more.ok()) {
+        // Headers are gone; say it in the body where a reader sees it.
+        buf += "# export stopped: " + more.status().message() + "\n";
+        LogWarn("export_failed").Kv("err", more.status());
+        break;
+      }
+      if (!*more) break;
+      if (!filter.Match(row)) continue;
+      buf += store::CsvLine(row);
+      buf += '\n';
+      if (buf.size() >= 64 * 1024) {
+        if (!write(buf)) return;  // client went away
+        buf.clear();
+      }
+    }
+    if (!buf.empty()) write(buf);
+  };
+  return r;
+}
+
+HttpResponse Agent::HandleMute(const HttpRequest& req) {
+  if (!rules_) return JsonError(503, "rules are not running");
+  if (req.method != "POST" && req.method != "DELETE") {
+    return JsonError(405,
+                     "use POST ?target=NAME&for=2h, or DELETE ?target=NAME");
+  }
+  std::optional<std::string> target = req.Param("target");
+  if (!target || target->empty()) return JsonError(400, "missing \"target\"");
+  if (req.method == "DELETE") {
+    Status s = rules_->Unmute(*target);
+    if (!s.ok()) return JsonError(500, s.message());
+    LogInfo("unmuted").Kv("target", *target);
+    return HttpResponse::Json(200, "{\"status\":\"unmuted\"}");
+  }
+  Result<std::chrono::milliseconds> d =
+      ParseDuration(req.Param("for").value_or("1h"));
+  if (!d.ok()) return JsonError(400, d.status().message());
+  WallTime until = clock_->Now() + *d;
+  Status s = rules_->Mute(*target, until);
+  if (!s.ok()) return JsonError(500, s.message());
+  LogInfo("muted").Kv("target", *target).Kv("for", FormatDuration(*d));
+  return HttpResponse::Json(200, "{\"status\":\"muted\",\"until_ms\":" +
+                                     std::to_string(ToUnixMillis(until)) + "}");
+}
+
+}  // namespace rigwatch

@@ -1,0 +1,268 @@
+#include "agent/api_util.h"
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+#include "agent/common/units.h"
+#include "agent/live_state/live_state.h"
+
+namespace rigwatch {
+namespace {
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+Result<WallTime> ParseRfc3339(std::string_view s) {
+  auto bad = [&] {
+    return InvalidArgumentError(
+        "invalid time \"" + std::string(s) +
+        "\": expected RFC 3339 (2026-11-22T05:00:00Z), Unix seconds, now, "
+        "or -DURATION (-1h)");
+  };
+  int y, mo, d, h, mi, sec;
+  if (!Digits(s, 0, 4, &y) || s.size() < 19 || s[4] != '-' ||
+      !Digits(s, 5, 2, &mo) || s[7] != '-' || !Digits(s, 8, 2, &d) ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, &h) ||
+      s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
+      !Digits(s, 17, 2, &sec)) {
+    return bad();
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
+    return bad();
+  }
+  size_t i = 19;
+  int64_t millis = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int64_t scale = 100;
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      if (scale > 0) millis += (s[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    if (i == start) return bad();
+  }
+  int64_t offset_s = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!Digits(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
+        !Digits(s, i + 4, 2, &om)) {
+      return bad();
+    }
+    offset_s = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+    i += 6;
+  } else {
+    return bad();
+  }
+  if (i != s.size()) return bad();
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  int64_t epoch = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  return FromUnixMillis(epoch * 1000 + millis);
+}
+
+}  // namespace
+
+Result<WallTime> ParseTimeArg(std::string_view s, WallTime now) {
+  if (s.empty()) return InvalidArgumentError("empty time");
+  if (s == "now") return now;
+  std::string_view rel = s;
+  if (rel.rfind("now", 0) == 0) rel.remove_prefix(3);
+  if (!rel.empty() && rel[0] == '-' && rel.size() > 1 &&
+      !(rel.size() >= 5 && rel[4] == '-')) {
+    Result<std::chrono::milliseconds> d = ParseDuration(rel.substr(1));
+    if (!d.ok()) {
+      return InvalidArgumentError("invalid time \"" + std::string(s) +
+                                  "\": " + d.status().message());
+    }
+    return now - *d;
+  }
+  bool numeric = true;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || c == '.')) numeric = false;
+  }
+  if (numeric) {
+    double secs = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), secs);
+    if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+      return InvalidArgumentError("invalid time \"" + std::string(s) + "\"");
+    }
+    return FromUnixMillis(static_cast<int64_t>(std::llround(secs * 1000)));
+  }
+  return ParseRfc3339(s);
+}
+
+Result<store::Selector> ParseSelector(std::string_view s) {
+  store::Selector sel;
+  size_t i = 0;
+  auto err = [&](const std::string& what) {
+    return InvalidArgumentError("selector \"" + std::string(s) + "\" column " +
+                                std::to_string(i + 1) + ": " + what);
+  };
+  auto ident_char = [](char c, bool first) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           c == ':' || (!first && c >= '0' && c <= '9');
+  };
+  auto skip_ws = [&] {
+    while (i < s.size() && s[i] == ' ') ++i;
+  };
+  skip_ws();
+  size_t start = i;
+  while (i < s.size() && ident_char(s[i], i == start)) ++i;
+  sel.metric = std::string(s.substr(start, i - start));
+  skip_ws();
+  if (i < s.size() && s[i] == '{') {
+    ++i;
+    while (true) {
+      skip_ws();
+      if (i < s.size() && s[i] == '}') {
+        ++i;
+        break;
+      }
+      size_t ls = i;
+      while (i < s.size() && ident_char(s[i], i == ls)) ++i;
+      if (i == ls) return err("expected a label name");
+      store::LabelMatcher m;
+      m.name = std::string(s.substr(ls, i - ls));
+      skip_ws();
+      if (s.substr(i, 2) == "=~") {
+        m.op = store::LabelMatcher::Op::kRegex;
+        i += 2;
+      } else if (s.substr(i, 2) == "!~") {
+        m.op = store::LabelMatcher::Op::kNotRegex;
+        i += 2;
+      } else if (s.substr(i, 2) == "!=") {
+        m.op = store::LabelMatcher::Op::kNe;
+        i += 2;
+      } else if (s.substr(i, 1) == "=") {
+        m.op = store::LabelMatcher::Op::kEq;
+        i += 1;
+      } else {
+        return err("expected one of =, !=, =~, !~");
+      }
+      skip_ws();
+      if (i >= s.size() || s[i] != '"') return err("expected a quoted value");
+      ++i;
+      std::string v;
+      bool closed = false;
+      while (i < s.size()) {
+        char c = s[i++];
+        if (c == '\\' && i < s.size()) {
+          v += s[i++];
+        } else if (c == '"') {
+          closed = true;
+          break;
+        } else {
+          v += c;
+        }
+      }
+      if (!closed) return err("unterminated value");
+      m.value = std::move(v);
+      sel.matchers.push_back(std::move(m));
+      skip_ws();
+      if (i < s.size() && s[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < s.size() && s[i] == '}') {
+        ++i;
+        break;
+      }
+      return err("expected , or }");
+    }
+  }
+  skip_ws();
+  if (i != s.size()) return err("unexpected text");
+  if (sel.metric.empty() && sel.matchers.empty()) {
+    return InvalidArgumentError("empty selector");
+  }
+  return sel;
+}
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  *out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          *out += buf;
+        } else {
+          *out += static_cast<char>(c);
+        }
+    }
+  }
+  *out += '"';
+}
+
+std::string SeriesJson(const std::vector<store::SeriesPoints>& series) {
+  std::string out = "{\"series\":[";
+  bool first = true;
+  for (const store::SeriesPoints& sp : series) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"miner\":";
+    AppendJsonString(&out, sp.key.target);
+    out += ",\"metric\":";
+    AppendJsonString(&out, sp.key.metric);
+    out += ",\"labels\":{";
+    for (size_t i = 0; i < sp.key.labels.size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(&out, sp.key.labels[i].name);
+      out += ':';
+      AppendJsonString(&out, sp.key.labels[i].value);
+    }
+    out += "},\"points\":[";
+    for (size_t i = 0; i < sp.points.size(); ++i) {
+      if (i) out += ',';
+      out += '[';
+      out += std::to_string(ToUnixMillis(sp.points[i].ts));
+      out += ',';
+      double v = sp.points[i].value;
+      if (std::isfinite(v)) {
+        AppendPromValue(&out, v);
+      } else {
+        out += "null";  // JSON has no NaN/Inf
+      }
+      out += ']';
+    }
+    out += "]}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace rigwatch

@@ -1,0 +1,182 @@
+#include "agent/pipeline.h"
+
+#include "agent/actions/actions.h"
+#include "agent/common/log.h"
+#include "agent/live_state/live_state.h"
+#include "agent/poller/poller.h"
+#include "agent/store/store.h"
+
+namespace rigwatch {
+namespace {
+
+// LiveState key of the host; miners render under `miner`, so no clash.
+constexpr std::string_view kHostLiveTarget = "\x01host";
+constexpr std::string_view kHostTarget = "host";
+
+actions::Level ToActionsLevel(rules::Level l) {
+  switch (l) {
+    case rules::Level::kGreen:
+      return actions::Level::kGreen;
+    case rules::Level::kYellow:
+      return actions::Level::kYellow;
+    case rules::Level::kRed:
+      return actions::Level::kRed;
+    default:
+      return actions::Level::kUnknown;
+  }
+}
+
+}  // namespace
+
+actions::Transition ToActionsTransition(const rules::Transition& t) {
+  actions::Transition a;
+  a.rule = t.rule;
+  a.target = t.target;
+  a.labels = t.labels;
+  a.from = ToActionsLevel(t.from);
+  a.to = ToActionsLevel(t.to);
+  a.value = t.value;
+  a.threshold = t.threshold;
+  a.since = t.since;
+  a.severity = t.severity;
+  a.description = t.description;
+  a.actions = t.actions;
+  return a;
+}
+
+Pipeline::Pipeline(LiveState* live, store::Store* store)
+    : live_(live), store_(store) {}
+
+Pipeline::~Pipeline() { Stop(); }
+
+void Pipeline::Connect(rules::RuleEngine* rules, actions::Actions* actions,
+                       Poller* poller) {
+  rules_ = rules;
+  actions_ = actions;
+  poller_ = poller;
+}
+
+void Pipeline::Start() {
+  std::lock_guard<std::mutex> l(mu_);
+  stop_ = false;
+  if (!rule_thread_.joinable()) {
+    rule_thread_ = std::thread([this] { RuleLoop(); });
+  }
+}
+
+void Pipeline::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (rule_thread_.joinable()) rule_thread_.join();
+}
+
+void Pipeline::OnHostSamples(WallTime time, const Samples& samples) {
+  live_->Update(kHostLiveTarget, "", samples);
+  if (store_ != nullptr) store_->Append(kHostTarget, time, samples);
+  std::lock_guard<std::mutex> l(mu_);
+  Pending& p = building_[std::string(kHostTarget)];
+  p.kind = "host";
+  p.samples = samples;
+}
+
+void Pipeline::OnPoll(const PollReport& report) {
+  const std::string& name = report.target.name;
+  live_->Update(name, "miner", report.samples);
+  // Skipped slots (backoff, open breaker) carry miner_up 0 and the breaker
+  // state: stored too, so history shows the outage.
+  if (store_ != nullptr) store_->Append(name, report.time, report.samples);
+  std::lock_guard<std::mutex> l(mu_);
+  Pending& p = building_[name];
+  p.kind = report.target.kind;
+  p.samples = report.samples;
+}
+
+void Pipeline::OnRound(const RoundReport& report) {
+  if (store_ != nullptr) store_->SyncRound();
+  if (actions_ != nullptr) {
+    actions_->OnRound(static_cast<size_t>(report.targets),
+                      static_cast<size_t>(report.failed));
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (have_ready_) {
+      // The rule thread has not taken the last round yet: newer samples
+      // replace older ones per target.
+      for (auto& [k, v] : building_) ready_[k] = std::move(v);
+      rounds_merged_.fetch_add(1);
+    } else {
+      ready_.swap(building_);
+      have_ready_ = true;
+    }
+    building_.clear();
+  }
+  cv_.notify_all();
+}
+
+void Pipeline::OnRemoved(const MinerTarget& target) {
+  live_->Remove(target.name);
+  std::lock_guard<std::mutex> l(mu_);
+  building_.erase(target.name);
+}
+
+void Pipeline::RuleLoop() {
+  while (true) {
+    std::map<std::string, Pending> round;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [this] { return stop_ || have_ready_; });
+      if (stop_) return;
+      round.swap(ready_);
+      have_ready_ = false;
+    }
+    if (rules_ == nullptr) continue;
+    std::vector<rules::TargetSamples> batch;
+    batch.reserve(round.size());
+    for (const auto& [name, p] : round) {
+      batch.push_back({name, p.kind, &p.samples});
+    }
+    Status s = rules_->Evaluate(batch);
+    if (!s.ok()) LogWarn("rules_persist_failed").Kv("err", s);
+    rounds_judged_.fetch_add(1);
+  }
+}
+
+void Pipeline::OnTransition(const rules::Transition& t) {
+  LogInfo("rule_transition")
+      .Kv("rule", t.rule)
+      .Kv("target", t.target)
+      .Kv("from", rules::LevelName(t.from))
+      .Kv("to", rules::LevelName(t.to))
+      .Kv("value", t.value ? *t.value : 0.0)
+      .Kv("threshold", t.threshold)
+      .Kv("muted", t.muted);
+  if (actions_ != nullptr) actions_->OnTransition(ToActionsTransition(t));
+}
+
+Status Pipeline::Restart(const std::string& miner, Duration timeout) {
+  if (poller_ == nullptr) return FailedPreconditionError("no poller running");
+  return poller_->RestartMiner(miner, timeout);
+}
+
+Status Pipeline::Read(
+    std::string_view target, std::string_view metric, WallTime from,
+    WallTime to,
+    const std::function<void(const Labels&, WallTime, double)>& fn) {
+  if (store_ == nullptr) return Status::Ok();
+  store::Selector sel;
+  sel.metric = std::string(metric);
+  sel.target = std::string(target);
+  // The store's range is [from, to); the history source's is inclusive.
+  RW_ASSIGN_OR_RETURN(
+      auto series,
+      store_->Select(sel, from, to + std::chrono::milliseconds(1)));
+  for (const store::SeriesPoints& sp : series) {
+    for (const store::Point& p : sp.points) fn(sp.key.labels, p.ts, p.value);
+  }
+  return Status::Ok();
+}
+
+}  // namespace rigwatch

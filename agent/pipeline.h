@@ -1,0 +1,109 @@
+// The data path between components, in one direction (DESIGN.md):
+//   poller / host collector ──► LiveState (/metrics), Store (history),
+//                               a per-round batch ──► rule thread ──► Actions
+// The pipeline implements the narrow interfaces each component consumes
+// (PollSink, TransitionSink, MinerRestarter, HistorySource) so that no
+// component knows another.
+//
+// Nothing here blocks the poller thread: LiveState and Store updates are
+// short, the round batch is handed over by a swap and judged on the rule
+// thread. If the rule thread is still busy when the next round ends, the
+// newer samples replace the older per target (counted as merged rounds).
+#ifndef RIGWATCH_AGENT_PIPELINE_H_
+#define RIGWATCH_AGENT_PIPELINE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/actions/types.h"
+#include "agent/poller/types.h"
+#include "agent/rules/engine.h"
+#include "exporters/sample.h"
+
+namespace rigwatch {
+
+class LiveState;
+class Poller;
+namespace store {
+class Store;
+}
+namespace actions {
+class Actions;
+}
+
+class Pipeline final : public PollSink,
+                       public rules::TransitionSink,
+                       public actions::MinerRestarter,
+                       public rules::HistorySource {
+ public:
+  // `live` is required; the others may be null (component disabled). None is
+  // owned; all must outlive the pipeline's Stop().
+  Pipeline(LiveState* live, store::Store* store);
+  ~Pipeline() override;
+
+  // Wiring after construction (the rule engine and actions need the
+  // pipeline as their sink, the pipeline needs them as consumers).
+  void Connect(rules::RuleEngine* rules, actions::Actions* actions,
+               Poller* poller);
+  // Starts / stops the rule thread. Stop judges nothing more.
+  void Start();
+  void Stop();
+
+  // The host collector's samples (target "host").
+  void OnHostSamples(WallTime time, const Samples& samples);
+
+  // PollSink (poller thread).
+  void OnPoll(const PollReport& report) override;
+  void OnRound(const RoundReport& report) override;
+  void OnRemoved(const MinerTarget& target) override;
+
+  // TransitionSink (rule thread).
+  void OnTransition(const rules::Transition& t) override;
+
+  // MinerRestarter (actions worker thread).
+  Status Restart(const std::string& miner, Duration timeout) override;
+
+  // HistorySource (warming rule windows from the store at startup).
+  Status Read(
+      std::string_view target, std::string_view metric, WallTime from,
+      WallTime to,
+      const std::function<void(const Labels&, WallTime, double)>& fn) override;
+
+  uint64_t rounds_judged() const { return rounds_judged_.load(); }
+  uint64_t rounds_merged() const { return rounds_merged_.load(); }
+
+ private:
+  struct Pending {
+    std::string kind;
+    Samples samples;
+  };
+  void RuleLoop();
+
+  LiveState* live_;
+  store::Store* store_;
+  rules::RuleEngine* rules_ = nullptr;
+  actions::Actions* actions_ = nullptr;
+  Poller* poller_ = nullptr;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Pending> building_;  // this round so far
+  std::map<std::string, Pending> ready_;     // handed to the rule thread
+  bool have_ready_ = false;
+  bool stop_ = false;
+  std::thread rule_thread_;
+  std::atomic<uint64_t> rounds_judged_{0};
+  std::atomic<uint64_t> rounds_merged_{0};
+};
+
+// Converts a rules transition to the actions component's vocabulary.
+actions::Transition ToActionsTransition(const rules::Transition& t);
+
+}  // namespace rigwatch
+
+#endif  // RIGWATCH_AGENT_PIPELINE_H_
