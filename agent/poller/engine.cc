@@ -172,15 +172,8 @@ SteadyTime PollEngine::Tick() {
 
 void PollEngine::Visit(Miner& m, SteadyTime now) {
   if (m.schedule.PassSlots(now) && !m.exchange) ReportSkipped(m);
-  // Restarts whose caller gave up before the miner was free.
-  while (!m.restarts.empty() && m.exchange.has_value() == false &&
-         m.restarts.front().deadline <= now) {
-    m.restarts.front().done(
-        DeadlineExceededError(m.context + ": restart: timed out waiting for "
-                                          "the poll in flight"));
-    m.restarts.pop_front();
-  }
   if (m.exchange) {
+    // Restarts whose caller gave up while the poll was still in flight.
     for (auto it = m.restarts.begin(); it != m.restarts.end();) {
       if (it->deadline <= now) {
         it->done(DeadlineExceededError(
@@ -329,6 +322,7 @@ void PollEngine::FinishPoll(Miner& m, PollResult result, Status error,
     AppendCommonSamples(m, /*up=*/false, rep.samples);
   }
   rep.result = result;
+  m.last_result = result;
   rep.circuit_open = m.schedule.circuit_open();
   if (metrics_ != nullptr) {
     metrics_->ObservePoll(m.target.kind, result, rep.duration);
@@ -342,7 +336,7 @@ void PollEngine::ReportSkipped(Miner& m) {
   rep.time = clock_.Now();
   rep.attempted = false;
   rep.circuit_open = m.schedule.circuit_open();
-  rep.result = PollResult::kRefused;
+  rep.result = m.last_result;
   rep.error = UnavailableError(
       m.context +
       (rep.circuit_open ? ": circuit open after " : ": backing off after ") +

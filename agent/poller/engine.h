@@ -58,6 +58,9 @@ class PollEngine {
   // named in the returned InvalidArgument; the rest is applied.
   Status SetTargets(std::vector<MinerTarget> targets);
 
+  // The PollSink is called from inside Tick and transport callbacks: it
+  // must not call SetTargets or Restart re-entrantly (Poller defers them).
+  //
   // Does everything due at clock.SteadyNow() (start polls, report skipped
   // slots and rounds, start restarts) and returns when it wants to be
   // called next. Also call it after transport callbacks ran.
@@ -91,6 +94,7 @@ class PollEngine {
     std::optional<WallTime> last_success;
     bool ever_ok = false;
     RoundState round = RoundState::kPending;
+    PollResult last_result = PollResult::kOk;
     // The exchange in flight (a poll step or a restart), if any.
     std::optional<ExchangeId> exchange;
     bool restarting = false;

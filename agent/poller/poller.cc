@@ -50,7 +50,7 @@ Result<std::unique_ptr<Poller>> Poller::Start(const PollerOptions& opts,
 
 Poller::~Poller() {
   stop_.store(true);
-  loop_->Wake();
+  if (loop_) loop_->Wake();
   if (thread_.joinable()) thread_.join();
   // The thread is gone: the engine (aborting its exchanges and failing
   // pending restarts), then the transport, then the loop.
@@ -71,7 +71,15 @@ void Poller::Run() {
 }
 
 Status Poller::SetTargets(std::vector<MinerTarget> targets) {
-  if (OnLoopThread()) return engine_->SetTargets(std::move(targets));
+  if (OnLoopThread()) {
+    // From a sink callback: the engine is mid-call, so apply it on the next
+    // loop turn and log what it skipped.
+    loop_->Post([this, t = std::move(targets)]() mutable {
+      Status st = engine_->SetTargets(std::move(t));
+      if (!st.ok()) LogWarn("poller_targets_skipped").Kv("err", st);
+    });
+    return Status::Ok();
+  }
   auto done = std::make_shared<std::promise<Status>>();
   std::future<Status> f = done->get_future();
   loop_->Post([this, done, t = std::move(targets)]() mutable {

@@ -46,7 +46,8 @@ class Poller {
   Poller& operator=(const Poller&) = delete;
 
   // Replaces the targets (see PollEngine::SetTargets). Thread-safe; blocks
-  // until the poller thread applied it (also callable from a sink callback).
+  // until the poller thread applied it. From a PollSink callback it is
+  // applied on the next loop turn instead, returns Ok and logs problems.
   Status SetTargets(std::vector<MinerTarget> targets);
 
   // Asks a configured miner to restart, after its poll in flight if any.

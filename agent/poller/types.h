@@ -72,6 +72,7 @@ struct PollReport {
   MinerTarget target;
   WallTime time;  // when the poll started (or the slot passed)
   bool attempted = true;
+  // For a skipped slot: the result of the last attempted poll.
   PollResult result = PollResult::kOk;
   Status error;          // ok iff result is kOk; has target context
   Duration duration{0};  // wall time of the poll's exchanges

@@ -115,6 +115,7 @@ TEST(PollEngineTest, BackoffThenBreakerThenHalfOpenProbe) {
       continue;
     }
     EXPECT_TRUE(r.circuit_open);
+    EXPECT_EQ(r.result, PollResult::kRefused);  // the last attempt's class
     EXPECT_EQ(FindValue(r.samples, kCircuitOpenMetric), 1.0);
     EXPECT_EQ(FindValue(r.samples, metric::kUp, "kind", "test"), 0.0);
     EXPECT_NE(r.error.message().find("circuit open"), std::string::npos);
