@@ -110,6 +110,13 @@ class FleetSim {
     ModelEventKind kind;
   };
 
+  // epoll tokens: the kind in the top byte, a miner index or conn id below.
+  static constexpr uint64_t kListenerTag = 1ULL << 56;
+  static constexpr uint64_t kConnTag = 2ULL << 56;
+  static constexpr uint64_t kControlTag = 3ULL << 56;
+  static constexpr uint64_t kWakeTag = 4ULL << 56;
+  static constexpr uint64_t kTagMask = 0xffULL << 56;
+
   FleetSim(FleetOptions options, Clock* clock);
   Status Listen(uint32_t miner);
   void Unlisten(uint32_t miner);
