@@ -7,6 +7,7 @@
 
 #include "agent/common/log.h"
 #include "agent/store/codec.h"
+#include "agent/store/rocks_rows.h"
 #include "agent/store/rocks_store_impl.h"
 #include "agent/store/time_windows.h"
 
@@ -19,12 +20,6 @@ constexpr size_t kBatchBytes = 4 << 20;
 template <typename D>
 int64_t Ms(D d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-std::string U32Key(char prefix, uint32_t v) {
-  std::string k(1, prefix);
-  PutU32BE(k, v);
-  return k;
 }
 
 }  // namespace

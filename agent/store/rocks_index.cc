@@ -1,0 +1,226 @@
+// The meta family of RocksStore: schema version and migrations, loading
+// the series index, and registering new targets, series and poll schemas.
+#include <cstring>
+
+#include "agent/common/log.h"
+#include "agent/store/codec.h"
+#include "agent/store/matcher.h"
+#include "agent/store/rocks_rows.h"
+#include "agent/store/rocks_store_impl.h"
+#include "agent/store/time_windows.h"
+
+namespace rigwatch::store {
+namespace {
+
+constexpr char kVersionKey[] = "version";
+
+}  // namespace
+
+Result<uint32_t> RocksStore::ReadSchemaVersion() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, kVersionKey, &v);
+  if (s.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), meta_));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      return DataLossError("meta has data but no schema version");
+    }
+    if (opts_.mode != OpenMode::kReadWrite) return kSchemaVersion;
+    RW_RETURN_IF_ERROR(
+        FromRocks(db_->Put(rocksdb::WriteOptions(), meta_, kVersionKey,
+                           std::to_string(kSchemaVersion)),
+                  "write schema version"));
+    return kSchemaVersion;
+  }
+  RW_RETURN_IF_ERROR(FromRocks(s, "read schema version"));
+  char* end = nullptr;
+  unsigned long n = std::strtoul(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0') {
+    return DataLossError("bad schema version \"" + v + "\"");
+  }
+  return static_cast<uint32_t>(n);
+}
+
+// Version 1 kept DurableKv entries in the meta family under "K" ns \0 key;
+// version 2 gives them their own family so synced rule/outbox writes never
+// share a memtable with the series index.
+Status RocksStore::Migrate(uint32_t from) {
+  if (from < 1) return DataLossError("unknown schema version 0");
+  if (from == 1) {
+    rocksdb::WriteBatch wb;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), meta_));
+    uint64_t moved = 0;
+    for (it->Seek("K"); it->Valid() && it->key().starts_with("K"); it->Next()) {
+      rocksdb::Slice k = it->key();
+      k.remove_prefix(1);
+      RW_RETURN_IF_ERROR(FromRocks(wb.Put(kv_, k, it->value()), "migrate"));
+      RW_RETURN_IF_ERROR(FromRocks(wb.Delete(meta_, it->key()), "migrate"));
+      ++moved;
+    }
+    RW_RETURN_IF_ERROR(FromRocks(it->status(), "migrate scan"));
+    RW_RETURN_IF_ERROR(FromRocks(wb.Put(meta_, kVersionKey, "2"), "migrate"));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    RW_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "migrate 1->2"));
+    LogInfo("store_migrated").Kv("from", 1).Kv("to", 2).Kv("kv_moved", moved);
+  }
+  return Status::Ok();
+}
+
+Status RocksStore::LoadIndex() {
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<uint32_t>> schemas;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  const Status bad = DataLossError("meta: malformed entry");
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    std::string_view v(it->value().data(), it->value().size());
+    switch (k[0]) {
+      case 'C':
+        if (k.size() != 5) return bad;
+        closed_hours_.insert(int64_t{GetU32BE(k.data() + 1)} * 1000);
+        break;
+      case 'P':
+        if (k.size() != 5 || v.size() != 8) return bad;
+        std::memcpy(&hour_counts_[int64_t{GetU32BE(k.data() + 1)} * 1000],
+                    v.data(), 8);
+        break;
+      case 'Q': {
+        if (k.size() != 9) return bad;
+        std::vector<uint32_t> sids;
+        uint64_t n, x;
+        if (!GetVarint(v, n)) return bad;
+        for (uint64_t i = 0; i < n; ++i) {
+          if (!GetVarint(v, x)) return bad;
+          sids.push_back(static_cast<uint32_t>(x));
+        }
+        schemas[{GetU32BE(k.data() + 1), GetU32BE(k.data() + 5)}] =
+            std::move(sids);
+        break;
+      }
+      case 'S': {
+        if (k.size() != 5 || v.size() < 4) return bad;
+        uint32_t sid = GetU32BE(k.data() + 1);
+        SeriesInfo si;
+        si.tid = GetU32BE(v.data());
+        RW_RETURN_IF_ERROR(DecodeSeriesName(v.substr(4), si.metric, si.labels));
+        if (series_.size() <= sid) series_.resize(sid + 1);
+        series_ids_[std::string(v)] = sid;
+        series_[sid] = std::move(si);
+        break;
+      }
+      case 'T': {
+        if (v.size() != 4) return bad;
+        auto t = std::make_unique<TargetInfo>();
+        t->tid = GetU32BE(v.data());
+        t->name.assign(k.substr(1));
+        if (targets_by_id_.size() <= t->tid) targets_by_id_.resize(t->tid + 1);
+        targets_by_id_[t->tid] = t.get();
+        targets_[t->name] = std::move(t);
+        break;
+      }
+      default:
+        break;  // "version" and keys of later versions' readers
+    }
+  }
+  RW_RETURN_IF_ERROR(FromRocks(it->status(), "load meta"));
+  for (auto& [key, sids] : schemas) {
+    if (key.first >= targets_by_id_.size() || !targets_by_id_[key.first]) {
+      return DataLossError("meta: schema of unknown target");
+    }
+    TargetInfo* t = targets_by_id_[key.first];
+    if (t->schemas.size() <= key.second) t->schemas.resize(key.second + 1);
+    Schema& s = t->schemas[key.second];
+    for (uint32_t sid : sids) {
+      if (sid >= series_.size()) return DataLossError("meta: unknown series");
+      s.signature.push_back({series_[sid].metric, series_[sid].labels, 0});
+    }
+    s.sids = std::move(sids);
+  }
+  return Status::Ok();
+}
+
+void RocksStore::LoadLastTimestamps() {
+  std::map<std::string, CfPtr> parts = Partitions();
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  int looked = 0;
+  for (auto p = parts.rbegin(); p != parts.rend() && looked < 2; ++p) {
+    if (p->first[0] != 'h') continue;
+    ++looked;
+    int64_t hour = ParseWindowName(std::string_view(p->first).substr(1));
+    if (hour < 0) continue;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), p->second.get()));
+    for (TargetInfo* t : targets_by_id_) {
+      if (!t || t->last_ts_ms != 0) continue;
+      std::string k;
+      PutU32BE(k, t->tid);
+      PutU32BE(k, 0xFFFFFFFFu);
+      it->SeekForPrev(k);
+      if (it->Valid() && it->key().size() == 8 &&
+          GetU32BE(it->key().data()) == t->tid) {
+        t->last_ts_ms = hour + GetU32BE(it->key().data() + 4);
+      }
+    }
+  }
+}
+
+Result<RocksStore::TargetInfo*> RocksStore::RegisterTarget(
+    const std::string& name, rocksdb::WriteBatch& meta) {
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  auto t = std::make_unique<TargetInfo>();
+  t->tid = static_cast<uint32_t>(targets_by_id_.size());
+  t->name = name;
+  std::string v;
+  PutU32BE(v, t->tid);
+  RW_RETURN_IF_ERROR(FromRocks(meta.Put(meta_, "T" + name, v), "batch"));
+  TargetInfo* raw = t.get();
+  targets_by_id_.push_back(raw);
+  targets_[name] = std::move(t);
+  return raw;
+}
+
+Result<size_t> RocksStore::RegisterSchema(TargetInfo& t, const Samples& samples,
+                                          rocksdb::WriteBatch& meta) {
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  std::vector<uint32_t> sids;
+  sids.reserve(samples.size());
+  std::string key;
+  for (const Sample& s : samples) {
+    Labels sorted = SortedLabels(s.labels);
+    key.clear();
+    PutU32BE(key, t.tid);
+    key += EncodeSeriesName(s.name, sorted);
+    auto it = series_ids_.find(key);
+    if (it != series_ids_.end()) {
+      sids.push_back(it->second);
+      continue;
+    }
+    auto sid = static_cast<uint32_t>(series_.size());
+    series_.push_back({t.tid, s.name, std::move(sorted)});
+    series_ids_[key] = sid;
+    RW_RETURN_IF_ERROR(
+        FromRocks(meta.Put(meta_, U32Key('S', sid), key), "batch"));
+    sids.push_back(sid);
+  }
+  for (size_t i = 0; i < t.schemas.size(); ++i) {
+    if (t.schemas[i].sids == sids) {
+      t.schemas[i].signature =
+          samples;  // the exporter's order, for the fast path
+      return i;
+    }
+  }
+  std::string k = U32Key('Q', t.tid);
+  PutU32BE(k, static_cast<uint32_t>(t.schemas.size()));
+  std::string v;
+  PutVarint(v, sids.size());
+  for (uint32_t sid : sids) PutVarint(v, sid);
+  RW_RETURN_IF_ERROR(FromRocks(meta.Put(meta_, k, v), "batch"));
+  t.schemas.push_back({samples, std::move(sids)});
+  return t.schemas.size() - 1;
+}
+
+}  // namespace rigwatch::store
