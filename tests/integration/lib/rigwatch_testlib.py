@@ -2,6 +2,7 @@
 starting the real binary, HTTP with deadlines. Standard library only."""
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -140,3 +141,82 @@ def promtool_problems(text):
     if rc != 0 and not problems and not out.strip():
         problems = [f"promtool exited {rc} without output"]
     return problems
+
+
+class FleetSim:
+    """The real fleet simulator (build/fleet_sim) on its own 127.x range."""
+
+    def __init__(self, tmpdir, miners=20, mix="axeos=0.5,cgminer=0.5",
+                 base_address="127.10.0.0", faults=None, extra=()):
+        self.tmp = tmpdir
+        self.targets = os.path.join(tmpdir, "targets.yaml")
+        args = [FLEET_SIM, "--miners", str(miners), "--mix", mix,
+                "--base-address", base_address, "--http-port", "0",
+                "--cgminer-port", "0", "--targets-out", self.targets]
+        if faults:
+            args += ["--faults", faults]
+        args += list(extra)
+        self.out = open(os.path.join(tmpdir, "sim.log"), "w+b")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.out)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("fleet_sim ready"):
+            raise AssertionError(f"fleet_sim did not start: {line!r}")
+        self.control = line.split("control=")[1].strip()
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://{self.control}{path}", data=data,
+                                     method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            raise AssertionError(f"{method} {path}: {e.code} {e.read()!r}")
+
+    def fault(self, miner, fault, value=None):
+        body = {"fault": fault}
+        if value is not None:
+            body["value"] = value
+        return self.call("POST", f"/miners/{miner}/faults", body)
+
+    def requests(self, miner):
+        return self.call("GET", f"/miners/{miner}/requests")["requests"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels.items())): value} from exposition text."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$', line)
+        if not m:
+            raise AssertionError(f"unparseable line: {line!r}")
+        labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"',
+                                 m.group(3) or ""))
+        out[(m.group(1), frozenset(labels.items()))] = float(m.group(4))
+    return out
+
+
+def metric(samples, name, **labels):
+    """The value of the one series of `name` whose labels include `labels`."""
+    found = [v for (n, ls), v in samples.items()
+             if n == name and all((k, str(x)) in ls for k, x in labels.items())]
+    if len(found) != 1:
+        return None
+    return found[0]
+
+
+def metric_sum(samples, name, **labels):
+    return sum(v for (n, ls), v in samples.items()
+               if n == name and all((k, str(x)) in ls for k, x in labels.items()))
