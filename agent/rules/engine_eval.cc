@@ -350,9 +350,19 @@ Status RuleEngine::Evaluate(std::span<const TargetSamples> round) {
     for (const TargetSamples& ts : round) {
       EvaluateTarget(im, ts, r, scratch, out, first_error);
     }
-    // Targets missing from this round age the same way.
-    for (auto& [name, t] : im.targets) {
-      if (t.last_round != r) SweepTarget(im, name, t, r, out, first_error);
+    // Targets missing from this round age the same way; one whose series
+    // are all forgotten (a miner removed from the config) goes entirely.
+    for (auto it = im.targets.begin(); it != im.targets.end();) {
+      TargetState& t = it->second;
+      if (t.last_round == r) {
+        ++it;
+        continue;
+      }
+      SweepTarget(im, it->first, t, r, out, first_error);
+      const bool empty =
+          std::all_of(t.by_rule.begin(), t.by_rule.end(),
+                      [](const std::vector<Series>& l) { return l.empty(); });
+      it = empty ? im.targets.erase(it) : std::next(it);
     }
   }
   if (!first_error.ok()) {

@@ -24,7 +24,7 @@ class RecordingSink : public TransitionSink {
 };
 
 // A fleet of targets whose samples a test sets before each round.
-class EngineTest : public ::testing::Test {
+class RulesEngineTest : public ::testing::Test {
  protected:
   void Load(std::string_view text) {
     ASSERT_TRUE(engine_.SetRules(MustParse(text)).ok());
@@ -74,7 +74,7 @@ constexpr std::string_view kTemp = R"y(rules:
     on_yellow: [notify]
 )y";
 
-TEST_F(EngineTest, ForDelaysEnteringALevel) {
+TEST_F(RulesEngineTest, ForDelaysEnteringALevel) {
   Load(kTemp);
   Set("rig-1", Temp(60));
   Round();
@@ -98,7 +98,7 @@ TEST_F(EngineTest, ForDelaysEnteringALevel) {
   EXPECT_EQ(t.since, clock_.Now());
 }
 
-TEST_F(EngineTest, ABlipShorterThanForIsIgnored) {
+TEST_F(RulesEngineTest, ABlipShorterThanForIsIgnored) {
   Load(kTemp);
   Set("rig-1", Temp(80));
   Round();
@@ -113,7 +113,7 @@ TEST_F(EngineTest, ABlipShorterThanForIsIgnored) {
   EXPECT_EQ(Moves(), (std::vector<std::string>{"green>red"}));
 }
 
-TEST_F(EngineTest, HysteresisHoldsALevelUntilClearBelowItsThreshold) {
+TEST_F(RulesEngineTest, HysteresisHoldsALevelUntilClearBelowItsThreshold) {
   Load(kTemp);
   Set("rig-1", Temp(75));
   for (int i = 0; i < 3; ++i) Round();
@@ -145,7 +145,7 @@ TEST_F(EngineTest, HysteresisHoldsALevelUntilClearBelowItsThreshold) {
   EXPECT_EQ(sink_.seen.back().to, Level::kYellow);
 }
 
-TEST_F(EngineTest, SeriesAreJudgedSeparatelyByLabels) {
+TEST_F(RulesEngineTest, SeriesAreJudgedSeparatelyByLabels) {
   Load(R"y(rules:
   - name: t
     metric: miner_temperature_celsius{sensor=~"chain[0-9]+_chip"}
@@ -162,7 +162,7 @@ TEST_F(EngineTest, SeriesAreJudgedSeparatelyByLabels) {
   EXPECT_EQ(engine_.SeriesCount(), 2u);
 }
 
-TEST_F(EngineTest, RelativeToOwnHourlyAverage) {
+TEST_F(RulesEngineTest, RelativeToOwnHourlyAverage) {
   Load(R"y(rules:
   - name: hashrate_low
     metric: miner_hashrate_hashes_per_second
@@ -189,7 +189,7 @@ TEST_F(EngineTest, RelativeToOwnHourlyAverage) {
   EXPECT_EQ(sink_.seen[0].threshold, "< 0.7 * avg_over_time(1h)");
 }
 
-TEST_F(EngineTest, WindowNotYetCoveredNeitherEntersNorLeaves) {
+TEST_F(RulesEngineTest, WindowNotYetCoveredNeitherEntersNorLeaves) {
   Load(R"y(rules:
   - name: no_shares
     metric: miner_shares_accepted_total
@@ -209,7 +209,7 @@ TEST_F(EngineTest, WindowNotYetCoveredNeitherEntersNorLeaves) {
   EXPECT_EQ(Moves(), (std::vector<std::string>{"green>red", "red>green"}));
 }
 
-TEST_F(EngineTest, IncreaseCountsThroughACounterReset) {
+TEST_F(RulesEngineTest, IncreaseCountsThroughACounterReset) {
   Load(R"y(rules:
   - name: slow_shares
     metric: miner_shares_accepted_total
@@ -237,7 +237,7 @@ TEST_F(EngineTest, IncreaseCountsThroughACounterReset) {
   EXPECT_EQ(sink_.seen[0].value, 9);
 }
 
-TEST_F(EngineTest, AbsenceRule) {
+TEST_F(RulesEngineTest, AbsenceRule) {
   Load(R"y(rules:
   - name: no_hashrate
     metric: miner_hashrate_hashes_per_second
@@ -259,7 +259,7 @@ TEST_F(EngineTest, AbsenceRule) {
   EXPECT_EQ(Moves(), (std::vector<std::string>{"green>red", "red>green"}));
 }
 
-TEST_F(EngineTest, StaleSeriesBecomeUnknownThenForgotten) {
+TEST_F(RulesEngineTest, StaleSeriesBecomeUnknownThenForgotten) {
   Load(R"y(rules:
   - name: asic_temperature
     metric: miner_temperature_celsius{sensor="asic"}
@@ -290,9 +290,12 @@ TEST_F(EngineTest, StaleSeriesBecomeUnknownThenForgotten) {
   Round(minutes(3));
   EXPECT_EQ(sink_.seen.back().target, "rig-2");
   EXPECT_EQ(sink_.seen.back().to, Level::kUnknown);
+  Round(std::chrono::hours(25));
+  EXPECT_EQ(engine_.SeriesCount(), 0u);
+  EXPECT_EQ(engine_.MetricSamples().size(), 2u);  // counters only
 }
 
-TEST_F(EngineTest, KindAndTargetFilters) {
+TEST_F(RulesEngineTest, KindAndTargetFilters) {
   Load(R"y(rules:
   - name: down
     metric: miner_up
@@ -309,7 +312,7 @@ TEST_F(EngineTest, KindAndTargetFilters) {
   EXPECT_EQ(sink_.seen[0].target, "rack1-a");
 }
 
-TEST_F(EngineTest, GraceHoldsOffWorseningAndPendingTimers) {
+TEST_F(RulesEngineTest, GraceHoldsOffWorseningAndPendingTimers) {
   Load(R"y(rules:
   - name: down
     metric: miner_up
@@ -329,7 +332,7 @@ TEST_F(EngineTest, GraceHoldsOffWorseningAndPendingTimers) {
   EXPECT_EQ(Moves(), (std::vector<std::string>{"green>red"}));
 }
 
-TEST_F(EngineTest, GraceLetsALevelImprove) {
+TEST_F(RulesEngineTest, GraceLetsALevelImprove) {
   Load(kTemp);
   Set("rig-1", Temp(80));
   for (int i = 0; i < 3; ++i) Round();
@@ -340,7 +343,7 @@ TEST_F(EngineTest, GraceLetsALevelImprove) {
   EXPECT_EQ(Moves(), (std::vector<std::string>{"green>red", "red>green"}));
 }
 
-TEST_F(EngineTest, MuteDeliversTransitionsWithoutActions) {
+TEST_F(RulesEngineTest, MuteDeliversTransitionsWithoutActions) {
   Load(kTemp);
   ASSERT_TRUE(engine_.Mute("rig-1", clock_.Now() + minutes(10)).ok());
   Set("rig-1", Temp(80));
@@ -364,7 +367,7 @@ TEST_F(EngineTest, MuteDeliversTransitionsWithoutActions) {
   EXPECT_FALSE(engine_.Alerts()[0].muted);
 }
 
-TEST_F(EngineTest, SetRulesKeepsStatesOfRulesThatPersist) {
+TEST_F(RulesEngineTest, SetRulesKeepsStatesOfRulesThatPersist) {
   Load(kTemp);
   Set("rig-1", Temp(80));
   for (int i = 0; i < 3; ++i) Round();
@@ -391,7 +394,7 @@ TEST_F(EngineTest, SetRulesKeepsStatesOfRulesThatPersist) {
   EXPECT_EQ(sink_.seen.back().rule, "asic_hot");
 }
 
-TEST_F(EngineTest, MetricSamplesAndAlertsJson) {
+TEST_F(RulesEngineTest, MetricSamplesAndAlertsJson) {
   Load(kTemp);
   Set("rig-1", {Sample{"miner_temperature_celsius", {{"sensor", "asic"}}, 80},
                 Sample{"miner_temperature_celsius", {{"sensor", "vr"}}, 99}});
@@ -417,7 +420,7 @@ TEST_F(EngineTest, MetricSamplesAndAlertsJson) {
             "\"muted\":false,\"muted_until\":null,\"description\":\"\"}]}");
 }
 
-TEST_F(EngineTest, JsonEscapesHostileNames) {
+TEST_F(RulesEngineTest, JsonEscapesHostileNames) {
   Load(R"y(rules:
   - name: down
     metric: miner_up
@@ -458,7 +461,7 @@ class FakeHistory : public HistorySource {
   bool fail = false;
 };
 
-TEST_F(EngineTest, WarmFillsWindowsFromHistory) {
+TEST_F(RulesEngineTest, WarmFillsWindowsFromHistory) {
   Load(R"y(rules:
   - name: hashrate_low
     metric: miner_hashrate_hashes_per_second

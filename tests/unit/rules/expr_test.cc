@@ -8,7 +8,7 @@
 namespace rigwatch::rules {
 namespace {
 
-TEST(ExprTest, SelectorMatchers) {
+TEST(RulesExprTest, SelectorMatchers) {
   auto r = ParseSelector(
       R"(m{a="x", b!="", c=~"chain[0-9]+_chip", d!~"t.*", e="q\"uote"})");
   ASSERT_TRUE(std::holds_alternative<Selector>(r));
@@ -39,7 +39,7 @@ TEST(ExprTest, SelectorMatchers) {
   EXPECT_FALSE(c.Matches("m", test));
 }
 
-TEST(ExprTest, ErrorOffsetsPointAtTheToken) {
+TEST(RulesExprTest, ErrorOffsetsPointAtTheToken) {
   auto e = [](std::string_view cond) {
     auto r = ParseCondition(cond, "miner_temperature_celsius");
     EXPECT_TRUE(std::holds_alternative<ExprError>(r)) << cond;
@@ -53,7 +53,7 @@ TEST(ExprTest, ErrorOffsetsPointAtTheToken) {
   EXPECT_EQ(e("").message, "empty condition");
 }
 
-TEST(ExprTest, GlobMatch) {
+TEST(RulesExprTest, GlobMatch) {
   EXPECT_TRUE(GlobMatch("rack1-*", "rack1-07"));
   EXPECT_TRUE(GlobMatch("*", ""));
   EXPECT_TRUE(GlobMatch("a*b*c", "aXXbYYc"));

@@ -28,7 +28,7 @@ std::vector<std::string> FixtureFiles(const std::string& dir) {
   return out;
 }
 
-TEST(LoaderTest, GoodFixturesLoad) {
+TEST(RulesLoaderTest, GoodFixturesLoad) {
   std::vector<std::string> files = FixtureFiles("tests/fixtures/rules/good");
   ASSERT_GE(files.size(), 3u);
   for (const std::string& f : files) {
@@ -37,13 +37,13 @@ TEST(LoaderTest, GoodFixturesLoad) {
   }
 }
 
-TEST(LoaderTest, ShippedDefaultRulesLoad) {
+TEST(RulesLoaderTest, ShippedDefaultRulesLoad) {
   Result<RuleSet> r = LoadRuleFiles({SourceDir() + "/rules/default.yaml"});
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->rules.size(), 11u);
 }
 
-TEST(LoaderTest, BadFixturesReportExactErrors) {
+TEST(RulesLoaderTest, BadFixturesReportExactErrors) {
   std::vector<std::string> files = FixtureFiles("tests/fixtures/rules/bad");
   ASSERT_GE(files.size(), 9u);
   for (const std::string& f : files) {
@@ -58,7 +58,7 @@ TEST(LoaderTest, BadFixturesReportExactErrors) {
   }
 }
 
-TEST(LoaderTest, SpecExampleParsesToTheRightModel) {
+TEST(RulesLoaderTest, SpecExampleParsesToTheRightModel) {
   Result<RuleSet> r = LoadRuleFiles(
       {SourceDir() + "/tests/fixtures/rules/good/spec_example.yaml"});
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -95,7 +95,7 @@ TEST(LoaderTest, SpecExampleParsesToTheRightModel) {
   EXPECT_EQ(d.red->rhs.factor, 200e6);
 }
 
-TEST(LoaderTest, UnitsScaleToBaseUnits) {
+TEST(RulesLoaderTest, UnitsScaleToBaseUnits) {
   RuleSet s = MustParse(R"y(rules:
   - name: a
     metric: miner_hashrate_hashes_per_second
@@ -121,7 +121,7 @@ TEST(LoaderTest, UnitsScaleToBaseUnits) {
   EXPECT_DOUBLE_EQ(s.rules[3].red->rhs.factor, 0.95);
 }
 
-TEST(LoaderTest, DuplicateNamesAcrossFilesAndUnreadableFile) {
+TEST(RulesLoaderTest, DuplicateNamesAcrossFilesAndUnreadableFile) {
   fs::current_path(SourceDir());
   const std::string a = "tests/fixtures/rules/good/spec_example.yaml";
   Result<RuleSet> r =
@@ -142,7 +142,7 @@ TEST(LoaderTest, DuplicateNamesAcrossFilesAndUnreadableFile) {
   EXPECT_EQ(std::count(m.begin(), m.end(), '\n'), 5) << m;
 }
 
-TEST(LoaderTest, KnownKindsComeFromOptions) {
+TEST(RulesLoaderTest, KnownKindsComeFromOptions) {
   LoadOptions o;
   o.known_kinds = {"host", "whatsminer"};
   Result<RuleSet> r = ParseRuleText(R"y(rules:
@@ -168,7 +168,7 @@ TEST(LoaderTest, KnownKindsComeFromOptions) {
 
 // A bounded, deterministic stand-in for a fuzzer: mutated rule files must
 // come back as a RuleSet or an error, never as a crash or an exception.
-TEST(LoaderTest, MutatedFilesNeverCrash) {
+TEST(RulesLoaderTest, MutatedFilesNeverCrash) {
   const std::string base =
       ReadFile(SourceDir() + "/tests/fixtures/rules/good/full_grammar.yaml");
   ASSERT_FALSE(base.empty());

@@ -36,7 +36,7 @@ constexpr std::string_view kRules = R"y(rules:
     for: 2m
 )y";
 
-class PersistenceTest : public ::testing::Test {
+class RulesPersistenceTest : public ::testing::Test {
  protected:
   // Starts a new engine on the same kv (an agent restart).
   void Start(bool restore = true) {
@@ -66,7 +66,7 @@ class PersistenceTest : public ::testing::Test {
   std::map<std::string, Samples> samples_;
 };
 
-TEST_F(PersistenceTest, RestartResumesStatesWithoutRepeating) {
+TEST_F(RulesPersistenceTest, RestartResumesStatesWithoutRepeating) {
   Start();
   samples_["rig-1"] = Miner(80);
   samples_["rig-2"] = Miner(50);
@@ -110,7 +110,7 @@ TEST_F(PersistenceTest, RestartResumesStatesWithoutRepeating) {
   EXPECT_EQ(sink_.seen.size(), 3u);
 }
 
-TEST_F(PersistenceTest, WithoutRestoreTheRedStateWouldBeAnnouncedAgain) {
+TEST_F(RulesPersistenceTest, WithoutRestoreTheRedStateWouldBeAnnouncedAgain) {
   // The contrast case: proves the test above depends on Restore().
   Start();
   samples_["rig-1"] = Miner(80);
@@ -121,7 +121,7 @@ TEST_F(PersistenceTest, WithoutRestoreTheRedStateWouldBeAnnouncedAgain) {
   EXPECT_EQ(sink_.seen.size(), 2u);
 }
 
-TEST_F(PersistenceTest, PendingTimerSurvivesTheRestartInWallTime) {
+TEST_F(RulesPersistenceTest, PendingTimerSurvivesTheRestartInWallTime) {
   Start();
   samples_["rig-1"] = Miner(50, 0);  // down: miner_down pending (2m)
   ASSERT_TRUE(Round().ok());
@@ -135,7 +135,7 @@ TEST_F(PersistenceTest, PendingTimerSurvivesTheRestartInWallTime) {
   EXPECT_EQ(sink_.seen[0].rule, "miner_down");
 }
 
-TEST_F(PersistenceTest, MutesAndGraceSurvive) {
+TEST_F(RulesPersistenceTest, MutesAndGraceSurvive) {
   Start();
   ASSERT_TRUE(engine_->Mute("rig-1", clock_.Now() + hours(1)).ok());
   ASSERT_TRUE(engine_->StartGrace("rig-2", minutes(10)).ok());
@@ -149,7 +149,7 @@ TEST_F(PersistenceTest, MutesAndGraceSurvive) {
   EXPECT_TRUE(sink_.seen[0].actions.empty());
 }
 
-TEST_F(PersistenceTest, HealthyFleetWritesNothing) {
+TEST_F(RulesPersistenceTest, HealthyFleetWritesNothing) {
   Start();
   for (int i = 0; i < 100; ++i)
     samples_["rig-" + std::to_string(i)] = Miner(50);
@@ -168,7 +168,7 @@ TEST_F(PersistenceTest, HealthyFleetWritesNothing) {
   EXPECT_TRUE(entries->empty());
 }
 
-TEST_F(PersistenceTest, WriteFailureIsReportedAndRetried) {
+TEST_F(RulesPersistenceTest, WriteFailureIsReportedAndRetried) {
   Start();
   samples_["rig-1"] = Miner(80);
   ASSERT_TRUE(Round().ok());  // pending timer written
@@ -183,7 +183,7 @@ TEST_F(PersistenceTest, WriteFailureIsReportedAndRetried) {
   EXPECT_EQ(sink_.seen.size(), 1u);
 }
 
-TEST_F(PersistenceTest, UndecodableAndOrphanEntriesAreDropped) {
+TEST_F(RulesPersistenceTest, UndecodableAndOrphanEntriesAreDropped) {
   ASSERT_TRUE(kv_.Put("rules", "state\x1fgarbage", "x").ok());
   ASSERT_TRUE(
       kv_.Put("rules", "state\x1fgone_rule\x1frig-1\x1f", "1 2 0 - -").ok());
@@ -194,7 +194,7 @@ TEST_F(PersistenceTest, UndecodableAndOrphanEntriesAreDropped) {
   EXPECT_TRUE(entries->empty());
 }
 
-TEST_F(PersistenceTest, RestoreBeforeSetRulesIsRefusedAndKeepsTheKv) {
+TEST_F(RulesPersistenceTest, RestoreBeforeSetRulesIsRefusedAndKeepsTheKv) {
   ASSERT_TRUE(kv_.Put("rules",
                       "state\x1f"
                       "asic_temperature\x1frig-1\x1f",
@@ -207,7 +207,7 @@ TEST_F(PersistenceTest, RestoreBeforeSetRulesIsRefusedAndKeepsTheKv) {
   EXPECT_EQ(entries->size(), 1u);
 }
 
-TEST_F(PersistenceTest, LabelsWithSeparatorsRoundTrip) {
+TEST_F(RulesPersistenceTest, LabelsWithSeparatorsRoundTrip) {
   Start();
   samples_["rig=%\x1f"] = {Sample{"miner_temperature_celsius",
                                   {{"sensor", "asic"}, {"x", "a=b%\x1e"}},

@@ -48,7 +48,7 @@ ToolRun PromtoolCheck(const std::string& text) {
   return r;
 }
 
-TEST(PrometheusExportTest, ShippedFileMatchesDefaultRules) {
+TEST(RulesPrometheusExportTest, ShippedFileMatchesDefaultRules) {
   Result<RuleSet> set = LoadRuleFiles({SourceDir() + "/rules/default.yaml"});
   ASSERT_TRUE(set.ok()) << set.status().message();
   Result<std::string> text = ExportPrometheusRules(*set, "rules/default.yaml");
@@ -62,7 +62,7 @@ TEST(PrometheusExportTest, ShippedFileMatchesDefaultRules) {
       << kShipped << " is stale; regenerate it with RIGWATCH_UPDATE_GOLDEN=1";
 }
 
-TEST(PrometheusExportTest, PromtoolAcceptsTheExports) {
+TEST(RulesPrometheusExportTest, PromtoolAcceptsTheExports) {
   ASSERT_EQ(access(kPromtool, X_OK), 0) << "promtool is required";
   for (const std::string& f :
        {std::string("rules/default.yaml"),
@@ -81,7 +81,7 @@ TEST(PrometheusExportTest, PromtoolAcceptsTheExports) {
   }
 }
 
-TEST(PrometheusExportTest, PromtoolRejectsABrokenFile) {
+TEST(RulesPrometheusExportTest, PromtoolRejectsABrokenFile) {
   // The check above can fail: promtool does reject a bad expression.
   ToolRun r = PromtoolCheck(
       "groups:\n  - name: x\n    rules:\n      - alert: a\n"
@@ -89,7 +89,7 @@ TEST(PrometheusExportTest, PromtoolRejectsABrokenFile) {
   EXPECT_NE(r.exit_code, 0) << r.output;
 }
 
-TEST(PrometheusExportTest, TranslatesEachForm) {
+TEST(RulesPrometheusExportTest, TranslatesEachForm) {
   RuleSet set = MustParse(R"y(rules:
   - name: asic_temperature
     metric: miner_temperature_celsius{sensor="asic"}
@@ -153,7 +153,7 @@ TEST(PrometheusExportTest, TranslatesEachForm) {
       "        expr: \"absent(miner_up)\"\n");
 }
 
-TEST(PrometheusExportTest, RejectsAnInvalidAlertName) {
+TEST(RulesPrometheusExportTest, RejectsAnInvalidAlertName) {
   RuleSet set = MustParse(R"y(rules:
   - name: ok
     metric: miner_up

@@ -5,7 +5,7 @@
 namespace rigwatch::rules {
 namespace {
 
-TEST(WindowTest, UndefinedUntilCovered) {
+TEST(RulesWindowTest, UndefinedUntilCovered) {
   Window w;
   EXPECT_FALSE(w.Eval(WindowFn::kAvgOverTime, 100, 0));
   w.Add(10, 1);
@@ -16,7 +16,7 @@ TEST(WindowTest, UndefinedUntilCovered) {
   EXPECT_EQ(w.Eval(WindowFn::kAvgOverTime, 10, 20), 3);
 }
 
-TEST(WindowTest, AggregatesOverTheWindowOnly) {
+TEST(RulesWindowTest, AggregatesOverTheWindowOnly) {
   Window w;
   for (int i = 0; i <= 10; ++i) w.Add(i * 10, i);
   // (50, 100]: 6..10
@@ -27,7 +27,7 @@ TEST(WindowTest, AggregatesOverTheWindowOnly) {
   EXPECT_EQ(w.Eval(WindowFn::kRate, 50, 100), 5 / 0.05);
 }
 
-TEST(WindowTest, IncreaseHandlesResets) {
+TEST(RulesWindowTest, IncreaseHandlesResets) {
   Window w;
   w.Add(0, 100);
   w.Add(10, 110);
@@ -36,7 +36,7 @@ TEST(WindowTest, IncreaseHandlesResets) {
   EXPECT_EQ(w.Eval(WindowFn::kIncrease, 30, 30), 10 + 3 + 5);
 }
 
-TEST(WindowTest, OutOfOrderDroppedAndTrimKeepsAnchor) {
+TEST(RulesWindowTest, OutOfOrderDroppedAndTrimKeepsAnchor) {
   Window w;
   EXPECT_TRUE(w.Add(10, 1));
   EXPECT_FALSE(w.Add(10, 2));
