@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tests/sim/cgminer_text.h"
 #include "tests/sim/json_out.h"
 
 namespace rigwatch::sim {
@@ -358,7 +359,14 @@ CgminerReply RenderCgminerReply(Variant v, std::string_view request,
       return r;
     }
   } else {
+    // Plain text: "summary" or "pga|0". No joins in text mode, so
+    // "summary+devs" is just an unknown command here.
     cmd = std::string(request.substr(0, request.find('|')));
+    r.command = cmd;
+    std::string json;
+    Single(json, v, cmd, s, faults, &r.restart);
+    r.body = CgminerJsonToText(json);
+    return r;
   }
   r.command = cmd;
   if (cmd.find('+') == std::string::npos) {

@@ -21,8 +21,8 @@ struct CgminerReply {
 // Answers the bytes of one recv(). JSON requests ({"command":"summary"}),
 // multi-commands ("summary+devs", each section a 1-element array), Code 14
 // for unknown commands, 23/24 for bad JSON, Code 45 per `faults.code45`.
-// Plain-text requests ("summary", "pga|0") are answered in JSON too: the
-// text reply format is not simulated.
+// Plain-text requests ("summary", "pga|0") get the text reply form
+// (cgminer_text.h); joins are JSON-only.
 CgminerReply RenderCgminerReply(Variant v, std::string_view request,
                                 const Snapshot& s, const Faults& faults);
 

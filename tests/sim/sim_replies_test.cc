@@ -2,6 +2,7 @@
 // the state model, fleet planning and HTTP request parsing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -131,9 +132,31 @@ TEST(CgminerRepliesTest, SummaryAndErrors) {
   EXPECT_EQ(j["STATUS"][0]["When"], s.wall_epoch_s);
   EXPECT_EQ(r.command, "summary");
 
-  // Plain-text form of the same command.
+  // Plain-text form of the same command: same values, text framing.
   r = RenderCgminerReply(Variant::kCgminer4_11, "summary", s, Faults());
-  EXPECT_EQ(Parse(r.body)["STATUS"][0]["Code"], 11);
+  const std::string when = std::to_string(s.wall_epoch_s);
+  EXPECT_EQ(r.body.rfind("STATUS=S,When=" + when +
+                             ",Code=11,Msg=Summary,Description=cgminer "
+                             "4.11.1|SUMMARY,Elapsed=",
+                         0),
+            0u)
+      << r.body;
+  EXPECT_EQ(r.body.back(), '|');
+  EXPECT_NE(r.body.find(",MHS 5s="), std::string::npos);
+  EXPECT_EQ(std::count(r.body.begin(), r.body.end(), '|'), 2);
+  r = RenderCgminerReply(Variant::kCgminer4_11, "pools", s, Faults());
+  EXPECT_NE(r.body.find("|POOL=0,URL=stratum+tcp://pool.sim.invalid:3333,"),
+            std::string::npos)
+      << r.body;
+  r = RenderCgminerReply(Variant::kCgminer4_11, "restart", s, Faults());
+  EXPECT_EQ(r.body, "RESTART");
+  r = RenderCgminerReply(Variant::kCgminer4_11, "summary+devs", s, Faults());
+  EXPECT_EQ(r.body, "STATUS=E,When=" + when + ",Code=14,Msg=Invalid command|");
+  r = RenderCgminerReply(Variant::kAntminerS9, "stats", s, Faults());
+  EXPECT_NE(r.body.find("|BMMiner=2.0.0,Miner=16.8.1.3,"), std::string::npos);
+  EXPECT_NE(r.body.find("Type=Antminer S9|STATS=0,ID=BC50,"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("chain_xtime6={}"), std::string::npos);
 
   r = RenderCgminerReply(Variant::kCgminer4_11, "{\"command\":\"bogus\"}", s,
                          Faults());
