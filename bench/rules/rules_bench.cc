@@ -114,7 +114,7 @@ int Main(int argc, char** argv) {
   const int miners = argc > 1 ? std::atoi(argv[1]) : 10000;
   const int measured = argc > 2 ? std::atoi(argv[2]) : 40;
   const char* dir = std::getenv("RIGWATCH_SOURCE_DIR");
-  std::string path = std::string(dir ? dir : ".") + "/rules/default.yaml";
+  std::string path = std::string(dir ? dir : RIGWATCH_DEFAULT_SOURCE_DIR) + "/rules/default.yaml";
   Result<RuleSet> set = LoadRuleFiles({path});
   if (!set.ok()) {
     std::fprintf(stderr, "%s\n", set.status().message().c_str());
