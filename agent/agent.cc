@@ -249,11 +249,13 @@ Status Agent::Start() {
   }
   if (s.ok()) s = StartActions();
   if (s.ok()) {
-    pipeline_->Start();
+    pipeline_->Connect(rules_.get(), actions_.get());
     s = StartPoller();
   }
   if (s.ok()) {
-    pipeline_->Connect(rules_.get(), actions_.get(), poller_.get());
+    pipeline_->SetPoller(poller_.get());
+    pipeline_->Start();
+    pipeline_started_ = true;
     s = StartHttp();
   }
   if (!s.ok()) {
@@ -276,9 +278,12 @@ void Agent::Stop() {
   // Stop accepting first; civetweb waits for requests in flight.
   if (http_) http_->Stop();
   if (collector_.joinable()) collector_.join();
-  poller_.reset();  // no more polls; in-flight exchanges aborted
+  // No more judging, then no more actions (a restart in progress finishes:
+  // it holds the poller), then no more polls.
   if (pipeline_) pipeline_->Stop();
   if (actions_) actions_->Stop();
+  if (pipeline_) pipeline_->SetPoller(nullptr);
+  poller_.reset();  // in-flight exchanges aborted
   if (backups_) backups_->Stop();
   if (store_) {
     Status s = store_->Close();  // drains the queue and syncs
@@ -313,6 +318,12 @@ void Agent::ApplyTargets(bool log_unchanged) {
     targets.push_back(t);
   }
   size_t n = targets.size();
+  if (!pipeline_started_) {
+    std::vector<std::pair<std::string, std::string>> warm;
+    for (const MinerTarget& t : targets) warm.emplace_back(t.name, t.kind);
+    if (config_.host.enabled) warm.emplace_back("host", "host");
+    pipeline_->SetWarmTargets(std::move(warm));
+  }
   Status s = poller_->SetTargets(std::move(targets));
   if (!s.ok()) LogWarn("targets_skipped").Kv("err", s);
   LogInfo("targets_applied").Kv("miners", static_cast<uint64_t>(n));

@@ -120,6 +120,7 @@ class Agent {
   std::condition_variable loop_cv_;
   bool stopping_ = false;
   bool stopped_ = false;
+  bool pipeline_started_ = false;
   std::thread collector_;
 };
 

@@ -49,11 +49,9 @@ Pipeline::Pipeline(LiveState* live, store::Store* store)
 
 Pipeline::~Pipeline() { Stop(); }
 
-void Pipeline::Connect(rules::RuleEngine* rules, actions::Actions* actions,
-                       Poller* poller) {
+void Pipeline::Connect(rules::RuleEngine* rules, actions::Actions* actions) {
   rules_ = rules;
   actions_ = actions;
-  poller_ = poller;
 }
 
 void Pipeline::Start() {
@@ -122,7 +120,31 @@ void Pipeline::OnRemoved(const MinerTarget& target) {
   building_.erase(target.name);
 }
 
+void Pipeline::SetWarmTargets(
+    std::vector<std::pair<std::string, std::string>> t) {
+  warm_targets_ = std::move(t);
+}
+
 void Pipeline::RuleLoop() {
+  if (rules_ != nullptr && store_ != nullptr && !warm_targets_.empty()) {
+    std::vector<rules::TargetSamples> targets;
+    for (const auto& [name, kind] : warm_targets_) {
+      targets.push_back({name, kind, nullptr});
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    Status s = rules_->Warm(*this, targets);
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    if (s.ok()) {
+      LogInfo("rules_warmed")
+          .Kv("targets", static_cast<uint64_t>(targets.size()))
+          .Kv("seconds", secs);
+    } else {
+      LogWarn("rules_warm_failed").Kv("err", s);
+    }
+    warm_targets_.clear();
+  }
   while (true) {
     std::map<std::string, Pending> round;
     {
@@ -157,8 +179,9 @@ void Pipeline::OnTransition(const rules::Transition& t) {
 }
 
 Status Pipeline::Restart(const std::string& miner, Duration timeout) {
-  if (poller_ == nullptr) return FailedPreconditionError("no poller running");
-  return poller_->RestartMiner(miner, timeout);
+  Poller* poller = poller_.load();
+  if (poller == nullptr) return FailedPreconditionError("no poller running");
+  return poller->RestartMiner(miner, timeout);
 }
 
 Status Pipeline::Read(

@@ -48,8 +48,14 @@ class Pipeline final : public PollSink,
 
   // Wiring after construction (the rule engine and actions need the
   // pipeline as their sink, the pipeline needs them as consumers).
-  void Connect(rules::RuleEngine* rules, actions::Actions* actions,
-               Poller* poller);
+  // Call before the poller starts (its thread reads these).
+  void Connect(rules::RuleEngine* rules, actions::Actions* actions);
+  // The poller that carries out miner restarts; set once it runs.
+  void SetPoller(Poller* poller) { poller_.store(poller); }
+  // Targets (name, kind) whose rule windows the rule thread fills from the
+  // store before it judges the first round, so "avg_over_time(1h)" works
+  // right after an agent restart. Call before Start().
+  void SetWarmTargets(std::vector<std::pair<std::string, std::string>> t);
   // Starts / stops the rule thread. Stop judges nothing more.
   void Start();
   void Stop();
@@ -88,8 +94,9 @@ class Pipeline final : public PollSink,
   store::Store* store_;
   rules::RuleEngine* rules_ = nullptr;
   actions::Actions* actions_ = nullptr;
-  Poller* poller_ = nullptr;
+  std::atomic<Poller*> poller_{nullptr};
 
+  std::vector<std::pair<std::string, std::string>> warm_targets_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Pending> building_;  // this round so far
