@@ -55,7 +55,7 @@ constexpr std::array kAgentMetrics = {
 };
 
 // The store's self metrics (Store::SelfMetrics) documented for /metrics.
-constexpr std::array kStoreMetrics = {
+constexpr std::array kStoreMetricsTable = {
     MetricDesc{"rigwatch_store_size_bytes", MetricType::kGauge,
                "Bytes the store occupies on disk.", ""},
     MetricDesc{"rigwatch_store_samples_written_total", MetricType::kCounter,
@@ -79,6 +79,25 @@ constexpr std::array kStoreMetrics = {
                "How long the last maintenance pass (retention, chunking, "
                "rollups, compaction) took.",
                ""},
+};
+
+// The poller's series: rigwatch_circuit_open is published per miner with
+// the poll's samples; the others are prometheus-cpp families (self_metrics).
+constexpr std::array kPollerMetricsTable = {
+    MetricDesc{"rigwatch_circuit_open", MetricType::kGauge,
+               "1 while the miner's circuit breaker is open (polls paused "
+               "after consecutive failures).",
+               "miner"},
+    MetricDesc{"rigwatch_poll_total", MetricType::kCounter,
+               "Polls by miner kind and result (ok, timeout, refused, dns, "
+               "http_error, parse_error, denied).",
+               "kind,result"},
+    MetricDesc{"rigwatch_poll_duration_seconds", MetricType::kGauge,
+               "Histogram of poll durations by miner kind (_bucket, _sum, "
+               "_count).",
+               "kind,le"},
+    MetricDesc{"rigwatch_targets", MetricType::kGauge,
+               "Configured miners by kind.", "kind"},
 };
 
 // LiveState keys of the agent's own series (rendered without a target
@@ -130,16 +149,50 @@ PollerOptions ToPollerOptions(const ScrapeConfig& s) {
 
 std::span<const MetricDesc> AgentMetricDescs() { return kAgentMetrics; }
 
+std::vector<MetricTable> AllMetricTables() {
+  return {
+      {"Miners", MinerMetricDescs()},
+      {"Host (node_exporter names)", host::MetricDescs()},
+      {"Agent", kAgentMetrics},
+      {"Poller", kPollerMetricsTable},
+      {"Store", kStoreMetricsTable},
+      {"Rules", rules::RuleMetricDescs()},
+      {"Actions", std::span<const MetricDesc>(actions::kActionsMetrics)},
+  };
+}
+
+std::string MetricsMarkdown() {
+  std::string out =
+      "# Metrics reference\n\n"
+      "Generated from the descriptor tables in the code (`rigwatch docs "
+      "metrics`); a test fails when this file is out of date. Miner series "
+      "carry the `miner` label (the configured name); host series use "
+      "node_exporter's names and labels.\n";
+  for (const MetricTable& t : AllMetricTables()) {
+    out += "\n## " + std::string(t.title) + "\n\n";
+    out += "| name | type | labels | meaning |\n|---|---|---|---|\n";
+    for (const MetricDesc& d : t.descs) {
+      std::string help(d.help);
+      for (char& c : help) {
+        if (c == '|' || c == '\n') c = ' ';
+      }
+      out += "| `" + std::string(d.name) + "` | " +
+             (d.type == MetricType::kCounter ? "counter" : "gauge") + " | " +
+             std::string(d.labels) + " | " + help + " |\n";
+    }
+  }
+  return out;
+}
+
 Agent::Agent(Config config, AgentOptions options, Clock* clock)
     : clock_(clock),
       options_(options),
       config_(std::move(config)),
       start_time_(ToUnixSeconds(clock->Now())),
       registry_(std::make_shared<prometheus::Registry>()) {
-  live_ = std::make_unique<LiveState>(std::vector<std::span<const MetricDesc>>{
-      AgentMetricDescs(), MinerMetricDescs(), host::MetricDescs(),
-      rules::RuleMetricDescs(), kStoreMetrics,
-      std::span<const MetricDesc>(actions::kActionsMetrics)});
+  std::vector<std::span<const MetricDesc>> tables;
+  for (const MetricTable& t : AllMetricTables()) tables.push_back(t.descs);
+  live_ = std::make_unique<LiveState>(std::move(tables));
 }
 
 Agent::~Agent() { Stop(); }

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "agent/common/clock.h"
 #include "agent/common/status.h"
@@ -50,6 +51,16 @@ class BackupScheduler;
 
 // The agent's own series (rigwatch_*) rendered from LiveState.
 std::span<const MetricDesc> AgentMetricDescs();
+
+// Every descriptor table, titled: the source of HELP/TYPE on /metrics and
+// of docs/metrics.md.
+struct MetricTable {
+  std::string_view title;
+  std::span<const MetricDesc> descs;
+};
+std::vector<MetricTable> AllMetricTables();
+// docs/metrics.md, generated from AllMetricTables().
+std::string MetricsMarkdown();
 
 struct AgentOptions {
   // Run RocksDB's repair before opening a store that fails its check.

@@ -124,6 +124,11 @@ int CmdVersion(const Flags&) {
   return kExitOk;
 }
 
+int CmdDocsMetrics(const Flags&) {
+  std::fputs(MetricsMarkdown().c_str(), stdout);
+  return kExitOk;
+}
+
 int CmdHealth(const Flags& f) {
   std::string out;
   bool ok = RunHealthChecks(f.Get("config"), f.Has("web"), &out);
@@ -159,6 +164,11 @@ std::vector<Command> Commands() {
         {"exit-code", false, "exit 1 when any check fails"}},
        CmdHealth},
       {"version", "print the version", "rigwatch version", {}, CmdVersion},
+      {"docs metrics",
+       "print the metrics reference (docs/metrics.md)",
+       "rigwatch docs metrics",
+       {},
+       CmdDocsMetrics},
   };
   for (Command& c : OperationalCommands()) all.push_back(std::move(c));
   return all;
