@@ -27,7 +27,7 @@ using testing::WaitFor;
 
 std::string SourceDir() {
   const char* s = std::getenv("RIGWATCH_SOURCE_DIR");
-  return s ? s : ".";
+  return s && *s ? s : RIGWATCH_SOURCE_DIR_DEFAULT;
 }
 
 std::string ReadFile(const std::string& path) {
