@@ -105,6 +105,7 @@ class Agent {
   HttpResponse HandleSeries(const HttpRequest& req);
   HttpResponse HandleExport(const HttpRequest& req);
   HttpResponse HandleMute(const HttpRequest& req);
+  HttpResponse HandleTarget(const HttpRequest& req);
 
   Clock* clock_;
   AgentOptions options_;

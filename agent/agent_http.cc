@@ -1,4 +1,5 @@
 // The agent's HTTP routes: /metrics, health, and the /api/v1 read API.
+#include <cmath>
 #include <sstream>
 
 #include "agent/agent.h"
@@ -69,6 +70,10 @@ void Agent::RegisterRoutes() {
                 [this](const HttpRequest& req) { return HandleSeries(req); });
   http_->Handle("/api/v1/export",
                 [this](const HttpRequest& req) { return HandleExport(req); });
+  http_->Handle("/api/v1/targets",
+                [this](const HttpRequest& req) { return HandleTarget(req); });
+  http_->Handle("/api/v1/targets/",
+                [this](const HttpRequest& req) { return HandleTarget(req); });
   http_->Handle("/api/v1/mute",
                 [this](const HttpRequest& req) { return HandleMute(req); });
   http_->Handle("/", [](const HttpRequest& req) {
@@ -156,6 +161,61 @@ HttpResponse Agent::HandleExport(const HttpRequest& req) {
     if (!buf.empty()) write(buf);
   };
   return r;
+}
+
+// /api/v1/targets: every target with a non-green rule state;
+// /api/v1/targets/NAME: one target's rule states (all levels) and its
+// miner_up over the last 15 minutes. Mails link here.
+HttpResponse Agent::HandleTarget(const HttpRequest& req) {
+  if (!rules_) return JsonError(503, "rules are not running");
+  std::string name;
+  const std::string prefix = "/api/v1/targets/";
+  if (req.path.size() > prefix.size()) name = req.path.substr(prefix.size());
+  std::vector<rules::AlertView> alerts = rules_->Alerts(!name.empty());
+  std::string out = "{";
+  if (!name.empty()) {
+    out += "\"target\":";
+    AppendJsonString(&out, name);
+    out += ",";
+  }
+  out += "\"states\":[";
+  bool first = true;
+  for (const rules::AlertView& a : alerts) {
+    if (!name.empty() && a.target != name) continue;
+    if (!first) out += ',';
+    first = false;
+    out += "{\"rule\":";
+    AppendJsonString(&out, a.rule);
+    out += ",\"target\":";
+    AppendJsonString(&out, a.target);
+    out += ",\"level\":";
+    AppendJsonString(&out, rules::LevelName(a.level));
+    out += ",\"since\":";
+    AppendJsonString(&out, store::FormatRfc3339(a.since));
+    out += ",\"threshold\":";
+    AppendJsonString(&out, a.threshold);
+    out += ",\"value\":";
+    out +=
+        a.value && std::isfinite(*a.value) ? std::to_string(*a.value) : "null";
+    out += ",\"muted\":";
+    out += a.muted ? "true" : "false";
+    out += "}";
+  }
+  out += "]";
+  if (!name.empty() && store_) {
+    store::Selector sel;
+    sel.metric = "miner_up";
+    sel.target = name;
+    WallTime now = clock_->Now();
+    Result<std::vector<store::SeriesPoints>> up =
+        store_->Select(sel, now - std::chrono::minutes(15), now);
+    if (up.ok()) {
+      std::string series = SeriesJson(*up);  // {"series":[...]}
+      out += ",\"miner_up\":" + series.substr(10, series.size() - 11);
+    }
+  }
+  out += "}";
+  return HttpResponse::Json(200, out);
 }
 
 HttpResponse Agent::HandleMute(const HttpRequest& req) {

@@ -98,6 +98,17 @@ backup: { dir: "{TMP}/backups", every: 4s, keep: 2 }
         self.assertEqual(lines[0], "timestamp,miner,metric,labels,value")
         self.assertTrue(all(",sim-cgminer-0002," in l for l in lines[1:]))
 
+    def test_3b_target_page(self):
+        st, _, body = http_get(self.agent.base + "/api/v1/targets/sim-axeos-0001")
+        self.assertEqual(st, 200, body)
+        data = json.loads(body)
+        self.assertEqual(data["target"], "sim-axeos-0001")
+        self.assertIsInstance(data["states"], list)
+        self.assertGreater(len(data["miner_up"][0]["points"]), 2)
+        st, _, body = http_get(self.agent.base + "/api/v1/targets")
+        self.assertEqual(st, 200)
+        self.assertIn("states", json.loads(body))
+
     def test_4_backups_verify_restore(self):
         backups = os.path.join(self.tmp, "backups")
         wait_until(lambda: run("backup", "list", "--config", self.cfg).stdout.count("verified") >= 1,
