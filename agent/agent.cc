@@ -10,6 +10,7 @@
 #include "agent/actions/actions.h"
 #include "agent/backup/backup.h"
 #include "agent/common/log.h"
+#include "agent/config_map.h"
 #include "agent/http/server.h"
 #include "agent/live_state/live_state.h"
 #include "agent/pipeline.h"
@@ -113,38 +114,6 @@ std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
   return out;
 }
 
-store::StoreOptions ToStoreOptions(const StorageConfig& s, bool repair) {
-  store::StoreOptions o;
-  o.path = s.path;
-  o.retention = std::chrono::duration_cast<std::chrono::hours>(s.retention);
-  if (o.retention.count() < 1) o.retention = std::chrono::hours(1);
-  o.rollup_retention =
-      std::chrono::duration_cast<std::chrono::hours>(s.rollup_retention);
-  if (o.rollup_retention.count() < 1)
-    o.rollup_retention = std::chrono::hours(1);
-  o.max_bytes = s.max_bytes;
-  o.min_free_bytes = s.min_free_bytes;
-  o.sync =
-      s.sync == "always" ? store::SyncMode::kAlways : store::SyncMode::kRound;
-  o.repair = repair;
-  return o;
-}
-
-PollerOptions ToPollerOptions(const ScrapeConfig& s) {
-  PollerOptions o;
-  o.interval = s.interval;
-  o.timeout = s.timeout;
-  // The hierarchy nests under the total timeout.
-  o.connect_timeout = std::min<Duration>(s.timeout, std::chrono::seconds(2));
-  o.first_byte_timeout = s.timeout;
-  o.max_response_bytes = s.max_response_bytes;
-  o.backoff_base = s.backoff_base;
-  o.backoff_cap = s.backoff_cap;
-  o.breaker_failures = s.breaker_failures;
-  o.breaker_open = s.breaker_open;
-  return o;
-}
-
 }  // namespace
 
 std::span<const MetricDesc> AgentMetricDescs() { return kAgentMetrics; }
@@ -199,7 +168,8 @@ Agent::~Agent() { Stop(); }
 
 Status Agent::StartStore() {
   RW_ASSIGN_OR_RETURN(store_, store::OpenRocksStore(ToStoreOptions(
-                                  config_.storage, options_.repair_store)));
+                                  config_.storage, store::OpenMode::kReadWrite,
+                                  options_.repair_store)));
   LogInfo("store_opened").Kv("path", config_.storage.path);
   if (config_.backup.every.count() > 0) {
     backup::BackupOptions bo;
@@ -234,17 +204,7 @@ Status Agent::StartActions() {
   o.guard_fraction = config_.actions.guard_fraction;
   const SmtpConfig& m = config_.notify.smtp;
   if (!m.to.empty()) {
-    actions::SmtpOptions so;
-    so.url = m.url;
-    so.from = m.from;
-    so.to = m.to;
-    RW_ASSIGN_OR_RETURN(so.starttls, actions::ParseStartTls(m.starttls));
-    so.username = m.username;
-    so.password_file = m.password_file;
-    so.ca_file = m.ca_file;
-    so.insecure_skip_verify = m.insecure_skip_verify;
-    so.timeout = m.timeout;
-    o.smtp = so;
+    RW_ASSIGN_OR_RETURN(o.smtp, ToSmtpOptions(m));
   }
   o.alertmanager.url = config_.notify.alertmanager.url;
   o.group_wait = config_.notify.group_wait;

@@ -14,6 +14,7 @@
 #include "agent/cli.h"
 #include "agent/common/units.h"
 #include "agent/config/config.h"
+#include "agent/config_map.h"
 #include "agent/poller/poller.h"
 #include "agent/rules/loader.h"
 #include "agent/rules/prometheus_export.h"
@@ -40,16 +41,7 @@ std::optional<Config> Load(const Flags& f) {
 }
 
 store::StoreOptions StoreOpts(const Config& c, store::OpenMode mode) {
-  store::StoreOptions o;
-  o.path = c.storage.path;
-  o.mode = mode;
-  o.retention =
-      std::chrono::duration_cast<std::chrono::hours>(c.storage.retention);
-  o.rollup_retention = std::chrono::duration_cast<std::chrono::hours>(
-      c.storage.rollup_retention);
-  o.min_free_bytes = c.storage.min_free_bytes;
-  o.maintenance_interval = std::chrono::seconds(0);
-  return o;
+  return ToStoreOptions(c.storage, mode, /*repair=*/false);
 }
 
 int CmdExport(const Flags& f) {
@@ -397,22 +389,12 @@ int CmdNotifyTest(const Flags& f) {
     Err("rigwatch notify test: notify.smtp.to is empty in " + c->file);
     return kExitFailure;
   }
-  actions::SmtpOptions so;
-  so.url = m.url;
-  so.from = m.from;
-  so.to = m.to;
-  Result<actions::StartTls> tls = actions::ParseStartTls(m.starttls);
-  if (!tls.ok()) {
-    Err(tls.status().message());
+  Result<actions::SmtpOptions> so = ToSmtpOptions(m);
+  if (!so.ok()) {
+    Err(so.status().message());
     return kExitConfig;
   }
-  so.starttls = *tls;
-  so.username = m.username;
-  so.password_file = m.password_file;
-  so.ca_file = m.ca_file;
-  so.insecure_skip_verify = m.insecure_skip_verify;
-  so.timeout = m.timeout;
-  Status s = actions::SendTestMail(so);
+  Status s = actions::SendTestMail(*so);
   if (!s.ok()) {
     Err("rigwatch notify test: " + s.ToString());
     return kExitFailure;

@@ -1,0 +1,21 @@
+// Config sections mapped onto the components' own option structs, in one
+// place for the agent and the CLI.
+#ifndef RIGWATCH_AGENT_CONFIG_MAP_H_
+#define RIGWATCH_AGENT_CONFIG_MAP_H_
+
+#include "agent/actions/smtp.h"
+#include "agent/common/status.h"
+#include "agent/config/config.h"
+#include "agent/poller/types.h"
+#include "agent/store/store.h"
+
+namespace rigwatch {
+
+store::StoreOptions ToStoreOptions(const StorageConfig& s, store::OpenMode mode,
+                                   bool repair);
+PollerOptions ToPollerOptions(const ScrapeConfig& s);
+Result<actions::SmtpOptions> ToSmtpOptions(const SmtpConfig& m);
+
+}  // namespace rigwatch
+
+#endif  // RIGWATCH_AGENT_CONFIG_MAP_H_
