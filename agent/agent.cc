@@ -51,6 +51,13 @@ constexpr std::array kAgentMetrics = {
                "(rule, target, series) states held by the rule engine.", ""},
     MetricDesc{"rigwatch_backup_failures_total", MetricType::kCounter,
                "Scheduled backups that failed.", ""},
+    MetricDesc{"rigwatch_backup_last_success_timestamp_seconds",
+               MetricType::kGauge,
+               "Unix time of the newest successful backup (absent until there "
+               "is one).",
+               ""},
+    MetricDesc{"rigwatch_backup_last_size_bytes", MetricType::kGauge,
+               "Size of the newest successful backup.", ""},
     MetricDesc{"rigwatch_fleet_unreachable", MetricType::kGauge,
                "1 while the fleet fault guard holds restarts back.", ""},
 };
@@ -395,9 +402,21 @@ std::string Agent::HttpAddress() const {
   return http_ ? http_->BoundAddress() : std::string();
 }
 
+bool Agent::Healthy() const {
+  int64_t last = last_collect_ms_.load();
+  int64_t interval_ms;
+  {
+    std::lock_guard<std::mutex> l(config_mu_);
+    interval_ms = config_.scrape.interval.count();
+  }
+  int64_t now = ToUnixMillis(clock_->Now());
+  return last > 0 && now - last < 3 * interval_ms + 5000;
+}
+
 void Agent::CollectLoop() {
   while (true) {
     CollectOnce();
+    last_collect_ms_ = ToUnixMillis(clock_->Now());
     ready_ = true;
     std::chrono::milliseconds interval;
     {

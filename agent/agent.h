@@ -90,6 +90,9 @@ class Agent {
   // "host:port" the HTTP server is bound to.
   std::string HttpAddress() const;
   bool Ready() const { return ready_.load(); }
+  // True while the collection loop has run within three intervals: what the
+  // systemd watchdog vouches for.
+  bool Healthy() const;
 
  private:
   Status StartStore();
@@ -113,6 +116,7 @@ class Agent {
   Config config_;
   const double start_time_;
   std::atomic<bool> ready_{false};
+  std::atomic<int64_t> last_collect_ms_{0};
 
   // The agent's own counters and histograms (prometheus-cpp); miner and host
   // series live in LiveState, rendered without per-series objects.

@@ -5,12 +5,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "agent/agent.h"
 #include "agent/common/log.h"
+#include "agent/common/sd_notify.h"
 #include "agent/config/config.h"
 #include "agent/version.h"
 
@@ -76,10 +80,37 @@ int CmdRun(const Flags& f) {
       .Kv("version", kVersion)
       .Kv("config", path)
       .Kv("http", agent.HttpAddress());
+  // systemd (Type=notify): READY once serving; WATCHDOG pings at half the
+  // interval systemd asked for, while the agent's own loops are alive.
+  SdNotifyReady().IgnoreError("not under systemd, or systemd went away");
+  std::optional<Duration> watchdog = WatchdogInterval();
+  std::mutex wd_mu;
+  std::condition_variable wd_cv;
+  bool wd_stop = false;
+  std::thread wd_thread;
+  if (watchdog) {
+    wd_thread = std::thread([&] {
+      std::unique_lock<std::mutex> l(wd_mu);
+      while (!wd_cv.wait_for(l, *watchdog / 2, [&] { return wd_stop; })) {
+        if (agent.Healthy()) {
+          SdNotifyWatchdog().IgnoreError("systemd restarts us if it matters");
+        }
+      }
+    });
+  }
+  auto stop_watchdog = [&] {
+    {
+      std::lock_guard<std::mutex> l(wd_mu);
+      wd_stop = true;
+    }
+    wd_cv.notify_all();
+    if (wd_thread.joinable()) wd_thread.join();
+  };
   while (true) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
+      SdNotifyReloading().IgnoreError("not under systemd");
       LoadResult r = LoadConfig(path);
       if (!r.ok()) {
         for (const ConfigError& e : r.errors) {
@@ -89,12 +120,16 @@ int CmdRun(const Flags& f) {
         }
         LogWarn("config_reload_kept_old")
             .Kv("problems", static_cast<int64_t>(r.errors.size()));
+        SdNotifyReady().IgnoreError("not under systemd");
         continue;
       }
       agent.Reload(std::move(*r.config));
+      SdNotifyReady().IgnoreError("not under systemd");
       continue;
     }
     LogInfo("stopping").Kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    SdNotifyStopping().IgnoreError("not under systemd");
+    stop_watchdog();
     auto t0 = std::chrono::steady_clock::now();
     agent.Stop();
     double secs =

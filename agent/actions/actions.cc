@@ -84,10 +84,14 @@ Actions::Actions(ActionsOptions options, Clock* clock, DurableKv* kv,
   if (opt_.smtp) {
     smtp_channel_ = std::make_unique<SmtpMailChannel>(*opt_.smtp);
     outbox_.AddChannel(Notifier::kMailChannel, smtp_channel_.get());
+    notifications_.Touch(Notifier::kMailChannel, "sent");
+    notifications_.Touch(Notifier::kMailChannel, "failed");
   }
   if (!opt_.alertmanager.url.empty()) {
     am_channel_ = std::make_unique<AlertmanagerChannel>(opt_.alertmanager);
     outbox_.AddChannel(Notifier::kAmChannel, am_channel_.get());
+    notifications_.Touch(Notifier::kAmChannel, "sent");
+    notifications_.Touch(Notifier::kAmChannel, "failed");
   }
 }
 

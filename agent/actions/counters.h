@@ -25,6 +25,12 @@ class CounterFamily2 {
     std::lock_guard<std::mutex> l(mu_);
     ++counts_[{v1, v2}];
   }
+  // Exports (v1, v2) at 0 before its first event, so a known series exists
+  // from the start (Prometheus' advice for counters with known labels).
+  void Touch(const std::string& v1, const std::string& v2) {
+    std::lock_guard<std::mutex> l(mu_);
+    counts_.try_emplace({v1, v2}, 0.0);
+  }
   double Get(const std::string& v1, const std::string& v2) const {
     std::lock_guard<std::mutex> l(mu_);
     auto it = counts_.find({v1, v2});

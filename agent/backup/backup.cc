@@ -262,10 +262,35 @@ Result<std::optional<BackupInfo>> BackupScheduler::Tick() {
     Result<int> p = PruneBackups(options_.dir, keep_);
     if (!p.ok()) LogWarn("backup_prune_failed").Kv("err", p.status());
   }
+  {
+    std::lock_guard<std::mutex> l(last_mu_);
+    last_success_ = *r;
+  }
+  LogInfo("backup_created")
+      .Kv("id", static_cast<uint64_t>(r->id))
+      .Kv("bytes", r->size_bytes)
+      .Kv("samples", r->sample_count);
   return std::optional<BackupInfo>(std::move(r).value());
 }
 
+std::optional<BackupInfo> BackupScheduler::last_success() const {
+  std::lock_guard<std::mutex> l(last_mu_);
+  return last_success_;
+}
+
 void BackupScheduler::Start(std::chrono::milliseconds poll) {
+  // A restarted agent continues the schedule of the backups already there
+  // instead of backing up at every start.
+  Result<std::vector<BackupInfo>> existing = ListBackups(options_.dir);
+  if (existing.ok() && !existing->empty()) {
+    const BackupInfo& newest = existing->back();
+    {
+      std::lock_guard<std::mutex> l(last_mu_);
+      last_success_ = newest;
+    }
+    Duration age = clock_->Now() - newest.time;
+    if (age < every_ && age.count() >= 0) last_ = clock_->SteadyNow() - age;
+  }
   thread_ = std::thread([this, poll] {
     std::unique_lock<std::mutex> l(mu_);
     while (!stop_) {

@@ -100,6 +100,9 @@ class BackupScheduler {
   void Start(std::chrono::milliseconds poll = std::chrono::seconds(30));
   void Stop();
   uint64_t failures() const { return failures_.load(); }
+  // The newest successful backup (made by this scheduler, or found in the
+  // directory when Start() ran); nullopt when there is none.
+  std::optional<BackupInfo> last_success() const;
 
  private:
   store::Store* store_;
@@ -109,6 +112,8 @@ class BackupScheduler {
   Clock* clock_;
   std::optional<SteadyTime> last_;
   std::atomic<uint64_t> failures_{0};
+  mutable std::mutex last_mu_;
+  std::optional<BackupInfo> last_success_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <set>
 
 #include "agent/rules/engine_impl.h"
 #include "agent/rules/template.h"
@@ -107,7 +108,25 @@ Samples RuleEngine::MetricSamples() const {
                            static_cast<double>(static_cast<int>(worst))});
     }
   }
+  // Every (rule, level) from the start, at 0 until it happens, then the
+  // counts of rules since removed from the files.
+  std::set<std::pair<std::string, Level>> shown;
+  for (const auto& r : im.rules) {
+    for (Level to :
+         {Level::kGreen, Level::kYellow, Level::kRed, Level::kUnknown}) {
+      auto it = im.transitions_total.find({r.rule.name, to});
+      double n = it == im.transitions_total.end()
+                     ? 0.0
+                     : static_cast<double>(it->second);
+      out.push_back(
+          Sample{std::string(kTransitionsMetric),
+                 {{"rule", r.rule.name}, {"to", std::string(LevelName(to))}},
+                 n});
+      shown.insert({r.rule.name, to});
+    }
+  }
   for (const auto& [key, n] : im.transitions_total) {
+    if (shown.count(key) > 0) continue;
     out.push_back(Sample{
         std::string(kTransitionsMetric),
         {{"rule", key.first}, {"to", std::string(LevelName(key.second))}},

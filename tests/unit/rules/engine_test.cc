@@ -279,7 +279,8 @@ TEST_F(RulesEngineTest, StaleSeriesBecomeUnknownThenForgotten) {
   EXPECT_EQ(Moves(), (std::vector<std::string>{"unknown>red", "red>unknown"}));
   EXPECT_TRUE(sink_.seen.back().actions.empty());
   EXPECT_EQ(engine_.SeriesCount(), 1u);
-  EXPECT_EQ(engine_.MetricSamples().size(), 2u);  // counters only, no state
+  // Counters only (one per level, known from the start), no state.
+  EXPECT_EQ(engine_.MetricSamples().size(), 4u);
   // Dropped after forget_after (24h) more.
   Round(std::chrono::hours(24));
   EXPECT_EQ(engine_.SeriesCount(), 0u);
@@ -292,7 +293,7 @@ TEST_F(RulesEngineTest, StaleSeriesBecomeUnknownThenForgotten) {
   EXPECT_EQ(sink_.seen.back().to, Level::kUnknown);
   Round(std::chrono::hours(25));
   EXPECT_EQ(engine_.SeriesCount(), 0u);
-  EXPECT_EQ(engine_.MetricSamples().size(), 2u);  // counters only
+  EXPECT_EQ(engine_.MetricSamples().size(), 4u);  // counters only
 }
 
 TEST_F(RulesEngineTest, KindAndTargetFilters) {
@@ -401,16 +402,24 @@ TEST_F(RulesEngineTest, MetricSamplesAndAlertsJson) {
   Set("rig-2", Temp(50));
   for (int i = 0; i < 3; ++i) Round();
   Samples m = engine_.MetricSamples();
-  ASSERT_EQ(m.size(), 3u);
+  ASSERT_EQ(m.size(), 6u);
   EXPECT_EQ(m[0], (Sample{"rigwatch_rule_state",
                           {{"rule", "asic_temperature"}, {"miner", "rig-1"}},
                           2}));
   EXPECT_EQ(m[1], (Sample{"rigwatch_rule_state",
                           {{"rule", "asic_temperature"}, {"miner", "rig-2"}},
                           0}));
+  // Every level of every rule is exported from the start, at 0 until it
+  // happens.
   EXPECT_EQ(m[2], (Sample{"rigwatch_rule_transitions_total",
+                          {{"rule", "asic_temperature"}, {"to", "green"}},
+                          0}));
+  EXPECT_EQ(m[4], (Sample{"rigwatch_rule_transitions_total",
                           {{"rule", "asic_temperature"}, {"to", "red"}},
                           1}));
+  EXPECT_EQ(m[5], (Sample{"rigwatch_rule_transitions_total",
+                          {{"rule", "asic_temperature"}, {"to", "unknown"}},
+                          0}));
   // 2026-01-01T00:00:00Z + 90 s.
   EXPECT_EQ(engine_.AlertsJson(),
             "{\"alerts\":[{\"rule\":\"asic_temperature\",\"miner\":\"rig-1\","
