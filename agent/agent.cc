@@ -471,6 +471,14 @@ void Agent::CollectOnce() {
     self.push_back({"rigwatch_backup_failures_total",
                     {},
                     static_cast<double>(backups_->failures())});
+    if (std::optional<backup::BackupInfo> b = backups_->last_success()) {
+      self.push_back({"rigwatch_backup_last_success_timestamp_seconds",
+                      {},
+                      ToUnixSeconds(b->time)});
+      self.push_back({"rigwatch_backup_last_size_bytes",
+                      {},
+                      static_cast<double>(b->size_bytes)});
+    }
   }
   if (store_) live_->Update(kStoreTarget, "", store_->SelfMetrics());
   if (actions_) {

@@ -83,6 +83,7 @@ void Pipeline::OnHostSamples(WallTime time, const Samples& samples) {
 void Pipeline::OnPoll(const PollReport& report) {
   const std::string& name = report.target.name;
   live_->Update(name, "miner", report.samples);
+  if (actions_ != nullptr) actions_->KnowTarget(name);
   // Skipped slots (backoff, open breaker) carry miner_up 0 and the breaker
   // state: stored too, so history shows the outage.
   if (store_ != nullptr) store_->Append(name, report.time, report.samples);

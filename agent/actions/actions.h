@@ -66,6 +66,10 @@ class Actions {
   // when the transition asks for one.
   void OnTransition(const Transition& t);
 
+  // A configured target: its restart counter is exported at 0 from now on
+  // (rigwatch_restarts_total{miner,result="ok"}). Thread-safe, cheap.
+  void KnowTarget(const std::string& target) { restarts_.Touch(target, "ok"); }
+
   // One poll round: how many targets were polled and how many failed.
   // Thread-safe.
   void OnRound(std::size_t targets, std::size_t failed);

@@ -266,10 +266,6 @@ Result<std::optional<BackupInfo>> BackupScheduler::Tick() {
     std::lock_guard<std::mutex> l(last_mu_);
     last_success_ = *r;
   }
-  LogInfo("backup_created")
-      .Kv("id", static_cast<uint64_t>(r->id))
-      .Kv("bytes", r->size_bytes)
-      .Kv("samples", r->sample_count);
   return std::optional<BackupInfo>(std::move(r).value());
 }
 
