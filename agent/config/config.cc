@@ -100,7 +100,9 @@ class Walker {
     }
     std::set<std::string> seen;
     for (auto it = n.begin(); it != n.end(); ++it) {
-      const YAML::Node& k = it->first;
+      // A copy: the iterator's operator-> returns a proxy that dies at the
+      // end of this statement.
+      const YAML::Node k = it->first;
       std::string key = k.IsScalar() ? k.Scalar() : std::string("?");
       auto found = std::find_if(keys.begin(), keys.end(),
                                 [&](const Key& e) { return e.name == key; });
