@@ -12,6 +12,7 @@ run() {
 }
 run /usr/bin/python3 bench/host_metrics_bench.py
 run "$BUILD/bench/metrics_bench" 10000 5
+run /usr/bin/python3 bench/fleet_bench.py
 for b in "$BUILD"/bench/*/*_bench; do
   [ -x "$b" ] && run "$b"
 done

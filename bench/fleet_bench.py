@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""The real agent polling the real fleet simulator at fleet scale.
+
+10,000 miners (half AxeOS, half CGMiner), 10% black-holed, scrape.timeout 5s
+and scrape.interval 6s: if every miner is polled in every 6 s round, one full
+poll cycle completes within 6 s. Prints, as `name value unit` lines: polls
+per round, the fraction of miners polled each round, agent CPU seconds per
+1,000 polls, agent RSS, and /metrics render time at that size.
+Env: FLEET_MINERS (default 10000), FLEET_ROUNDS (default 4)."""
+
+import os
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration", "lib"))
+from rigwatch_testlib import Agent, FleetSim, http_get, metric_sum, parse_metrics, wait_until  # noqa: E402
+
+MINERS = int(os.environ.get("FLEET_MINERS", "10000"))
+ROUNDS = int(os.environ.get("FLEET_ROUNDS", "4"))
+INTERVAL = 6.0
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def polls(agent):
+    _, _, body = http_get(agent.base + "/metrics", timeout=30)
+    m = parse_metrics(body.decode())
+    return metric_sum(m, "rigwatch_poll_total"), m
+
+
+def main():
+    agent = Agent("""
+http: { listen: "127.0.0.1:{PORT}", threads: 4 }
+storage: { path: "{TMP}/data" }
+scrape: { interval: 6s, timeout: 5s }
+host: { enabled: false }
+miner_files: [ "{TMP}/targets.yaml" ]
+log: { level: warn }
+""")
+    sim = FleetSim(agent.tmp, miners=MINERS, mix="axeos=0.5,cgminer=0.5",
+                   base_address="127.20.0.0", faults="blackhole=0.1")
+    try:
+        agent.start()
+        # Warm-up: one full round after start.
+        wait_until(lambda: polls(agent)[0] >= MINERS, timeout=60, interval=1,
+                   what="first full round")
+        time.sleep(INTERVAL)
+        p0, _ = polls(agent)
+        c0 = cpu_seconds(agent.proc.pid)
+        t0 = time.monotonic()
+        time.sleep(ROUNDS * INTERVAL)
+        p1, m = polls(agent)
+        c1 = cpu_seconds(agent.proc.pid)
+        elapsed = time.monotonic() - t0
+        rounds = elapsed / INTERVAL
+        per_round = (p1 - p0) / rounds
+        print(f"fleet_miners {MINERS} count")
+        print(f"fleet_blackholed {metric_sum(m, 'miner_up') and MINERS - metric_sum(m, 'miner_up'):.0f} count")
+        print(f"fleet_polls_per_round {per_round:.0f} polls")
+        print(f"fleet_round_coverage {per_round / MINERS:.3f} fraction (1.0 = every miner every {INTERVAL:.0f} s)")
+        print(f"fleet_timeouts_per_round {metric_sum(m, 'rigwatch_poll_total', result='timeout') / max(1.0, rounds + 2):.0f} polls (approx.)")
+        print(f"fleet_agent_cpu_per_1000_polls {(c1 - c0) / (p1 - p0) * 1000:.3f} core-seconds")
+        print(f"fleet_agent_rss {rss_mb(agent.proc.pid):.1f} MB")
+        t = time.monotonic()
+        n = len(urllib.request.urlopen(agent.base + "/metrics", timeout=30).read())
+        print(f"fleet_metrics_fetch {(time.monotonic() - t) * 1000:.1f} ms ({n} bytes)")
+    finally:
+        agent.cleanup()
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()
