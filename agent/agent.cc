@@ -312,6 +312,9 @@ void Agent::Stop() {
 }
 
 void Agent::ApplyTargets(bool log_unchanged) {
+  // The collector loop and a SIGHUP reload both get here; TargetFiles is
+  // single-threaded.
+  std::lock_guard<std::mutex> targets_lock(targets_mu_);
   std::vector<MinerTarget> targets;
   std::set<std::string> names;
   {
@@ -391,6 +394,7 @@ void Agent::Reload(Config config) {
   }
   if (poller_) {
     if (files_changed) {
+      std::lock_guard<std::mutex> targets_lock(targets_mu_);
       std::lock_guard<std::mutex> l(config_mu_);
       target_files_ = std::make_unique<TargetFiles>(config_.miner_files);
     }
@@ -426,7 +430,7 @@ void Agent::CollectLoop() {
     std::unique_lock<std::mutex> l(loop_mu_);
     if (loop_cv_.wait_for(l, interval, [this] { return stopping_; })) return;
     l.unlock();
-    if (target_files_ && poller_) ApplyTargets(false);
+    if (poller_) ApplyTargets(false);
   }
 }
 

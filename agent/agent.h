@@ -127,6 +127,7 @@ class Agent {
   std::unique_ptr<rules::RuleEngine> rules_;
   std::unique_ptr<actions::Actions> actions_;
   std::unique_ptr<Poller> poller_;
+  std::mutex targets_mu_;  // guards target_files_ and ApplyTargets
   std::unique_ptr<TargetFiles> target_files_;
   std::unique_ptr<backup::BackupScheduler> backups_;
   std::unique_ptr<host::Exporter> host_;
