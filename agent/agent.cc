@@ -282,7 +282,11 @@ Status Agent::Start() {
     Stop();
     return s;
   }
-  if (backups_) backups_->Start();
+  if (backups_) {
+    // Check at least every 30 s, and often enough for short schedules.
+    backups_->Start(std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(30), config_.backup.every));
+  }
   collector_ = std::thread([this] { CollectLoop(); });
   return Status::Ok();
 }

@@ -111,8 +111,15 @@ backup: { dir: "{TMP}/backups", every: 4s, keep: 2 }
 
     def test_4_backups_verify_restore(self):
         backups = os.path.join(self.tmp, "backups")
-        wait_until(lambda: run("backup", "list", "--config", self.cfg).stdout.count("verified") >= 1,
-                   timeout=30, what="a scheduled backup")
+        def backup_with_samples():
+            # id, time, size, "MB", files, "files", samples, "samples", verified
+            for line in run("backup", "list", "--config", self.cfg).stdout.splitlines():
+                f = line.split()
+                if len(f) >= 9 and f[-1] == "verified" and int(f[-3]) > 0:
+                    return True
+            return False
+        wait_until(backup_with_samples, timeout=60, interval=0.5,
+                   what="a scheduled backup holding samples")
         p = run("backup", "list", "--config", self.cfg)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("verified", p.stdout)
