@@ -15,6 +15,7 @@
 #include "agent/common/units.h"
 #include "agent/config/config.h"
 #include "agent/config_map.h"
+#include "agent/http/server.h"
 #include "agent/poller/poller.h"
 #include "agent/rules/loader.h"
 #include "agent/rules/prometheus_export.h"
@@ -444,20 +445,8 @@ int CmdMute(const Flags& f) {
     std::ifstream pf(f.Get("password-file"));
     std::string pass;
     std::getline(pf, pass);
-    std::string raw = f.Get("user") + ":" + pass;
-    static const char* kB64 =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string enc;
-    for (size_t i = 0; i < raw.size(); i += 3) {
-      uint32_t v = static_cast<unsigned char>(raw[i]) << 16;
-      if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
-      if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
-      enc += kB64[(v >> 18) & 63];
-      enc += kB64[(v >> 12) & 63];
-      enc += i + 1 < raw.size() ? kB64[(v >> 6) & 63] : '=';
-      enc += i + 2 < raw.size() ? kB64[v & 63] : '=';
-    }
-    auth = "Authorization: Basic " + enc + "\r\n";
+    auth = "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pass) +
+           "\r\n";
   }
   Result<HttpReply> r =
       HttpCall(host, hp->port, off ? "DELETE" : "POST", path, auth);

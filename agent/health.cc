@@ -14,21 +14,6 @@
 #include "agent/config/config.h"
 
 namespace rigwatch {
-namespace {
-
-// The nearest existing directory at or above `path`.
-std::string ExistingAncestor(std::string p) {
-  while (true) {
-    if (::access(p.c_str(), F_OK) == 0) return p;
-    size_t slash = p.find_last_of('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    p = p.substr(0, slash);
-  }
-}
-
-}  // namespace
-
 Result<HttpReply> HttpCall(const std::string& host, uint16_t port,
                            const std::string& method, const std::string& path,
                            const std::string& extra_headers) {
@@ -107,7 +92,7 @@ bool RunHealthChecks(const std::string& config_path, bool web,
   const Config& c = *lr.config;
   line(true, "config", config_path + " parses");
 
-  std::string dir = ExistingAncestor(c.storage.path);
+  std::string dir = NearestExistingDir(c.storage.path);
   bool writable = ::access(dir.c_str(), W_OK | X_OK) == 0;
   line(writable, "data_dir",
        writable ? c.storage.path + " is writable"

@@ -552,31 +552,33 @@ void LoadBackup(Walker& w, const YAML::Node& n, BackupConfig* c) {
 // True when `path` exists and is a writable directory, or does not exist and
 // its nearest existing ancestor is a writable directory (we would create it).
 Status CheckWritableDir(const std::string& path) {
-  std::string p = path;
-  while (true) {
-    struct stat st;
-    if (::stat(p.c_str(), &st) == 0) {
-      if (!S_ISDIR(st.st_mode)) {
-        return InvalidArgumentError("\"" + p + "\" is not a directory");
-      }
-      if (::access(p.c_str(), W_OK | X_OK) != 0) {
-        return PermissionDeniedError("directory \"" + p + "\" is not writable");
-      }
-      return Status::Ok();
-    }
-    if (errno != ENOENT) return ErrnoToStatus(errno, "stat " + p);
-    size_t slash = p.find_last_of('/');
-    if (slash == std::string::npos) {
-      p = ".";
-    } else if (slash == 0) {
-      p = "/";
-    } else {
-      p = p.substr(0, slash);
-    }
+  std::string dir = NearestExistingDir(path);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat " + dir);
+  if (!S_ISDIR(st.st_mode)) {
+    return InvalidArgumentError("\"" + dir + "\" is not a directory");
   }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return PermissionDeniedError("directory \"" + dir + "\" is not writable");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
+
+std::string NearestExistingDir(const std::string& path) {
+  std::string p = path;
+  while (true) {
+    struct stat st;
+    // ENOTDIR ("/etc/hostname/data") stops at the file, which the caller
+    // then reports as not a directory.
+    if (::stat(p.c_str(), &st) == 0 || errno != ENOENT) return p;
+    size_t slash = p.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    p = p.substr(0, slash);
+  }
+}
 
 Result<HostPort> ParseHostPort(const std::string& address,
                                uint16_t default_port) {

@@ -164,6 +164,11 @@ LoadResult LoadConfigFromString(const std::string& yaml,
                                 const std::string& path,
                                 const LoadOptions& opts = {});
 
+// The nearest existing directory at or above `path` ("." for a relative
+// path none of whose parents exist): where free space and writability of a
+// data directory that may not exist yet are checked.
+std::string NearestExistingDir(const std::string& path);
+
 // Splits "host:port", "[v6]:port" or "host" (port = default_port).
 struct HostPort {
   std::string host;

@@ -123,6 +123,8 @@ class HttpServer {
   std::map<std::string, std::string> verified_;
 };
 
+// Base64 (RFC 4648) encode, with padding.
+std::string Base64Encode(std::string_view in);
 // Base64 (RFC 4648) decode; nullopt on invalid input.
 std::optional<std::string> Base64Decode(std::string_view in);
 // Percent-decoding for query strings ('+' is a space).

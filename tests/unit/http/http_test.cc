@@ -171,6 +171,10 @@ TEST_F(HttpServerTest, SlowClientsDoNotBlockOthers) {
 
 TEST(HttpHelpersTest, Base64AndUrlDecode) {
   EXPECT_EQ(*Base64Decode("cHJvbTpzM2NyZXQ="), "prom:s3cret");
+  EXPECT_EQ(Base64Encode("prom:s3cret"), "cHJvbTpzM2NyZXQ=");
+  for (std::string s : {"", "a", "ab", "abc", "abcd", "\xff\x00\x10"}) {
+    EXPECT_EQ(*Base64Decode(Base64Encode(s)), s);
+  }
   EXPECT_FALSE(Base64Decode("!!").has_value());
   EXPECT_EQ(UrlDecode("a%20b+c%2"), "a b c%2");
   EXPECT_TRUE(AcceptsGzip("gzip, deflate"));
