@@ -21,7 +21,6 @@ struct HttpClient::Xfer {
   Shard* shard = nullptr;
   CURL* easy = nullptr;
   std::string url;
-  curl_slist* headers = nullptr;
   std::string body;
   bool over_cap = false;
   bool got_bytes = false;
@@ -31,6 +30,15 @@ struct HttpClient::Xfer {
 };
 
 struct HttpCallbacks {
+  // The request headers of every exchange, built once: "Expect:" switches
+  // libcurl's off, and the device may free its socket as soon as it answers.
+  static curl_slist* Headers() {
+    static curl_slist* const list = [] {
+      curl_slist* l = curl_slist_append(nullptr, "Expect:");
+      return curl_slist_append(l, "Connection: close");
+    }();
+    return list;
+  }
   static int Socket(CURL* /*easy*/, curl_socket_t s, int what, void* userp,
                     void* /*socketp*/) {
     auto* sh = static_cast<HttpClient::Shard*>(userp);
@@ -182,10 +190,9 @@ HttpClient::Shard& HttpClient::ShardFor(const std::string& key) {
     curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, &HttpCallbacks::Timer);
     curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh.get());
     // One connection per device (ESP32 sockets are scarce, PROTOCOLS.md
-    // §1.1); room in the cache for every host's keep-alive connection.
+    // §1.1). Connections are closed after each exchange (Start), so the
+    // cache holds none.
     curl_multi_setopt(sh->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
-    curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS,
-                      static_cast<long>(max_hosts_ + 16));
     shards_.push_back(std::move(sh));
   }
   shards_[best]->hosts++;
@@ -238,12 +245,14 @@ void HttpClient::Start(ExchangeId id, Exchange ex) {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpCallbacks::Header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+  // libcurl's default 16 KB receive buffer, held by every exchange in
+  // flight (thousands when miners black-hole), for replies of 1-5 KB.
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(x.ex.max_response_bytes));
   // No Origin header, ever: AxeOS rejects non-private Origin hosts
   // (PROTOCOLS.md §1.1). libcurl sends none; "Expect:" is switched off.
-  x.headers = curl_slist_append(nullptr, "Expect:");
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, x.headers);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, HttpCallbacks::Headers());
   const std::string& m = x.ex.request.method;
   if (m == "POST") {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -255,10 +264,13 @@ void HttpClient::Start(ExchangeId id, Exchange ex) {
   } else {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m.c_str());
   }
-  if (x.ex.fresh_connection) {
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-  }
+  // No connection is kept between exchanges. An idle keep-alive socket
+  // holds one of the device's 7-20 sockets (AxeOS v2.4.2-v2.9 never purge
+  // them, PROTOCOLS.md §1.1), may be closed by the device at any moment
+  // (v2.10+), and costs the agent a cached connection per miner; polls are
+  // seconds apart, so reuse saves nothing worth that.
+  curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  if (x.ex.fresh_connection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   // libcurl has no first-byte timeout of its own.
   if (x.ex.first_byte_timeout < left) {
     x.first_byte_timer =
@@ -349,7 +361,6 @@ void HttpClient::Release(ExchangeId id) {
     curl_multi_remove_handle(x.shard->multi, x.easy);
     curl_easy_cleanup(x.easy);
   }
-  curl_slist_free_all(x.headers);
   xfers_.erase(it);
 }
 

@@ -85,7 +85,8 @@ class TransportTest : public ::testing::Test {
   std::unique_ptr<LoopTransport> transport_;
 };
 
-TEST_F(TransportTest, HttpGetWithoutOriginAndKeepAlive) {
+TEST_F(TransportTest, HttpGetWithoutOriginAndNoIdleConnection) {
+  // The device offers keep-alive; the poller still closes after each reply.
   StartFleet({{Mode::kHttp, "{\"hashRate\":1}", 200, true}});
   for (int i = 0; i < 2; ++i) {
     ExchangeResult r = Run(Http(0));
@@ -98,8 +99,10 @@ TEST_F(TransportTest, HttpGetWithoutOriginAndKeepAlive) {
   EXPECT_EQ(reqs[0].rfind("GET /api/system/info HTTP/1.1\r\n", 0), 0u);
   EXPECT_EQ(reqs[0].find("Origin:"), std::string::npos);
   EXPECT_EQ(reqs[0].find("Expect:"), std::string::npos);
-  // One connection per device, reused.
-  EXPECT_EQ(fleet_->connections(0), 1);
+  // One connection per exchange, announced as closing: no idle socket held
+  // on a device that has 7-20 of them (PROTOCOLS.md §1.1).
+  EXPECT_NE(reqs[0].find("\r\nConnection: close\r\n"), std::string::npos);
+  EXPECT_EQ(fleet_->connections(0), 2);
 }
 
 TEST_F(TransportTest, HttpDeviceClosingEachConnectionIsFine) {
