@@ -1,5 +1,6 @@
 // The meta family of RocksStore: schema version and migrations, loading
 // the series index, and registering new targets, series and poll schemas.
+#include <algorithm>
 #include <cstring>
 
 #include "agent/common/log.h"
@@ -104,12 +105,10 @@ Status RocksStore::LoadIndex() {
       case 'S': {
         if (k.size() != 5 || v.size() < 4) return bad;
         uint32_t sid = GetU32BE(k.data() + 1);
-        SeriesInfo si;
-        si.tid = GetU32BE(v.data());
-        RW_RETURN_IF_ERROR(DecodeSeriesName(v.substr(4), si.metric, si.labels));
-        if (series_.size() <= sid) series_.resize(sid + 1);
-        series_ids_[std::string(v)] = sid;
-        series_[sid] = std::move(si);
+        std::string metric;
+        Labels labels;
+        RW_RETURN_IF_ERROR(DecodeSeriesName(v.substr(4), metric, labels));
+        AddSeriesLocked(sid, GetU32BE(v.data()), metric, std::move(labels));
         break;
       }
       case 'T': {
@@ -127,18 +126,26 @@ Status RocksStore::LoadIndex() {
     }
   }
   RW_RETURN_IF_ERROR(FromRocks(it->status(), "load meta"));
+  for (uint32_t sid = 0; sid < series_.size(); ++sid) {
+    const uint32_t tid = series_[sid].tid;
+    if (tid == kNoTarget) continue;  // a gap in the ids
+    if (tid >= targets_by_id_.size() || !targets_by_id_[tid]) {
+      return DataLossError("meta: series of unknown target");
+    }
+    targets_by_id_[tid]->sids.push_back(sid);
+  }
   for (auto& [key, sids] : schemas) {
     if (key.first >= targets_by_id_.size() || !targets_by_id_[key.first]) {
       return DataLossError("meta: schema of unknown target");
     }
     TargetInfo* t = targets_by_id_[key.first];
     if (t->schemas.size() <= key.second) t->schemas.resize(key.second + 1);
-    Schema& s = t->schemas[key.second];
     for (uint32_t sid : sids) {
-      if (sid >= series_.size()) return DataLossError("meta: unknown series");
-      s.signature.push_back({series_[sid].metric, series_[sid].labels, 0});
+      if (sid >= series_.size() || series_[sid].tid != key.first) {
+        return DataLossError("meta: unknown series");
+      }
     }
-    s.sids = std::move(sids);
+    t->schemas[key.second].sids = std::move(sids);
   }
   return Status::Ok();
 }
@@ -183,6 +190,79 @@ Result<RocksStore::TargetInfo*> RocksStore::RegisterTarget(
   return raw;
 }
 
+uint32_t RocksStore::InternMetric(std::string_view metric) {
+  auto [it, added] = metric_ids_.try_emplace(
+      std::string(metric), static_cast<uint32_t>(metric_names_.size()));
+  if (added) metric_names_.emplace_back(metric);
+  return it->second;
+}
+
+uint32_t RocksStore::InternLabels(Labels sorted) {
+  auto [it, added] = label_set_ids_.try_emplace(
+      EncodeSeriesName("", sorted), static_cast<uint32_t>(label_sets_.size()));
+  if (added) label_sets_.push_back(std::move(sorted));
+  return it->second;
+}
+
+void RocksStore::AddSeriesLocked(uint32_t sid, uint32_t tid,
+                                 std::string_view metric, Labels sorted) {
+  if (series_.size() <= sid) {
+    series_.resize(sid + 1, SeriesRec{kNoTarget, 0, 0});
+  }
+  series_[sid] = {tid, InternMetric(metric), InternLabels(std::move(sorted))};
+}
+
+std::optional<uint32_t> RocksStore::FindSidLocked(const TargetInfo& t,
+                                                  std::string_view metric,
+                                                  const Labels& sorted) const {
+  auto m = metric_ids_.find(std::string(metric));
+  if (m == metric_ids_.end()) return std::nullopt;
+  auto l = label_set_ids_.find(EncodeSeriesName("", sorted));
+  if (l == label_set_ids_.end()) return std::nullopt;
+  for (uint32_t sid : t.sids) {
+    if (series_[sid].metric == m->second && series_[sid].labels == l->second) {
+      return sid;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<uint32_t, uint32_t>> RocksStore::FindSeries(
+    const SeriesKey& key) const {
+  std::shared_lock<std::shared_mutex> l(idx_mu_);
+  auto t = targets_.find(key.target);
+  if (t == targets_.end()) return std::nullopt;
+  auto sid = FindSidLocked(*t->second, key.metric, SortedLabels(key.labels));
+  if (!sid) return std::nullopt;
+  return std::make_pair(t->second->tid, *sid);
+}
+
+namespace {
+// The exporter's labels (any order, unique names) against a sorted set.
+bool SameLabelSet(const Labels& any_order, const Labels& sorted) {
+  if (any_order.size() != sorted.size()) return false;
+  for (const Label& l : any_order) {
+    if (std::find(sorted.begin(), sorted.end(), l) == sorted.end()) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+bool RocksStore::SchemaMatches(const Schema& schema,
+                               const Samples& samples) const {
+  if (schema.sids.size() != samples.size()) return false;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const SeriesRec& r = series_[schema.sids[i]];
+    if (metric_names_[r.metric] != samples[i].name ||
+        !SameLabelSet(samples[i].labels, label_sets_[r.labels])) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Result<size_t> RocksStore::RegisterSchema(TargetInfo& t, const Samples& samples,
                                           rocksdb::WriteBatch& meta) {
   std::unique_lock<std::shared_mutex> l(idx_mu_);
@@ -191,27 +271,22 @@ Result<size_t> RocksStore::RegisterSchema(TargetInfo& t, const Samples& samples,
   std::string key;
   for (const Sample& s : samples) {
     Labels sorted = SortedLabels(s.labels);
+    if (auto sid = FindSidLocked(t, s.name, sorted)) {
+      sids.push_back(*sid);
+      continue;
+    }
     key.clear();
     PutU32BE(key, t.tid);
     key += EncodeSeriesName(s.name, sorted);
-    auto it = series_ids_.find(key);
-    if (it != series_ids_.end()) {
-      sids.push_back(it->second);
-      continue;
-    }
     auto sid = static_cast<uint32_t>(series_.size());
-    series_.push_back({t.tid, s.name, std::move(sorted)});
-    series_ids_[key] = sid;
+    AddSeriesLocked(sid, t.tid, s.name, std::move(sorted));
+    t.sids.push_back(sid);
     RW_RETURN_IF_ERROR(
         FromRocks(meta.Put(meta_, U32Key('S', sid), key), "batch"));
     sids.push_back(sid);
   }
   for (size_t i = 0; i < t.schemas.size(); ++i) {
-    if (t.schemas[i].sids == sids) {
-      t.schemas[i].signature =
-          samples;  // the exporter's order, for the fast path
-      return i;
-    }
+    if (t.schemas[i].sids == sids) return i;
   }
   std::string k = U32Key('Q', t.tid);
   PutU32BE(k, static_cast<uint32_t>(t.schemas.size()));
@@ -219,7 +294,7 @@ Result<size_t> RocksStore::RegisterSchema(TargetInfo& t, const Samples& samples,
   PutVarint(v, sids.size());
   for (uint32_t sid : sids) PutVarint(v, sid);
   RW_RETURN_IF_ERROR(FromRocks(meta.Put(meta_, k, v), "batch"));
-  t.schemas.push_back({samples, std::move(sids)});
+  t.schemas.push_back({std::move(sids)});
   return t.schemas.size() - 1;
 }
 

@@ -19,8 +19,11 @@ namespace rigwatch::store {
 
 bool RocksStore::SeriesOf(uint32_t sid, SeriesInfo& out) const {
   std::shared_lock<std::shared_mutex> l(idx_mu_);
-  if (sid >= series_.size()) return false;
-  out = series_[sid];
+  if (sid >= series_.size() || series_[sid].tid == kNoTarget) return false;
+  const SeriesRec& r = series_[sid];
+  out.tid = r.tid;
+  out.metric = metric_names_[r.metric];
+  out.labels = label_sets_[r.labels];
   return true;
 }
 
@@ -121,19 +124,9 @@ Result<std::vector<Point>> RocksStore::ReadRangeSid(uint32_t sid, uint32_t tid,
 
 Result<std::vector<Point>> RocksStore::ReadRange(const SeriesKey& key,
                                                  WallTime from, WallTime to) {
-  uint32_t sid, tid;
-  {
-    std::shared_lock<std::shared_mutex> l(idx_mu_);
-    auto t = targets_.find(key.target);
-    if (t == targets_.end()) return std::vector<Point>();
-    tid = t->second->tid;
-    std::string k;
-    PutU32BE(k, tid);
-    k += EncodeSeriesName(key.metric, SortedLabels(key.labels));
-    auto s = series_ids_.find(k);
-    if (s == series_ids_.end()) return std::vector<Point>();
-    sid = s->second;
-  }
+  auto found = FindSeries(key);
+  if (!found) return std::vector<Point>();
+  const auto [tid, sid] = *found;
   return ReadRangeSid(sid, tid, ToUnixMillis(from), ToUnixMillis(to));
 }
 
@@ -143,16 +136,13 @@ Result<std::optional<Point>> RocksStore::Latest(const SeriesKey& key) {
     auto t = targets_.find(key.target);
     if (t == targets_.end()) return std::optional<Point>();
     const TargetInfo& ti = *t->second;
-    std::string k;
-    PutU32BE(k, ti.tid);
-    k += EncodeSeriesName(key.metric, SortedLabels(key.labels));
-    auto s = series_ids_.find(k);
-    if (s == series_ids_.end()) return std::optional<Point>();
+    auto sid = FindSidLocked(ti, key.metric, SortedLabels(key.labels));
+    if (!sid) return std::optional<Point>();
     if (!ti.last_values.empty()) {
       const std::vector<uint32_t>& sids =
           ti.schemas[ti.last_values_schema].sids;
       for (size_t i = sids.size(); i-- > 0;) {
-        if (sids[i] == s->second) {
+        if (sids[i] == *sid) {
           return std::optional<Point>(
               Point{FromUnixMillis(ti.last_ts_ms), ti.last_values[i]});
         }
@@ -182,11 +172,13 @@ Result<std::vector<SeriesKey>> RocksStore::MatchSeries(const Selector& sel) {
   {
     std::shared_lock<std::shared_mutex> l(idx_mu_);
     SeriesKey k;
-    for (const SeriesInfo& si : series_) {
-      if (!sel.metric.empty() && si.metric != sel.metric) continue;
-      k.target = targets_by_id_[si.tid]->name;
-      k.metric = si.metric;
-      k.labels = si.labels;
+    for (const SeriesRec& r : series_) {
+      if (r.tid == kNoTarget) continue;
+      const std::string& metric = metric_names_[r.metric];
+      if (!sel.metric.empty() && metric != sel.metric) continue;
+      k.target = targets_by_id_[r.tid]->name;
+      k.metric = metric;
+      k.labels = label_sets_[r.labels];
       if (cs.Matches(k)) out.push_back(k);
     }
   }
@@ -202,18 +194,9 @@ Result<std::vector<Rollup>> RocksStore::ReadRollups(const SeriesKey& key,
                                                     WallTime from_t,
                                                     WallTime to_t) {
   std::vector<Rollup> out;
-  uint32_t sid;
-  {
-    std::shared_lock<std::shared_mutex> l(idx_mu_);
-    auto t = targets_.find(key.target);
-    if (t == targets_.end()) return out;
-    std::string k;
-    PutU32BE(k, t->second->tid);
-    k += EncodeSeriesName(key.metric, SortedLabels(key.labels));
-    auto s = series_ids_.find(k);
-    if (s == series_ids_.end()) return out;
-    sid = s->second;
-  }
+  auto found = FindSeries(key);
+  if (!found) return out;
+  const uint32_t sid = found->second;
   int64_t from = ToUnixMillis(from_t), to = ToUnixMillis(to_t);
   for (const auto& [name, cf] : Partitions()) {
     if (name[0] != 'r') continue;

@@ -85,14 +85,6 @@ std::string U64Value(uint64_t v) {
   return s;
 }
 
-bool SameSignature(const Samples& a, const Samples& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].name != b[i].name || a[i].labels != b[i].labels) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -323,7 +315,7 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
     }
     size_t schema;
     if (!t->schemas.empty() &&
-        SameSignature(t->schemas[t->last_schema].signature, rec.samples)) {
+        SchemaMatches(t->schemas[t->last_schema], rec.samples)) {
       schema = t->last_schema;  // the common case: no lookups at all
     } else {
       RW_ASSIGN_OR_RETURN(schema, RegisterSchema(*t, rec.samples, wb));

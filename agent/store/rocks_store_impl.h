@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -69,12 +70,12 @@ class RocksStore final : public QueuedStore {
     Labels labels;  // sorted
   };
   struct Schema {
-    Samples signature;  // names and labels as the exporter sent them
-    std::vector<uint32_t> sids;
+    std::vector<uint32_t> sids;  // in the exporter's sample order
   };
   struct TargetInfo {
     uint32_t tid = 0;
     std::string name;
+    std::vector<uint32_t> sids;   // every series of the target
     std::vector<Schema> schemas;  // index = schema id
     size_t last_schema = 0;
     int64_t last_ts_ms = 0;  // 0 = none seen
@@ -138,8 +139,34 @@ class RocksStore final : public QueuedStore {
   mutable std::shared_mutex idx_mu_;
   std::unordered_map<std::string, std::unique_ptr<TargetInfo>> targets_;
   std::vector<TargetInfo*> targets_by_id_;
-  std::vector<SeriesInfo> series_;                        // index = sid
-  std::unordered_map<std::string, uint32_t> series_ids_;  // tid+name key
+  // A series is (target, metric, label set); metric names and label sets
+  // are interned, stored once for the whole fleet (a 10,000-miner fleet has
+  // ~250,000 series but a few dozen names and label sets). Lookups by name
+  // go through the target's own short list of series.
+  static constexpr uint32_t kNoTarget = 0xFFFFFFFFu;  // an unused sid
+  struct SeriesRec {
+    uint32_t tid;
+    uint32_t metric;  // index into metric_names_
+    uint32_t labels;  // index into label_sets_
+  };
+  std::vector<SeriesRec> series_;  // index = sid
+  std::vector<std::string> metric_names_;
+  std::unordered_map<std::string, uint32_t> metric_ids_;
+  std::vector<Labels> label_sets_;                           // sorted
+  std::unordered_map<std::string, uint32_t> label_set_ids_;  // encoded
+  // Callers hold idx_mu_ (unique for Intern/AddSeries), or are the writer.
+  uint32_t InternMetric(std::string_view metric);
+  uint32_t InternLabels(Labels sorted);
+  void AddSeriesLocked(uint32_t sid, uint32_t tid, std::string_view metric,
+                       Labels sorted);
+  std::optional<uint32_t> FindSidLocked(const TargetInfo& t,
+                                        std::string_view metric,
+                                        const Labels& sorted) const;
+  // The target's series of `key`, under a shared lock taken here.
+  std::optional<std::pair<uint32_t, uint32_t>> FindSeries(
+      const SeriesKey& key) const;  // {tid, sid}
+  // True when `samples` has exactly the schema's series, in its order.
+  bool SchemaMatches(const Schema& schema, const Samples& samples) const;
 
   std::chrono::steady_clock::time_point next_space_check_{};
   bool space_ok_ = true;
