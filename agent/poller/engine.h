@@ -9,7 +9,6 @@
 #define RIGWATCH_AGENT_POLLER_ENGINE_H_
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -103,7 +102,7 @@ class PollEngine {
     SteadyTime poll_start_steady;
     WallTime poll_start;
     SteadyTime poll_deadline;
-    std::deque<PendingRestart> restarts;
+    std::vector<PendingRestart> restarts;  // rare; no per-miner deque block
     uint64_t wake_gen = 0;
   };
   struct Wake {

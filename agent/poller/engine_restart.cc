@@ -36,7 +36,7 @@ void PollEngine::OnRestartDone(uint64_t id, ExchangeResult r) {
   --in_flight_;
   Status st = m->exporter->ParseRestartReply(r.response);
   PendingRestart pr = std::move(m->restarts.front());
-  m->restarts.pop_front();
+  m->restarts.erase(m->restarts.begin());
   if (st.ok()) {
     LogInfo("miner_restart_requested").Kv("miner", m->target.name);
   } else {

@@ -1,6 +1,7 @@
 #include "agent/rules/window.h"
 
 #include <algorithm>
+#include <cstddef>
 
 namespace rigwatch::rules {
 
@@ -12,16 +13,24 @@ bool Window::Add(int64_t t_ms, double value) {
 
 void Window::Trim(int64_t now_ms, int64_t keep_ms) {
   const int64_t edge = now_ms - keep_ms;
-  while (points_.size() >= 2 && points_[1].t_ms <= edge) points_.pop_front();
+  while (points_.size() - head_ >= 2 && points_[head_ + 1].t_ms <= edge) {
+    ++head_;
+  }
+  if (head_ > 0 && head_ * 2 >= points_.size()) {
+    points_.erase(points_.begin(),
+                  points_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
 }
 
 std::optional<double> Window::Eval(WindowFn fn, int64_t window_ms,
                                    int64_t now_ms) const {
+  const std::span<const Point> pts = Live();
   const int64_t edge = now_ms - window_ms;
-  if (points_.empty() || points_.front().t_ms > edge) return std::nullopt;
+  if (pts.empty() || pts.front().t_ms > edge) return std::nullopt;
   // The anchor: the newest point at or before the edge.
   size_t anchor = 0;
-  while (anchor + 1 < points_.size() && points_[anchor + 1].t_ms <= edge) {
+  while (anchor + 1 < pts.size() && pts[anchor + 1].t_ms <= edge) {
     ++anchor;
   }
   size_t first = anchor + 1;  // first point inside the window
@@ -31,14 +40,13 @@ std::optional<double> Window::Eval(WindowFn fn, int64_t window_ms,
     case WindowFn::kAvgOverTime:
     case WindowFn::kMinOverTime:
     case WindowFn::kMaxOverTime: {
-      if (first >= points_.size()) return std::nullopt;
-      double sum = 0, lo = points_[first].value, hi = lo;
+      if (first >= pts.size()) return std::nullopt;
+      double sum = 0, lo = pts[first].value, hi = lo;
       size_t n = 0;
-      for (size_t i = first; i < points_.size() && points_[i].t_ms <= now_ms;
-           ++i) {
-        sum += points_[i].value;
-        lo = std::min(lo, points_[i].value);
-        hi = std::max(hi, points_[i].value);
+      for (size_t i = first; i < pts.size() && pts[i].t_ms <= now_ms; ++i) {
+        sum += pts[i].value;
+        lo = std::min(lo, pts[i].value);
+        hi = std::max(hi, pts[i].value);
         ++n;
       }
       if (n == 0) return std::nullopt;
@@ -50,14 +58,13 @@ std::optional<double> Window::Eval(WindowFn fn, int64_t window_ms,
     case WindowFn::kRate: {
       double inc = 0;
       size_t last = anchor;
-      for (size_t i = first; i < points_.size() && points_[i].t_ms <= now_ms;
-           ++i) {
-        double d = points_[i].value - points_[i - 1].value;
-        inc += d >= 0 ? d : points_[i].value;  // a drop is a counter reset
+      for (size_t i = first; i < pts.size() && pts[i].t_ms <= now_ms; ++i) {
+        double d = pts[i].value - pts[i - 1].value;
+        inc += d >= 0 ? d : pts[i].value;  // a drop is a counter reset
         last = i;
       }
       if (fn == WindowFn::kIncrease) return inc;
-      int64_t span = points_[last].t_ms - points_[anchor].t_ms;
+      int64_t span = pts[last].t_ms - pts[anchor].t_ms;
       if (span <= 0) return std::nullopt;
       return inc / (static_cast<double>(span) / 1000.0);
     }

@@ -4,8 +4,9 @@
 #define RIGWATCH_AGENT_RULES_WINDOW_H_
 
 #include <cstdint>
-#include <deque>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include "agent/rules/rule.h"
 
@@ -30,14 +31,22 @@ class Window {
   std::optional<double> Eval(WindowFn fn, int64_t window_ms,
                              int64_t now_ms) const;
 
-  size_t size() const { return points_.size(); }
+  size_t size() const { return points_.size() - head_; }
 
  private:
   struct Point {
     int64_t t_ms;
     double value;
   };
-  std::deque<Point> points_;
+  std::span<const Point> Live() const {
+    return std::span<const Point>(points_).subspan(head_);
+  }
+  // points_[head_..] are the window; trimmed points before head_ are
+  // dropped in one move once they are half of the vector. (A deque would
+  // cost ~600 bytes per series even when empty, and the engine holds one
+  // window per series of every rule.)
+  std::vector<Point> points_;
+  size_t head_ = 0;
 };
 
 }  // namespace rigwatch::rules
