@@ -10,6 +10,7 @@
 #include "agent/actions/actions.h"
 #include "agent/backup/backup.h"
 #include "agent/common/log.h"
+#include "agent/common/memory.h"
 #include "agent/config_map.h"
 #include "agent/http/server.h"
 #include "agent/live_state/live_state.h"
@@ -32,6 +33,8 @@ constexpr std::array kAgentMetrics = {
                "version,revision"},
     MetricDesc{"rigwatch_start_time_seconds", MetricType::kGauge,
                "Unix time the agent started.", ""},
+    MetricDesc{"process_resident_memory_bytes", MetricType::kGauge,
+               "Resident memory size of the agent process in bytes.", ""},
     MetricDesc{"rigwatch_collector_success", MetricType::kGauge,
                "1 if the collector's last run succeeded, 0 otherwise.",
                "collector"},
@@ -188,11 +191,20 @@ Status Agent::StartStore() {
   return Status::Ok();
 }
 
+namespace {
+std::vector<std::string> SelectedMetrics(const rules::RuleSet& set) {
+  std::vector<std::string> out;
+  for (const rules::Rule& r : set.rules) out.push_back(r.selector.metric);
+  return out;
+}
+}  // namespace
+
 Status Agent::StartRules() {
   rules_ = std::make_unique<rules::RuleEngine>(clock_, store_.get(),
                                                pipeline_.get());
   RW_ASSIGN_OR_RETURN(rules::RuleSet set,
                       rules::LoadRuleFiles(config_.rule_files));
+  pipeline_->SetRuleMetrics(SelectedMetrics(set));
   RW_RETURN_IF_ERROR(rules_->SetRules(std::move(set)));
   RW_RETURN_IF_ERROR(rules_->Restore());
   return Status::Ok();
@@ -380,8 +392,15 @@ void Agent::Reload(Config config) {
       LogError("rules_reload_rejected").Kv("err", set.status());
       LogWarn("rules_reload_kept_old");
     } else {
+      // The pipeline keeps the old and new rules' metrics until the new
+      // rules are in place, then just the new ones.
+      std::vector<std::string> both = SelectedMetrics(*set);
+      std::vector<std::string> next = both;
+      for (std::string& m : pipeline_->RuleMetrics()) both.push_back(m);
+      pipeline_->SetRuleMetrics(both);
       Status s = rules_->SetRules(std::move(*set));
       if (!s.ok()) LogError("rules_reload_failed").Kv("err", s);
+      pipeline_->SetRuleMetrics(s.ok() ? next : both);
     }
   }
   if (http_) http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));
@@ -444,6 +463,10 @@ void Agent::CollectOnce() {
                   {{"version", kVersion}, {"revision", kRevision}},
                   1});
   self.push_back({"rigwatch_start_time_seconds", {}, start_time_});
+  if (const size_t rss = ResidentBytes(); rss > 0) {
+    self.push_back(
+        {"process_resident_memory_bytes", {}, static_cast<double>(rss)});
+  }
   if (host_) {
     host::Scrape scrape = host_->Collect();
     if (pipeline_) pipeline_->OnHostSamples(clock_->Now(), scrape.samples);
@@ -498,12 +521,13 @@ void Agent::CollectOnce() {
 }
 
 std::string Agent::RenderMetrics() const {
-  std::string out;
-  live_->Render(&out);
   // prometheus-cpp throws only on misuse (bad names); those are bugs caught
   // by the promtool integration test, so no try/catch here.
   prometheus::TextSerializer serializer;
-  out += serializer.Serialize(registry_->Collect());
+  // The agent's own (small) part first: Render then sizes the buffer once
+  // for the whole body, which is tens of MB for a large fleet.
+  std::string out = serializer.Serialize(registry_->Collect());
+  live_->Render(&out);
   return out;
 }
 

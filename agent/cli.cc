@@ -14,6 +14,7 @@
 
 #include "agent/agent.h"
 #include "agent/common/log.h"
+#include "agent/common/memory.h"
 #include "agent/common/sd_notify.h"
 #include "agent/config/config.h"
 #include "agent/version.h"
@@ -57,6 +58,7 @@ int CmdRun(const Flags& f) {
     return kExitUsage;
   }
   SetLogLevel(*lv);
+  ConfigureHeapForDaemon();
 
   // Block the signals we handle before any thread starts, so every thread
   // inherits the mask and only sigwait below sees them.

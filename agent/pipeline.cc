@@ -2,6 +2,7 @@
 
 #include "agent/actions/actions.h"
 #include "agent/common/log.h"
+#include "agent/common/memory.h"
 #include "agent/live_state/live_state.h"
 #include "agent/poller/poller.h"
 #include "agent/store/store.h"
@@ -71,13 +72,34 @@ void Pipeline::Stop() {
   if (rule_thread_.joinable()) rule_thread_.join();
 }
 
+void Pipeline::SetRuleMetrics(const std::vector<std::string>& metrics) {
+  std::unordered_set<std::string> next(metrics.begin(), metrics.end());
+  std::lock_guard<std::mutex> l(mu_);
+  if (next == rule_metrics_) return;
+  rule_metrics_ = std::move(next);
+  ++filter_gen_;
+}
+
+std::vector<std::string> Pipeline::RuleMetrics() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return {rule_metrics_.begin(), rule_metrics_.end()};
+}
+
+void Pipeline::KeepLocked(Pending& p, std::string_view kind,
+                          const Samples& in) {
+  p.kind.assign(kind);
+  p.filter_gen = filter_gen_;
+  p.samples.clear();
+  for (const Sample& s : in) {
+    if (rule_metrics_.count(s.name) != 0) p.samples.push_back(s);
+  }
+}
+
 void Pipeline::OnHostSamples(WallTime time, const Samples& samples) {
   live_->Update(kHostLiveTarget, "", samples);
   if (store_ != nullptr) store_->Append(kHostTarget, time, samples);
   std::lock_guard<std::mutex> l(mu_);
-  Pending& p = building_[std::string(kHostTarget)];
-  p.kind = "host";
-  p.samples = samples;
+  KeepLocked(building_[std::string(kHostTarget)], "host", samples);
 }
 
 void Pipeline::OnPoll(const PollReport& report) {
@@ -88,9 +110,7 @@ void Pipeline::OnPoll(const PollReport& report) {
   // state: stored too, so history shows the outage.
   if (store_ != nullptr) store_->Append(name, report.time, report.samples);
   std::lock_guard<std::mutex> l(mu_);
-  Pending& p = building_[name];
-  p.kind = report.target.kind;
-  p.samples = report.samples;
+  KeepLocked(building_[name], report.target.kind, report.samples);
 }
 
 void Pipeline::OnRound(const RoundReport& report) {
@@ -148,22 +168,33 @@ void Pipeline::RuleLoop() {
   }
   while (true) {
     std::map<std::string, Pending> round;
+    uint64_t gen;
     {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [this] { return stop_ || have_ready_; });
       if (stop_) return;
       round.swap(ready_);
       have_ready_ = false;
+      gen = filter_gen_;
     }
-    if (rules_ == nullptr) continue;
+    if (rules_ == nullptr) {
+      round.clear();
+      ReleaseFreeHeap();
+      continue;
+    }
     std::vector<rules::TargetSamples> batch;
     batch.reserve(round.size());
     for (const auto& [name, p] : round) {
-      batch.push_back({name, p.kind, &p.samples});
+      if (p.filter_gen == gen) batch.push_back({name, p.kind, &p.samples});
     }
     Status s = rules_->Evaluate(batch);
     if (!s.ok()) LogWarn("rules_persist_failed").Kv("err", s);
     rounds_judged_.fetch_add(1);
+    batch.clear();
+    round.clear();
+    // Once per round, off the poller thread: what the round freed goes back
+    // to the kernel.
+    ReleaseFreeHeap();
   }
 }
 

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "agent/actions/types.h"
@@ -56,6 +57,14 @@ class Pipeline final : public PollSink,
   // store before it judges the first round, so "avg_over_time(1h)" works
   // right after an agent restart. Call before Start().
   void SetWarmTargets(std::vector<std::pair<std::string, std::string>> t);
+  // The metric names some rule selects; only those samples are kept for the
+  // rule thread (a 10,000-miner round of every sample would be tens of MB).
+  // Call before the rule engine gets the rules that select them. Targets
+  // whose samples this round were filtered by an older list are left out
+  // of the round's judgement (they keep their states), so a newly selected
+  // metric is never judged absent because it was filtered.
+  void SetRuleMetrics(const std::vector<std::string>& metrics);
+  std::vector<std::string> RuleMetrics() const;
   // Starts / stops the rule thread. Stop judges nothing more.
   void Start();
   void Stop();
@@ -86,8 +95,11 @@ class Pipeline final : public PollSink,
  private:
   struct Pending {
     std::string kind;
-    Samples samples;
+    Samples samples;  // the rule-selected ones
+    uint64_t filter_gen = 0;
   };
+  // Keeps `in`'s samples of rule-selected metrics in `p` (mu_ held).
+  void KeepLocked(Pending& p, std::string_view kind, const Samples& in);
   void RuleLoop();
 
   LiveState* live_;
@@ -97,10 +109,12 @@ class Pipeline final : public PollSink,
   std::atomic<Poller*> poller_{nullptr};
 
   std::vector<std::pair<std::string, std::string>> warm_targets_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, Pending> building_;  // this round so far
-  std::map<std::string, Pending> ready_;     // handed to the rule thread
+  std::unordered_set<std::string> rule_metrics_;  // mu_
+  uint64_t filter_gen_ = 0;                       // mu_; bumped per change
+  std::map<std::string, Pending> building_;       // this round so far
+  std::map<std::string, Pending> ready_;          // handed to the rule thread
   bool have_ready_ = false;
   bool stop_ = false;
   std::thread rule_thread_;
