@@ -10,7 +10,7 @@ namespace rigwatch {
 void ConfigureHeapForDaemon() {
 #if defined(__GLIBC__)
   // glibc's default is 8 arenas per core; each keeps what its threads freed.
-  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_ARENA_MAX, 1);
   // A fixed threshold also switches off glibc's dynamic one, which after
   // the first freed 20 MB render would keep every later one in the heap.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);

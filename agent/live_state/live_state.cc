@@ -104,6 +104,8 @@ void LiveState::ClearSlotLocked(uint32_t slot, bool release) {
   s.families.clear();
   series_ -= s.series;
   s.series = 0;
+  text_bytes_ -= s.name_bytes;
+  s.name_bytes = 0;
 }
 
 void LiveState::CompactLocked(Family& f) {
@@ -125,13 +127,13 @@ void LiveState::WriteRegionLocked(Family& f, uint32_t slot,
   if (text.size() > r.cap) {
     // Move to the end with room to grow; the old place becomes dead space.
     f.dead += r.cap;
-    r.cap = static_cast<uint32_t>(text.size() + text.size() / 4 + 8);
+    r.cap = static_cast<uint32_t>(text.size() + text.size() / 8 + 8);
     r.off = static_cast<uint32_t>(f.arena.size());
     f.arena.resize(f.arena.size() + r.cap);
   }
   std::memcpy(f.arena.data() + r.off, text.data(), text.size());
   r.len = static_cast<uint32_t>(text.size());
-  if (f.dead > 4096 && f.dead > f.arena.size() / 2) CompactLocked(f);
+  if (f.dead > 4096 && f.dead > f.arena.size() / 4) CompactLocked(f);
 }
 
 void LiveState::Update(std::string_view target, std::string_view target_label,
@@ -146,6 +148,7 @@ void LiveState::Update(std::string_view target, std::string_view target_label,
       [](const Sample* a, const Sample* b) { return a->name < b->name; });
   std::string text;
   text.reserve(samples.size() * 64);
+  size_t named_bytes = 0;
   struct Run {
     std::string_view family;
     size_t begin, end;
@@ -156,7 +159,8 @@ void LiveState::Update(std::string_view target, std::string_view target_label,
     size_t begin = text.size();
     for (; i < order.size() && order[i]->name == fname; ++i) {
       const Sample& s = *order[i];
-      text += s.name;
+      // The family name is not stored: Render writes it before each line.
+      named_bytes += s.name.size();
       if (!target_label.empty() || !s.labels.empty()) {
         text += '{';
         bool first = true;
@@ -211,8 +215,9 @@ void LiveState::Update(std::string_view target, std::string_view target_label,
     s.families.push_back(fid);
   }
   s.series = samples.size();
+  s.name_bytes = named_bytes;
   series_ += s.series;
-  text_bytes_ += text.size();
+  text_bytes_ += text.size() + named_bytes;
 }
 
 void LiveState::Remove(std::string_view target) {
@@ -239,7 +244,16 @@ void LiveState::Render(std::string* out) const {
     }
     const char* base = fam.arena.data();
     for (const Region& r : fam.by_slot) {
-      if (r.len != 0) out->append(base + r.off, r.len);
+      const char* p = base + r.off;
+      const char* const end = p + r.len;
+      while (p < end) {
+        // Label values are escaped, so '\n' only ends a line.
+        const char* nl =
+            static_cast<const char*>(std::memchr(p, '\n', end - p));
+        out->append(fam.name);
+        out->append(p, nl + 1 - p);
+        p = nl + 1;
+      }
     }
   }
 }

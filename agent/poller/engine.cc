@@ -295,6 +295,10 @@ void PollEngine::AppendCommonSamples(const Miner& m, bool up,
 void PollEngine::FinishPoll(Miner& m, PollResult result, Status error,
                             std::optional<ScrapeResult> scrape) {
   const SteadyTime now = clock_.SteadyNow();
+  // The replies are parsed: free them now rather than at the next poll
+  // (an Antminer's stats reply alone is 10-60 KB, times the fleet).
+  m.requests = {};
+  m.responses = {};
   PollReport rep;
   rep.target = m.target;
   rep.time = m.poll_start;
