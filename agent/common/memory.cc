@@ -10,6 +10,9 @@ namespace rigwatch {
 void ConfigureHeapForDaemon() {
 #if defined(__GLIBC__)
   // glibc's default is 8 arenas per core; each keeps what its threads freed.
+  // The agent's threads mostly hand work to each other (poller -> store
+  // writer, rule thread) rather than allocate in parallel: one arena cost no
+  // measurable CPU at 10,000 miners and saved ~17 MB.
   mallopt(M_ARENA_MAX, 1);
   // A fixed threshold also switches off glibc's dynamic one, which after
   // the first freed 20 MB render would keep every later one in the heap.

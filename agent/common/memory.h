@@ -10,7 +10,7 @@
 namespace rigwatch {
 
 // Sets glibc malloc's policy for the agent process. Call before any thread
-// starts. Bounds the number of arenas, and fixes the mmap threshold so that
+// starts. Uses one arena, and fixes the mmap threshold so that
 // large buffers (render bodies, big replies) are always mapped and unmapped
 // instead of raising the threshold and staying in the heap.
 void ConfigureHeapForDaemon();
