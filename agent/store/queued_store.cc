@@ -123,6 +123,10 @@ void QueuedStore::WriterLoop() {
         if (w.ok()) {
           written_.fetch_add(*w);
           dropped_.fetch_add(n - *w);
+          if (!last_error.empty()) {
+            LogInfo("store_write_recovered").Kv("after", last_error);
+            last_error.clear();
+          }
         } else {
           dropped_.fetch_add(n);
           if (w.status().message() != last_error) {

@@ -183,11 +183,18 @@ Result<RocksStore::TargetInfo*> RocksStore::RegisterTarget(
   t->name = name;
   std::string v;
   PutU32BE(v, t->tid);
-  RW_RETURN_IF_ERROR(FromRocks(meta.Put(meta_, "T" + name, v), "batch"));
+  RW_RETURN_IF_ERROR(PutMeta(meta, "T" + name, std::move(v)));
   TargetInfo* raw = t.get();
   targets_by_id_.push_back(raw);
   targets_[name] = std::move(t);
   return raw;
+}
+
+Status RocksStore::PutMeta(rocksdb::WriteBatch& wb, std::string key,
+                           std::string value) {
+  RW_RETURN_IF_ERROR(FromRocks(wb.Put(meta_, key, value), "batch"));
+  unpersisted_meta_.emplace_back(std::move(key), std::move(value));
+  return Status::Ok();
 }
 
 uint32_t RocksStore::InternMetric(std::string_view metric) {
@@ -281,8 +288,7 @@ Result<size_t> RocksStore::RegisterSchema(TargetInfo& t, const Samples& samples,
     auto sid = static_cast<uint32_t>(series_.size());
     AddSeriesLocked(sid, t.tid, s.name, std::move(sorted));
     t.sids.push_back(sid);
-    RW_RETURN_IF_ERROR(
-        FromRocks(meta.Put(meta_, U32Key('S', sid), key), "batch"));
+    RW_RETURN_IF_ERROR(PutMeta(meta, U32Key('S', sid), key));
     sids.push_back(sid);
   }
   for (size_t i = 0; i < t.schemas.size(); ++i) {
@@ -293,7 +299,7 @@ Result<size_t> RocksStore::RegisterSchema(TargetInfo& t, const Samples& samples,
   std::string v;
   PutVarint(v, sids.size());
   for (uint32_t sid : sids) PutVarint(v, sid);
-  RW_RETURN_IF_ERROR(FromRocks(meta.Put(meta_, k, v), "batch"));
+  RW_RETURN_IF_ERROR(PutMeta(meta, std::move(k), std::move(v)));
   t.schemas.push_back({std::move(sids)});
   return t.schemas.size() - 1;
 }

@@ -5,6 +5,9 @@
 #include <rocksdb/write_buffer_manager.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -51,6 +54,30 @@ rocksdb::ColumnFamilyOptions CfOptionsFor(const std::string& name,
   return cf;
 }
 
+// RocksDB's own log, as agent log lines (logfmt on stderr/journal), not as a
+// LOG file in the data directory: on a full disk the LOG file's writer
+// fails like any other, and Debian's librocksdb, built with assertions,
+// aborts the process on the next line written to it.
+class RocksInfoLog final : public rocksdb::Logger {
+ public:
+  RocksInfoLog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char buf[1024];
+    const int n = std::vsnprintf(buf, sizeof(buf), format, ap);
+    if (n < 0) return;
+    std::string_view text(
+        buf, std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1));
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      LogError("rocksdb").Kv("msg", text);
+    } else {
+      LogWarn("rocksdb").Kv("msg", text);
+    }
+  }
+};
+
 rocksdb::DBOptions DbOptions(const StoreOptions& o, const SharedResources& r) {
   rocksdb::DBOptions d;
   d.create_if_missing = o.mode == OpenMode::kReadWrite;
@@ -58,8 +85,7 @@ rocksdb::DBOptions DbOptions(const StoreOptions& o, const SharedResources& r) {
   d.write_buffer_manager = r.wbm;
   d.rate_limiter = r.limiter;
   d.max_background_jobs = 2;
-  d.keep_log_file_num = 3;
-  d.max_log_file_size = 4ull << 20;
+  d.info_log = std::make_shared<RocksInfoLog>();
   // Many column families share one WAL; an idle one would pin old WAL files.
   d.max_total_wal_size = 64ull << 20;
   // DESIGN.md: track_and_verify_wals_in_manifest stays off (SyncWAL bug).
@@ -285,7 +311,17 @@ Status RocksStore::DropPartition(const std::string& name) {
 
 Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
   std::lock_guard<std::mutex> wl(write_mu_);
+  if (write_failed_) {
+    // After a failed write RocksDB refuses every write until resumed; the
+    // writer only gets here once free space is back above the minimum.
+    RW_RETURN_IF_ERROR(FromRocks(db_->Resume(), "resume after a failed write"));
+  }
+  write_failed_ = true;  // until this batch is written
   rocksdb::WriteBatch wb;
+  // Index entries of earlier batches that were never written.
+  for (const auto& [k, v] : unpersisted_meta_) {
+    RW_RETURN_IF_ERROR(FromRocks(wb.Put(meta_, k, v), "batch"));
+  }
   uint64_t stored = 0;
   std::map<int64_t, uint64_t> per_hour;
   struct Done {
@@ -350,6 +386,8 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
   rocksdb::WriteOptions wo;
   wo.sync = opts_.sync == SyncMode::kAlways;
   RW_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "write"));
+  write_failed_ = false;
+  unpersisted_meta_.clear();
   for (auto& [hour, n] : per_hour) hour_counts_[hour] += n;
   std::unique_lock<std::shared_mutex> l(idx_mu_);
   for (const Done& d : done) {
@@ -365,6 +403,12 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
 }
 
 Status RocksStore::SyncWrites() {
+  // After a failed append the WAL's writer must not be touched again
+  // (Debian's librocksdb asserts); the next write resumes the database
+  // with a fresh WAL, and that one is synced.
+  if (write_failed_) {
+    return UnavailableError("WAL not synced: the last write failed");
+  }
   return FromRocks(db_->SyncWAL(), "sync WAL");
 }
 

@@ -168,6 +168,16 @@ class RocksStore final : public QueuedStore {
   // True when `samples` has exactly the schema's series, in its order.
   bool SchemaMatches(const Schema& schema, const Samples& samples) const;
 
+  // Index entries (targets, series, schemas) registered in memory whose
+  // batch has not been written yet or failed: every batch carries them
+  // again until one is written, so no stored row or schema ever refers to
+  // an id the meta family lacks. Writer thread only.
+  std::vector<std::pair<std::string, std::string>> unpersisted_meta_;
+  // The last batch failed: RocksDB accepts no write after a failed one
+  // (a full disk, say) until it is resumed. Writer thread only.
+  bool write_failed_ = false;
+  Status PutMeta(rocksdb::WriteBatch& wb, std::string key, std::string value);
+
   std::chrono::steady_clock::time_point next_space_check_{};
   bool space_ok_ = true;
 

@@ -401,5 +401,127 @@ TEST(RocksStore, LowDiskPausesWritesAndResumesWhenSpaceReturns) {
   }
 }
 
+TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
+  TempDir dir;
+  std::string mnt = dir.Sub("mnt");
+  fs::create_directory(mnt);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=32m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  }
+  struct Unmount {
+    std::string p;
+    ~Unmount() { umount2(p.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  FakeClock clock;
+  StoreOptions o = TestOptions(mnt + "/db", &clock);  // no low-disk pause
+  o.write_buffer_bytes = 1 << 20;
+  std::string failed_target;
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    s->Append("rig-1", At(0), MinerPoll(1, 1, 1, 1));
+    ASSERT_TRUE(s->Flush().ok());
+    // Fill the disk to the last byte.
+    const std::string ballast = mnt + "/ballast";
+    {
+      std::ofstream b(ballast, std::ios::binary);
+      std::string chunk(64 << 10, 'x');
+      while (b.write(chunk.data(), chunk.size()) && b.flush()) {
+      }
+    }
+    // New targets until a write fails: each failing batch registers a
+    // target, its series and its schema that never reach the disk.
+    for (int i = 0; i < 5000 && s->dropped_samples() == 0; ++i) {
+      failed_target = "full-" + std::to_string(i);
+      Samples big;
+      for (int k = 0; k < 200; ++k) {
+        big.push_back(
+            {"miner_temperature_celsius", {{"sensor", std::to_string(k)}}, 1});
+      }
+      s->Append(failed_target, At(1), big);
+      s->Flush(std::chrono::seconds(5)).IgnoreError("the disk may be full");
+    }
+    ASSERT_GT(s->dropped_samples(), 0u) << "the disk never filled";
+    // Space returns. RocksDB recovers in the background (its no-space
+    // recovery checks every few seconds) or on the store's Resume; until
+    // then writes keep failing, and are counted.
+    fs::remove(ballast);
+    int64_t t = 10;
+    const auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    uint64_t dropped = s->dropped_samples();
+    while (std::chrono::steady_clock::now() < give_up) {
+      dropped = s->dropped_samples();
+      s->Append("probe", At(++t), MinerPoll(0, 0, 0, 0));
+      if (s->Flush(std::chrono::seconds(5)).ok() &&
+          s->dropped_samples() == dropped) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ASSERT_EQ(s->dropped_samples(), dropped) << "writes never resumed";
+    // The target whose registration failed is stored with its series.
+    s->Append(failed_target, At(200), MinerPoll(7, 7, 7, 7));
+    s->Append("rig-1", At(200), MinerPoll(2, 1, 1, 1));
+    s->Append("rig-1", At(300), MinerPoll(3, 1, 1, 1));
+    ASSERT_TRUE(s->Flush().ok());
+    EXPECT_EQ(s->dropped_samples(), dropped);
+    EXPECT_EQ(s->ReadRange(kHash, At(0), At(1000))->size(), 3u);
+  }
+  // Reopened: the index is whole and every stored point is readable.
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ReadRange(kHash, At(0), At(1000))->size(), 3u);
+  auto pts = s->ReadRange(
+      {failed_target, "miner_hashrate_hashes_per_second", {}}, At(0), At(1000));
+  ASSERT_TRUE(pts.ok()) << pts.status().ToString();
+  ASSERT_EQ(pts->size(), 1u);
+  EXPECT_EQ((*pts)[0].value, 7);
+}
+
+TEST(RocksStore, ClosingOnAFullDiskKeepsWhatWasWritten) {
+  TempDir dir;
+  std::string mnt = dir.Sub("mnt");
+  fs::create_directory(mnt);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=32m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  }
+  struct Unmount {
+    std::string p;
+    ~Unmount() { umount2(p.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  FakeClock clock;
+  StoreOptions o = TestOptions(mnt + "/db", &clock);
+  o.write_buffer_bytes = 1 << 20;
+  const std::string ballast = mnt + "/ballast";
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    s->Append("rig-1", At(0), MinerPoll(1, 1, 1, 1));
+    ASSERT_TRUE(s->Flush().ok());
+    {
+      std::ofstream b(ballast, std::ios::binary);
+      std::string chunk(64 << 10, 'x');
+      while (b.write(chunk.data(), chunk.size()) && b.flush()) {
+      }
+    }
+    for (int i = 0; i < 5000 && s->dropped_samples() == 0; ++i) {
+      Samples big;
+      for (int k = 0; k < 200; ++k) {
+        big.push_back(
+            {"miner_temperature_celsius", {{"sensor", std::to_string(k)}}, 1});
+      }
+      s->Append("full-" + std::to_string(i), At(1), big);
+      s->Flush(std::chrono::seconds(5)).IgnoreError("the disk may be full");
+    }
+    ASSERT_GT(s->dropped_samples(), 0u) << "the disk never filled";
+    // The agent stops (SIGTERM) while the disk is still full.
+  }
+  fs::remove(ballast);
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ReadRange(kHash, At(0), At(100))->size(), 1u);
+}
+
 }  // namespace
 }  // namespace rigwatch::store
