@@ -350,17 +350,52 @@ TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
   EXPECT_FALSE(s->ReadRollups(kHash, At(0), At(86400))->empty());
 }
 
+// A tmpfs of `size` at dir/mnt, unmounted when this goes; skips the test
+// where mounting is not allowed (needs root).
+struct Tmpfs {
+  std::string path;
+  bool mounted = false;
+  Tmpfs(TempDir& dir, const char* size) : path(dir.Sub("mnt")) {
+    fs::create_directory(path);
+    mounted = mount("tmpfs", path.c_str(), "tmpfs", 0,
+                    (std::string("size=") + size).c_str()) == 0;
+  }
+  ~Tmpfs() {
+    if (mounted) umount2(path.c_str(), MNT_DETACH);
+  }
+};
+
+// Writes `path` until the file system has no byte left.
+void FillDisk(const std::string& path) {
+  std::ofstream b(path, std::ios::binary);
+  std::string chunk(64 << 10, 'x');
+  while (b.write(chunk.data(), chunk.size()) && b.flush()) {
+  }
+}
+
+// Appends polls of new targets until a write fails for lack of space; each
+// failing batch registers a target, its series and its schema that never
+// reach the disk. Returns the last target appended ("" if none failed).
+std::string AppendUntilAWriteFails(Store& s) {
+  for (int i = 0; i < 5000; ++i) {
+    std::string target = "full-" + std::to_string(i);
+    Samples big;
+    for (int k = 0; k < 200; ++k) {
+      big.push_back(
+          {"miner_temperature_celsius", {{"sensor", std::to_string(k)}}, 1});
+    }
+    s.Append(target, At(1), big);
+    s.Flush(std::chrono::seconds(5)).IgnoreError("the disk may be full");
+    if (s.dropped_samples() > 0) return target;
+  }
+  return "";
+}
+
 TEST(RocksStore, LowDiskPausesWritesAndResumesWhenSpaceReturns) {
   TempDir dir;
-  std::string mnt = dir.Sub("mnt");
-  fs::create_directory(mnt);
-  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=48m") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
-  }
-  struct Unmount {
-    std::string p;
-    ~Unmount() { umount2(p.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  Tmpfs tmpfs(dir, "48m");
+  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  const std::string& mnt = tmpfs.path;
   FakeClock clock;
   StoreOptions o = TestOptions(mnt + "/db", &clock);
   o.min_free_bytes = 20ull << 20;
@@ -403,15 +438,9 @@ TEST(RocksStore, LowDiskPausesWritesAndResumesWhenSpaceReturns) {
 
 TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
   TempDir dir;
-  std::string mnt = dir.Sub("mnt");
-  fs::create_directory(mnt);
-  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=32m") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
-  }
-  struct Unmount {
-    std::string p;
-    ~Unmount() { umount2(p.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  Tmpfs tmpfs(dir, "32m");
+  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  const std::string& mnt = tmpfs.path;
   FakeClock clock;
   StoreOptions o = TestOptions(mnt + "/db", &clock);  // no low-disk pause
   o.write_buffer_bytes = 1 << 20;
@@ -421,27 +450,10 @@ TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
     ASSERT_TRUE(s);
     s->Append("rig-1", At(0), MinerPoll(1, 1, 1, 1));
     ASSERT_TRUE(s->Flush().ok());
-    // Fill the disk to the last byte.
     const std::string ballast = mnt + "/ballast";
-    {
-      std::ofstream b(ballast, std::ios::binary);
-      std::string chunk(64 << 10, 'x');
-      while (b.write(chunk.data(), chunk.size()) && b.flush()) {
-      }
-    }
-    // New targets until a write fails: each failing batch registers a
-    // target, its series and its schema that never reach the disk.
-    for (int i = 0; i < 5000 && s->dropped_samples() == 0; ++i) {
-      failed_target = "full-" + std::to_string(i);
-      Samples big;
-      for (int k = 0; k < 200; ++k) {
-        big.push_back(
-            {"miner_temperature_celsius", {{"sensor", std::to_string(k)}}, 1});
-      }
-      s->Append(failed_target, At(1), big);
-      s->Flush(std::chrono::seconds(5)).IgnoreError("the disk may be full");
-    }
-    ASSERT_GT(s->dropped_samples(), 0u) << "the disk never filled";
+    FillDisk(ballast);
+    failed_target = AppendUntilAWriteFails(*s);
+    ASSERT_NE(failed_target, "") << "the disk never filled";
     // Space returns. RocksDB recovers in the background (its no-space
     // recovery checks every few seconds) or on the store's Resume; until
     // then writes keep failing, and are counted.
@@ -481,15 +493,9 @@ TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
 
 TEST(RocksStore, ClosingOnAFullDiskKeepsWhatWasWritten) {
   TempDir dir;
-  std::string mnt = dir.Sub("mnt");
-  fs::create_directory(mnt);
-  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=32m") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
-  }
-  struct Unmount {
-    std::string p;
-    ~Unmount() { umount2(p.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  Tmpfs tmpfs(dir, "32m");
+  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  const std::string& mnt = tmpfs.path;
   FakeClock clock;
   StoreOptions o = TestOptions(mnt + "/db", &clock);
   o.write_buffer_bytes = 1 << 20;
@@ -499,22 +505,8 @@ TEST(RocksStore, ClosingOnAFullDiskKeepsWhatWasWritten) {
     ASSERT_TRUE(s);
     s->Append("rig-1", At(0), MinerPoll(1, 1, 1, 1));
     ASSERT_TRUE(s->Flush().ok());
-    {
-      std::ofstream b(ballast, std::ios::binary);
-      std::string chunk(64 << 10, 'x');
-      while (b.write(chunk.data(), chunk.size()) && b.flush()) {
-      }
-    }
-    for (int i = 0; i < 5000 && s->dropped_samples() == 0; ++i) {
-      Samples big;
-      for (int k = 0; k < 200; ++k) {
-        big.push_back(
-            {"miner_temperature_celsius", {{"sensor", std::to_string(k)}}, 1});
-      }
-      s->Append("full-" + std::to_string(i), At(1), big);
-      s->Flush(std::chrono::seconds(5)).IgnoreError("the disk may be full");
-    }
-    ASSERT_GT(s->dropped_samples(), 0u) << "the disk never filled";
+    FillDisk(ballast);
+    ASSERT_NE(AppendUntilAWriteFails(*s), "") << "the disk never filled";
     // The agent stops (SIGTERM) while the disk is still full.
   }
   fs::remove(ballast);
