@@ -126,14 +126,20 @@ Status RocksStore::LoadIndex() {
     }
   }
   RW_RETURN_IF_ERROR(FromRocks(it->status(), "load meta"));
+  uint64_t orphans = 0;
   for (uint32_t sid = 0; sid < series_.size(); ++sid) {
     const uint32_t tid = series_[sid].tid;
     if (tid == kNoTarget) continue;  // a gap in the ids
     if (tid >= targets_by_id_.size() || !targets_by_id_[tid]) {
-      return DataLossError("meta: series of unknown target");
+      // Left by a batch that failed before this version re-sent index
+      // entries: no row can be read through it, so it is dropped.
+      series_[sid].tid = kNoTarget;
+      ++orphans;
+      continue;
     }
     targets_by_id_[tid]->sids.push_back(sid);
   }
+  if (orphans > 0) LogWarn("store_orphan_series_dropped").Kv("series", orphans);
   for (auto& [key, sids] : schemas) {
     if (key.first >= targets_by_id_.size() || !targets_by_id_[key.first]) {
       return DataLossError("meta: schema of unknown target");
