@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,15 +18,32 @@
 
 namespace rigwatch {
 
+// One write of a batch: a Put, or a Delete when `value` is empty.
+struct KvWrite {
+  std::string ns;
+  std::string key;
+  std::optional<std::string> value;
+};
+
 // Thread-safe. Keys are grouped in namespaces ("rules", "outbox", ...); List
-// returns a namespace's entries in key order. Put/Delete are durable when
-// they return ok (a crash right after loses nothing).
+// returns a namespace's entries in key order. Put/Delete/Write are durable
+// when they return ok (a crash right after loses nothing).
 class DurableKv {
  public:
   virtual ~DurableKv() = default;
   virtual Status Put(std::string_view ns, std::string_view key,
                      std::string_view value) = 0;
   virtual Status Delete(std::string_view ns, std::string_view key) = 0;
+  // Many writes made durable together (one sync where the implementation
+  // can). On error some writes may have been made, others not; every one
+  // may be retried. This default writes them one by one.
+  virtual Status Write(std::span<const KvWrite> writes) {
+    for (const KvWrite& w : writes) {
+      RW_RETURN_IF_ERROR(w.value ? Put(w.ns, w.key, *w.value)
+                                 : Delete(w.ns, w.key));
+    }
+    return Status::Ok();
+  }
   // Ok(nullopt) when the key is absent.
   virtual Result<std::optional<std::string>> Get(std::string_view ns,
                                                  std::string_view key) = 0;

@@ -330,6 +330,7 @@ Status RuleEngine::Evaluate(std::span<const TargetSamples> round) {
     Impl& im = *impl_;
     im.Tick();
     const uint64_t r = ++im.round;
+    im.batching = true;
     for (auto* m : {&im.mute_until_wall_ms, &im.grace_until_wall_ms}) {
       const bool is_mute = m == &im.mute_until_wall_ms;
       for (auto it = m->begin(); it != m->end();) {
@@ -338,10 +339,10 @@ Status RuleEngine::Evaluate(std::span<const TargetSamples> round) {
           continue;
         }
         if (im.kv != nullptr) {
-          Status st = im.kv->Delete(
-              im.options.kv_namespace,
-              Impl::TargetKey(is_mute ? "mute" : "grace", it->first));
-          if (!st.ok() && first_error.ok()) first_error = st;
+          im.batch.push_back(
+              KvWrite{im.options.kv_namespace,
+                      Impl::TargetKey(is_mute ? "mute" : "grace", it->first),
+                      std::nullopt});
         }
         it = m->erase(it);
       }
@@ -364,6 +365,9 @@ Status RuleEngine::Evaluate(std::span<const TargetSamples> round) {
                       [](const std::vector<Series>& l) { return l.empty(); });
       it = empty ? im.targets.erase(it) : std::next(it);
     }
+    // Before any transition goes out: the sink is told only what persists.
+    Status st = im.CommitBatch();
+    if (!st.ok() && first_error.ok()) first_error = st;
   }
   if (!first_error.ok()) {
     LogWarn("rules_persist_failed").Kv("err", first_error);

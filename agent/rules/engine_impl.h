@@ -72,6 +72,24 @@ struct RuleEngine::Impl {
   uint64_t round = 0;
   bool rules_set = false;  // SetRules was called
 
+  // While Evaluate runs, state writes are collected here and made durable
+  // in one synced batch at its end (a fleet-wide event changes thousands of
+  // series in one round; one sync each took seconds). `batch_series` says
+  // which series each write belongs to, to mark them dirty again if the
+  // batch fails.
+  struct BatchedState {
+    std::string rule, target;
+    Labels labels;
+    bool was_persisted = false;
+    bool is_state = false;  // false: a plain delete (forgotten series, mute)
+  };
+  bool batching = false;
+  std::vector<KvWrite> batch;
+  std::vector<BatchedState> batch_series;
+  // Writes the batch; on failure marks its series dirty again so the next
+  // change retries them. Returns the batch's error.
+  Status CommitBatch();
+
   // Current times, set at the start of each call that needs them.
   int64_t now_ms = 0;
   int64_t now_wall_ms = 0;

@@ -155,6 +155,16 @@ Status RuleEngine::Impl::PersistState(const std::string& rule,
   if (kv == nullptr) return Status::Ok();
   const bool quiet = (s.level == Level::kGreen || s.level == Level::kUnknown) &&
                      !s.cond_since[0] && !s.cond_since[1];
+  if (batching) {
+    if (quiet && !s.persisted) return Status::Ok();
+    std::string key = StateKey(rule, target, s.labels);
+    batch.push_back(
+        KvWrite{options.kv_namespace, std::move(key),
+                quiet ? std::nullopt : std::optional(EncodeState(s))});
+    batch_series.push_back({rule, target, s.labels, s.persisted, true});
+    s.persisted = !quiet;
+    return Status::Ok();
+  }
   if (quiet) {
     if (!s.persisted) return Status::Ok();
     Status st =
@@ -180,7 +190,42 @@ Status RuleEngine::Impl::DeleteState(const std::string& rule,
                                      const std::string& target,
                                      const Labels& labels) {
   if (kv == nullptr) return Status::Ok();
+  if (batching) {
+    batch.push_back(KvWrite{options.kv_namespace,
+                            StateKey(rule, target, labels), std::nullopt});
+    batch_series.push_back({rule, target, labels, true, false});
+    return Status::Ok();
+  }
   return kv->Delete(options.kv_namespace, StateKey(rule, target, labels));
+}
+
+Status RuleEngine::Impl::CommitBatch() {
+  batching = false;
+  Status st;
+  if (kv != nullptr && !batch.empty()) st = kv->Write(batch);
+  if (!st.ok()) {
+    for (const BatchedState& b : batch_series) {
+      if (!b.is_state) continue;
+      auto t = targets.find(b.target);
+      const int i = RuleIndex(b.rule);
+      if (t == targets.end() || i < 0 ||
+          static_cast<size_t>(i) >= t->second.by_rule.size()) {
+        continue;
+      }
+      for (Series& s : t->second.by_rule[static_cast<size_t>(i)]) {
+        if (s.labels == b.labels) {
+          s.dirty = true;  // retried on the next change
+          s.persisted = b.was_persisted;
+          break;
+        }
+      }
+    }
+    st = st.WithContext("rules: persist " + std::to_string(batch.size()) +
+                        " state changes");
+  }
+  batch.clear();
+  batch_series.clear();
+  return st;
 }
 
 bool RuleEngine::Impl::Muted(const std::string& target) const {

@@ -32,6 +32,22 @@ Status RocksStore::Delete(std::string_view ns, std::string_view key) {
   return FromRocks(db_->Delete(wo, kv_, KvKey(ns, key)), "kv delete");
 }
 
+Status RocksStore::Write(std::span<const KvWrite> writes) {
+  if (opts_.mode != OpenMode::kReadWrite) {
+    return FailedPreconditionError("store opened read-only");
+  }
+  if (writes.empty()) return Status::Ok();
+  rocksdb::WriteBatch wb;
+  for (const KvWrite& w : writes) {
+    const std::string k = KvKey(w.ns, w.key);
+    RW_RETURN_IF_ERROR(FromRocks(
+        w.value ? wb.Put(kv_, k, *w.value) : wb.Delete(kv_, k), "kv batch"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &wb), "kv write");
+}
+
 Result<std::optional<std::string>> RocksStore::Get(std::string_view ns,
                                                    std::string_view key) {
   std::string v;

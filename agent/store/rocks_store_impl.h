@@ -37,6 +37,7 @@ class RocksStore final : public QueuedStore {
   Status Put(std::string_view ns, std::string_view key,
              std::string_view value) override;
   Status Delete(std::string_view ns, std::string_view key) override;
+  Status Write(std::span<const KvWrite> writes) override;  // one synced batch
   Result<std::optional<std::string>> Get(std::string_view ns,
                                          std::string_view key) override;
   Result<std::vector<std::pair<std::string, std::string>>> List(

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "agent/store/rocks_store_impl.h"
@@ -195,9 +196,40 @@ void BytesPerSampleAndQueries(int argc, char** argv) {
   std::printf("store_range_query_24h_chunked_max %.3f ms\n", chunked.max_ms);
 }
 
+// Durable state writes (rule states, outbox): N synced Puts one by one
+// against the same N writes as one synced batch, in the same run. This is
+// what a fleet-wide event (every miner's state changing in one round) costs
+// the rule thread.
+void KvWrites(int argc, char** argv) {
+  const long n = Flag(argc, argv, "kv-writes", 2000);
+  TempDir dir;
+  auto s = Open(Options(dir.Sub("db")));
+  std::vector<KvWrite> writes;
+  for (long i = 0; i < n; ++i) {
+    writes.push_back(KvWrite{"bench", "state-" + std::to_string(i),
+                             std::string("2 1767225600000 0 - -")});
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  for (const KvWrite& w : writes) {
+    Status st = s->Put(w.ns, w.key, *w.value);
+    if (!st.ok()) std::fprintf(stderr, "put: %s\n", st.ToString().c_str());
+  }
+  const double each = Seconds(t0);
+  for (KvWrite& w : writes) w.key += "-b";
+  t0 = std::chrono::steady_clock::now();
+  Status st = s->Write(writes);
+  if (!st.ok()) std::fprintf(stderr, "write: %s\n", st.ToString().c_str());
+  const double batch = Seconds(t0);
+  std::printf("store_kv_writes %ld count\n", n);
+  std::printf("store_kv_synced_one_by_one %.1f ms\n", each * 1000);
+  std::printf("store_kv_synced_one_batch %.1f ms\n", batch * 1000);
+  std::printf("store_kv_batch_speedup %.0f x\n", batch > 0 ? each / batch : 0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  KvWrites(argc, argv);
   Ingest(argc, argv);
   BytesPerSampleAndQueries(argc, argv);
   return 0;

@@ -2,7 +2,10 @@
 // DurableKv and does not announce again what it already announced.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
+#include <span>
 
 #include "agent/rules/engine.h"
 #include "tests/fakes/fake_clock.h"
@@ -220,6 +223,73 @@ TEST_F(RulesPersistenceTest, LabelsWithSeparatorsRoundTrip) {
   ASSERT_EQ(engine_->Alerts().size(), 1u);
   EXPECT_EQ(engine_->Alerts()[0].target, "rig=%\x1f");
   EXPECT_EQ(engine_->Alerts()[0].labels[1].value, "a=b%\x1e");
+}
+
+// Counts how state reaches the kv: batches, and single Put/Delete calls.
+class CountingKv final : public DurableKv {
+ public:
+  Status Put(std::string_view ns, std::string_view key,
+             std::string_view value) override {
+    ++single_writes;
+    return inner.Put(ns, key, value);
+  }
+  Status Delete(std::string_view ns, std::string_view key) override {
+    ++single_writes;
+    return inner.Delete(ns, key);
+  }
+  Status Write(std::span<const KvWrite> writes) override {
+    ++batches;
+    largest_batch = std::max(largest_batch, writes.size());
+    return DurableKv::Write(writes);  // one by one into `inner`
+  }
+  Result<std::optional<std::string>> Get(std::string_view ns,
+                                         std::string_view key) override {
+    return inner.Get(ns, key);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> List(
+      std::string_view ns) override {
+    return inner.List(ns);
+  }
+  MemoryKv inner;
+  int batches = 0;
+  int single_writes = 0;  // including those a batch makes
+  size_t largest_batch = 0;
+};
+
+TEST(RulesPersistenceBatchTest, AFleetWideChangeIsOneBatchPerRound) {
+  FakeClock clock;
+  CountingKv kv;
+  RecordingSink sink;
+  RuleEngine engine(&clock, &kv, &sink);
+  ASSERT_TRUE(engine.SetRules(MustParse(kRules)).ok());
+  ASSERT_TRUE(engine.Restore().ok());
+  std::map<std::string, Samples> fleet;
+  auto round = [&] {
+    clock.Advance(seconds(30));
+    std::vector<TargetSamples> r;
+    for (auto& [name, s] : fleet) r.push_back({name, "bitaxe", &s});
+    return engine.Evaluate(r);
+  };
+  for (int i = 0; i < 500; ++i) {
+    fleet["rig-" + std::to_string(i)] = {
+        Sample{"miner_temperature_celsius", {{"sensor", "asic"}}, 50},
+        Sample{"miner_up", {}, 1}};
+  }
+  ASSERT_TRUE(round().ok());
+  EXPECT_EQ(kv.single_writes, 0) << "all green: nothing to persist";
+  // Every miner goes down at once: 500 pending timers in one round.
+  for (auto& [name, s] : fleet) s[1].value = 0;
+  ASSERT_TRUE(round().ok());
+  EXPECT_EQ(kv.batches, 1);  // a round without changes writes nothing
+  EXPECT_EQ(kv.largest_batch, 500u);
+  EXPECT_EQ(kv.single_writes, 500);  // made by the batch, none on their own
+  // And they survive a restart: a new engine finds them.
+  RuleEngine again(&clock, &kv, &sink);
+  ASSERT_TRUE(again.SetRules(MustParse(kRules)).ok());
+  ASSERT_TRUE(again.Restore().ok());
+  auto entries = kv.inner.List("rules");
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ(entries->size(), 500u);
 }
 
 }  // namespace
