@@ -12,7 +12,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from rigwatch_testlib import (RIGWATCH, SOURCE_DIR, Agent, basic_auth,  # noqa: E402
-                              http_get, promtool_problems, wait_until)
+                              http_get, metric, parse_metrics, promtool_problems,
+                              wait_until)
 
 BASE_CONFIG = """
 http: {{ listen: "127.0.0.1:{{PORT}}", read_timeout: 2s, threads: 4 {auth} }}
@@ -53,6 +54,12 @@ class AgentTest(unittest.TestCase):
                      "rigwatch_build_info", "rigwatch_start_time_seconds",
                      "rigwatch_collector_success", "rigwatch_collector_duration_seconds"):
             self.assertIn("\n" + name, "\n" + text, name)
+        # The agent's own resident memory, as /proc/PID/status has it
+        # (within a few MB: the two readings are moments apart).
+        rss = metric(parse_metrics(text), "process_resident_memory_bytes")
+        with open(f"/proc/{self.agent.proc.pid}/status") as f:
+            vmrss = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS:"))
+        self.assertLess(abs(rss - vmrss), 8 << 20, (rss, vmrss))
         self.assertEqual(promtool_problems(body), [])
 
     def test_health_endpoints_and_index(self):
