@@ -30,7 +30,12 @@ MinerSchedule::MinerSchedule(const PollerOptions& opts, std::string_view name,
       name_hash_(StableHash(name)),
       epoch_(epoch),
       offset_(Duration(static_cast<int64_t>(
-          name_hash_ % static_cast<uint64_t>(opts.interval.count())))) {
+          name_hash_ %
+          static_cast<uint64_t>(std::max<int64_t>(
+              1, opts.interval.count() -
+                     static_cast<int64_t>(
+                         opts.jitter *
+                         static_cast<double>(opts.interval.count()))))))) {
   // A miner added mid-interval is polled at its first slot from now on.
   next_slot_k_ = SlotIndexAtOrAfter(now);
   next_slot_ = SlotTime(next_slot_k_);

@@ -17,8 +17,10 @@ uint64_t StableHash(std::string_view s);
 
 // Per-miner schedule. Slot k of a miner is at
 //   epoch + k*interval + offset + jitter_k
-// where offset = StableHash(name) % interval spreads the fleet over the
-// interval and jitter_k in [0, jitter*interval) is derived from (name, k).
+// where offset = StableHash(name) % ((1 - jitter) * interval) spreads the
+// fleet over the interval and jitter_k in [0, jitter*interval) is derived
+// from (name, k). So slot k always lies inside interval k: every miner is
+// due exactly once per interval, and a round holds one slot of each.
 // Not thread-safe (owned by the loop).
 class MinerSchedule {
  public:

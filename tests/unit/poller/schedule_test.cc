@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 namespace rigwatch {
 namespace {
 
@@ -34,23 +37,26 @@ TEST(MinerScheduleTest, OffsetIsStableAndSpreadsMiners) {
   for (int b : buckets) EXPECT_GT(b, 50);
 }
 
-TEST(MinerScheduleTest, JitterStaysWithinItsFraction) {
+TEST(MinerScheduleTest, JitteredSlotsStayInsideTheirInterval) {
   const SteadyTime epoch{};
-  MinerSchedule plain(Opts(0), "rig-7", epoch, epoch);
-  MinerSchedule jit(Opts(0.1), "rig-7", epoch, epoch);
-  SteadyTime prev = jit.next_slot();
-  bool moved = false;
-  for (int k = 0; k < 50; ++k) {
-    const Duration d = jit.next_slot() - (plain.next_slot());
-    EXPECT_GE(d, Duration(0));
-    EXPECT_LT(d, seconds(1));
-    moved |= d > Duration(0);
-    plain.PassSlots(plain.next_slot());
-    jit.PassSlots(jit.next_slot());
-    EXPECT_GT(jit.next_slot(), prev);
-    prev = jit.next_slot();
+  const Duration interval = seconds(10);
+  for (int i = 0; i < 300; ++i) {
+    MinerSchedule s(Opts(0.1), "rig-" + std::to_string(i), epoch, epoch);
+    Duration lo = interval, hi{0};
+    for (int64_t k = 0; k < 30; ++k) {
+      const SteadyTime slot = s.next_slot();
+      // Slot k lies in [k*interval, (k+1)*interval).
+      ASSERT_EQ((slot - epoch) / interval, k) << "rig-" << i;
+      const Duration in = (slot - epoch) % interval;
+      lo = std::min(lo, in);
+      hi = std::max(hi, in);
+      s.PassSlots(slot);
+    }
+    // Jitter moves the slot from interval to interval, by less than its
+    // fraction of the interval.
+    EXPECT_GT(hi - lo, Duration(0));
+    EXPECT_LT(hi - lo, seconds(1));
   }
-  EXPECT_TRUE(moved);
 }
 
 TEST(MinerScheduleTest, BackoffDoublesUpToTheCap) {
