@@ -79,7 +79,6 @@ Status RuleEngine::SetRules(RuleSet set) {
       }
     }
   }
-  Status first;
   for (auto& [name, t] : im.targets) {
     std::vector<std::vector<Series>> by_rule(next.size());
     for (size_t j = 0; j < t.by_rule.size() && j < move_to.size(); ++j) {
@@ -88,8 +87,7 @@ Status RuleEngine::SetRules(RuleSet set) {
         continue;
       }
       for (const Series& s : t.by_rule[j]) {
-        Status st = im.DeleteState(im.rules[j].rule.name, name, s.labels);
-        if (first.ok()) first = st;
+        im.QueueDelete(Impl::StateKey(im.rules[j].rule.name, name, s.labels));
       }
     }
     t.by_rule = std::move(by_rule);
@@ -110,7 +108,8 @@ Status RuleEngine::SetRules(RuleSet set) {
       }
     }
   }
-  return first;
+  // States of removed rules are deleted in one batch.
+  return im.CommitBatch();
 }
 
 Status RuleEngine::Warm(HistorySource& source,

@@ -87,7 +87,7 @@ bool Announced(Level from, Level to) {
 // One step of one series: conditions, pending timers, hysteresis, grace.
 void Step(RuleEngine::Impl& im, const CompiledRule& cr,
           const std::string& target, Series& s, bool present, bool muted,
-          bool grace, std::vector<Transition>& out, Status& first_error) {
+          bool grace, std::vector<Transition>& out) {
   const Rule& rule = cr.rule;
   const Level cur = s.level;
   const Level base = cur == Level::kUnknown ? Level::kGreen : cur;
@@ -164,17 +164,13 @@ void Step(RuleEngine::Impl& im, const CompiledRule& cr,
       ++im.transitions_total[{rule.name, desired}];
     }
   }
-  if (s.dirty) {
-    Status st = im.PersistState(rule.name, target, s);
-    if (!st.ok() && first_error.ok()) first_error = st;
-  }
+  if (s.dirty) im.QueueState(rule.name, target, s);
 }
 
 // Series of one target that got no sample this round: UNKNOWN after
 // `stale`, dropped after `forget_after` more.
 void SweepTarget(RuleEngine::Impl& im, const std::string& name, TargetState& t,
-                 uint64_t r, std::vector<Transition>& out,
-                 Status& first_error) {
+                 uint64_t r, std::vector<Transition>& out) {
   for (size_t i = 0; i < t.by_rule.size(); ++i) {
     const Rule& rule = im.rules[i].rule;
     std::vector<Series>& list = t.by_rule[i];
@@ -213,13 +209,11 @@ void SweepTarget(RuleEngine::Impl& im, const std::string& name, TargetState& t,
           out.push_back(std::move(tr));
           ++im.transitions_total[{rule.name, Level::kUnknown}];
         }
-        Status st = im.PersistState(rule.name, name, s);
-        if (!st.ok() && first_error.ok()) first_error = st;
+        im.QueueState(rule.name, name, s);
         ++j;
       } else if (quiet >=
                  rule.stale.count() + im.options.forget_after.count()) {
-        Status st = im.DeleteState(rule.name, name, s.labels);
-        if (!st.ok() && first_error.ok()) first_error = st;
+        im.QueueDelete(RuleEngine::Impl::StateKey(rule.name, name, s.labels));
         list.erase(list.begin() + j);
       } else {
         ++j;
@@ -240,8 +234,7 @@ struct EvalScratch {
 // rule against every sample; a series is first looked for at the position
 // it had in the previous round, since exporters emit in a stable order.
 void EvaluateTarget(RuleEngine::Impl& im, const TargetSamples& ts, uint64_t r,
-                    EvalScratch& sc, std::vector<Transition>& out,
-                    Status& first_error) {
+                    EvalScratch& sc, std::vector<Transition>& out) {
   sc.target.assign(ts.target);
   TargetState& t = im.Target(ts.target, ts.kind);
   t.last_round = r;
@@ -293,7 +286,7 @@ void EvaluateTarget(RuleEngine::Impl& im, const TargetSamples& ts, uint64_t r,
           s->window.Add(im.now_ms, smp.value);
           s->window.Trim(im.now_ms, cr.keep_ms);
         }
-        Step(im, cr, sc.target, *s, true, muted, grace, out, first_error);
+        Step(im, cr, sc.target, *s, true, muted, grace, out);
       }
     }
   }
@@ -314,23 +307,22 @@ void EvaluateTarget(RuleEngine::Impl& im, const TargetSamples& ts, uint64_t r,
     Series& s = list.front();
     s.touched_round = r;
     s.last_seen_ms = im.now_ms;
-    Step(im, cr, sc.target, s, present, muted, grace, out, first_error);
+    Step(im, cr, sc.target, s, present, muted, grace, out);
   }
   // While this target's series are in cache.
-  SweepTarget(im, sc.target, t, r, out, first_error);
+  SweepTarget(im, sc.target, t, r, out);
 }
 
 }  // namespace
 
 Status RuleEngine::Evaluate(std::span<const TargetSamples> round) {
   std::vector<Transition> out;
-  Status first_error;
+  Status persisted;
   {
     std::lock_guard<std::mutex> l(impl_->mu);
     Impl& im = *impl_;
     im.Tick();
     const uint64_t r = ++im.round;
-    im.batching = true;
     for (auto* m : {&im.mute_until_wall_ms, &im.grace_until_wall_ms}) {
       const bool is_mute = m == &im.mute_until_wall_ms;
       for (auto it = m->begin(); it != m->end();) {
@@ -338,18 +330,13 @@ Status RuleEngine::Evaluate(std::span<const TargetSamples> round) {
           ++it;
           continue;
         }
-        if (im.kv != nullptr) {
-          im.batch.push_back(
-              KvWrite{im.options.kv_namespace,
-                      Impl::TargetKey(is_mute ? "mute" : "grace", it->first),
-                      std::nullopt});
-        }
+        im.QueueDelete(Impl::TargetKey(is_mute ? "mute" : "grace", it->first));
         it = m->erase(it);
       }
     }
     EvalScratch scratch;
     for (const TargetSamples& ts : round) {
-      EvaluateTarget(im, ts, r, scratch, out, first_error);
+      EvaluateTarget(im, ts, r, scratch, out);
     }
     // Targets missing from this round age the same way; one whose series
     // are all forgotten (a miner removed from the config) goes entirely.
@@ -359,23 +346,20 @@ Status RuleEngine::Evaluate(std::span<const TargetSamples> round) {
         ++it;
         continue;
       }
-      SweepTarget(im, it->first, t, r, out, first_error);
+      SweepTarget(im, it->first, t, r, out);
       const bool empty =
           std::all_of(t.by_rule.begin(), t.by_rule.end(),
                       [](const std::vector<Series>& l) { return l.empty(); });
       it = empty ? im.targets.erase(it) : std::next(it);
     }
     // Before any transition goes out: the sink is told only what persists.
-    Status st = im.CommitBatch();
-    if (!st.ok() && first_error.ok()) first_error = st;
+    persisted = im.CommitBatch();
   }
-  if (!first_error.ok()) {
-    LogWarn("rules_persist_failed").Kv("err", first_error);
-  }
+  if (!persisted.ok()) LogWarn("rules_persist_failed").Kv("err", persisted);
   if (impl_->sink != nullptr) {
     for (const Transition& t : out) impl_->sink->OnTransition(t);
   }
-  return first_error;
+  return persisted;
 }
 
 }  // namespace rigwatch::rules

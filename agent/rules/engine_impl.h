@@ -72,20 +72,18 @@ struct RuleEngine::Impl {
   uint64_t round = 0;
   bool rules_set = false;  // SetRules was called
 
-  // While Evaluate runs, state writes are collected here and made durable
-  // in one synced batch at its end (a fleet-wide event changes thousands of
-  // series in one round; one sync each took seconds). `batch_series` says
-  // which series each write belongs to, to mark them dirty again if the
-  // batch fails.
-  struct BatchedState {
+  // State writes are queued here by Evaluate and SetRules and made durable
+  // in one synced batch at their end (a fleet-wide event changes thousands
+  // of series in one round; one sync each took seconds). `batch_states`
+  // names the series of each queued state write, to mark them dirty again
+  // if the batch fails.
+  struct QueuedState {
     std::string rule, target;
     Labels labels;
     bool was_persisted = false;
-    bool is_state = false;  // false: a plain delete (forgotten series, mute)
   };
-  bool batching = false;
   std::vector<KvWrite> batch;
-  std::vector<BatchedState> batch_series;
+  std::vector<QueuedState> batch_states;
   // Writes the batch; on failure marks its series dirty again so the next
   // change retries them. Returns the batch's error.
   Status CommitBatch();
@@ -109,10 +107,11 @@ struct RuleEngine::Impl {
   static std::string TargetKey(std::string_view prefix,
                                std::string_view target);
   std::string EncodeState(const Series& s) const;
-  Status PersistState(const std::string& rule, const std::string& target,
-                      Series& s);
-  Status DeleteState(const std::string& rule, const std::string& target,
-                     const Labels& labels);
+  // Queues the series' state (or its deletion, once it is quiet).
+  void QueueState(const std::string& rule, const std::string& target,
+                  Series& s);
+  // Queues the deletion of a key of the rules namespace.
+  void QueueDelete(std::string key);
   int64_t ToWall(int64_t steady_ms) const {
     return now_wall_ms - (now_ms - steady_ms);
   }

@@ -149,73 +149,40 @@ std::string RuleEngine::Impl::EncodeState(const Series& s) const {
   return v;
 }
 
-Status RuleEngine::Impl::PersistState(const std::string& rule,
-                                      const std::string& target, Series& s) {
+void RuleEngine::Impl::QueueState(const std::string& rule,
+                                  const std::string& target, Series& s) {
   s.dirty = false;
-  if (kv == nullptr) return Status::Ok();
+  if (kv == nullptr) return;
   const bool quiet = (s.level == Level::kGreen || s.level == Level::kUnknown) &&
                      !s.cond_since[0] && !s.cond_since[1];
-  if (batching) {
-    if (quiet && !s.persisted) return Status::Ok();
-    std::string key = StateKey(rule, target, s.labels);
-    batch.push_back(
-        KvWrite{options.kv_namespace, std::move(key),
-                quiet ? std::nullopt : std::optional(EncodeState(s))});
-    batch_series.push_back({rule, target, s.labels, s.persisted, true});
-    s.persisted = !quiet;
-    return Status::Ok();
-  }
-  if (quiet) {
-    if (!s.persisted) return Status::Ok();
-    Status st =
-        kv->Delete(options.kv_namespace, StateKey(rule, target, s.labels));
-    if (!st.ok()) {
-      s.dirty = true;  // retried on the next change
-      return st.WithContext("rules: delete state " + rule + " " + target);
-    }
-    s.persisted = false;
-    return Status::Ok();
-  }
-  Status st = kv->Put(options.kv_namespace, StateKey(rule, target, s.labels),
-                      EncodeState(s));
-  if (!st.ok()) {
-    s.dirty = true;
-    return st.WithContext("rules: persist state " + rule + " " + target);
-  }
-  s.persisted = true;
-  return Status::Ok();
+  if (quiet && !s.persisted) return;
+  batch.push_back(
+      KvWrite{options.kv_namespace, StateKey(rule, target, s.labels),
+              quiet ? std::nullopt : std::optional(EncodeState(s))});
+  batch_states.push_back({rule, target, s.labels, s.persisted});
+  s.persisted = !quiet;
 }
 
-Status RuleEngine::Impl::DeleteState(const std::string& rule,
-                                     const std::string& target,
-                                     const Labels& labels) {
-  if (kv == nullptr) return Status::Ok();
-  if (batching) {
-    batch.push_back(KvWrite{options.kv_namespace,
-                            StateKey(rule, target, labels), std::nullopt});
-    batch_series.push_back({rule, target, labels, true, false});
-    return Status::Ok();
-  }
-  return kv->Delete(options.kv_namespace, StateKey(rule, target, labels));
+void RuleEngine::Impl::QueueDelete(std::string key) {
+  if (kv == nullptr) return;
+  batch.push_back(KvWrite{options.kv_namespace, std::move(key), std::nullopt});
 }
 
 Status RuleEngine::Impl::CommitBatch() {
-  batching = false;
   Status st;
   if (kv != nullptr && !batch.empty()) st = kv->Write(batch);
   if (!st.ok()) {
-    for (const BatchedState& b : batch_series) {
-      if (!b.is_state) continue;
-      auto t = targets.find(b.target);
-      const int i = RuleIndex(b.rule);
+    for (const QueuedState& q : batch_states) {
+      auto t = targets.find(q.target);
+      const int i = RuleIndex(q.rule);
       if (t == targets.end() || i < 0 ||
           static_cast<size_t>(i) >= t->second.by_rule.size()) {
         continue;
       }
       for (Series& s : t->second.by_rule[static_cast<size_t>(i)]) {
-        if (s.labels == b.labels) {
+        if (s.labels == q.labels) {
           s.dirty = true;  // retried on the next change
-          s.persisted = b.was_persisted;
+          s.persisted = q.was_persisted;
           break;
         }
       }
@@ -224,7 +191,7 @@ Status RuleEngine::Impl::CommitBatch() {
                         " state changes");
   }
   batch.clear();
-  batch_series.clear();
+  batch_states.clear();
   return st;
 }
 
