@@ -394,13 +394,11 @@ void Agent::Reload(Config config) {
     } else {
       // The pipeline keeps the old and new rules' metrics until the new
       // rules are in place, then just the new ones.
-      std::vector<std::string> both = SelectedMetrics(*set);
-      std::vector<std::string> next = both;
-      for (std::string& m : pipeline_->RuleMetrics()) both.push_back(m);
-      pipeline_->SetRuleMetrics(both);
+      const std::vector<std::string> next = SelectedMetrics(*set);
+      pipeline_->AddRuleMetrics(next);
       Status s = rules_->SetRules(std::move(*set));
       if (!s.ok()) LogError("rules_reload_failed").Kv("err", s);
-      pipeline_->SetRuleMetrics(s.ok() ? next : both);
+      pipeline_->SetRuleMetrics(next);
     }
   }
   if (http_) http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));

@@ -80,9 +80,11 @@ void Pipeline::SetRuleMetrics(const std::vector<std::string>& metrics) {
   ++filter_gen_;
 }
 
-std::vector<std::string> Pipeline::RuleMetrics() const {
+void Pipeline::AddRuleMetrics(const std::vector<std::string>& metrics) {
   std::lock_guard<std::mutex> l(mu_);
-  return {rule_metrics_.begin(), rule_metrics_.end()};
+  const size_t before = rule_metrics_.size();
+  rule_metrics_.insert(metrics.begin(), metrics.end());
+  if (rule_metrics_.size() != before) ++filter_gen_;
 }
 
 void Pipeline::KeepLocked(Pending& p, std::string_view kind,

@@ -64,7 +64,9 @@ class Pipeline final : public PollSink,
   // of the round's judgement (they keep their states), so a newly selected
   // metric is never judged absent because it was filtered.
   void SetRuleMetrics(const std::vector<std::string>& metrics);
-  std::vector<std::string> RuleMetrics() const;
+  // Adds to the list (a rule reload: the old rules still judge until the
+  // new ones are set, and need their metrics until then).
+  void AddRuleMetrics(const std::vector<std::string>& metrics);
   // Starts / stops the rule thread. Stop judges nothing more.
   void Start();
   void Stop();
@@ -109,7 +111,7 @@ class Pipeline final : public PollSink,
   std::atomic<Poller*> poller_{nullptr};
 
   std::vector<std::pair<std::string, std::string>> warm_targets_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_set<std::string> rule_metrics_;  // mu_
   uint64_t filter_gen_ = 0;                       // mu_; bumped per change

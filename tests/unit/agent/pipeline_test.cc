@@ -117,5 +117,16 @@ TEST_F(PipelineTest, ARoundFilteredByAnOlderListIsNotJudged) {
   EXPECT_EQ(engine_.SeriesCount(), 4u);
 }
 
+TEST_F(PipelineTest, AddingAKnownMetricKeepsTheRoundAddingANewOneSkipsIt) {
+  Poll("rig-1", 80, true);
+  pipeline_.AddRuleMetrics({"miner_temperature_celsius"});  // already kept
+  EndRound();
+  EXPECT_EQ(Level("hot", "rig-1"), "red");
+  Poll("rig-2", 80, true);
+  pipeline_.AddRuleMetrics({"miner_power_watts"});  // a reload's new metric
+  EndRound();
+  EXPECT_EQ(Level("hot", "rig-2"), "none");  // filtered by the older list
+}
+
 }  // namespace
 }  // namespace rigwatch
