@@ -312,8 +312,9 @@ Status RocksStore::DropPartition(const std::string& name) {
 Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
   std::lock_guard<std::mutex> wl(write_mu_);
   if (write_failed_) {
-    // After a failed write RocksDB refuses every write until resumed; the
-    // writer only gets here once free space is back above the minimum.
+    // After a failed write RocksDB refuses every write until resumed (or
+    // until its own no-space recovery has run). While the disk is still
+    // full this fails too, and the batch is dropped and counted.
     RW_RETURN_IF_ERROR(FromRocks(db_->Resume(), "resume after a failed write"));
   }
   write_failed_ = true;  // until this batch is written

@@ -377,13 +377,13 @@ void FillDisk(const std::string& path) {
 // failing batch registers a target, its series and its schema that never
 // reach the disk. Returns the last target appended ("" if none failed).
 std::string AppendUntilAWriteFails(Store& s) {
+  Samples big;
+  for (int k = 0; k < 200; ++k) {
+    big.push_back(
+        {"miner_temperature_celsius", {{"sensor", std::to_string(k)}}, 1});
+  }
   for (int i = 0; i < 5000; ++i) {
     std::string target = "full-" + std::to_string(i);
-    Samples big;
-    for (int k = 0; k < 200; ++k) {
-      big.push_back(
-          {"miner_temperature_celsius", {{"sensor", std::to_string(k)}}, 1});
-    }
     s.Append(target, At(1), big);
     s.Flush(std::chrono::seconds(5)).IgnoreError("the disk may be full");
     if (s.dropped_samples() > 0) return target;
