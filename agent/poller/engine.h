@@ -8,6 +8,7 @@
 #ifndef RIGWATCH_AGENT_POLLER_ENGINE_H_
 #define RIGWATCH_AGENT_POLLER_ENGINE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -37,6 +38,11 @@ using ExporterLookup = std::function<const Exporter*(std::string_view kind)>;
 
 // Names of the series the poller adds for every miner.
 inline constexpr std::string_view kCircuitOpenMetric = "rigwatch_circuit_open";
+
+// A miner's identity (miner_info labels) may change at most this often; a
+// change sooner keeps the previous identity and counts as
+// miner_samples_rejected_total{reason="info_churn"} (docs/metrics.md).
+inline constexpr std::chrono::minutes kMinInfoChangeInterval{10};
 
 class PollEngine {
  public:
@@ -90,6 +96,7 @@ class PollEngine {
     MinerSchedule schedule;
     CounterTracker counters;
     std::optional<MinerInfo> info;
+    std::optional<SteadyTime> info_changed;  // last accepted change of info
     std::optional<WallTime> last_success;
     bool ever_ok = false;
     RoundState round = RoundState::kPending;
