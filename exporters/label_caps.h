@@ -15,7 +15,7 @@
 
 namespace rigwatch {
 
-// The longest label value a miner can set, in bytes (docs/metrics.md).
+// The longest label value a miner can set, in bytes (docs/operations.md).
 inline constexpr size_t kMaxMinerLabelBytes = 128;
 
 // `v` as valid UTF-8 (each invalid byte becomes U+FFFD) cut to at most

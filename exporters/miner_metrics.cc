@@ -26,7 +26,7 @@ constexpr std::array kMinerMetrics = {
                "miner"},
     MetricDesc{metric::kSamplesRejected, MT::kCounter,
                "Values from the miner dropped or capped as implausible, by "
-               "reason (docs/metrics.md).",
+               "reason (docs/operations.md).",
                "miner,reason"},
     MetricDesc{metric::kHashrate, MT::kGauge,
                "Current hashrate reported by the miner.", "miner"},

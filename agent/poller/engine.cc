@@ -328,6 +328,8 @@ void PollEngine::FinishPoll(Miner& m, PollResult result, Status error,
       }
     }
     m.round = RoundState::kOk;
+    m.counters.CountRejected("too_many_series",
+                             m.series.Apply(scrape->samples, now));
     m.counters.Apply(
         scrape->samples, scrape->uptime_seconds, &IsCounter,
         std::chrono::duration<double>(now.time_since_epoch()).count());

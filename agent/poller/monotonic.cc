@@ -3,18 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "agent/poller/series_budget.h"
+
 namespace rigwatch {
 
-std::string CounterTracker::Key(const Sample& s) {
-  std::string k = s.name;
-  for (const Label& l : s.labels) {
-    k += '\0';
-    k += l.name;
-    k += '\0';
-    k += l.value;
-  }
-  return k;
-}
+std::string CounterTracker::Key(const Sample& s) { return SeriesKey(s); }
 
 const char* CounterTracker::Implausible(const Sample& s,
                                         std::optional<double> now_seconds,
@@ -65,6 +58,16 @@ bool CounterTracker::Apply(Samples& samples,
     ser.last_raw = s.value;
     ser.last_seconds = now_seconds;
     s.value += ser.offset;
+  }
+  // Counter series are a subset of the miner's live series (SeriesBudget):
+  // forget the idle ones once there are more than that budget.
+  if (now_seconds && series_.size() > kMaxSeriesPerMiner) {
+    const double idle =
+        std::chrono::duration<double>(kSeriesIdleForget).count();
+    std::erase_if(series_, [&](const auto& kv) {
+      return !kv.second.last_seconds ||
+             *now_seconds - *kv.second.last_seconds > idle;
+    });
   }
   return reboot;
 }

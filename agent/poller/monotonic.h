@@ -5,7 +5,7 @@
 // down or by any counter decreasing; each counter series then keeps an
 // offset (the value it had before the reset) that is added from then on.
 //
-// Raw values are not trusted (docs/metrics.md "Caps on what miners send"): a
+// Raw values are not trusted (docs/operations.md "Caps on what miners send"): a
 // negative or non-finite counter, one above kMaxCounterRaw, or one that grew
 // faster than kMaxCounterRatePerSecond since that series' last accepted value
 // is dropped from the poll and counted by reason; it neither reaches /metrics

@@ -55,12 +55,14 @@ TEST(LabelCapsTest, ScrapeCapsLabelsAndInfo) {
 
 TEST(LabelCapsTest, OutOfRangeNumberIsOneMissingField) {
   auto j = json_util::ParseLenient(
-      R"({"hashRate": 1e309, "temp": 51.5, "x": -1e309, "y": [1e999]})",
+      R"({"hashRate": 1e309, "temp": 51.5, "x": -1e309, "y": [1e999],
+          "z": 1e-400})",
       "info");
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   EXPECT_TRUE(j.value()["hashRate"].is_null());
   EXPECT_TRUE(j.value()["x"].is_null());
   EXPECT_TRUE(j.value()["y"][0].is_null());
+  EXPECT_TRUE(j.value()["z"].is_null());
   EXPECT_EQ(json_util::ToNumber(json_util::Field(j.value(), "temp")), 51.5);
 }
 
