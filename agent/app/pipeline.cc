@@ -1,4 +1,4 @@
-#include "agent/pipeline.h"
+#include "agent/app/pipeline.h"
 
 #include "agent/actions/actions.h"
 #include "agent/common/log.h"

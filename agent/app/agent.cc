@@ -1,4 +1,4 @@
-#include "agent/agent.h"
+#include "agent/app/agent.h"
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -11,10 +11,10 @@
 #include "agent/backup/backup.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
-#include "agent/config_map.h"
+#include "agent/app/config_map.h"
 #include "agent/http/server.h"
 #include "agent/live_state/live_state.h"
-#include "agent/pipeline.h"
+#include "agent/app/pipeline.h"
 #include "agent/poller/poller.h"
 #include "agent/poller/target_files.h"
 #include "agent/rules/engine.h"

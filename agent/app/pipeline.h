@@ -9,8 +9,8 @@
 // short, the round batch is handed over by a swap and judged on the rule
 // thread. If the rule thread is still busy when the next round ends, the
 // newer samples replace the older per target (counted as merged rounds).
-#ifndef RIGWATCH_AGENT_PIPELINE_H_
-#define RIGWATCH_AGENT_PIPELINE_H_
+#ifndef RIGWATCH_AGENT_APP_PIPELINE_H_
+#define RIGWATCH_AGENT_APP_PIPELINE_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -129,4 +129,4 @@ actions::Transition ToActionsTransition(const rules::Transition& t);
 
 }  // namespace rigwatch
 
-#endif  // RIGWATCH_AGENT_PIPELINE_H_
+#endif  // RIGWATCH_AGENT_APP_PIPELINE_H_

@@ -3,8 +3,8 @@
 // stops consumers before what they consume; Stop() makes the order explicit:
 // HTTP stops accepting, the poller stops, the rule thread and actions stop,
 // the backup scheduler stops, the store drains and closes.
-#ifndef RIGWATCH_AGENT_AGENT_H_
-#define RIGWATCH_AGENT_AGENT_H_
+#ifndef RIGWATCH_AGENT_APP_AGENT_H_
+#define RIGWATCH_AGENT_APP_AGENT_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -143,4 +143,4 @@ class Agent {
 
 }  // namespace rigwatch
 
-#endif  // RIGWATCH_AGENT_AGENT_H_
+#endif  // RIGWATCH_AGENT_APP_AGENT_H_
