@@ -8,13 +8,13 @@
 #include <set>
 
 #include "agent/actions/actions.h"
+#include "agent/app/config_map.h"
+#include "agent/app/pipeline.h"
 #include "agent/backup/backup.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
-#include "agent/app/config_map.h"
 #include "agent/http/server.h"
 #include "agent/live_state/live_state.h"
-#include "agent/app/pipeline.h"
 #include "agent/poller/poller.h"
 #include "agent/poller/target_files.h"
 #include "agent/rules/engine.h"

@@ -2,8 +2,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "agent/app/agent.h"
 #include "agent/api/api_util.h"
+#include "agent/app/agent.h"
 #include "agent/common/log.h"
 #include "agent/common/units.h"
 #include "agent/http/server.h"
