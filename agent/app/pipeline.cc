@@ -3,6 +3,7 @@
 #include "agent/actions/actions.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
+#include "agent/config/target_files.h"
 #include "agent/live_state/live_state.h"
 #include "agent/poller/poller.h"
 #include "agent/store/store.h"
@@ -11,8 +12,8 @@ namespace rigwatch {
 namespace {
 
 // LiveState key of the host; miners render under `miner`, so no clash.
+// Elsewhere the host is kHostTargetName, a name no miner may take.
 constexpr std::string_view kHostLiveTarget = "\x01host";
-constexpr std::string_view kHostTarget = "host";
 
 actions::Level ToActionsLevel(rules::Level l) {
   switch (l) {
@@ -99,9 +100,9 @@ void Pipeline::KeepLocked(Pending& p, std::string_view kind,
 
 void Pipeline::OnHostSamples(WallTime time, const Samples& samples) {
   live_->Update(kHostLiveTarget, "", samples);
-  if (store_ != nullptr) store_->Append(kHostTarget, time, samples);
+  if (store_ != nullptr) store_->Append(kHostTargetName, time, samples);
   std::lock_guard<std::mutex> l(mu_);
-  KeepLocked(building_[std::string(kHostTarget)], "host", samples);
+  KeepLocked(building_[std::string(kHostTargetName)], "host", samples);
 }
 
 void Pipeline::OnPoll(const PollReport& report) {
