@@ -4,6 +4,7 @@
 
 #include "agent/api/api_util.h"
 #include "agent/app/agent.h"
+#include "agent/app/pipeline.h"
 #include "agent/common/log.h"
 #include "agent/common/units.h"
 #include "agent/http/server.h"
@@ -202,6 +203,24 @@ HttpResponse Agent::HandleTarget(const HttpRequest& req) {
     out += "}";
   }
   out += "]";
+  if (!name.empty()) {
+    // The miner's last failed poll, kept across its recovery.
+    std::optional<PollError> err = pipeline_->poll_errors().Last(name);
+    out += ",\"last_poll_error\":";
+    if (err) {
+      out += "{\"result\":";
+      AppendJsonString(&out, err->result);
+      out += ",\"error\":";
+      AppendJsonString(&out, err->text);
+      out += ",\"time\":";
+      AppendJsonString(&out, store::FormatRfc3339(err->time));
+      out += ",\"failing\":";
+      out += err->failing ? "true" : "false";
+      out += "}";
+    } else {
+      out += "null";
+    }
+  }
   if (!name.empty() && store_) {
     store::Selector sel;
     sel.metric = "miner_up";

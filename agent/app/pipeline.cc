@@ -108,12 +108,35 @@ void Pipeline::OnHostSamples(WallTime time, const Samples& samples) {
 void Pipeline::OnPoll(const PollReport& report) {
   const std::string& name = report.target.name;
   live_->Update(name, "miner", report.samples);
+  if (report.attempted) NoteResult(report);
   if (actions_ != nullptr) actions_->KnowTarget(name);
   // Skipped slots (backoff, open breaker) carry miner_up 0 and the breaker
   // state: stored too, so history shows the outage.
   if (store_ != nullptr) store_->Append(name, report.time, report.samples);
   std::lock_guard<std::mutex> l(mu_);
   KeepLocked(building_[name], report.target.kind, report.samples);
+}
+
+// Logs a miner's poll error once when its class changes (and once when it
+// recovers), not on every poll of an outage.
+void Pipeline::NoteResult(const PollReport& report) {
+  const std::string& name = report.target.name;
+  const std::string_view result = PollResultName(report.result);
+  switch (
+      poll_errors_.Record(name, result, report.error.message(), report.time)) {
+    case PollErrors::Change::kNone:
+      break;
+    case PollErrors::Change::kFailing:
+    case PollErrors::Change::kChanged:
+      LogWarn("poll_failed")
+          .Kv("miner", name)
+          .Kv("result", result)
+          .Kv("err", report.error.message());
+      break;
+    case PollErrors::Change::kRecovered:
+      LogInfo("poll_recovered").Kv("miner", name);
+      break;
+  }
 }
 
 void Pipeline::OnRound(const RoundReport& report) {
@@ -140,6 +163,7 @@ void Pipeline::OnRound(const RoundReport& report) {
 
 void Pipeline::OnRemoved(const MinerTarget& target) {
   live_->Remove(target.name);
+  poll_errors_.Remove(target.name);
   std::lock_guard<std::mutex> l(mu_);
   building_.erase(target.name);
 }
