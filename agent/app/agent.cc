@@ -177,16 +177,19 @@ Agent::Agent(Config config, AgentOptions options, Clock* clock)
 Agent::~Agent() { Stop(); }
 
 Status Agent::StartStore() {
-  RW_ASSIGN_OR_RETURN(store_, store::OpenRocksStore(ToStoreOptions(
-                                  config_.storage, store::OpenMode::kReadWrite,
-                                  options_.repair_store)));
+  store::Snapshotter* snapshots = nullptr;
+  RW_ASSIGN_OR_RETURN(
+      store_, store::OpenRocksStore(
+                  ToStoreOptions(config_.storage, store::OpenMode::kReadWrite,
+                                 options_.repair_store),
+                  &snapshots));
   LogInfo("store_opened").Kv("path", config_.storage.path);
   if (config_.backup.every.count() > 0) {
     backup::BackupOptions bo;
     bo.dir = config_.backup.dir;
     bo.after_command = config_.backup.after_command;
     backups_ = std::make_unique<backup::BackupScheduler>(
-        store_.get(), bo, config_.backup.every, config_.backup.keep, clock_);
+        snapshots, bo, config_.backup.every, config_.backup.keep, clock_);
   }
   return Status::Ok();
 }
