@@ -8,6 +8,7 @@
 #include <set>
 
 #include "agent/actions/actions.h"
+#include "agent/api/routes.h"
 #include "agent/app/config_map.h"
 #include "agent/app/pipeline.h"
 #include "agent/backup/backup.h"
@@ -261,7 +262,7 @@ Status Agent::StartHttp() {
   ho.request_timeout = config_.http.read_timeout;
   ho.users = ToHttpUsers(config_.http.basic_auth_users);
   http_ = std::make_unique<HttpServer>(ho);
-  RegisterRoutes();
+  api::RegisterRoutes(*http_, *this);
   RW_RETURN_IF_ERROR(http_->Start());
   LogInfo("http_listening").Kv("address", http_->BoundAddress());
   return Status::Ok();
