@@ -17,6 +17,7 @@
 
 #include "agent/common/log.h"
 #include "agent/common/units.h"
+#include "agent/config/target_files.h"
 #include "exporters/registry.h"
 
 namespace rigwatch {
@@ -422,7 +423,12 @@ void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out) {
         complete = false;
       }
     }
-    if (!m.name.empty() && !names.insert(m.name).second) {
+    if (m.name == kHostTargetName) {
+      w.Error(name_node, "miners.name: the name \"" + m.name +
+                             "\" is reserved for the host collector; rename "
+                             "the miner");
+      complete = false;
+    } else if (!m.name.empty() && !names.insert(m.name).second) {
       w.Error(name_node, "miners: duplicate miner name \"" + m.name + "\"");
       complete = false;
     }

@@ -4,7 +4,9 @@ the healthy miners; temperature ramps, hashrate drops and reboots show in
 /metrics; restarts reach the miner; a miner leaving the target file leaves
 /metrics."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -49,7 +51,7 @@ storage: { path: "{TMP}/data" }
 scrape: { interval: 2s, timeout: 1s, breaker_failures: 1000 }
 host: { enabled: false }
 miner_files: [ "{TMP}/targets.yaml" ]
-log: { level: warn }
+log: { level: info }
 """)
         # 12 AxeOS (v2.12) and 12 cgminer 4.11 miners on their own addresses.
         cls.sim = FleetSim(cls.agent.tmp, miners=24,
@@ -158,6 +160,52 @@ miners:
         self.assertEqual(p.returncode, 1)
         self.assertIn("permission_denied", p.stderr)
         self.assertIn("Code 45", p.stderr)
+
+    def log_events(self, event, miner):
+        pat = re.compile(r"\bevent=%s\b.*\bminer=\"?%s\"?(\s|$)"
+                         % (re.escape(event), re.escape(miner)))
+        return [l for l in self.agent.logs().splitlines() if pat.search(l)]
+
+    def poll_error(self, miner):
+        status, _, body = http_get(self.agent.base + "/api/v1/targets/" + miner)
+        self.assertEqual(status, 200, body)
+        return json.loads(body)["last_poll_error"]
+
+    def test_zy_poll_error_is_shown_and_logged_once_per_change(self):
+        name = "sim-cgminer-0004"  # garbage replies since the start
+        # Several failed polls have passed (setUpClass waits three intervals).
+        self.assertGreaterEqual(len(self.sim.requests(name)), 3)
+        err = self.poll_error(name)
+        self.assertIsNotNone(err)
+        self.assertEqual(err["result"], "parse_error")
+        self.assertTrue(err["failing"])
+        # The poller's own text: the miner's context and the cause.
+        self.assertIn(name, err["error"])
+        self.assertRegex(err["error"], r": .+: ")
+        self.assertRegex(err["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+        failed = self.log_events("poll_failed", name)
+        self.assertEqual(len(failed), 1, failed)
+        self.assertIn("result=parse_error", failed[0])
+        # A miner that never failed has none.
+        self.assertIsNone(self.poll_error("sim-cgminer-0010"))
+
+        # Recovery: one poll_recovered, the last error kept, not failing.
+        self.sim.call("DELETE", f"/miners/{name}/faults/garbage")
+        wait_until(lambda: not self.poll_error(name)["failing"],
+                   timeout=4 * INTERVAL, what=f"{name} recovered in the API")
+        time.sleep(2 * INTERVAL)  # more good polls: still one line each
+        self.assertEqual(len(self.log_events("poll_recovered", name)), 1)
+        self.assertEqual(len(self.log_events("poll_failed", name)), 1)
+        self.assertEqual(self.poll_error(name)["result"], "parse_error")
+
+        # Another class of error is news again, once.
+        self.sim.fault(name, "refuse")
+        wait_until(lambda: self.poll_error(name)["result"] == "refused",
+                   timeout=4 * INTERVAL, what=f"{name} refused in the API")
+        time.sleep(2 * INTERVAL)
+        failed = self.log_events("poll_failed", name)
+        self.assertEqual(len(failed), 2, failed)
+        self.assertIn("result=refused", failed[1])
 
     def test_zz_removed_miner_leaves_metrics(self):
         with open(self.sim.targets) as f:

@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "agent/agent.h"
+#include "agent/app/agent.h"
 
 namespace rigwatch {
 namespace {

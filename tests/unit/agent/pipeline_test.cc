@@ -1,7 +1,7 @@
 // The pipeline's hand-over of poll rounds to the rule thread: only the
 // metrics some rule selects are kept, and a round filtered by an older
 // metric list is not judged for the targets it affects.
-#include "agent/pipeline.h"
+#include "agent/app/pipeline.h"
 
 #include <gtest/gtest.h>
 

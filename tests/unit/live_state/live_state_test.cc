@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "agent/live_state/poll_errors.h"
+
 namespace rigwatch {
 namespace {
 
@@ -112,6 +114,40 @@ TEST(PromValueTest, ShortestRoundTrip) {
   s.clear();
   AppendPromValue(&s, -3);
   EXPECT_EQ(s, "-3");
+}
+
+TEST(PollErrorsTest, OnlyAChangeOfClassIsNews) {
+  using C = PollErrors::Change;
+  PollErrors e;
+  const WallTime t0 = FromUnixMillis(1'000'000);
+  EXPECT_EQ(e.Record("r", "ok", "", t0), C::kNone);
+  EXPECT_FALSE(e.Last("r").has_value());
+  EXPECT_EQ(e.Record("r", "parse_error", "r: summary: bad JSON", t0),
+            C::kFailing);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(e.Record("r", "parse_error",
+                       "r: summary: bad JSON at " + std::to_string(i),
+                       t0 + std::chrono::seconds(i)),
+              C::kNone);
+  }
+  // The newest text and time of the same class are kept.
+  ASSERT_TRUE(e.Last("r").has_value());
+  EXPECT_EQ(e.Last("r")->text, "r: summary: bad JSON at 3");
+  EXPECT_EQ(e.Last("r")->time, t0 + std::chrono::seconds(3));
+  EXPECT_TRUE(e.Last("r")->failing);
+  EXPECT_EQ(e.Record("r", "timeout", "r: connect timed out", t0), C::kChanged);
+  EXPECT_EQ(e.Record("r", "ok", "", t0), C::kRecovered);
+  EXPECT_EQ(e.Record("r", "ok", "", t0), C::kNone);
+  // The last error outlives the recovery.
+  ASSERT_TRUE(e.Last("r").has_value());
+  EXPECT_EQ(e.Last("r")->result, "timeout");
+  EXPECT_FALSE(e.Last("r")->failing);
+  // A miner failing from its first poll is news once.
+  EXPECT_EQ(e.Record("s", "refused", "s: refused", t0), C::kFailing);
+  EXPECT_EQ(e.Record("s", "refused", "s: refused", t0), C::kNone);
+  e.Remove("r");
+  EXPECT_FALSE(e.Last("r").has_value());
+  EXPECT_TRUE(e.Last("s").has_value());
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "agent/poller/target_files.h"
+#include "agent/config/target_files.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -73,6 +73,25 @@ TEST(ParseTargetFileTest, EveryErrorWithItsPlace) {
             "m.yaml:3:3: missing key \"address\"\n"
             "m.yaml:4:34: address \"10.0.0.4:99999\": port must be 1..65535\n"
             "m.yaml:6:10: duplicate name \"e\"");
+}
+
+TEST(ParseTargetFileTest, TheHostCollectorsNameIsReserved) {
+  auto r = ParseTargetFile(
+      "- {name: rig-1, kind: test, address: 10.0.0.1}\n"
+      "- {name: host, kind: test, address: 10.0.0.2}\n",
+      "fleet/m.yaml", kLookup);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "fleet/m.yaml:2:10: the name \"host\" is reserved for the host "
+            "collector; rename the miner");
+  // Only the exact name: a miner may be called "host-2" or "Host".
+  auto ok = ParseTargetFile(
+      "- {name: host-2, kind: test, address: 10.0.0.3}\n"
+      "- {name: Host, kind: test, address: 10.0.0.4}\n",
+      "m.yaml", kLookup);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->size(), 2u);
 }
 
 TEST(ParseTargetFileTest, SyntaxErrorAndWrongShape) {

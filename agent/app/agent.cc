@@ -1,4 +1,4 @@
-#include "agent/agent.h"
+#include "agent/app/agent.h"
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -8,15 +8,16 @@
 #include <set>
 
 #include "agent/actions/actions.h"
+#include "agent/api/routes.h"
+#include "agent/app/config_map.h"
+#include "agent/app/pipeline.h"
 #include "agent/backup/backup.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
-#include "agent/config_map.h"
+#include "agent/config/target_files.h"
 #include "agent/http/server.h"
 #include "agent/live_state/live_state.h"
-#include "agent/pipeline.h"
 #include "agent/poller/poller.h"
-#include "agent/poller/target_files.h"
 #include "agent/rules/engine.h"
 #include "agent/rules/loader.h"
 #include "agent/store/rocks_store.h"
@@ -177,16 +178,19 @@ Agent::Agent(Config config, AgentOptions options, Clock* clock)
 Agent::~Agent() { Stop(); }
 
 Status Agent::StartStore() {
-  RW_ASSIGN_OR_RETURN(store_, store::OpenRocksStore(ToStoreOptions(
-                                  config_.storage, store::OpenMode::kReadWrite,
-                                  options_.repair_store)));
+  store::Snapshotter* snapshots = nullptr;
+  RW_ASSIGN_OR_RETURN(
+      store_, store::OpenRocksStore(
+                  ToStoreOptions(config_.storage, store::OpenMode::kReadWrite,
+                                 options_.repair_store),
+                  &snapshots));
   LogInfo("store_opened").Kv("path", config_.storage.path);
   if (config_.backup.every.count() > 0) {
     backup::BackupOptions bo;
     bo.dir = config_.backup.dir;
     bo.after_command = config_.backup.after_command;
     backups_ = std::make_unique<backup::BackupScheduler>(
-        store_.get(), bo, config_.backup.every, config_.backup.keep, clock_);
+        snapshots, bo, config_.backup.every, config_.backup.keep, clock_);
   }
   return Status::Ok();
 }
@@ -258,7 +262,7 @@ Status Agent::StartHttp() {
   ho.request_timeout = config_.http.read_timeout;
   ho.users = ToHttpUsers(config_.http.basic_auth_users);
   http_ = std::make_unique<HttpServer>(ho);
-  RegisterRoutes();
+  api::RegisterRoutes(*http_, *this);
   RW_RETURN_IF_ERROR(http_->Start());
   LogInfo("http_listening").Kv("address", http_->BoundAddress());
   return Status::Ok();

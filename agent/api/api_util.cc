@@ -1,4 +1,4 @@
-#include "agent/api_util.h"
+#include "agent/api/api_util.h"
 
 #include <charconv>
 #include <cmath>

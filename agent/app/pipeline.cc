@@ -1,8 +1,9 @@
-#include "agent/pipeline.h"
+#include "agent/app/pipeline.h"
 
 #include "agent/actions/actions.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
+#include "agent/config/target_files.h"
 #include "agent/live_state/live_state.h"
 #include "agent/poller/poller.h"
 #include "agent/store/store.h"
@@ -11,8 +12,8 @@ namespace rigwatch {
 namespace {
 
 // LiveState key of the host; miners render under `miner`, so no clash.
+// Elsewhere the host is kHostTargetName, a name no miner may take.
 constexpr std::string_view kHostLiveTarget = "\x01host";
-constexpr std::string_view kHostTarget = "host";
 
 actions::Level ToActionsLevel(rules::Level l) {
   switch (l) {
@@ -99,20 +100,43 @@ void Pipeline::KeepLocked(Pending& p, std::string_view kind,
 
 void Pipeline::OnHostSamples(WallTime time, const Samples& samples) {
   live_->Update(kHostLiveTarget, "", samples);
-  if (store_ != nullptr) store_->Append(kHostTarget, time, samples);
+  if (store_ != nullptr) store_->Append(kHostTargetName, time, samples);
   std::lock_guard<std::mutex> l(mu_);
-  KeepLocked(building_[std::string(kHostTarget)], "host", samples);
+  KeepLocked(building_[std::string(kHostTargetName)], "host", samples);
 }
 
 void Pipeline::OnPoll(const PollReport& report) {
   const std::string& name = report.target.name;
   live_->Update(name, "miner", report.samples);
+  if (report.attempted) NoteResult(report);
   if (actions_ != nullptr) actions_->KnowTarget(name);
   // Skipped slots (backoff, open breaker) carry miner_up 0 and the breaker
   // state: stored too, so history shows the outage.
   if (store_ != nullptr) store_->Append(name, report.time, report.samples);
   std::lock_guard<std::mutex> l(mu_);
   KeepLocked(building_[name], report.target.kind, report.samples);
+}
+
+// Logs a miner's poll error once when its class changes (and once when it
+// recovers), not on every poll of an outage.
+void Pipeline::NoteResult(const PollReport& report) {
+  const std::string& name = report.target.name;
+  const std::string_view result = PollResultName(report.result);
+  switch (
+      poll_errors_.Record(name, result, report.error.message(), report.time)) {
+    case PollErrors::Change::kNone:
+      break;
+    case PollErrors::Change::kFailing:
+    case PollErrors::Change::kChanged:
+      LogWarn("poll_failed")
+          .Kv("miner", name)
+          .Kv("result", result)
+          .Kv("err", report.error.message());
+      break;
+    case PollErrors::Change::kRecovered:
+      LogInfo("poll_recovered").Kv("miner", name);
+      break;
+  }
 }
 
 void Pipeline::OnRound(const RoundReport& report) {
@@ -139,6 +163,7 @@ void Pipeline::OnRound(const RoundReport& report) {
 
 void Pipeline::OnRemoved(const MinerTarget& target) {
   live_->Remove(target.name);
+  poll_errors_.Remove(target.name);
   std::lock_guard<std::mutex> l(mu_);
   building_.erase(target.name);
 }

@@ -1,7 +1,7 @@
 // Config sections mapped onto the components' own option structs, in one
 // place for the agent and the CLI.
-#ifndef RIGWATCH_AGENT_CONFIG_MAP_H_
-#define RIGWATCH_AGENT_CONFIG_MAP_H_
+#ifndef RIGWATCH_AGENT_APP_CONFIG_MAP_H_
+#define RIGWATCH_AGENT_APP_CONFIG_MAP_H_
 
 #include "agent/actions/smtp.h"
 #include "agent/common/status.h"
@@ -18,4 +18,4 @@ Result<actions::SmtpOptions> ToSmtpOptions(const SmtpConfig& m);
 
 }  // namespace rigwatch
 
-#endif  // RIGWATCH_AGENT_CONFIG_MAP_H_
+#endif  // RIGWATCH_AGENT_APP_CONFIG_MAP_H_

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-#include "agent/cli.h"
+#include "agent/cli/cli.h"
 #include "agent/config/config.h"
 
 namespace rigwatch {

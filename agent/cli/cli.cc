@@ -1,4 +1,4 @@
-#include "agent/cli.h"
+#include "agent/cli/cli.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "agent/agent.h"
+#include "agent/app/agent.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
 #include "agent/common/sd_notify.h"

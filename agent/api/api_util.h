@@ -1,7 +1,7 @@
 // Parsing and formatting shared by the HTTP API (/api/v1/...) and the CLI
 // (`rigwatch export`): time arguments, series selectors, row filters.
-#ifndef RIGWATCH_AGENT_API_UTIL_H_
-#define RIGWATCH_AGENT_API_UTIL_H_
+#ifndef RIGWATCH_AGENT_API_API_UTIL_H_
+#define RIGWATCH_AGENT_API_API_UTIL_H_
 
 #include <set>
 #include <string>
@@ -42,4 +42,4 @@ void AppendJsonString(std::string* out, std::string_view s);
 
 }  // namespace rigwatch
 
-#endif  // RIGWATCH_AGENT_API_UTIL_H_
+#endif  // RIGWATCH_AGENT_API_API_UTIL_H_

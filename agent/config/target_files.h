@@ -2,9 +2,10 @@
 // re-read when they change. Each file is a sequence of
 //   - {name: rig-1, kind: bitaxe, address: 192.168.1.20}
 //   - {name: s9-2, kind: cgminer, address: "[fd00::12]:4028"}
-// yaml-cpp is used (and its exceptions caught) in this file pair only.
-#ifndef RIGWATCH_AGENT_POLLER_TARGET_FILES_H_
-#define RIGWATCH_AGENT_POLLER_TARGET_FILES_H_
+// yaml-cpp stays inside agent/config (its exceptions caught here), so the
+// poller does not parse YAML.
+#ifndef RIGWATCH_AGENT_CONFIG_TARGET_FILES_H_
+#define RIGWATCH_AGENT_CONFIG_TARGET_FILES_H_
 
 #include <cstdint>
 #include <string>
@@ -16,6 +17,10 @@
 #include "agent/poller/types.h"
 
 namespace rigwatch {
+
+// The target name of the host collector's series (store, rules, mails): no
+// miner may take it.
+inline constexpr std::string_view kHostTargetName = "host";
 
 // Splits "host", "host:port", "[v6]" or "[v6]:port" (a bare IPv6 literal
 // is accepted as a host). Port 0 when absent. InvalidArgument on an empty
@@ -63,4 +68,4 @@ class TargetFiles {
 
 }  // namespace rigwatch
 
-#endif  // RIGWATCH_AGENT_POLLER_TARGET_FILES_H_
+#endif  // RIGWATCH_AGENT_CONFIG_TARGET_FILES_H_

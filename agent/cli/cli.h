@@ -6,8 +6,8 @@
 //   1  runtime failure (cannot listen, check failed, ...)
 //   2  usage error (unknown command or flag)
 //   3  invalid configuration
-#ifndef RIGWATCH_AGENT_CLI_H_
-#define RIGWATCH_AGENT_CLI_H_
+#ifndef RIGWATCH_AGENT_CLI_CLI_H_
+#define RIGWATCH_AGENT_CLI_CLI_H_
 
 #include <functional>
 #include <map>
@@ -79,4 +79,4 @@ std::vector<Command> OperationalCommands();
 
 }  // namespace rigwatch
 
-#endif  // RIGWATCH_AGENT_CLI_H_
+#endif  // RIGWATCH_AGENT_CLI_CLI_H_

@@ -9,8 +9,8 @@
 // short, the round batch is handed over by a swap and judged on the rule
 // thread. If the rule thread is still busy when the next round ends, the
 // newer samples replace the older per target (counted as merged rounds).
-#ifndef RIGWATCH_AGENT_PIPELINE_H_
-#define RIGWATCH_AGENT_PIPELINE_H_
+#ifndef RIGWATCH_AGENT_APP_PIPELINE_H_
+#define RIGWATCH_AGENT_APP_PIPELINE_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "agent/actions/types.h"
+#include "agent/live_state/poll_errors.h"
 #include "agent/poller/types.h"
 #include "agent/rules/engine.h"
 #include "exporters/sample.h"
@@ -91,6 +92,9 @@ class Pipeline final : public PollSink,
       WallTime to,
       const std::function<void(const Labels&, WallTime, double)>& fn) override;
 
+  // Each miner's last poll error (the API shows it).
+  const PollErrors& poll_errors() const { return poll_errors_; }
+
   uint64_t rounds_judged() const { return rounds_judged_.load(); }
   uint64_t rounds_merged() const { return rounds_merged_.load(); }
 
@@ -101,6 +105,7 @@ class Pipeline final : public PollSink,
     uint64_t filter_gen = 0;
   };
   // Keeps `in`'s samples of rule-selected metrics in `p` (mu_ held).
+  void NoteResult(const PollReport& report);
   void KeepLocked(Pending& p, std::string_view kind, const Samples& in);
   void RuleLoop();
 
@@ -120,6 +125,7 @@ class Pipeline final : public PollSink,
   bool have_ready_ = false;
   bool stop_ = false;
   std::thread rule_thread_;
+  PollErrors poll_errors_;
   std::atomic<uint64_t> rounds_judged_{0};
   std::atomic<uint64_t> rounds_merged_{0};
 };
@@ -129,4 +135,4 @@ actions::Transition ToActionsTransition(const rules::Transition& t);
 
 }  // namespace rigwatch
 
-#endif  // RIGWATCH_AGENT_PIPELINE_H_
+#endif  // RIGWATCH_AGENT_APP_PIPELINE_H_

@@ -1,4 +1,4 @@
-#include "agent/config_map.h"
+#include "agent/app/config_map.h"
 
 #include <algorithm>
 

@@ -9,12 +9,12 @@
 #include <iostream>
 
 #include "agent/actions/smtp.h"
-#include "agent/api_util.h"
+#include "agent/api/api_util.h"
+#include "agent/app/config_map.h"
 #include "agent/backup/backup.h"
-#include "agent/cli.h"
+#include "agent/cli/cli.h"
 #include "agent/common/units.h"
 #include "agent/config/config.h"
-#include "agent/config_map.h"
 #include "agent/http/server.h"
 #include "agent/poller/poller.h"
 #include "agent/rules/loader.h"

@@ -1,4 +1,4 @@
-#include "agent/poller/target_files.h"
+#include "agent/config/target_files.h"
 
 #include <glob.h>
 #include <sys/stat.h>
@@ -153,6 +153,13 @@ Result<std::vector<MinerTarget>> ParseTargetFile(const std::string& text,
       t.kind = fields["kind"].as<std::string>();
       if (t.name.empty()) {
         errors.push_back(At(path, fields["name"].Mark()) + "empty name");
+        continue;
+      }
+      if (t.name == kHostTargetName) {
+        errors.push_back(At(path, fields["name"].Mark()) + "the name \"" +
+                         t.name +
+                         "\" is reserved for the host collector; rename the "
+                         "miner");
         continue;
       }
       if (lookup(t.kind) == nullptr) {
