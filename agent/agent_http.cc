@@ -108,7 +108,11 @@ HttpResponse Agent::HandleSeries(const HttpRequest& req) {
   if (!range.ok()) return JsonError(400, range.status().message());
   // A selector may match many series; bound what one request can ask for.
   Result<std::vector<store::SeriesKey>> keys = store_->MatchSeries(*sel);
-  if (!keys.ok()) return JsonError(500, keys.status().message());
+  if (!keys.ok()) {
+    // A bad regex in the selector is the client's error.
+    const bool bad = keys.status().code() == StatusCode::kInvalidArgument;
+    return JsonError(bad ? 400 : 500, keys.status().message());
+  }
   constexpr size_t kMaxSeries = 1000;
   if (keys->size() > kMaxSeries) {
     return JsonError(400, "selector matches " + std::to_string(keys->size()) +
