@@ -49,12 +49,18 @@ Result<LabelRegex> LabelRegex::Compile(std::string_view pattern) {
   auto re = std::make_shared<const RE2>(
       re2::StringPiece(pattern.data(), pattern.size()), opts);
   if (!re->ok()) {
+    // RE2's text is "missing ): (asic"; the pattern is quoted by the caller.
     std::string why = re->error();
+    const std::string suffix = ": " + re->error_arg();
+    if (!re->error_arg().empty() && why.size() > suffix.size() &&
+        why.compare(why.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      why.resize(why.size() - suffix.size());
+    }
     if (re->error_code() == RE2::ErrorPatternTooLarge) {
       why = "pattern too large (compiled size over " +
             std::to_string(kLabelRegexMaxMem >> 20) + " MiB)";
     }
-    return InvalidArgumentError("bad regex: " + why);
+    return InvalidArgumentError(why);
   }
   LabelRegex out;
   out.pattern_ = std::string(pattern);

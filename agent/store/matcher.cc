@@ -23,7 +23,7 @@ Result<CompiledSelector> CompiledSelector::Compile(const Selector& sel) {
         return InvalidArgumentError(
             "label matcher " + m.name +
             (m.op == LabelMatcher::Op::kRegex ? "=~" : "!~") + "\"" + shown +
-            "\": " + re.status().message());
+            "\": bad regex: " + re.status().message());
       }
       cm.re.emplace(std::move(re).value());
     }
