@@ -75,7 +75,8 @@ void Agent::RegisterRoutes() {
   http_->Handle("/api/v1/targets/",
                 [this](const HttpRequest& req) { return HandleTarget(req); });
   http_->Handle("/api/v1/mute",
-                [this](const HttpRequest& req) { return HandleMute(req); });
+                [this](const HttpRequest& req) { return HandleMute(req); },
+                {"POST", "DELETE"});
   http_->Handle("/", [](const HttpRequest& req) {
     if (req.path != "/") return HttpResponse::Text(404, "not found\n");
     HttpResponse r;

@@ -200,18 +200,24 @@ HttpServer::~HttpServer() {
   mg_exit_library();
 }
 
-void HttpServer::Handle(std::string path, HttpHandler handler) {
+void HttpServer::Handle(std::string path, HttpHandler handler,
+                        std::vector<std::string> methods) {
+  if (std::find(methods.begin(), methods.end(), "GET") != methods.end() &&
+      std::find(methods.begin(), methods.end(), "HEAD") == methods.end()) {
+    methods.push_back("HEAD");
+  }
+  Route_ r{std::move(handler), std::move(methods)};
   if (!path.empty() && path.back() == '/' && path != "/") {
-    prefix_.emplace_back(std::move(path), std::move(handler));
+    prefix_.emplace_back(std::move(path), std::move(r));
   } else {
-    exact_[std::move(path)] = std::move(handler);
+    exact_[std::move(path)] = std::move(r);
   }
 }
 
-const HttpHandler* HttpServer::Route(const std::string& path) const {
+const HttpServer::Route_* HttpServer::Route(const std::string& path) const {
   auto it = exact_.find(path);
   if (it != exact_.end()) return &it->second;
-  const HttpHandler* best = nullptr;
+  const Route_* best = nullptr;
   size_t best_len = 0;
   for (const auto& [p, h] : prefix_) {
     if (path.compare(0, p.size(), p) == 0 && p.size() > best_len) {
@@ -334,16 +340,44 @@ int HttpServer::Serve(mg_connection* conn) {
     return status;
   };
 
+  // Framing first: a request whose body length is ambiguous (both
+  // Content-Length and Transfer-Encoding, or a coding other than chunked)
+  // is how requests are smuggled past a proxy. Refused, connection closed.
+  std::string_view te = req.Header("Transfer-Encoding");
+  const bool chunked = strcasecmp(std::string(te).c_str(), "chunked") == 0;
+  if (!te.empty() && (!req.Header("Content-Length").empty() || !chunked)) {
+    return send_simple(400, "Connection: close\r\n",
+                       "ambiguous request framing: Transfer-Encoding must be "
+                       "\"chunked\" alone, without Content-Length\n");
+  }
+
   if (!Authorized(req)) {
     std::string hdr =
         "WWW-Authenticate: Basic realm=\"" + options_.realm + "\"\r\n";
     return send_simple(401, hdr, "Unauthorized\n");
   }
 
-  // Read a bounded body (POSTs to the API are small).
+  const Route_* route = Route(req.path);
+  if (route == nullptr) return send_simple(404, "", "not found\n");
+  if (std::find(route->methods.begin(), route->methods.end(), req.method) ==
+      route->methods.end()) {
+    std::string allow = "Allow: ";
+    for (size_t i = 0; i < route->methods.size(); ++i) {
+      allow += (i ? ", " : "") + route->methods[i];
+    }
+    return send_simple(
+        405, allow + "\r\n",
+        "method " + req.method + " not allowed; " + allow + "\n");
+  }
+
+  // Read a bounded body (POSTs to the API are small). A chunked body has no
+  // length up front: read until the limit, one byte more means too large.
+  const std::string too_large = "request body larger than " +
+                                std::to_string(options_.max_body_bytes) +
+                                " bytes\n";
   if (ri->content_length > 0) {
     if (static_cast<size_t>(ri->content_length) > options_.max_body_bytes) {
-      return send_simple(413, "", "request body too large\n");
+      return send_simple(413, "Connection: close\r\n", too_large);
     }
     req.body.resize(static_cast<size_t>(ri->content_length));
     size_t got = 0;
@@ -353,12 +387,19 @@ int HttpServer::Serve(mg_connection* conn) {
       got += static_cast<size_t>(n);
     }
     req.body.resize(got);
+  } else if (chunked) {
+    char buf[8192];
+    for (;;) {
+      int n = mg_read(conn, buf, sizeof buf);
+      if (n <= 0) break;
+      if (req.body.size() + static_cast<size_t>(n) > options_.max_body_bytes) {
+        return send_simple(413, "Connection: close\r\n", too_large);
+      }
+      req.body.append(buf, static_cast<size_t>(n));
+    }
   }
 
-  const HttpHandler* h = Route(req.path);
-  if (h == nullptr) return send_simple(404, "", "not found\n");
-
-  HttpResponse resp = (*h)(req);
+  HttpResponse resp = route->handler(req);
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
                      ReasonPhrase(resp.status) +
                      "\r\nContent-Type: " + resp.content_type + "\r\n";

@@ -88,8 +88,10 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Registers a handler for an exact path, or for every path below `path`
-  // when it ends with '/'. Call before Start().
-  void Handle(std::string path, HttpHandler handler);
+  // when it ends with '/'. Call before Start(). Any other method than
+  // `methods` gets 405 with an Allow header (HEAD is allowed with GET).
+  void Handle(std::string path, HttpHandler handler,
+              std::vector<std::string> methods = {"GET"});
 
   // Binds and starts serving. Fails with the listen address in the message.
   Status Start();
@@ -107,11 +109,15 @@ class HttpServer {
   static int Dispatch(mg_connection* conn, void* self);
   int Serve(mg_connection* conn);
   bool Authorized(const HttpRequest& req);
-  const HttpHandler* Route(const std::string& path) const;
+  struct Route_ {
+    HttpHandler handler;
+    std::vector<std::string> methods;
+  };
+  const Route_* Route(const std::string& path) const;
 
   HttpServerOptions options_;
-  std::map<std::string, HttpHandler> exact_;
-  std::vector<std::pair<std::string, HttpHandler>> prefix_;
+  std::map<std::string, Route_> exact_;
+  std::vector<std::pair<std::string, Route_>> prefix_;
   mg_context* ctx_ = nullptr;
   int bound_port_ = 0;
   std::string bound_host_;
