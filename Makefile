@@ -13,7 +13,7 @@ SANITIZE ?= OFF
 DEPS := build-essential cmake pkg-config prometheus-cpp-dev libcivetweb-dev \
         libcurl4-openssl-dev librocksdb-dev libyaml-cpp-dev libgtest-dev \
         libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev libcrypt-dev \
-        libre2-dev
+        libre2-dev libssl-dev
 # Tests additionally run the real tools:
 TEST_DEPS := prometheus prometheus-alertmanager python3-aiosmtpd python3 python3-yaml openssl systemd \
              curl procps
