@@ -240,6 +240,11 @@ HttpResponse Agent::HandleMute(const HttpRequest& req) {
   Result<std::chrono::milliseconds> d =
       ParseDuration(req.Param("for").value_or("1h"));
   if (!d.ok()) return JsonError(400, d.status().message());
+  // Bounded: a mute is for maintenance, and now + a huge `for` would wrap.
+  constexpr std::chrono::hours kMaxMute{24 * 365};
+  if (d->count() <= 0 || *d > kMaxMute) {
+    return JsonError(400, "\"for\" must be more than 0 and at most 365d");
+  }
   WallTime until = clock_->Now() + *d;
   Status s = rules_->Mute(*target, until);
   if (!s.ok()) return JsonError(500, s.message());

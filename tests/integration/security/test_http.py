@@ -155,6 +155,18 @@ class HttpFramingTest(unittest.TestCase):
                        b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n")
         self.assertIn(" 400 ", line)
 
+    def test_mute_for_is_bounded(self):
+        for dur in ("100000000000h", "366d", "0s"):
+            line, _, text, _ = raw(
+                self.port, f"POST /api/v1/mute?target=x&for={dur} HTTP/1.1\r\n"
+                           "Host: x\r\nContent-Length: 0\r\n\r\n".encode())
+            self.assertIn(" 400 ", line, (dur, text))
+            self.assertIn(b"at most 365d", text)
+        line, _, text, _ = raw(
+            self.port, b"POST /api/v1/mute?target=x&for=365d HTTP/1.1\r\n"
+                       b"Host: x\r\nContent-Length: 0\r\n\r\n")
+        self.assertNotIn(" 400 ", line, text)
+
     def test_time_out_of_range_is_400(self):
         sel = 'miner_up{miner="x"}'
         for frm, to in (("-4000000h", None), ("-100000000000000000ms", None),
