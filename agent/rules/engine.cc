@@ -66,9 +66,13 @@ Status RuleEngine::SetRules(RuleSet set) {
   std::vector<CompiledRule> next;
   next.reserve(set.rules.size());
   for (Rule& r : set.rules) {
-    CompiledSelector sel(r.selector);
+    Result<CompiledSelector> sel = CompileSelector(r.selector);
+    if (!sel.ok()) {
+      return InvalidArgumentError("rule " + r.name + ": " +
+                                  sel.status().message());
+    }
     int64_t keep = r.LongestWindow().count();
-    next.push_back(CompiledRule{std::move(r), std::move(sel), keep});
+    next.push_back(CompiledRule{std::move(r), std::move(sel).value(), keep});
   }
   // Where each old rule's states go: its index in the new set, or -1.
   std::vector<int> move_to(im.rules.size(), -1);
@@ -131,7 +135,7 @@ Status RuleEngine::Warm(HistorySource& source,
           ts.target, cr.rule.selector.metric, FromUnixMillis(from),
           FromUnixMillis(im.now_wall_ms),
           [&](const Labels& labels, WallTime when, double v) {
-            if (!cr.selector.Matches(cr.rule.selector.metric, labels)) return;
+            if (!Matches(cr.selector, cr.rule.selector.metric, labels)) return;
             auto it = std::find_if(
                 list.begin(), list.end(),
                 [&](const Series& s) { return s.labels == labels; });

@@ -259,7 +259,7 @@ void EvaluateTarget(RuleEngine::Impl& im, const TargetSamples& ts, uint64_t r,
       for (int i : it->second) {
         if (!sc.applies[i]) continue;
         CompiledRule& cr = im.rules[i];
-        if (!cr.selector.Matches(smp)) continue;
+        if (!Matches(cr.selector, smp)) continue;
         std::vector<Series>& list = t.by_rule[i];
         const uint32_t hint = sc.matched[i]++;
         Series* s = nullptr;
@@ -296,7 +296,7 @@ void EvaluateTarget(RuleEngine::Impl& im, const TargetSamples& ts, uint64_t r,
     bool present = false;
     if (ts.samples != nullptr) {
       for (const Sample& smp : *ts.samples) {
-        if (cr.selector.Matches(smp)) {
+        if (Matches(cr.selector, smp)) {
           present = true;
           break;
         }

@@ -1,15 +1,13 @@
-// Matching samples against a rule's selector. The regexes of =~ / !~ are
-// compiled once (RE2, agent/common/label_regex.h) and their verdicts cached per
-// label value, because a fleet repeats the same few values
-// (sensor="chain0_chip") on every miner.
+// Matching samples against a rule's selector: the common CompiledSelector
+// (agent/common/selector.h) over a sample's labels.
 #ifndef RIGWATCH_AGENT_RULES_MATCH_H_
 #define RIGWATCH_AGENT_RULES_MATCH_H_
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "agent/common/selector.h"
 #include "agent/rules/rule.h"
 #include "exporters/sample.h"
 
@@ -18,24 +16,16 @@ namespace rigwatch::rules {
 // True when `name` matches `pattern`, where '*' matches any run of characters.
 bool GlobMatch(std::string_view pattern, std::string_view name);
 
-// A selector ready to test samples. Not thread-safe (the regex cache is
-// mutated by Matches); the engine calls it under its lock.
-class CompiledSelector {
- public:
-  explicit CompiledSelector(const Selector& selector);
-  ~CompiledSelector();
-  CompiledSelector(CompiledSelector&&) noexcept;
-  CompiledSelector& operator=(CompiledSelector&&) noexcept;
+// A rule's selector compiled; fails on a regex the parser refuses (a RuleSet
+// built by hand can hold one).
+Result<CompiledSelector> CompileSelector(const Selector& selector);
 
-  // Name equal and every matcher satisfied; a missing label reads as "".
-  bool Matches(const Sample& sample);
-  // The same test on a bare name and labels (history points).
-  bool Matches(std::string_view name, const Labels& labels);
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// Name equal and every matcher satisfied; a missing label reads as "".
+bool Matches(const CompiledSelector& selector, std::string_view name,
+             const Labels& labels);
+inline bool Matches(const CompiledSelector& selector, const Sample& sample) {
+  return Matches(selector, sample.name, sample.labels);
+}
 
 }  // namespace rigwatch::rules
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/common/selector.h"
 #include "exporters/sample.h"
 
 namespace rigwatch::rules {
@@ -22,15 +23,10 @@ enum class Level { kUnknown = -1, kGreen = 0, kYellow = 1, kRed = 2 };
 // "unknown", "green", "yellow", "red".
 std::string_view LevelName(Level level);
 
-enum class MatchOp { kEq, kNe, kRe, kNre };
-
-// One label matcher of a selector: sensor="asic", fan!="", chain=~"[0-9]+".
-// Regexes are anchored at both ends (as in PromQL) and use ECMAScript syntax.
-struct Matcher {
-  std::string label;
-  MatchOp op = MatchOp::kEq;
-  std::string value;
-};
+// Label matchers are the common ones (agent/common/selector.h): regexes are
+// RE2, anchored at both ends, as in PromQL.
+using MatchOp = ::rigwatch::MatchOp;
+using Matcher = ::rigwatch::LabelMatch;
 
 // metric_name{matcher, ...}
 struct Selector {

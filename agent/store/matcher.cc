@@ -4,65 +4,40 @@
 
 namespace rigwatch::store {
 
-Result<CompiledSelector> CompiledSelector::Compile(const Selector& sel) {
-  CompiledSelector c;
-  c.metric_ = sel.metric;
-  if (sel.target) {
-    c.matchers_.push_back(
-        {LabelMatcher{"miner", LabelMatcher::Op::kEq, *sel.target}, {}});
-  }
+Result<CompiledSelector> CompileSelector(const Selector& sel) {
+  std::vector<LabelMatch> ms;
+  ms.reserve(sel.matchers.size() + 1);
+  if (sel.target) ms.push_back({"miner", MatchOp::kEq, *sel.target});
   for (const LabelMatcher& m : sel.matchers) {
-    M cm{m, {}};
-    if (m.op == LabelMatcher::Op::kRegex ||
-        m.op == LabelMatcher::Op::kNotRegex) {
-      Result<LabelRegex> re = LabelRegex::Compile(m.value);
-      if (!re.ok()) {
-        // The pattern itself may be huge: quote only its start.
-        std::string shown = m.value.substr(0, 64);
-        if (shown.size() < m.value.size()) shown += "...";
-        return InvalidArgumentError(
-            "label matcher " + m.name +
-            (m.op == LabelMatcher::Op::kRegex ? "=~" : "!~") + "\"" + shown +
-            "\": bad regex: " + re.status().message());
-      }
-      cm.re.emplace(std::move(re).value());
-    }
-    c.matchers_.push_back(std::move(cm));
-  }
-  return c;
-}
-
-bool CompiledSelector::Matches(const SeriesKey& key) const {
-  if (!metric_.empty() && key.metric != metric_) return false;
-  for (const M& cm : matchers_) {
-    std::string_view v;
-    if (cm.m.name == "miner") {
-      v = key.target;
-    } else if (cm.m.name == "__name__") {
-      v = key.metric;
-    } else {
-      for (const Label& l : key.labels) {
-        if (l.name == cm.m.name) v = l.value;
-      }
-    }
-    bool ok = true;
-    switch (cm.m.op) {
+    MatchOp op = MatchOp::kEq;
+    switch (m.op) {
       case LabelMatcher::Op::kEq:
-        ok = v == cm.m.value;
+        op = MatchOp::kEq;
         break;
       case LabelMatcher::Op::kNe:
-        ok = v != cm.m.value;
+        op = MatchOp::kNe;
         break;
       case LabelMatcher::Op::kRegex:
-        ok = cm.re->FullMatch(v);
+        op = MatchOp::kRe;
         break;
       case LabelMatcher::Op::kNotRegex:
-        ok = !cm.re->FullMatch(v);
+        op = MatchOp::kNre;
         break;
     }
-    if (!ok) return false;
+    ms.push_back({m.name, op, m.value});
   }
-  return true;
+  return CompiledSelector::Compile(sel.metric, std::move(ms));
+}
+
+bool Matches(const CompiledSelector& selector, const SeriesKey& key) {
+  return selector.Matches(key.metric, [&key](std::string_view label) {
+    if (label == "miner") return std::string_view(key.target);
+    if (label == "__name__") return std::string_view(key.metric);
+    for (const Label& l : key.labels) {
+      if (l.name == label) return std::string_view(l.value);
+    }
+    return std::string_view();
+  });
 }
 
 Labels SortedLabels(Labels labels) {

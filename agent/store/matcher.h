@@ -2,31 +2,17 @@
 #ifndef RIGWATCH_AGENT_STORE_MATCHER_H_
 #define RIGWATCH_AGENT_STORE_MATCHER_H_
 
-#include <optional>
 #include <vector>
 
-#include "agent/common/label_regex.h"
+#include "agent/common/selector.h"
 #include "agent/store/store.h"
 
 namespace rigwatch::store {
 
-// A Selector with its regexes compiled once (RE2, see label_regex.h).
-class CompiledSelector {
- public:
-  // Fails with InvalidArgument naming the matcher on a bad regex.
-  static Result<CompiledSelector> Compile(const Selector& sel);
-  // Whether the series matches every matcher (absent label = "").
-  bool Matches(const SeriesKey& key) const;
-  const std::string& metric() const { return metric_; }
-
- private:
-  struct M {
-    LabelMatcher m;
-    std::optional<LabelRegex> re;
-  };
-  std::string metric_;
-  std::vector<M> matchers_;
-};
+// The store's Selector compiled for series keys: the label "miner" reads the
+// target, "__name__" the metric. Fails with InvalidArgument on a bad regex.
+Result<CompiledSelector> CompileSelector(const Selector& sel);
+bool Matches(const CompiledSelector& selector, const SeriesKey& key);
 
 // Sorts labels by name (series identity is order-independent).
 Labels SortedLabels(Labels labels);

@@ -112,11 +112,11 @@ class MemoryStore final : public QueuedStore {
   }
 
   Result<std::vector<SeriesKey>> MatchSeries(const Selector& sel) override {
-    RW_ASSIGN_OR_RETURN(CompiledSelector cs, CompiledSelector::Compile(sel));
+    RW_ASSIGN_OR_RETURN(CompiledSelector cs, CompileSelector(sel));
     std::lock_guard<std::mutex> l(mu_);
     std::vector<SeriesKey> out;
     for (const auto& [k, sd] : series_) {
-      if (cs.Matches(sd.key)) out.push_back(sd.key);
+      if (Matches(cs, sd.key)) out.push_back(sd.key);
     }
     return out;  // std::map order = (target, metric, labels)
   }

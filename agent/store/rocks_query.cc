@@ -167,7 +167,7 @@ Result<std::optional<Point>> RocksStore::Latest(const SeriesKey& key) {
 }
 
 Result<std::vector<SeriesKey>> RocksStore::MatchSeries(const Selector& sel) {
-  RW_ASSIGN_OR_RETURN(CompiledSelector cs, CompiledSelector::Compile(sel));
+  RW_ASSIGN_OR_RETURN(CompiledSelector cs, CompileSelector(sel));
   std::vector<SeriesKey> out;
   {
     std::shared_lock<std::shared_mutex> l(idx_mu_);
@@ -179,7 +179,7 @@ Result<std::vector<SeriesKey>> RocksStore::MatchSeries(const Selector& sel) {
       k.target = targets_by_id_[r.tid]->name;
       k.metric = metric;
       k.labels = label_sets_[r.labels];
-      if (cs.Matches(k)) out.push_back(k);
+      if (Matches(cs, k)) out.push_back(k);
     }
   }
   std::sort(out.begin(), out.end(), [](const SeriesKey& a, const SeriesKey& b) {

@@ -20,23 +20,23 @@ TEST(RulesExprTest, SelectorMatchers) {
   EXPECT_EQ(s.matchers[3].op, MatchOp::kNre);
   EXPECT_EQ(s.matchers[4].value, "q\"uote");
 
-  CompiledSelector c(s);
+  CompiledSelector c = CompileSelector(s).value();
   Labels ok = {{"a", "x"},
                {"b", "1"},
                {"c", "chain2_chip"},
                {"d", "prod"},
                {"e", "q\"uote"}};
-  EXPECT_TRUE(c.Matches("m", ok));
-  EXPECT_FALSE(c.Matches("n", ok));
+  EXPECT_TRUE(Matches(c, "m", ok));
+  EXPECT_FALSE(Matches(c, "n", ok));
   Labels no_b = ok;
   no_b[1].value = "";  // != "" fails on empty, as on a missing label
-  EXPECT_FALSE(c.Matches("m", no_b));
+  EXPECT_FALSE(Matches(c, "m", no_b));
   Labels partial = ok;
   partial[2].value = "xchain2_chip";  // regexes are anchored
-  EXPECT_FALSE(c.Matches("m", partial));
+  EXPECT_FALSE(Matches(c, "m", partial));
   Labels test = ok;
   test[3].value = "test1";
-  EXPECT_FALSE(c.Matches("m", test));
+  EXPECT_FALSE(Matches(c, "m", test));
 }
 
 TEST(RulesExprTest, ErrorOffsetsPointAtTheToken) {
