@@ -18,6 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import rigwatch_testlib  # noqa: E402
 from rigwatch_testlib import (SOURCE_DIR, Agent, FleetSim, free_port,  # noqa: E402
                               http_get, metric, parse_metrics, wait_until)
 
@@ -216,4 +217,4 @@ class FleetGuardTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    rigwatch_testlib.main()

@@ -14,6 +14,7 @@
 #include "agent/actions/subprocess.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/integration/smtp/child_process.h"
+#include "tests/support/require.h"
 
 namespace rigwatch::actions {
 namespace {
@@ -50,9 +51,7 @@ std::optional<std::string> HttpGet(const std::string& url) {
 class AlertmanagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access(kAlertmanager, X_OK) != 0) {
-      GTEST_SKIP() << kAlertmanager << " not installed";
-    }
+    RIGWATCH_REQUIRE_TOOL(kAlertmanager);
     dir_ = testing::MakeTempDir("rw_am_");
     ASSERT_FALSE(dir_.empty());
     port_ = FreePort();

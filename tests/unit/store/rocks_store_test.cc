@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "tests/fakes/fake_clock.h"
+#include "tests/support/require.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace rigwatch::store {
@@ -350,8 +351,8 @@ TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
   EXPECT_FALSE(s->ReadRollups(kHash, At(0), At(86400))->empty());
 }
 
-// A tmpfs of `size` at dir/mnt, unmounted when this goes; skips the test
-// where mounting is not allowed (needs root).
+// A tmpfs of `size` at dir/mnt, unmounted when this goes; `mounted` is
+// false where mounting is not allowed (needs root).
 struct Tmpfs {
   std::string path;
   bool mounted = false;
@@ -394,7 +395,7 @@ std::string AppendUntilAWriteFails(Store& s) {
 TEST(RocksStore, LowDiskPausesWritesAndResumesWhenSpaceReturns) {
   TempDir dir;
   Tmpfs tmpfs(dir, "48m");
-  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  RIGWATCH_REQUIRE(tmpfs.mounted, "a tmpfs mount (needs root)");
   const std::string& mnt = tmpfs.path;
   FakeClock clock;
   StoreOptions o = TestOptions(mnt + "/db", &clock);
@@ -439,7 +440,7 @@ TEST(RocksStore, LowDiskPausesWritesAndResumesWhenSpaceReturns) {
 TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
   TempDir dir;
   Tmpfs tmpfs(dir, "32m");
-  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  RIGWATCH_REQUIRE(tmpfs.mounted, "a tmpfs mount (needs root)");
   const std::string& mnt = tmpfs.path;
   FakeClock clock;
   StoreOptions o = TestOptions(mnt + "/db", &clock);  // no low-disk pause
@@ -494,7 +495,7 @@ TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
 TEST(RocksStore, ClosingOnAFullDiskKeepsWhatWasWritten) {
   TempDir dir;
   Tmpfs tmpfs(dir, "32m");
-  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  RIGWATCH_REQUIRE(tmpfs.mounted, "a tmpfs mount (needs root)");
   const std::string& mnt = tmpfs.path;
   FakeClock clock;
   StoreOptions o = TestOptions(mnt + "/db", &clock);
