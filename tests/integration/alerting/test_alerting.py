@@ -59,6 +59,10 @@ log: {{ level: info }}
 """
 
 
+def setUpModule():
+    rigwatch_testlib.require_module("aiosmtpd")
+
+
 class SmtpSink:
     def __init__(self, tmp, port):
         self.dir = os.path.join(tmp, "mail")

@@ -13,16 +13,20 @@
 #include "agent/actions/outbox.h"
 #include "agent/actions/subprocess.h"
 #include "tests/fakes/fake_clock.h"
-#include "tests/integration/smtp/child_process.h"
+#include "tests/support/child_process.h"
+#include "tests/support/files.h"
+#include "tests/support/wait.h"
 #include "tests/support/require.h"
 
 namespace rigwatch::actions {
 namespace {
 
 using std::chrono::seconds;
-using testing::ChildProcess;
-using testing::FreePort;
-using testing::WaitFor;
+using test_support::ChildProcess;
+using test_support::FreePort;
+using test_support::MakeTempDir;
+using test_support::ReadFile;
+using test_support::WaitFor;
 
 constexpr char kAlertmanager[] = "/usr/bin/prometheus-alertmanager";
 
@@ -52,7 +56,7 @@ class AlertmanagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     RIGWATCH_REQUIRE_TOOL(kAlertmanager);
-    dir_ = testing::MakeTempDir("rw_am_");
+    dir_ = MakeTempDir("rw_am_");
     ASSERT_FALSE(dir_.empty());
     port_ = FreePort();
     base_ = "http://127.0.0.1:" + std::to_string(port_);

@@ -234,20 +234,31 @@ def in_ci():
     return os.environ.get("CI", "").lower() in ("true", "1")
 
 
-def require(testcase, present, what):
-    """Fails (CI=true) or skips testcase unless `present`."""
+def require(present, what):
+    """Fails (CI=true) or skips the calling test, or the whole module when
+    called from setUpModule(), unless `present`."""
+    import unittest
     if present:
         return
     if in_ci():
-        testcase.fail(f"CI=true and a prerequisite is missing: {what}")
-    testcase.skipTest(f"missing: {what}")
+        raise AssertionError(f"CI=true and a prerequisite is missing: {what}")
+    raise unittest.SkipTest(f"missing: {what}")
 
 
-def require_tool(testcase, tool):
+def require_tool(tool):
     """require() an executable: an absolute path or a name on $PATH."""
     found = (os.access(tool, os.X_OK) if os.sep in tool
              else shutil.which(tool) is not None)
-    require(testcase, found, tool)
+    require(found, tool)
+
+
+def require_module(name, python="/usr/bin/python3"):
+    """require() a module importable by `python` (the interpreter the
+    tests run their helper servers with, e.g. aiosmtpd for SMTP sinks)."""
+    ok = subprocess.run([python, "-c", f"import {name}"],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL).returncode == 0
+    require(ok, f"Python module {name} for {python}")
 
 
 def main():

@@ -237,7 +237,7 @@ class DeployFilesTest(unittest.TestCase):
                      "ProtectHome=read-only", "PrivateTmp=yes",
                      "ExecReload=/bin/kill -HUP $MAINPID"):
             self.assertRegex(text, rf"(?m)^{re.escape(line)}$")
-        rigwatch_testlib.require_tool(self, "systemd-analyze")
+        rigwatch_testlib.require_tool("systemd-analyze")
         self.assertTrue(os.path.exists(RIGWATCH), f"{RIGWATCH} not built")
         tmp = tempfile.mkdtemp(prefix="rigwatch-unit-")
         try:
