@@ -55,17 +55,22 @@ run: build
 # The test build lives in its own directory so a Release `make run` build and
 # a sanitizer test build never overwrite each other. Each step prints its
 # wall time; the summary (per label) comes last and decides the exit status
-# together with ctest's.
+# together with ctest's. TSan reports of every process, including the agent
+# and simulator that integration tests start, land in tsan-reports/ and fail
+# the run.
 test: test-deps
 	@t0=$$SECONDS; \
 	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRIGWATCH_SANITIZE=$(SANITIZE) \
 	  -DRIGWATCH_WERROR=$(WERROR) -DRIGWATCH_BUILD_BENCH=OFF $(LAUNCHER) && \
 	cmake --build $(TEST_BUILD) -j $(JOBS) && \
 	echo "time: build $(TEST_BUILD) $$((SECONDS - t0)) s"
-	@t0=$$SECONDS; cd $(TEST_BUILD) && rm -f ctest-junit.xml; \
-	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1 $$TSAN_OPTIONS" \
+	@t0=$$SECONDS; cd $(TEST_BUILD) && rm -rf ctest-junit.xml tsan-reports && mkdir tsan-reports; \
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1 log_path=$(CURDIR)/$(TEST_BUILD)/tsan-reports/tsan $$TSAN_OPTIONS" \
 	  ctest --output-on-failure --timeout 600 -j $(JOBS) --output-junit $(CURDIR)/$(TEST_BUILD)/ctest-junit.xml; \
 	rc=$$?; echo "time: ctest $(TEST_BUILD) $$((SECONDS - t0)) s"; \
+	if compgen -G 'tsan-reports/tsan.*' >/dev/null; then \
+	  cat tsan-reports/tsan.*; echo "TSan reports from $$(ls tsan-reports | wc -l) process(es), in $(TEST_BUILD)/tsan-reports"; rc=1; \
+	fi; \
 	/usr/bin/python3 $(CURDIR)/tests/support/ctest_summary.py . ctest-junit.xml $(if $(FAIL_ON_SKIP),--fail-on-skip) \
 	  && exit $$rc
 

@@ -25,7 +25,6 @@ using std::chrono::seconds;
 using test_support::ChildProcess;
 using test_support::FreePort;
 using test_support::MakeTempDir;
-using test_support::ReadFile;
 using test_support::WaitFor;
 
 constexpr char kAlertmanager[] = "/usr/bin/prometheus-alertmanager";

@@ -30,15 +30,7 @@ using test_support::ReadFile;
 using test_support::WaitFor;
 
 std::string SourceDir() {
-  const char* s = std::getenv("RIGWATCH_SOURCE_DIR");
-  return s && *s ? s : RIGWATCH_SOURCE_DIR_DEFAULT;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return test_support::SourceDir(RIGWATCH_SOURCE_DIR_DEFAULT);
 }
 
 // Names of the *.eml files in dir, sorted.

@@ -12,12 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test_support::ReadFile;
 
 // Each tests/fixtures/config/bad/X.yaml has X.err beside it: the exact
 // errors, one per line. RIGWATCH_UPDATE_GOLDEN=1 rewrites the .err files

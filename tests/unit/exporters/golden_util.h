@@ -26,12 +26,7 @@ inline std::filesystem::path FixtureDir(const std::string& kind) {
   return SourceDir() / "tests" / "fixtures" / kind;
 }
 
-inline std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test_support::ReadFile;
 
 inline std::string FormatValue(double v) {
   char buf[64];

@@ -19,12 +19,7 @@ inline std::string SourceDir() {
   return d != nullptr ? d : ".";
 }
 
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_support::ReadFile;
 
 // Parses rule text that must be valid; fails the test otherwise.
 inline RuleSet MustParse(std::string_view text) {

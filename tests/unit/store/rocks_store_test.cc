@@ -50,16 +50,7 @@ std::unique_ptr<Store> MustOpen(const StoreOptions& o) {
   return std::move(s).value();
 }
 
-// Bounded polling: condition or deadline, never a fixed sleep.
-template <typename F>
-bool WaitFor(F cond, std::chrono::milliseconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
-}
+using test_support::WaitFor;
 
 TEST(RocksStore, ReopenKeepsSamplesSeriesAndKv) {
   TempDir dir;
