@@ -15,8 +15,8 @@
 #include "tests/fakes/fake_clock.h"
 #include "tests/support/child_process.h"
 #include "tests/support/files.h"
-#include "tests/support/wait.h"
 #include "tests/support/require.h"
+#include "tests/support/wait.h"
 
 namespace rigwatch::actions {
 namespace {

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/files.h"
+
 namespace rigwatch {
 namespace {
 

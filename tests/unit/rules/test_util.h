@@ -10,14 +10,12 @@
 #include <string>
 
 #include "agent/rules/loader.h"
+#include "tests/support/files.h"
 
 namespace rigwatch::rules::testing {
 
 // The repository root (tests run there; RIGWATCH_SOURCE_DIR when set).
-inline std::string SourceDir() {
-  const char* d = std::getenv("RIGWATCH_SOURCE_DIR");
-  return d != nullptr ? d : ".";
-}
+using test_support::SourceDir;
 
 using test_support::ReadFile;
 

@@ -19,6 +19,7 @@
 
 #include "tests/fakes/fake_clock.h"
 #include "tests/support/require.h"
+#include "tests/support/wait.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace rigwatch::store {
