@@ -20,6 +20,9 @@ SOURCE_DIR = os.environ.get(
 BUILD_DIR = os.environ.get("RIGWATCH_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
 RIGWATCH = os.path.join(BUILD_DIR, "rigwatch")
 FLEET_SIM = os.path.join(BUILD_DIR, "fleet_sim")
+# The one SMTP server of the tests and the demo (aiosmtpd).
+SMTP_SINK = os.path.join(SOURCE_DIR, "tests", "integration", "lib",
+                         "smtp_sink.py")
 
 
 def free_port(host="127.0.0.1"):
@@ -191,6 +194,50 @@ class FleetSim:
                 self.proc.kill()
                 self.proc.wait()
         self.out.close()
+
+
+class SmtpSink:
+    """smtp_sink.py on 127.0.0.1:port, storing mail in tmp/mail."""
+
+    def __init__(self, tmp, port):
+        self.dir = os.path.join(tmp, "mail")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = port
+        self.proc = None
+
+    def start(self):
+        ready = os.path.join(self.dir, ".ready")
+        if os.path.exists(ready):
+            os.unlink(ready)  # a restart: wait for the new server
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", SMTP_SINK, "--port", str(self.port),
+             "--dir", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: self._ready(ready), what="SMTP sink ready")
+        return self
+
+    def _ready(self, ready):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"smtp_sink exited with {self.proc.returncode}")
+        return os.path.exists(ready)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def mails(self):
+        """Every stored message (email.message.Message), oldest first."""
+        import email
+        import glob
+        out = []
+        for p in sorted(glob.glob(os.path.join(self.dir, "*.eml"))):
+            with open(p, "rb") as f:
+                out.append(email.message_from_bytes(f.read()))
+        return out
+
+    def subjects(self):
+        return [m["Subject"] for m in self.mails()]
 
 
 def parse_metrics(text):

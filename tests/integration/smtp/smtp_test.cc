@@ -86,7 +86,7 @@ class SmtpTest : public ::testing::Test {
   void StartSink(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {
         "/usr/bin/python3",
-        SourceDir() + "/tests/integration/smtp/smtp_sink.py",
+        SourceDir() + "/tests/integration/lib/smtp_sink.py",
         "--port",
         std::to_string(port_),
         "--dir",
