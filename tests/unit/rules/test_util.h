@@ -8,7 +8,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "agent/rules/engine.h"
 #include "agent/rules/loader.h"
 #include "tests/support/files.h"
 
@@ -18,6 +20,13 @@ namespace rigwatch::rules::testing {
 using test_support::SourceDir;
 
 using test_support::ReadFile;
+
+// Keeps every transition the engine reports, in order.
+class RecordingSink : public TransitionSink {
+ public:
+  void OnTransition(const Transition& t) override { seen.push_back(t); }
+  std::vector<Transition> seen;
+};
 
 // Parses rule text that must be valid; fails the test otherwise.
 inline RuleSet MustParse(std::string_view text) {
