@@ -29,6 +29,11 @@ BUILTINS = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m",
             "datasource": "Prometheus"}
 
 
+def setUpModule():
+    rigwatch_testlib.require_tool("/usr/bin/prometheus")
+    rigwatch_testlib.require_module("aiosmtpd")
+
+
 def substitute(expr, values):
     """Expands $name and ${name}; fails on a variable it does not know."""
     def repl(m):

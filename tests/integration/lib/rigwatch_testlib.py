@@ -122,6 +122,7 @@ class Agent:
 
 def promtool_check_metrics(text):
     """Runs `promtool check metrics` on exposition text: (exit code, output)."""
+    require_tool("promtool")
     p = subprocess.run(["promtool", "check", "metrics"], input=text,
                        capture_output=True, timeout=60)
     return p.returncode, (p.stdout + p.stderr).decode()

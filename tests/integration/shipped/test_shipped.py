@@ -20,6 +20,11 @@ import rigwatch_testlib  # noqa: E402
 from rigwatch_testlib import free_port, http_get, wait_until  # noqa: E402
 
 
+def setUpModule():
+    for tool in ("promtool", "amtool", "prometheus-alertmanager"):
+        rigwatch_testlib.require_tool(tool)
+
+
 class PromqlNamesTest(unittest.TestCase):
     """The name extraction the end-to-end consistency test relies on."""
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/require.h"
 #include "tests/unit/rules/test_util.h"
 
 namespace rigwatch::rules {
@@ -63,7 +64,7 @@ TEST(RulesPrometheusExportTest, ShippedFileMatchesDefaultRules) {
 }
 
 TEST(RulesPrometheusExportTest, PromtoolAcceptsTheExports) {
-  ASSERT_EQ(access(kPromtool, X_OK), 0) << "promtool is required";
+  RIGWATCH_REQUIRE_TOOL(kPromtool);
   for (const std::string& f :
        {std::string("rules/default.yaml"),
         std::string("tests/fixtures/rules/good/spec_example.yaml"),
