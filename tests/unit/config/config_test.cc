@@ -83,15 +83,12 @@ TEST(ConfigTest, MissingFileIsAnError) {
 }
 
 TEST(ConfigTest, CheckingDoesNotTouchTheDataDir) {
-  fs::path tmp = fs::temp_directory_path() / "rigwatch-config-test-XXXXXX";
-  std::string t = tmp.string();
-  ASSERT_NE(mkdtemp(t.data()), nullptr);
-  fs::path data = fs::path(t) / "data";
+  test_support::TempDir tmp("rigwatch-config-test-");
+  fs::path data = fs::path(tmp.path()) / "data";
   LoadResult r = LoadConfigFromString(
       "storage: { path: \"" + data.string() + "\" }\n", "inline.yaml");
   EXPECT_TRUE(r.ok()) << r.ErrorText();
   EXPECT_FALSE(fs::exists(data));  // validated, not created
-  fs::remove_all(t);
 }
 
 TEST(HostPortTest, Forms) {
