@@ -1,6 +1,8 @@
 # Thin wrapper over CMake/CTest: the README's commands.
 #   make run     install what is missing, build Release, run on agent/rigwatch.yaml
-#   make test    install what tests need, build, run every test through CTest
+#   make test    install what tests need, build, run every test through CTest,
+#                then print ran/passed/skipped/failed per label
+#                (SANITIZE=OFF|ON|address|thread, WERROR=ON, FAIL_ON_SKIP=1)
 #   make bench   build and run the benchmarks (each prints its figures)
 #   make demo    simulator + agent + SMTP sink + Prometheus on loopback
 
@@ -8,6 +10,11 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CONFIG ?= agent/rigwatch.yaml
 SANITIZE ?= OFF
+WERROR ?= OFF
+FAIL_ON_SKIP ?=
+# A TSan build cannot share objects with the others: its own directory.
+TEST_BUILD ?= $(if $(filter thread,$(SANITIZE)),build-tsan,build-test)
+LAUNCHER := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
 # Debian packages (DESIGN.md). Build and run:
 DEPS := build-essential cmake pkg-config prometheus-cpp-dev libcivetweb-dev \
@@ -47,11 +54,26 @@ run: build
 	./build/rigwatch run --config $(CONFIG)
 
 # The test build lives in its own directory so a Release `make run` build and
-# a sanitizer test build never overwrite each other.
+# a sanitizer test build never overwrite each other. Each step prints its
+# wall time; the summary (per label) comes last and decides the exit status
+# together with ctest's. TSan reports of every process, including the agent
+# and simulator that integration tests start, land in tsan-reports/ and fail
+# the run.
 test: test-deps
-	cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRIGWATCH_SANITIZE=$(SANITIZE) -DRIGWATCH_BUILD_BENCH=OFF
-	cmake --build build-test -j $(JOBS)
-	cd build-test && ctest --output-on-failure --timeout 600 -j $(JOBS)
+	@t0=$$SECONDS; \
+	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRIGWATCH_SANITIZE=$(SANITIZE) \
+	  -DRIGWATCH_WERROR=$(WERROR) -DRIGWATCH_BUILD_BENCH=OFF $(LAUNCHER) && \
+	cmake --build $(TEST_BUILD) -j $(JOBS) && \
+	echo "time: build $(TEST_BUILD) $$((SECONDS - t0)) s"
+	@t0=$$SECONDS; cd $(TEST_BUILD) && rm -rf ctest-junit.xml tsan-reports && mkdir tsan-reports; \
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1 log_path=$(CURDIR)/$(TEST_BUILD)/tsan-reports/tsan $$TSAN_OPTIONS" \
+	  ctest --output-on-failure --timeout 600 -j $(JOBS) --output-junit $(CURDIR)/$(TEST_BUILD)/ctest-junit.xml; \
+	rc=$$?; echo "time: ctest $(TEST_BUILD) $$((SECONDS - t0)) s"; \
+	if compgen -G 'tsan-reports/tsan.*' >/dev/null; then \
+	  cat tsan-reports/tsan.*; echo "TSan reports from $$(ls tsan-reports | wc -l) process(es), in $(TEST_BUILD)/tsan-reports"; rc=1; \
+	fi; \
+	/usr/bin/python3 $(CURDIR)/tests/support/ctest_summary.py . ctest-junit.xml $(if $(FAIL_ON_SKIP),--fail-on-skip) \
+	  && exit $$rc
 
 bench: test-deps
 	$(call apt_install,$(BENCH_DEPS))
@@ -67,4 +89,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf build build-test build-bench
+	rm -rf build build-test build-tsan build-bench

@@ -121,7 +121,9 @@ constexpr std::array kPollerMetricsTable = {
 constexpr std::string_view kSelfTarget = "\x01self";
 constexpr std::string_view kRulesTarget = "\x01rules";
 constexpr std::string_view kStoreTarget = "\x01store";
-constexpr std::string_view kActionsTarget = "\x01actions";
+constexpr std::string_view kActionsTarget =
+    "\x01"
+    "actions";
 
 std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
   std::vector<HttpUser> out;

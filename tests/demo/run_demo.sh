@@ -116,11 +116,11 @@ curl -sf -X POST -d '{"fault": "refuse"}' "http://$CONTROL/miners/$DEAD/faults" 
 
 # --- SMTP sink ----------------------------------------------------------------
 if ((CHECK)); then
-  "$PY" "$SRC/tests/demo/smtp_sink.py" --port "$SMTP_PORT" --out "$TMP/mail" \
+  "$PY" "$SRC/tests/integration/lib/smtp_sink.py" --port "$SMTP_PORT" --dir "$TMP/mail" --print \
     >"$TMP/smtp.log" 2>&1 &
 else
   # Mail is printed on this terminal as it arrives (and kept in $TMP/mail).
-  "$PY" "$SRC/tests/demo/smtp_sink.py" --port "$SMTP_PORT" --out "$TMP/mail" \
+  "$PY" "$SRC/tests/integration/lib/smtp_sink.py" --port "$SMTP_PORT" --dir "$TMP/mail" --print \
     2>"$TMP/smtp.log" &
 fi
 PIDS+=("$!")

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/files.h"
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace {
@@ -75,13 +77,6 @@ std::string Mutate(const std::string& in, std::mt19937_64& rng) {
   return s;
 }
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void Run(const std::string& s) {
   LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
@@ -130,7 +125,7 @@ int main(int argc, char** argv) {
   // build still mutates every file rather than only the first ones.
   const double per_file = max_seconds / static_cast<double>(files.size());
   for (size_t i = 0; i < files.size(); ++i) {
-    const std::string data = ReadAll(files[i]);
+    const std::string data = rigwatch::test_support::ReadFile(files[i]);
     const double deadline = per_file * static_cast<double>(i + 1);
     Run(data);
     ++runs;

@@ -11,6 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import rigwatch_testlib  # noqa: E402
 from rigwatch_testlib import (RIGWATCH, SOURCE_DIR, Agent, basic_auth,  # noqa: E402
                               http_get, metric, parse_metrics, promtool_problems,
                               wait_until)
@@ -197,4 +198,4 @@ class AgentLifecycleTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    rigwatch_testlib.main()

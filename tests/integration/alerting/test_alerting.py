@@ -8,8 +8,6 @@ real SMTP server (aiosmtpd under /usr/bin/python3).
 - Half the fleet black-holed: zero restarts, one "fleet unreachable" mail.
 """
 
-import email
-import glob
 import os
 import signal
 import subprocess
@@ -18,10 +16,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from rigwatch_testlib import (SOURCE_DIR, Agent, FleetSim, free_port,  # noqa: E402
-                              http_get, metric, parse_metrics, wait_until)
+import rigwatch_testlib  # noqa: E402
+from rigwatch_testlib import (SOURCE_DIR, Agent, FleetSim,  # noqa: E402
+                              SmtpSink, free_port, http_get, metric,
+                              parse_metrics, wait_until)
 
-SINK = os.path.join(SOURCE_DIR, "tests", "integration", "smtp", "smtp_sink.py")
 
 RULES = """
 rules:
@@ -58,34 +57,8 @@ log: {{ level: info }}
 """
 
 
-class SmtpSink:
-    def __init__(self, tmp, port):
-        self.dir = os.path.join(tmp, "mail")
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = port
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(["/usr/bin/python3", SINK, "--port", str(self.port),
-                                      "--dir", self.dir],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: os.path.exists(os.path.join(self.dir, ".ready")),
-                   what="SMTP sink ready")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-    def mails(self):
-        out = []
-        for p in sorted(glob.glob(os.path.join(self.dir, "*.eml"))):
-            with open(p, "rb") as f:
-                out.append(email.message_from_bytes(f.read()))
-        return out
-
-    def subjects(self):
-        return [m["Subject"] for m in self.mails()]
+def setUpModule():
+    rigwatch_testlib.require_module("aiosmtpd")
 
 
 class Scenario:
@@ -216,4 +189,4 @@ class FleetGuardTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    rigwatch_testlib.main()

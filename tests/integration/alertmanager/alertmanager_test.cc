@@ -13,15 +13,19 @@
 #include "agent/actions/outbox.h"
 #include "agent/actions/subprocess.h"
 #include "tests/fakes/fake_clock.h"
-#include "tests/integration/smtp/child_process.h"
+#include "tests/support/child_process.h"
+#include "tests/support/files.h"
+#include "tests/support/require.h"
+#include "tests/support/wait.h"
 
 namespace rigwatch::actions {
 namespace {
 
 using std::chrono::seconds;
-using testing::ChildProcess;
-using testing::FreePort;
-using testing::WaitFor;
+using test_support::ChildProcess;
+using test_support::FreePort;
+using test_support::MakeTempDir;
+using test_support::WaitFor;
 
 constexpr char kAlertmanager[] = "/usr/bin/prometheus-alertmanager";
 
@@ -50,10 +54,8 @@ std::optional<std::string> HttpGet(const std::string& url) {
 class AlertmanagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access(kAlertmanager, X_OK) != 0) {
-      GTEST_SKIP() << kAlertmanager << " not installed";
-    }
-    dir_ = testing::MakeTempDir("rw_am_");
+    RIGWATCH_REQUIRE_TOOL(kAlertmanager);
+    dir_ = MakeTempDir("rw_am_");
     ASSERT_FALSE(dir_.empty());
     port_ = FreePort();
     base_ = "http://127.0.0.1:" + std::to_string(port_);

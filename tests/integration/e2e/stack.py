@@ -15,12 +15,11 @@ import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from rigwatch_testlib import (FLEET_SIM, SOURCE_DIR, Agent,  # noqa: E402
-                              free_port, http_get, wait_until)
+from rigwatch_testlib import (FLEET_SIM, SMTP_SINK, SOURCE_DIR,  # noqa: E402
+                              Agent, free_port, http_get, wait_until)
 
 PYTHON = "/usr/bin/python3"
 PROMETHEUS = "/usr/bin/prometheus"
-SMTP_SINK = os.path.join(SOURCE_DIR, "tests", "demo", "smtp_sink.py")
 SHIPPED_PROMETHEUS_YML = os.path.join(SOURCE_DIR, "alertmanager",
                                       "prometheus.yml")
 HOST_FIXTURE = os.path.join(SOURCE_DIR, "tests", "fixtures", "host")
@@ -140,7 +139,7 @@ class Stack:
 
     def _start_smtp(self):
         smtp = Proc("smtp_sink", [PYTHON, SMTP_SINK, "--port",
-                                  str(self.smtp_port), "--out", self.mail_dir],
+                                  str(self.smtp_port), "--dir", self.mail_dir],
                     self.tmp)
         self.procs.append(smtp)
         wait_until(lambda: self._running(smtp) and

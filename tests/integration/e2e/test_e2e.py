@@ -16,6 +16,7 @@ from promql_names import (all_referenced, dashboard_exprs,  # noqa: E402
                           dashboard_variable_queries)
 from stack import (SOURCE_DIR, Stack, http_get, wait_for_scrapes,  # noqa: E402
                    wait_until)
+import rigwatch_testlib  # noqa: E402  (stack puts tests/integration/lib on the path)
 
 DASHBOARDS = sorted(glob.glob(os.path.join(SOURCE_DIR, "dashboards", "*.json")))
 HOT_MINER = "sim-axeos-0001"     # scripted to overheat
@@ -26,6 +27,11 @@ HOT_TEMP_C = 95.0
 BUILTINS = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m",
             "__range_s": "300", "__interval_ms": "15000",
             "datasource": "Prometheus"}
+
+
+def setUpModule():
+    rigwatch_testlib.require_tool("/usr/bin/prometheus")
+    rigwatch_testlib.require_module("aiosmtpd")
 
 
 def substitute(expr, values):
@@ -177,8 +183,7 @@ class EndToEndTest(unittest.TestCase):
     def test_generated_alert_rules_evaluate_cleanly(self):
         files = glob.glob(os.path.join(SOURCE_DIR, "rules", "prometheus",
                                        "*.yml"))
-        if not files:
-            self.skipTest("no generated rules in rules/prometheus/")
+        self.assertTrue(files, "no generated rules in rules/prometheus/")
 
         def rules():
             status, _, body = http_get(self.stack.prom_url + "/api/v1/rules")
@@ -210,4 +215,4 @@ class EndToEndTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    rigwatch_testlib.main()

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import rigwatch_testlib  # noqa: E402
 from rigwatch_testlib import SOURCE_DIR  # noqa: E402
 
 AM_DIR = os.path.join(SOURCE_DIR, "alertmanager")
@@ -19,6 +20,9 @@ def run(argv, timeout=60, **kw):
 
 
 def load_yaml(path):
-    import yaml  # python3-yaml
+    try:
+        import yaml  # python3-yaml
+    except ImportError:
+        rigwatch_testlib.require(False, "Python module yaml (python3-yaml)")
     with open(path) as f:
         return yaml.safe_load(f)

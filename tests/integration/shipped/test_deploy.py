@@ -16,6 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from shipped_common import (DASH, DEPLOY, PYTHON, SOURCE_DIR,  # noqa: E402
                             load_yaml, run)
+import rigwatch_testlib  # noqa: E402
 from rigwatch_testlib import RIGWATCH  # noqa: E402
 
 
@@ -156,8 +157,7 @@ class DeployFilesTest(unittest.TestCase):
     def test_runtime_image_has_every_linked_library(self):
         """Each shared library the built binary needs comes from a package
         the runtime stage installs (same Debian release as this machine)."""
-        if not os.path.exists(RIGWATCH):
-            self.skipTest(f"{RIGWATCH} not built")
+        self.assertTrue(os.path.exists(RIGWATCH), f"{RIGWATCH} not built")
         with open(os.path.join(DEPLOY, "Dockerfile")) as f:
             runtime = f.read().split("\nFROM ", 2)[2]
         wanted = set(re.findall(r"[a-z0-9][a-z0-9.+-]+", runtime.split(
@@ -206,8 +206,7 @@ class DeployFilesTest(unittest.TestCase):
         return pkg in cls._closure
 
     def test_container_config_passes_check_config(self):
-        if not os.path.exists(RIGWATCH):
-            self.skipTest(f"{RIGWATCH} not built")
+        self.assertTrue(os.path.exists(RIGWATCH), f"{RIGWATCH} not built")
         tmp = tempfile.mkdtemp(prefix="rigwatch-dcfg-")
         try:
             with open(os.path.join(DEPLOY, "rigwatch.docker.yaml")) as f:
@@ -238,10 +237,8 @@ class DeployFilesTest(unittest.TestCase):
                      "ProtectHome=read-only", "PrivateTmp=yes",
                      "ExecReload=/bin/kill -HUP $MAINPID"):
             self.assertRegex(text, rf"(?m)^{re.escape(line)}$")
-        if not shutil.which("systemd-analyze"):
-            self.skipTest("systemd-analyze not installed")
-        if not os.path.exists(RIGWATCH):
-            self.skipTest(f"{RIGWATCH} not built")
+        rigwatch_testlib.require_tool("systemd-analyze")
+        self.assertTrue(os.path.exists(RIGWATCH), f"{RIGWATCH} not built")
         tmp = tempfile.mkdtemp(prefix="rigwatch-unit-")
         try:
             # verify checks that ExecStart exists: point it at the build.
@@ -259,4 +256,4 @@ class DeployFilesTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    rigwatch_testlib.main()

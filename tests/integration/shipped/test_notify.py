@@ -16,6 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import rigwatch_testlib  # noqa: E402
 from rigwatch_testlib import RIGWATCH, free_port  # noqa: E402
 
 WATCHDOG_USEC = 2_000_000  # 2 s: pings expected at least every 1 s
@@ -96,4 +97,4 @@ class ServiceNotifyTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    rigwatch_testlib.main()

@@ -16,7 +16,13 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 from shipped_common import (AM_DIR, DEPLOY, SOURCE_DIR,  # noqa: E402
                             load_yaml, run)
+import rigwatch_testlib  # noqa: E402
 from rigwatch_testlib import free_port, http_get, wait_until  # noqa: E402
+
+
+def setUpModule():
+    for tool in ("promtool", "amtool", "prometheus-alertmanager"):
+        rigwatch_testlib.require_tool(tool)
 
 
 class PromqlNamesTest(unittest.TestCase):
@@ -80,8 +86,7 @@ class PrometheusFilesTest(unittest.TestCase):
     def test_promtool_check_rules(self):
         files = sorted(glob.glob(os.path.join(SOURCE_DIR, "rules", "prometheus",
                                               "*.yml")))
-        if not files:
-            self.skipTest("no generated rules in rules/prometheus/ yet")
+        self.assertTrue(files, "no generated rules in rules/prometheus/")
         rc, out = run(["promtool", "check", "rules"] + files)
         self.assertEqual(rc, 0, out)
 
@@ -256,4 +261,4 @@ class AlertmanagerInhibitionTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    rigwatch_testlib.main()

@@ -13,6 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import rigwatch_testlib  # noqa: E402
 from rigwatch_testlib import (RIGWATCH, Agent, FleetSim, http_get,  # noqa: E402
                               metric, metric_sum, parse_metrics,
                               promtool_problems, wait_until)
@@ -222,4 +223,4 @@ miners:
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    rigwatch_testlib.main()

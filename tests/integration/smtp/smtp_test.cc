@@ -15,26 +15,22 @@
 #include "agent/actions/subprocess.h"
 #include "agent/common/log.h"
 #include "tests/fakes/fake_clock.h"
-#include "tests/integration/smtp/child_process.h"
+#include "tests/support/child_process.h"
+#include "tests/support/files.h"
+#include "tests/support/wait.h"
 
 namespace rigwatch::actions {
 namespace {
 
 using std::chrono::seconds;
-using testing::ChildProcess;
-using testing::FreePort;
-using testing::WaitFor;
+using test_support::ChildProcess;
+using test_support::FreePort;
+using test_support::MakeTempDir;
+using test_support::ReadFile;
+using test_support::WaitFor;
 
 std::string SourceDir() {
-  const char* s = std::getenv("RIGWATCH_SOURCE_DIR");
-  return s && *s ? s : RIGWATCH_SOURCE_DIR_DEFAULT;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return test_support::SourceDir(RIGWATCH_SOURCE_DIR_DEFAULT);
 }
 
 // Names of the *.eml files in dir, sorted.
@@ -60,7 +56,7 @@ std::string Meta(const std::string& eml) {
 class SmtpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    tls_dir_ = new std::string(testing::MakeTempDir("rw_smtp_tls_"));
+    tls_dir_ = new std::string(MakeTempDir("rw_smtp_tls_"));
     // A throwaway self-signed certificate valid for 127.0.0.1.
     auto r = RunCommand(
         {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
@@ -77,7 +73,7 @@ class SmtpTest : public ::testing::Test {
     delete tls_dir_;
   }
   void SetUp() override {
-    dir_ = testing::MakeTempDir("rw_smtp_");
+    dir_ = MakeTempDir("rw_smtp_");
     ASSERT_FALSE(dir_.empty());
     port_ = FreePort();
     ASSERT_GT(port_, 0);
@@ -90,7 +86,7 @@ class SmtpTest : public ::testing::Test {
   void StartSink(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {
         "/usr/bin/python3",
-        SourceDir() + "/tests/integration/smtp/smtp_sink.py",
+        SourceDir() + "/tests/integration/lib/smtp_sink.py",
         "--port",
         std::to_string(port_),
         "--dir",

@@ -13,6 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import rigwatch_testlib  # noqa: E402
 from rigwatch_testlib import RIGWATCH, Agent, FleetSim, http_get, wait_until  # noqa: E402
 
 
@@ -161,4 +162,4 @@ backup: { dir: "{TMP}/backups", every: 4s, keep: 2 }
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    rigwatch_testlib.main()

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/fakes/fake_clock.h"
+#include "tests/support/files.h"
 #include "tests/unit/actions/test_util.h"
 
 namespace rigwatch::actions {
@@ -177,9 +178,8 @@ TEST_F(RestartTest, MinerErrorsAreCounted) {
 }
 
 TEST_F(RestartTest, HostServiceRunsArgvWithoutShell) {
-  char dir[] = "/tmp/rw_restart_XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string marker = std::string(dir) + "/restarted";
+  test_support::TempDir dir("rw_restart_");
+  const std::string marker = dir.Sub("restarted");
   HostService svc;
   svc.name = "cgminer";
   svc.check = {"false"};            // unhealthy: restart needed
@@ -196,8 +196,6 @@ TEST_F(RestartTest, HostServiceRunsArgvWithoutShell) {
   t.labels = {{"service", "nope"}};
   EXPECT_EQ(r->Request(t, false), "no_such_service");
   EXPECT_EQ(counters_.Get("host/cgminer", "ok"), 1);
-  std::remove(marker.c_str());
-  rmdir(dir);
 }
 
 }  // namespace

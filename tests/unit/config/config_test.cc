@@ -7,17 +7,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/files.h"
+
 namespace rigwatch {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test_support::ReadFile;
 
 // Each tests/fixtures/config/bad/X.yaml has X.err beside it: the exact
 // errors, one per line. RIGWATCH_UPDATE_GOLDEN=1 rewrites the .err files
@@ -86,15 +83,12 @@ TEST(ConfigTest, MissingFileIsAnError) {
 }
 
 TEST(ConfigTest, CheckingDoesNotTouchTheDataDir) {
-  fs::path tmp = fs::temp_directory_path() / "rigwatch-config-test-XXXXXX";
-  std::string t = tmp.string();
-  ASSERT_NE(mkdtemp(t.data()), nullptr);
-  fs::path data = fs::path(t) / "data";
+  test_support::TempDir tmp("rigwatch-config-test-");
+  fs::path data = fs::path(tmp.path()) / "data";
   LoadResult r = LoadConfigFromString(
       "storage: { path: \"" + data.string() + "\" }\n", "inline.yaml");
   EXPECT_TRUE(r.ok()) << r.ErrorText();
   EXPECT_FALSE(fs::exists(data));  // validated, not created
-  fs::remove_all(t);
 }
 
 TEST(HostPortTest, Forms) {

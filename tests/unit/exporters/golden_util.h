@@ -13,25 +13,18 @@
 
 #include "agent/common/status.h"
 #include "exporters/exporter.h"
+#include "tests/support/files.h"
 
 namespace rigwatch::testing {
 
 // The repository root (RIGWATCH_SOURCE_DIR, set by CTest) or ".".
-inline std::filesystem::path SourceDir() {
-  const char* s = std::getenv("RIGWATCH_SOURCE_DIR");
-  return s != nullptr ? std::filesystem::path(s) : std::filesystem::path(".");
-}
+inline std::filesystem::path SourceDir() { return test_support::SourceDir(); }
 
 inline std::filesystem::path FixtureDir(const std::string& kind) {
   return SourceDir() / "tests" / "fixtures" / kind;
 }
 
-inline std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test_support::ReadFile;
 
 inline std::string FormatValue(double v) {
   char buf[64];

@@ -278,7 +278,9 @@ TEST(PollEngineTest, SetTargetsAbortsRemovedAndKeepsUnchangedState) {
   ASSERT_EQ(h.sink.removed.size(), 1u);
   EXPECT_EQ(h.sink.removed[0].name, "slow");
   EXPECT_EQ(h.transport.forgotten(), std::vector<std::string>{"slow"});
-  if (slow_in_flight) EXPECT_EQ(h.transport.aborted().size(), 1u);
+  if (slow_in_flight) {
+    EXPECT_EQ(h.transport.aborted().size(), 1u);
+  }
   EXPECT_EQ(h.engine->targets(), 2u);
 
   // "keep" still backs off (25s after its failure): had its state been

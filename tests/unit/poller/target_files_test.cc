@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/files.h"
 #include "tests/unit/poller/test_exporter.h"
 
 namespace rigwatch::testing {
@@ -107,16 +108,11 @@ TEST(ParseTargetFileTest, SyntaxErrorAndWrongShape) {
 
 class TargetFilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/rigwatch-targets-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   void Write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ + "/" + name) << text;
   }
-  std::string dir_;
+  test_support::TempDir tmp_{"rigwatch-targets-"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(TargetFilesTest, ReloadsOnChangeAndKeepsTheLastGoodList) {

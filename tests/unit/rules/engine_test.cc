@@ -16,12 +16,7 @@ namespace {
 using std::chrono::minutes;
 using std::chrono::seconds;
 using testing::MustParse;
-
-class RecordingSink : public TransitionSink {
- public:
-  void OnTransition(const Transition& t) override { seen.push_back(t); }
-  std::vector<Transition> seen;
-};
+using testing::RecordingSink;
 
 // A fleet of targets whose samples a test sets before each round.
 class RulesEngineTest : public ::testing::Test {

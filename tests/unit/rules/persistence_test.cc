@@ -18,12 +18,7 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 using testing::MustParse;
-
-class RecordingSink : public TransitionSink {
- public:
-  void OnTransition(const Transition& t) override { seen.push_back(t); }
-  std::vector<Transition> seen;
-};
+using testing::RecordingSink;
 
 constexpr std::string_view kRules = R"y(rules:
   - name: asic_temperature

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/require.h"
 #include "tests/unit/rules/test_util.h"
 
 namespace rigwatch::rules {
@@ -31,9 +32,8 @@ struct ToolRun {
 
 // Runs `promtool check rules` on `text` written to a temp file.
 ToolRun PromtoolCheck(const std::string& text) {
-  std::string dir = ::testing::TempDir() + "rules_export_XXXXXX";
-  if (mkdtemp(dir.data()) == nullptr) return {};
-  const std::string path = dir + "/rules.yml";
+  test_support::TempDir dir("rules_export_");
+  const std::string path = dir.Sub("rules.yml");
   std::ofstream(path) << text;
   ToolRun r;
   FILE* p = popen(
@@ -44,7 +44,6 @@ ToolRun PromtoolCheck(const std::string& text) {
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
   int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::filesystem::remove_all(dir);
   return r;
 }
 
@@ -63,7 +62,7 @@ TEST(RulesPrometheusExportTest, ShippedFileMatchesDefaultRules) {
 }
 
 TEST(RulesPrometheusExportTest, PromtoolAcceptsTheExports) {
-  ASSERT_EQ(access(kPromtool, X_OK), 0) << "promtool is required";
+  RIGWATCH_REQUIRE_TOOL(kPromtool);
   for (const std::string& f :
        {std::string("rules/default.yaml"),
         std::string("tests/fixtures/rules/good/spec_example.yaml"),

@@ -8,23 +8,25 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "agent/rules/engine.h"
 #include "agent/rules/loader.h"
+#include "tests/support/files.h"
 
 namespace rigwatch::rules::testing {
 
 // The repository root (tests run there; RIGWATCH_SOURCE_DIR when set).
-inline std::string SourceDir() {
-  const char* d = std::getenv("RIGWATCH_SOURCE_DIR");
-  return d != nullptr ? d : ".";
-}
+using test_support::SourceDir;
 
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_support::ReadFile;
+
+// Keeps every transition the engine reports, in order.
+class RecordingSink : public TransitionSink {
+ public:
+  void OnTransition(const Transition& t) override { seen.push_back(t); }
+  std::vector<Transition> seen;
+};
 
 // Parses rule text that must be valid; fails the test otherwise.
 inline RuleSet MustParse(std::string_view text) {

@@ -18,6 +18,8 @@
 #include <thread>
 
 #include "tests/fakes/fake_clock.h"
+#include "tests/support/require.h"
+#include "tests/support/wait.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace rigwatch::store {
@@ -49,16 +51,7 @@ std::unique_ptr<Store> MustOpen(const StoreOptions& o) {
   return std::move(s).value();
 }
 
-// Bounded polling: condition or deadline, never a fixed sleep.
-template <typename F>
-bool WaitFor(F cond, std::chrono::milliseconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
-}
+using test_support::WaitFor;
 
 TEST(RocksStore, ReopenKeepsSamplesSeriesAndKv) {
   TempDir dir;
@@ -350,8 +343,8 @@ TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
   EXPECT_FALSE(s->ReadRollups(kHash, At(0), At(86400))->empty());
 }
 
-// A tmpfs of `size` at dir/mnt, unmounted when this goes; skips the test
-// where mounting is not allowed (needs root).
+// A tmpfs of `size` at dir/mnt, unmounted when this goes; `mounted` is
+// false where mounting is not allowed (needs root).
 struct Tmpfs {
   std::string path;
   bool mounted = false;
@@ -394,7 +387,7 @@ std::string AppendUntilAWriteFails(Store& s) {
 TEST(RocksStore, LowDiskPausesWritesAndResumesWhenSpaceReturns) {
   TempDir dir;
   Tmpfs tmpfs(dir, "48m");
-  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  RIGWATCH_REQUIRE(tmpfs.mounted, "a tmpfs mount (needs root)");
   const std::string& mnt = tmpfs.path;
   FakeClock clock;
   StoreOptions o = TestOptions(mnt + "/db", &clock);
@@ -439,7 +432,7 @@ TEST(RocksStore, LowDiskPausesWritesAndResumesWhenSpaceReturns) {
 TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
   TempDir dir;
   Tmpfs tmpfs(dir, "32m");
-  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  RIGWATCH_REQUIRE(tmpfs.mounted, "a tmpfs mount (needs root)");
   const std::string& mnt = tmpfs.path;
   FakeClock clock;
   StoreOptions o = TestOptions(mnt + "/db", &clock);  // no low-disk pause
@@ -494,7 +487,7 @@ TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
 TEST(RocksStore, ClosingOnAFullDiskKeepsWhatWasWritten) {
   TempDir dir;
   Tmpfs tmpfs(dir, "32m");
-  if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  RIGWATCH_REQUIRE(tmpfs.mounted, "a tmpfs mount (needs root)");
   const std::string& mnt = tmpfs.path;
   FakeClock clock;
   StoreOptions o = TestOptions(mnt + "/db", &clock);

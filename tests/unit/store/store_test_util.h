@@ -8,28 +8,11 @@
 #include <string>
 
 #include "agent/store/store.h"
+#include "tests/support/files.h"
 
 namespace rigwatch::store::testing {
 
-// A fresh directory under /tmp, removed when the object dies.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rigwatch-store-XXXXXX";
-    char* p = mkdtemp(tmpl);
-    if (p == nullptr) std::abort();
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 // 2026-01-01T00:00:00Z, FakeClock's start.
 inline WallTime Epoch() { return FromUnixMillis(1767225600000); }

@@ -1,7 +1,8 @@
 // Test helpers for integration tests that run a real server as a child
-// process: spawn, wait for readiness with a deadline, stop and reap.
-#ifndef RIGWATCH_TESTS_INTEGRATION_SMTP_CHILD_PROCESS_H_
-#define RIGWATCH_TESTS_INTEGRATION_SMTP_CHILD_PROCESS_H_
+// process: spawn, stop and reap, and a free loopback port for it. Wait for
+// its readiness with WaitFor (tests/support/wait.h).
+#ifndef RIGWATCH_TESTS_SUPPORT_CHILD_PROCESS_H_
+#define RIGWATCH_TESTS_SUPPORT_CHILD_PROCESS_H_
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,15 +13,13 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
 extern char** environ;
 
-namespace rigwatch::testing {
+namespace rigwatch::test_support {
 
 // A child process that is SIGTERMed (then SIGKILLed) and reaped when the
 // object goes away.
@@ -79,17 +78,6 @@ class ChildProcess {
   pid_t pid_ = -1;
 };
 
-// Polls `ready` every 20 ms until it is true or `timeout` passes.
-inline bool WaitFor(const std::function<bool()>& ready,
-                    std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return ready();
-}
-
 // A TCP port on 127.0.0.1 that was free a moment ago.
 inline int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -107,16 +95,6 @@ inline int FreePort() {
   return port;
 }
 
-// A fresh directory under $TMPDIR (or /tmp), removed by the caller.
-inline std::string MakeTempDir(const std::string& prefix) {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl =
-      std::string(base && *base ? base : "/tmp") + "/" + prefix + "XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  return mkdtemp(buf.data()) ? std::string(buf.data()) : std::string();
-}
+}  // namespace rigwatch::test_support
 
-}  // namespace rigwatch::testing
-
-#endif  // RIGWATCH_TESTS_INTEGRATION_SMTP_CHILD_PROCESS_H_
+#endif  // RIGWATCH_TESTS_SUPPORT_CHILD_PROCESS_H_
