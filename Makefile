@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= agent/rigwatch.yaml
 SANITIZE ?= OFF
 
-# Debian packages (DESIGN.md). Build and run:
+# Debian packages (docs/architecture.md "Dependencies"). Build and run:
 DEPS := build-essential cmake pkg-config prometheus-cpp-dev libcivetweb-dev \
         libcurl4-openssl-dev librocksdb-dev libyaml-cpp-dev libgtest-dev \
         libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev libcrypt-dev \
