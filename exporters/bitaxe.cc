@@ -1,5 +1,5 @@
 // AxeOS /api/system/info -> miner_* samples. Field names, units and the
-// version drift handled here are in PROTOCOLS.md §1.3–§1.6.
+// version drift handled here are in docs/protocols.md §1.3–§1.6.
 #include "exporters/bitaxe.h"
 
 #include <array>

@@ -1,9 +1,11 @@
 // The bitaxe exporter: AxeOS (ESP-Miner v2.0 … v2.15) and the NerdQAxe fork,
-// over HTTP. See exporter.h for the contract and PROTOCOLS.md §1 for the API.
+// over HTTP. See exporter.h for the contract and docs/protocols.md §1 for the
+// API.
 //
 // One poll is one request, GET /api/system/info: /api/system/asic would only
 // add asicCount, which no metric needs (expectedHashrate is in /info since
-// v2.8), and the ESP32 has few sockets (PROTOCOLS §1.1), so we keep to one.
+// v2.8), and the ESP32 has few sockets (docs/protocols.md §1.1), so we keep to
+// one.
 //
 // Parse errors: PermissionDenied for HTTP 401/403 (AxeOS v2.5+ answers only
 // RFC1918 clients), Unavailable for other non-2xx statuses and transport

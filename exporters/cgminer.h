@@ -1,6 +1,7 @@
 // The cgminer exporter: the CGMiner TCP API on port 4028 as spoken by
 // cgminer, Antminer bmminer, Braiins BOSer, Whatsminer btminer (API v2),
-// LuxOS and Avalon. See exporter.h for the contract, PROTOCOLS.md §2 and §5.
+// LuxOS and Avalon. See exporter.h for the contract, docs/protocols.md §2 and
+// §5.
 //
 // One poll is four exchanges, each on its own connection, in this order:
 //   summary  {"command":"summary"}  required

@@ -1,5 +1,5 @@
 // Section fields -> miner_* samples for the CGMiner API and its vendor
-// variants (PROTOCOLS.md §2.3–§2.5). Every numeric field goes through
+// variants (docs/protocols.md §2.3–§2.5). Every numeric field goes through
 // json_util::ToNumber: Antminers print several as strings ("GHS 5s",
 // "frequency", "chain_rateN") and some builds pad counters ("  5.0000").
 #include "exporters/cgminer_sections.h"

@@ -1,8 +1,8 @@
-// The miner exporter contract. Exporters are pure (DESIGN.md): they describe
-// the requests they need and turn the raw replies into samples. They never
-// open sockets, sleep, log or throw; transport, timeouts and retries live in
-// the poller, once. That makes every parser testable from fixture files and
-// fuzzable.
+// The miner exporter contract. Exporters are pure (docs/architecture.md
+// "Components"): they describe the requests they need and turn the raw replies
+// into samples. They never open sockets, sleep, log or throw; transport,
+// timeouts and retries live in the poller, once. That makes every parser
+// testable from fixture files and fuzzable.
 #ifndef RIGWATCH_EXPORTERS_EXPORTER_H_
 #define RIGWATCH_EXPORTERS_EXPORTER_H_
 
@@ -45,7 +45,7 @@ struct Response {
   std::string body;
   // True when the whole request was written before the transport failed.
   // A reset/EOF after a sent restart request means the device went down to
-  // restart (AxeOS v2.0 replies nothing; PROTOCOLS.md §1.1).
+  // restart (AxeOS v2.0 replies nothing; docs/protocols.md §1.1).
   bool request_sent = false;
 };
 

@@ -219,8 +219,8 @@ RepairResult Repair(std::string_view in, std::vector<size_t>* out_to_in) {
   size_t last_comma = 0;
   size_t i = 0;
   while (i < in.size() && IsWs(static_cast<unsigned char>(in[i]))) ++i;
-  // Avalon: a stray `,"id":1}` before the document (PROTOCOLS §5.2), or the
-  // document's `{` replaced by a comma.
+  // Avalon: a stray `,"id":1}` before the document (docs/protocols.md §5.2), or
+  // the document's `{` replaced by a comma.
   constexpr std::string_view kStrayTail = ",\"id\":1}";
   if (in.substr(i, kStrayTail.size()) == kStrayTail) {
     size_t j = i + kStrayTail.size();

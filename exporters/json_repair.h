@@ -1,4 +1,4 @@
-// The repair pass for the broken JSON miners emit (PROTOCOLS.md §5): a
+// The repair pass for the broken JSON miners emit (docs/protocols.md §5): a
 // single forward scan that tracks strings and brackets and rewrites only what
 // is known to break parsers. Pure and thread-safe.
 #ifndef RIGWATCH_EXPORTERS_JSON_REPAIR_H_

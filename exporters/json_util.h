@@ -1,11 +1,12 @@
 // JSON helpers shared by the miner exporters: the repair pass of
-// json_repair.h (PROTOCOLS.md §5) followed by a parse that turns nlohmann's
-// exceptions into Status values with a byte offset, and lenient readers for
-// numbers that arrive as numbers, padded strings, exponent forms or with SI
-// suffixes (bestDiff "4.29G").
+// json_repair.h (docs/protocols.md §5) followed by a parse that turns
+// nlohmann's exceptions into Status values with a byte offset, and lenient
+// readers for numbers that arrive as numbers, padded strings, exponent forms or
+// with SI suffixes (bestDiff "4.29G").
 //
 // Everything here is pure and thread-safe; nothing keeps state between calls.
-// This is the one place where nlohmann exceptions are caught (STYLE.md).
+// This is the one place where nlohmann parse exceptions are caught
+// (docs/architecture.md "Errors").
 #ifndef RIGWATCH_EXPORTERS_JSON_UTIL_H_
 #define RIGWATCH_EXPORTERS_JSON_UTIL_H_
 
@@ -30,7 +31,8 @@ using Json = nlohmann::json;
 //                    the byte offset in `body` ("malformed JSON at byte N: …")
 Result<Json> ParseLenient(std::string_view body, std::string_view what);
 
-// Removes exactly one trailing NUL byte if present (cgminer; PROTOCOLS §2.1).
+// Removes exactly one trailing NUL byte if present (cgminer; docs/protocols.md
+// §2.1).
 std::string_view StripOneTrailingNul(std::string_view s);
 
 // The member `key` of `obj`, or nullptr when `obj` is not an object or has no
@@ -52,9 +54,9 @@ std::optional<bool> ToFlag(const Json* v);
 std::optional<std::string_view> ToStringView(const Json* v);
 
 // A share difficulty: a JSON number (AxeOS v2.11+, NerdQAxe v1.0.35+) or the
-// strings older firmware prints (PROTOCOLS §1.5): "4.29G", "1.16 G", "512 ",
-// "1e+03M", "91.5M", "12.3k". Suffixes k/K, M, G, T, P, E are steps of 1000,
-// with an optional space before them. nullopt for negative, non-finite or
+// strings older firmware prints (docs/protocols.md §1.5): "4.29G", "1.16 G",
+// "512 ", "1e+03M", "91.5M", "12.3k". Suffixes k/K, M, G, T, P, E are steps of
+// 1000, with an optional space before them. nullopt for negative, non-finite or
 // unrecognised values.
 std::optional<double> ToDifficulty(const Json* v);
 std::optional<double> ParseDifficultyText(std::string_view s);

@@ -19,7 +19,7 @@ enum class MetricType { kGauge, kCounter };
 // One row of a collector's descriptor table. The tables are the single
 // source for HELP/TYPE lines and for docs/metrics.md.
 struct MetricDesc {
-  std::string_view name;  // base units in the name (DESIGN.md)
+  std::string_view name;  // base units (docs/architecture.md "Names and units")
   MetricType type;
   std::string_view help;
   std::string_view labels;  // documentation only: "miner,sensor"

@@ -1,4 +1,5 @@
-// The data path between components, in one direction (DESIGN.md):
+// The data path between components, in one direction (docs/architecture.md
+// "Data flow"):
 //   poller / host collector ──► LiveState (/metrics), Store (history),
 //                               a per-round batch ──► rule thread ──► Actions
 // The pipeline implements the narrow interfaces each component consumes

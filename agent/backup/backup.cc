@@ -207,7 +207,7 @@ Status RestoreBackup(const std::string& dir, uint32_t id,
   RW_ASSIGN_OR_RETURN(auto be, OpenEngine(dir));
   if (id == 0) {
     // Resolve "newest" to an id ourselves: the engine's own "latest" can
-    // point at a deleted backup (DESIGN.md, RocksDB 7.8.3).
+    // point at a deleted backup (docs/architecture.md "Store").
     std::vector<rocksdb::BackupInfo> infos;
     be->GetBackupInfo(&infos);
     if (infos.empty()) return NotFoundError("no backups in " + dir);

@@ -44,7 +44,8 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
 
   // Returns a copy whose message is "context: message". Add context once per
-  // layer (STYLE.md), e.g. WithContext("cgminer rig-17 (10.0.0.12:4028)").
+  // layer, e.g. WithContext("cgminer rig-17 (10.0.0.12:4028)"); see
+  // docs/architecture.md "Errors".
   Status WithContext(std::string_view context) const;
 
   // "invalid_argument: message" or "ok".

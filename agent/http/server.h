@@ -2,9 +2,10 @@
 //
 // civetweb is thread-per-connection; `threads` bounds concurrent requests
 // and `request_timeout` bounds how long a slow or stuck client can hold one
-// of them, so two half-sent requests cannot starve /metrics (DESIGN.md).
-// civetweb's own TLS is never enabled (it crashes with OpenSSL 3 as Debian
-// ships it); put a TLS proxy in front when needed (docs/operations.md).
+// of them, so two half-sent requests cannot starve /metrics
+// (docs/architecture.md "HTTP server"). civetweb's own TLS is never enabled (it
+// crashes with OpenSSL 3 as Debian ships it); put a TLS proxy in front when
+// needed (docs/operations.md).
 //
 // Basic auth (what Prometheus sends) is checked here against bcrypt hashes,
 // as Prometheus' web config does; civetweb itself only knows Digest.

@@ -4,7 +4,8 @@
 // Each target's samples are stored pre-formatted ("name{labels} ") grouped
 // by metric family, so rendering is a walk over memory plus one number
 // format per series — no per-series objects (prometheus-cpp's Gauge costs
-// ~465 bytes and µs per series at fleet scale; see DESIGN.md).
+// ~465 bytes and µs per series at fleet scale; see docs/architecture.md
+// "HTTP server").
 //
 // Thread-safety: all methods may be called concurrently. Update/Remove take
 // an exclusive lock for the time of the replace; Render a shared lock.

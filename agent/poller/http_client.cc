@@ -189,9 +189,9 @@ HttpClient::Shard& HttpClient::ShardFor(const std::string& key) {
     curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh.get());
     curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, &HttpCallbacks::Timer);
     curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh.get());
-    // One connection per device (ESP32 sockets are scarce, PROTOCOLS.md
-    // §1.1). Connections are closed after each exchange (Start), so the
-    // cache holds none.
+    // One connection per device (ESP32 sockets are scarce,
+    // docs/protocols.md §1.1). Connections are closed after each exchange
+    // (Start), so the cache holds none.
     curl_multi_setopt(sh->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
     shards_.push_back(std::move(sh));
   }
@@ -236,7 +236,8 @@ void HttpClient::Start(ExchangeId id, Exchange ex) {
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   // Names are re-resolved each time (DHCP leases move miners), and the
-  // DNS cache's cost grows with hosts per multi (DESIGN.md).
+  // DNS cache's cost grows with hosts per multi (docs/architecture.md
+  // "Transports").
   curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, Ms(left));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
@@ -251,7 +252,7 @@ void HttpClient::Start(ExchangeId id, Exchange ex) {
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(x.ex.max_response_bytes));
   // No Origin header, ever: AxeOS rejects non-private Origin hosts
-  // (PROTOCOLS.md §1.1). libcurl sends none; "Expect:" is switched off.
+  // (docs/protocols.md §1.1). libcurl sends none; "Expect:" is switched off.
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, HttpCallbacks::Headers());
   const std::string& m = x.ex.request.method;
   if (m == "POST") {
@@ -266,7 +267,7 @@ void HttpClient::Start(ExchangeId id, Exchange ex) {
   }
   // No connection is kept between exchanges. An idle keep-alive socket
   // holds one of the device's 7-20 sockets (AxeOS v2.4.2-v2.9 never purge
-  // them, PROTOCOLS.md §1.1), may be closed by the device at any moment
+  // them, docs/protocols.md §1.1), may be closed by the device at any moment
   // (v2.10+), and costs the agent a cached connection per miner; polls are
   // seconds apart, so reuse saves nothing worth that.
   curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);

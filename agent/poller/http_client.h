@@ -1,8 +1,9 @@
 // AxeOS HTTP transport: libcurl multi handles driven by the EventLoop via
 // the socket-action API. Miners are spread over several multi handles of at
-// most `max_hosts_per_multi` hosts each (DESIGN.md: libcurl's per-multi
-// tables slow down with many hosts). One connection per miner, keep-alive
-// allowed; libcurl retries once on a reused connection the device closed.
+// most `max_hosts_per_multi` hosts each (docs/architecture.md "Transports":
+// libcurl's per-multi tables slow down with many hosts). One connection per
+// miner, keep-alive allowed; libcurl retries once on a reused connection the
+// device closed.
 #ifndef RIGWATCH_AGENT_POLLER_HTTP_CLIENT_H_
 #define RIGWATCH_AGENT_POLLER_HTTP_CLIENT_H_
 

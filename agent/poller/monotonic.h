@@ -1,7 +1,7 @@
 // Keeps a miner's exported counters monotonic across its reboots.
 //
 // Miners reset their counters (shares, errors, uptime) when they restart
-// (PROTOCOLS.md §5.5). A reboot is detected by the reported uptime going
+// (docs/protocols.md §5.5). A reboot is detected by the reported uptime going
 // down or by any counter decreasing; each counter series then keeps an
 // offset (the value it had before the reset) that is added from then on.
 //

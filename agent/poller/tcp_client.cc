@@ -224,7 +224,7 @@ void TcpClient::OnEvents(ExchangeId id, uint32_t /*ev*/) {
   }
   if (c.phase == Conn::Phase::kSending) {
     const std::string& p = c.ex.request.payload;
-    // One write: cgminer does a single recv() (PROTOCOLS.md §2.1).
+    // One write: cgminer does a single recv() (docs/protocols.md §2.1).
     const ssize_t n =
         send(c.fd, p.data() + c.sent, p.size() - c.sent, MSG_NOSIGNAL);
     if (n < 0) {
@@ -254,7 +254,7 @@ void TcpClient::OnEvents(ExchangeId id, uint32_t /*ev*/) {
   if (c.phase != Conn::Phase::kReading) return;
   char buf[16384];
   // Drain what is there: a slow reader makes cgminer drop the rest of its
-  // reply (PROTOCOLS.md §2.1).
+  // reply (docs/protocols.md §2.1).
   for (int i = 0; i < 64; ++i) {
     const ssize_t n = recv(c.fd, buf, sizeof(buf), 0);
     if (n > 0) {
@@ -274,7 +274,7 @@ void TcpClient::OnEvents(ExchangeId id, uint32_t /*ev*/) {
       continue;
     }
     // cgminer accepts and closes at once when our address is not in
-    // --api-allow (PROTOCOLS.md §2.1); with our request unread that close
+    // --api-allow (docs/protocols.md §2.1); with our request unread that close
     // may arrive as a reset.
     const bool closed = n == 0 || errno == ECONNRESET || errno == EPIPE;
     if (closed) {

@@ -1,6 +1,6 @@
 // CGMiner-API transport: one request per non-blocking TCP connection on the
 // EventLoop. Connects, sends the payload in one write (never a newline),
-// reads to EOF (PROTOCOLS.md §2.1, §5.1). Host names are resolved on a
+// reads to EOF (docs/protocols.md §2.1, §5.1). Host names are resolved on a
 // helper thread so the loop never blocks in getaddrinfo.
 #ifndef RIGWATCH_AGENT_POLLER_TCP_CLIENT_H_
 #define RIGWATCH_AGENT_POLLER_TCP_CLIENT_H_

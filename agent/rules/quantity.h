@@ -1,6 +1,6 @@
 // Units of the constants in rule conditions ("1GB", "90TH/s", "5m", "95%")
-// and the base unit a metric's name implies (DESIGN.md: base units in
-// names). Pure lookups over constant tables; thread-safe.
+// and the base unit a metric's name implies (docs/architecture.md "Names
+// and units"). Pure lookups over constant tables; thread-safe.
 #ifndef RIGWATCH_AGENT_RULES_QUANTITY_H_
 #define RIGWATCH_AGENT_RULES_QUANTITY_H_
 

@@ -89,7 +89,7 @@ rocksdb::DBOptions DbOptions(const StoreOptions& o, const SharedResources& r) {
   d.info_log = std::make_shared<RocksInfoLog>();
   // Many column families share one WAL; an idle one would pin old WAL files.
   d.max_total_wal_size = 64ull << 20;
-  // DESIGN.md: track_and_verify_wals_in_manifest stays off (SyncWAL bug).
+  // track_and_verify_wals_in_manifest stays off (docs/architecture.md "Store").
   if (o.mode == OpenMode::kSecondary) d.max_open_files = -1;
   return d;
 }

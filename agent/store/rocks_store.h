@@ -1,4 +1,4 @@
-// The production Store on RocksDB (see DESIGN.md "Store"):
+// The production Store on RocksDB (see docs/architecture.md "Store"):
 //   meta CF       label sets <-> ids, per-target schemas, schema version,
 //                 per-hour sample counts, chunked-hour markers
 //   kv CF         DurableKv (synced writes)

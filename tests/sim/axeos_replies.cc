@@ -10,7 +10,7 @@ namespace {
 
 using Style = JsonOut::Style;
 
-// v2.12+ rounds floats to 7 decimals before printing (PROTOCOLS.md §1.4).
+// v2.12+ rounds floats to 7 decimals before printing (docs/protocols.md §1.4).
 double Round7(double v) { return std::round(v * 1e7) / 1e7; }
 
 std::string Mac(uint32_t index) {

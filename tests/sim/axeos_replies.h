@@ -1,5 +1,5 @@
-// Reply bodies of the AxeOS HTTP API per firmware variant (PROTOCOLS.md §1).
-// Pure functions of the variant, the miner's identity and a Snapshot.
+// Reply bodies of the AxeOS HTTP API per firmware variant (docs/protocols.md
+// §1). Pure functions of the variant, the miner's identity and a Snapshot.
 #ifndef RIGWATCH_TESTS_SIM_AXEOS_REPLIES_H_
 #define RIGWATCH_TESTS_SIM_AXEOS_REPLIES_H_
 
@@ -36,7 +36,7 @@ struct RestartReply {
 };
 std::optional<RestartReply> AxeosRestartReply(Variant v);
 
-// The bestDiff strings of firmwares <= v2.10 (PROTOCOLS.md §1.5).
+// The bestDiff strings of firmwares <= v2.10 (docs/protocols.md §1.5).
 std::string FormatBestDiff(Variant v, double diff);
 
 }  // namespace rigwatch::sim

@@ -12,7 +12,7 @@ namespace {
 
 using Style = JsonOut::Style;
 
-// S9 hash boards sit in chain slots 6, 7 and 8 of 16 (§2.4).
+// S9 hash boards sit in chain slots 6, 7 and 8 of 16 (docs/protocols.md §2.4).
 constexpr int kS9Chains[] = {6, 7, 8};
 
 bool IsS9(Variant v) { return v == Variant::kAntminerS9; }
@@ -234,7 +234,8 @@ void Stats(std::string& out, Variant v, const Snapshot& s) {
     j.Open('{').Str("BMMiner", "2.0.0").Str("Miner", "16.8.1.3");
     j.Str("CompileTime", "Fri Nov 17 17:37:49 CST 2017");
     j.Str("Type", "Antminer S9").Close();
-    // bmminer prints the device element with precom=false: "}{" (§2.4).
+    // bmminer prints the device element with precom=false: "}{"
+    // (docs/protocols.md §2.4).
     std::string dev;
     JsonOut d(dev, Style::kCompact);
     S9Device(d, s);
@@ -302,7 +303,7 @@ bool Single(std::string& out, Variant v, std::string_view cmd,
   } else if (cmd == "privileged") {
     StatusBlock(j, v, s, 'S', 46, "Privileged access OK");
   } else {
-    // Description is omitted for Code 14 (§2.1).
+    // Description is omitted for Code 14 (docs/protocols.md §2.1).
     StatusBlock(j, v, s, 'E', 14, "Invalid command", false);
     known = false;
   }
@@ -373,8 +374,9 @@ CgminerReply RenderCgminerReply(Variant v, std::string_view request,
     Single(r.body, v, cmd, s, faults, &r.restart);
     return r;
   }
-  // Multi-command: each section is a 1-element array (§2.1); duplicates are
-  // dropped. Only report commands join; "restart" is refused in a join.
+  // Multi-command: each section is a 1-element array (docs/protocols.md §2.1);
+  // duplicates are dropped. Only report commands join; "restart" is refused in
+  // a join.
   std::vector<std::string> parts;
   size_t start = 0;
   while (start <= cmd.size()) {

@@ -1,6 +1,6 @@
-// Replies of the CGMiner TCP API (PROTOCOLS.md §2) for cgminer 4.11.1 and the
-// Antminer S9 bmminer variant. Pure functions; the caller appends the NUL and
-// owns framing.
+// Replies of the CGMiner TCP API (docs/protocols.md §2) for cgminer 4.11.1 and
+// the Antminer S9 bmminer variant. Pure functions; the caller appends the NUL
+// and owns framing.
 #ifndef RIGWATCH_TESTS_SIM_CGMINER_REPLIES_H_
 #define RIGWATCH_TESTS_SIM_CGMINER_REPLIES_H_
 

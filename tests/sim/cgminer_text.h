@@ -1,5 +1,5 @@
-// The CGMiner API's plain-text reply form (PROTOCOLS.md §2.1), derived from
-// the simulator's own JSON replies so that number formats stay identical:
+// The CGMiner API's plain-text reply form (docs/protocols.md §2.1), derived
+// from the simulator's own JSON replies so that number formats stay identical:
 //   STATUS=S,When=..,Code=11,Msg=Summary,Description=cgminer 4.11.1|
 //   SUMMARY,Elapsed=..,MHS av=..|
 // Pure function, thread-compatible.

@@ -128,7 +128,8 @@ void FleetSim::OnReadable(uint64_t id) {
       c.miner >= 0 && FamilyOf(views_[static_cast<size_t>(c.miner)].variant) ==
                           Family::kCgminer;
   if (cgminer && !c.got_request) {
-    // cgminer does a single recv() of at most 4095 bytes (§2.1).
+    // cgminer does a single recv() of at most 4095 bytes (docs/protocols.md
+    // §2.1).
     char buf[4096];
     const ssize_t n = recv(c.fd, buf, 4095, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;

@@ -118,7 +118,7 @@ void FleetSim::HandleAxeos(uint64_t id, const HttpRequest& req) {
   std::string body;
   bool restart = false;
   if (m.faults.http_status == 401) {
-    // AxeOS access control (§1.1): text/html "Unauthorized".
+    // AxeOS access control (docs/protocols.md §1.1): text/html "Unauthorized".
     status = 401;
     type = "text/html";
     body = "Unauthorized";
@@ -217,7 +217,7 @@ void FleetSim::HandleCgminer(uint64_t id, std::string_view request) {
   if (m.faults.huge) {
     c.tail = HugeBody(true);
   } else {
-    // Reply text + one NUL, then close (§2.1).
+    // Reply text + one NUL, then close (docs/protocols.md §2.1).
     body += '\0';
     c.out = std::move(body);
   }

@@ -13,7 +13,7 @@
 
 namespace rigwatch::sim {
 
-// Firmware variants (PROTOCOLS.md §1.4, §1.6, §2.3, §2.4).
+// Firmware variants (docs/protocols.md §1.4, §1.6, §2.3, §2.4).
 enum class Variant {
   kAxeosV2_0,
   kAxeosV2_9,

@@ -123,7 +123,7 @@ TEST(FlagTest, AcceptsEveryFirmwareSpelling) {
 }
 
 TEST(DifficultyTest, EveryBestDiffFormat) {
-  // PROTOCOLS.md §1.5: %.3g%s, %.2f%s, %.2f %s, and numbers.
+  // docs/protocols.md §1.5: %.3g%s, %.2f%s, %.2f %s, and numbers.
   EXPECT_EQ(ParseDifficultyText("4.29G"), 4.29 * 1e9);
   EXPECT_EQ(ParseDifficultyText("91.5M"), 91.5 * 1e6);
   EXPECT_EQ(ParseDifficultyText("512"), 512.0);

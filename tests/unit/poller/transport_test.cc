@@ -100,7 +100,7 @@ TEST_F(TransportTest, HttpGetWithoutOriginAndNoIdleConnection) {
   EXPECT_EQ(reqs[0].find("Origin:"), std::string::npos);
   EXPECT_EQ(reqs[0].find("Expect:"), std::string::npos);
   // One connection per exchange, announced as closing: no idle socket held
-  // on a device that has 7-20 of them (PROTOCOLS.md §1.1).
+  // on a device that has 7-20 of them (docs/protocols.md §1.1).
   EXPECT_NE(reqs[0].find("\r\nConnection: close\r\n"), std::string::npos);
   EXPECT_EQ(fleet_->connections(0), 2);
 }
