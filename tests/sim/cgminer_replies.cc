@@ -242,7 +242,8 @@ void Stats(std::string& out, Variant v, const Snapshot& s) {
     out += dev;
   } else {
     for (int d = 0; d < 3; ++d) {
-      char id[8];
+      char id[16];  // "BTM" + any int + NUL: -Wformat-truncation can prove it
+                    // fits
       std::snprintf(id, sizeof id, "BTM%d", d);
       j.Open('{');
       GenericStats(j, s, d, id);
