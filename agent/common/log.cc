@@ -14,7 +14,7 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::atomic<int> g_fd{2};
 
-std::string_view LevelName(LogLevel l) {
+std::string_view LogLevelName(LogLevel l) {
   switch (l) {
     case LogLevel::kDebug:
       return "debug";
@@ -108,7 +108,7 @@ LogEvent::LogEvent(LogLevel level, std::string_view event)
   line_ += "ts=";
   AppendTimestamp(line_);
   line_ += " level=";
-  line_ += LevelName(level);
+  line_ += LogLevelName(level);
   line_ += " event=";
   AppendLogfmtValue(line_, event);
 }

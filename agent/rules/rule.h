@@ -11,16 +11,14 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/common/alert.h"
 #include "exporters/sample.h"
 
 namespace rigwatch::rules {
 
-// A judgement of one (rule, target, series). Ordered: a higher value is worse,
-// kUnknown sits apart (no data) and is never "worse" than anything.
-enum class Level { kUnknown = -1, kGreen = 0, kYellow = 1, kRed = 2 };
-
-// "unknown", "green", "yellow", "red".
-std::string_view LevelName(Level level);
+// The judgement's level and its name are shared with the actions component.
+using ::rigwatch::Level;
+using ::rigwatch::LevelName;
 
 enum class MatchOp { kEq, kNe, kRe, kNre };
 
