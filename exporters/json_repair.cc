@@ -1,6 +1,9 @@
 // See json_repair.h. Offsets in comments refer to the input text.
 #include "exporters/json_repair.h"
 
+#include <charconv>
+#include <system_error>
+
 namespace rigwatch::json_util {
 namespace {
 
@@ -44,8 +47,8 @@ int EscapedUnit(std::string_view in, size_t i) {
   return v;
 }
 
-// Length of the valid UTF-8 sequence starting at in[i], or 0 if invalid
-// (overlong forms, surrogates and code points past U+10FFFF are invalid).
+}  // namespace
+
 size_t Utf8Len(std::string_view in, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(in[k]); };
   unsigned char c = b(i);
@@ -70,6 +73,20 @@ size_t Utf8Len(std::string_view in, size_t i) {
     if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
   }
   return n;
+}
+
+namespace {
+
+// A number too large for a double (1e309): JSON parsers fail the whole
+// document on it, so it becomes null and only that field goes missing.
+// Tiny values (1e-400) go the same way: no miner field is that small.
+bool IsOutOfRangeNumber(std::string_view t) {
+  if (t.empty() || !((t[0] >= '0' && t[0] <= '9') || t[0] == '-')) {
+    return false;
+  }
+  double v = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  return ec == std::errc::result_out_of_range;
 }
 
 class Writer {
@@ -272,7 +289,7 @@ RepairResult Repair(std::string_view in, std::vector<size_t>* out_to_in) {
       }
       std::string_view tok = in.substr(i, j - i);
       if (last == 'V') w.Put(',', i);
-      if (IsNonFiniteToken(tok)) {
+      if (IsNonFiniteToken(tok) || IsOutOfRangeNumber(tok)) {
         w.Put("null", i);
       } else {
         w.Copy(in, i, j - i);

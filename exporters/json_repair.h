@@ -23,8 +23,13 @@ struct RepairResult {
   std::optional<size_t> too_deep_at;
 };
 
+// Length of the valid UTF-8 sequence of a non-ASCII lead byte at in[i], or 0
+// if invalid (ASCII, overlong forms, surrogates, code points past U+10FFFF).
+size_t Utf8Len(std::string_view in, size_t i);
+
 // Rewrites `in` into text nlohmann can parse, repairing what miners are known
 // to send (outside strings unless noted):
+//   numbers out of a double's range (1e309)          -> null
 //   `}{` `]{` `"a""b"` (any value followed by a value) -> a comma is inserted
 //   `[,{` `{,` `,,`                                   -> the stray comma goes
 //   `,}` `,]`                                         -> the trailing comma

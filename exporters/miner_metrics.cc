@@ -24,6 +24,10 @@ constexpr std::array kMinerMetrics = {
     MetricDesc{metric::kRestartsDetected, MT::kCounter,
                "Restarts of the miner detected by its uptime going down.",
                "miner"},
+    MetricDesc{metric::kSamplesRejected, MT::kCounter,
+               "Values from the miner dropped or capped as implausible, by "
+               "reason (docs/operations.md).",
+               "miner,reason"},
     MetricDesc{metric::kHashrate, MT::kGauge,
                "Current hashrate reported by the miner.", "miner"},
     MetricDesc{metric::kHashrateAvg, MT::kGauge,

@@ -14,6 +14,8 @@ inline constexpr std::string_view kLastSuccess =
     "miner_last_success_timestamp_seconds";
 inline constexpr std::string_view kRestartsDetected =
     "miner_restarts_detected_total";
+inline constexpr std::string_view kSamplesRejected =
+    "miner_samples_rejected_total";
 
 // Emitted by exporters.
 inline constexpr std::string_view kHashrate =

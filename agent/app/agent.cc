@@ -8,6 +8,7 @@
 #include <set>
 
 #include "agent/actions/actions.h"
+#include "agent/api/routes.h"
 #include "agent/app/config_map.h"
 #include "agent/app/pipeline.h"
 #include "agent/backup/backup.h"
@@ -177,16 +178,19 @@ Agent::Agent(Config config, AgentOptions options, Clock* clock)
 Agent::~Agent() { Stop(); }
 
 Status Agent::StartStore() {
-  RW_ASSIGN_OR_RETURN(store_, store::OpenRocksStore(ToStoreOptions(
-                                  config_.storage, store::OpenMode::kReadWrite,
-                                  options_.repair_store)));
+  store::Snapshotter* snapshots = nullptr;
+  RW_ASSIGN_OR_RETURN(
+      store_, store::OpenRocksStore(
+                  ToStoreOptions(config_.storage, store::OpenMode::kReadWrite,
+                                 options_.repair_store),
+                  &snapshots));
   LogInfo("store_opened").Kv("path", config_.storage.path);
   if (config_.backup.every.count() > 0) {
     backup::BackupOptions bo;
     bo.dir = config_.backup.dir;
     bo.after_command = config_.backup.after_command;
     backups_ = std::make_unique<backup::BackupScheduler>(
-        store_.get(), bo, config_.backup.every, config_.backup.keep, clock_);
+        snapshots, bo, config_.backup.every, config_.backup.keep, clock_);
   }
   return Status::Ok();
 }
@@ -258,7 +262,7 @@ Status Agent::StartHttp() {
   ho.request_timeout = config_.http.read_timeout;
   ho.users = ToHttpUsers(config_.http.basic_auth_users);
   http_ = std::make_unique<HttpServer>(ho);
-  RegisterRoutes();
+  api::RegisterRoutes(*http_, *this);
   RW_RETURN_IF_ERROR(http_->Start());
   LogInfo("http_listening").Kv("address", http_->BoundAddress());
   return Status::Ok();

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/api/source.h"
 #include "agent/common/clock.h"
 #include "agent/common/status.h"
 #include "agent/config/config.h"
@@ -31,8 +32,6 @@ class LiveState;
 class Pipeline;
 class Poller;
 class TargetFiles;
-struct HttpRequest;
-struct HttpResponse;
 namespace host {
 class Exporter;
 }
@@ -67,11 +66,13 @@ struct AgentOptions {
   bool repair_store = false;
 };
 
-class Agent {
+// The agent is also the HTTP API's source (ApiSource): the live state, the
+// store and the rule engine it owns, behind the API's narrow interface.
+class Agent final : private api::ApiSource {
  public:
   explicit Agent(Config config, AgentOptions options = {},
                  Clock* clock = SystemClock::Default());
-  ~Agent();
+  ~Agent() override;
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
@@ -89,7 +90,7 @@ class Agent {
 
   // "host:port" the HTTP server is bound to.
   std::string HttpAddress() const;
-  bool Ready() const { return ready_.load(); }
+  bool Ready() const override { return ready_.load(); }
   // True while the collection loop has run within three intervals: what the
   // systemd watchdog vouches for.
   bool Healthy() const;
@@ -103,12 +104,24 @@ class Agent {
   void ApplyTargets(bool log_unchanged);
   void CollectLoop();
   void CollectOnce();
-  std::string RenderMetrics() const;
-  void RegisterRoutes();
-  HttpResponse HandleSeries(const HttpRequest& req);
-  HttpResponse HandleExport(const HttpRequest& req);
-  HttpResponse HandleMute(const HttpRequest& req);
-  HttpResponse HandleTarget(const HttpRequest& req);
+
+  // api::ApiSource (agent_api.cc).
+  WallTime Now() const override { return clock_->Now(); }
+  std::string RenderMetrics() const override;
+  std::optional<PollError> LastPollError(std::string_view miner) const override;
+  bool HasStore() const override { return store_ != nullptr; }
+  Result<std::vector<store::SeriesKey>> MatchSeries(
+      const store::Selector& sel) override;
+  Result<std::vector<store::SeriesPoints>> Select(const store::Selector& sel,
+                                                  WallTime from,
+                                                  WallTime to) override;
+  Result<std::unique_ptr<store::RowIterator>> Scan(WallTime from,
+                                                   WallTime to) override;
+  bool HasRules() const override { return rules_ != nullptr; }
+  std::vector<rules::AlertView> Alerts(bool include_unknown) const override;
+  std::string AlertsJson(bool include_unknown) const override;
+  Status Mute(std::string_view target, WallTime until) override;
+  Status Unmute(std::string_view target) override;
 
   Clock* clock_;
   AgentOptions options_;

@@ -112,29 +112,28 @@ Status VerifyWith(rocksdb::BackupEngine& be, uint32_t id) {
 
 }  // namespace
 
-Result<BackupInfo> CreateBackup(store::Store& st, const BackupOptions& o) {
-  auto* rs = dynamic_cast<store::RocksStore*>(&st);
-  if (rs == nullptr || rs->db() == nullptr) {
-    return InvalidArgumentError("backup needs an open RocksDB store");
-  }
+Result<BackupInfo> CreateBackup(store::Snapshotter& st,
+                                const BackupOptions& o) {
   if (o.dir.empty()) return InvalidArgumentError("backup: empty dir");
   std::error_code ec;
   fs::create_directories(o.dir + "/rigwatch", ec);
   if (ec) return UnavailableError("mkdir " + o.dir + ": " + ec.message());
   RW_ASSIGN_OR_RETURN(auto be, OpenEngine(o.dir));
   // Everything acknowledged so far goes in; ingest continues meanwhile.
-  st.Flush().IgnoreError("a paused writer must not block the backup");
-  uint64_t samples = rs->StoredSamples();
+  st.FlushAcknowledged().IgnoreError(
+      "a paused writer must not block the backup");
+  uint64_t samples = st.StoredSamples();
   rocksdb::CreateBackupOptions co;
   co.flush_before_backup = true;
   co.decrease_background_thread_cpu_priority = true;
-  rocksdb::BackupID id = 0;
-  RW_RETURN_IF_ERROR(FromRocks(
-      be->CreateNewBackupWithMetadata(
-          co, rs->db(),
-          EncodeMeta(ToUnixMillis(SystemClock::Default()->Now()), samples),
-          &id),
-      "create backup in " + o.dir));
+  uint32_t id = 0;
+  Status created = st.AddBackup(
+      *be, co, EncodeMeta(ToUnixMillis(SystemClock::Default()->Now()), samples),
+      &id);
+  if (!created.ok()) {
+    return Status(created.code(),
+                  "backup in " + o.dir + ": " + created.message());
+  }
   std::string verdict = "not verified";
   Status verified = Status::Ok();
   if (o.verify_after_create) {
@@ -168,9 +167,10 @@ Result<BackupInfo> CreateBackup(const store::StoreOptions& so,
   store::StoreOptions opts = so;
   opts.mode = store::OpenMode::kReadWrite;
   opts.maintenance_interval = std::chrono::seconds(0);
+  store::Snapshotter* snapshots = nullptr;
   RW_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> st,
-                      store::OpenRocksStore(opts));
-  Result<BackupInfo> r = CreateBackup(*st, o);
+                      store::OpenRocksStore(opts, &snapshots));
+  Result<BackupInfo> r = CreateBackup(*snapshots, o);
   Status c = st->Close();
   if (r.ok() && !c.ok()) return c;
   return r;
@@ -239,8 +239,9 @@ Result<int> PruneBackups(const std::string& dir, int keep) {
   return static_cast<int>(before.size() - after.size());
 }
 
-BackupScheduler::BackupScheduler(store::Store* store, BackupOptions options,
-                                 Duration every, int keep, Clock* clock)
+BackupScheduler::BackupScheduler(store::Snapshotter* store,
+                                 BackupOptions options, Duration every,
+                                 int keep, Clock* clock)
     : store_(store),
       options_(std::move(options)),
       every_(every),

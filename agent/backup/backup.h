@@ -32,6 +32,7 @@
 
 #include "agent/common/clock.h"
 #include "agent/common/status.h"
+#include "agent/store/snapshot.h"
 #include "agent/store/store.h"
 
 namespace rigwatch::backup {
@@ -56,9 +57,9 @@ struct BackupInfo {
   std::optional<std::string> after_command_error;  // set when it failed
 };
 
-// Backs up the running agent's store (a RocksStore; InvalidArgument for
-// another implementation). Consistent while ingest continues.
-Result<BackupInfo> CreateBackup(store::Store& store,
+// Backs up the running agent's store through its snapshot side
+// (OpenRocksStore gives it). Consistent while ingest continues.
+Result<BackupInfo> CreateBackup(store::Snapshotter& store,
                                 const BackupOptions& options);
 // Opens the store at store_options.path itself (for `rigwatch backup` with
 // the agent stopped); FailedPrecondition when a running agent holds it.
@@ -88,8 +89,8 @@ Result<int> PruneBackups(const std::string& dir, int keep);
 // The store must outlive the scheduler.
 class BackupScheduler {
  public:
-  BackupScheduler(store::Store* store, BackupOptions options, Duration every,
-                  int keep, Clock* clock);
+  BackupScheduler(store::Snapshotter* store, BackupOptions options,
+                  Duration every, int keep, Clock* clock);
   ~BackupScheduler();
   BackupScheduler(const BackupScheduler&) = delete;
   BackupScheduler& operator=(const BackupScheduler&) = delete;
@@ -105,7 +106,7 @@ class BackupScheduler {
   std::optional<BackupInfo> last_success() const;
 
  private:
-  store::Store* store_;
+  store::Snapshotter* store_;
   BackupOptions options_;
   Duration every_;
   int keep_;

@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "exporters/label_caps.h"
 #include "exporters/miner_metrics.h"
 #include "exporters/registry.h"
 
@@ -287,6 +288,11 @@ void PollEngine::AppendCommonSamples(const Miner& m, bool up,
                          {},
                          static_cast<double>(m.counters.restarts_detected())});
   }
+  for (const auto& [reason, n] : m.counters.rejected()) {
+    out.push_back(Sample{std::string(metric::kSamplesRejected),
+                         {{"reason", reason}},
+                         static_cast<double>(n)});
+  }
   out.push_back(Sample{std::string(kCircuitOpenMetric),
                        {},
                        m.schedule.circuit_open() ? 1.0 : 0.0});
@@ -308,9 +314,25 @@ void PollEngine::FinishPoll(Miner& m, PollResult result, Status error,
     m.schedule.OnSuccess(now);
     m.ever_ok = true;
     m.last_success = clock_.Now();
-    m.info = scrape->info;
+    m.counters.CountRejected("label_truncated", CapScrapeStrings(*scrape));
+    if (!m.info || scrape->info != *m.info) {
+      // Each distinct info is a new miner_info series in the store: a miner
+      // whose identity changes every poll would add one per poll. A change
+      // is accepted at most once per kMinInfoChangeInterval.
+      if (m.info && m.info_changed &&
+          now - *m.info_changed < kMinInfoChangeInterval) {
+        m.counters.CountRejected("info_churn");
+      } else {
+        if (m.info) m.info_changed = now;
+        m.info = scrape->info;
+      }
+    }
     m.round = RoundState::kOk;
-    m.counters.Apply(scrape->samples, scrape->uptime_seconds, &IsCounter);
+    m.counters.CountRejected("too_many_series",
+                             m.series.Apply(scrape->samples, now));
+    m.counters.Apply(
+        scrape->samples, scrape->uptime_seconds, &IsCounter,
+        std::chrono::duration<double>(now.time_since_epoch()).count());
     rep.samples = std::move(scrape->samples);
     AppendCommonSamples(m, /*up=*/true, rep.samples);
   } else {

@@ -8,6 +8,7 @@
 #ifndef RIGWATCH_AGENT_POLLER_ENGINE_H_
 #define RIGWATCH_AGENT_POLLER_ENGINE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -25,6 +26,7 @@
 #include "agent/poller/monotonic.h"
 #include "agent/poller/schedule.h"
 #include "agent/poller/self_metrics.h"
+#include "agent/poller/series_budget.h"
 #include "agent/poller/transport.h"
 #include "agent/poller/types.h"
 #include "exporters/exporter.h"
@@ -37,6 +39,11 @@ using ExporterLookup = std::function<const Exporter*(std::string_view kind)>;
 
 // Names of the series the poller adds for every miner.
 inline constexpr std::string_view kCircuitOpenMetric = "rigwatch_circuit_open";
+
+// A miner's identity (miner_info labels) may change at most this often; a
+// change sooner keeps the previous identity and counts as
+// miner_samples_rejected_total{reason="info_churn"} (docs/operations.md).
+inline constexpr std::chrono::minutes kMinInfoChangeInterval{10};
 
 class PollEngine {
  public:
@@ -89,7 +96,9 @@ class PollEngine {
     std::string context;  // "kind name (host:port)"
     MinerSchedule schedule;
     CounterTracker counters;
+    SeriesBudget series;
     std::optional<MinerInfo> info;
+    std::optional<SteadyTime> info_changed;  // last accepted change of info
     std::optional<WallTime> last_success;
     bool ever_ok = false;
     RoundState round = RoundState::kPending;

@@ -2,6 +2,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/rate_limiter.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/backup_engine.h>
 #include <rocksdb/write_buffer_manager.h>
 #include <sys/statvfs.h>
 
@@ -132,9 +133,27 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return InternalError(m);
 }
 
-Result<std::unique_ptr<Store>> OpenRocksStore(const StoreOptions& options) {
+Result<std::unique_ptr<Store>> OpenRocksStore(const StoreOptions& options,
+                                              Snapshotter** snapshots) {
   RW_ASSIGN_OR_RETURN(std::unique_ptr<RocksStore> s, RocksStore::Open(options));
+  if (snapshots != nullptr) *snapshots = s.get();
   return std::unique_ptr<Store>(std::move(s));
+}
+
+Status RocksStore::FlushAcknowledged() {
+  return Flush(std::chrono::milliseconds(30000));
+}
+
+Status RocksStore::AddBackup(rocksdb::BackupEngine& engine,
+                             const rocksdb::CreateBackupOptions& options,
+                             const std::string& metadata, uint32_t* id) {
+  if (db_ == nullptr) return FailedPreconditionError("the store is closed");
+  rocksdb::BackupID bid = 0;
+  RW_RETURN_IF_ERROR(FromRocks(
+      engine.CreateNewBackupWithMetadata(options, db_, metadata, &bid),
+      "create backup"));
+  *id = bid;
+  return Status::Ok();
 }
 
 RocksStore::RocksStore(const StoreOptions& o)

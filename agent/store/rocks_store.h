@@ -14,6 +14,7 @@
 
 #include <memory>
 
+#include "agent/store/snapshot.h"
 #include "agent/store/store.h"
 
 namespace rigwatch::store {
@@ -26,7 +27,10 @@ inline constexpr uint32_t kSchemaVersion = 2;
 // Fails with FailedPrecondition on a newer schema or a store locked by a
 // running agent, DataLoss when verify_on_open finds corruption (message
 // names the repair option), Unavailable/Internal on I/O errors.
-Result<std::unique_ptr<Store>> OpenRocksStore(const StoreOptions& options);
+// When `snapshots` is given it gets the store's snapshot side (for backups),
+// valid as long as the store.
+Result<std::unique_ptr<Store>> OpenRocksStore(
+    const StoreOptions& options, Snapshotter** snapshots = nullptr);
 
 }  // namespace rigwatch::store
 

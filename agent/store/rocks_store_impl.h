@@ -29,7 +29,7 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what);
 
 using CfPtr = std::shared_ptr<rocksdb::ColumnFamilyHandle>;
 
-class RocksStore final : public QueuedStore {
+class RocksStore final : public QueuedStore, public Snapshotter {
  public:
   static Result<std::unique_ptr<RocksStore>> Open(const StoreOptions& o);
   ~RocksStore() override;
@@ -59,10 +59,15 @@ class RocksStore final : public QueuedStore {
                             int stale_intervals) override;
   Status RunMaintenance(WallTime now) override;
 
-  // For agent/backup: the database (valid until Close) and the number of
-  // samples stored (sum of per-hour counts in meta).
+  // Snapshotter (agent/backup). StoredSamples sums the per-hour counts in
+  // meta.
+  Status FlushAcknowledged() override;
+  // The database, valid until Close (rocks_scan.cc).
   rocksdb::DB* db() { return db_; }
-  uint64_t StoredSamples() const;
+  uint64_t StoredSamples() const override;
+  Status AddBackup(rocksdb::BackupEngine& engine,
+                   const rocksdb::CreateBackupOptions& options,
+                   const std::string& metadata, uint32_t* id) override;
   uint64_t DiskBytes() const;
 
   // Used by the RowIterator in rocks_query.cc.

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   o.verify_on_open = false;
   o.min_free_bytes = 0;
   o.queue_capacity_samples = 2'000'000;
-  auto s = store::OpenRocksStore(o);
+  store::Snapshotter* snapshots = nullptr;
+  auto s = store::OpenRocksStore(o, &snapshots);
   if (!s.ok()) {
     std::fprintf(stderr, "%s\n", s.status().ToString().c_str());
     return 1;
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
   backup::BackupOptions bo;
   bo.dir = dir.Sub("backups");
   start = std::chrono::steady_clock::now();
-  auto info = backup::CreateBackup(**s, bo);
+  auto info = backup::CreateBackup(*snapshots, bo);
   double secs = Seconds(start);
   if (!info.ok()) {
     std::fprintf(stderr, "%s\n", info.status().ToString().c_str());

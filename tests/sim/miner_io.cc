@@ -5,6 +5,7 @@
 
 #include "tests/sim/cgminer_replies.h"
 #include "tests/sim/fleet_sim.h"
+#include "tests/sim/hostile_fields.h"
 
 namespace rigwatch::sim {
 namespace {
@@ -135,6 +136,7 @@ void FleetSim::HandleAxeos(uint64_t id, const HttpRequest& req) {
     } else if (path == "/api/system/info") {
       body = RenderAxeosInfo(
           v, m.id, m.model.At(clock_->SteadyNow(), clock_->Now(), m.faults));
+      ApplyHostileFields(body, m.faults);
     } else if (asic) {
       body = std::move(*asic);
     } else {

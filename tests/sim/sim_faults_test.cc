@@ -212,5 +212,35 @@ TEST_F(FleetTest, TemperatureRampAndHashrateDropShowInReplies) {
               0.01 * m["nominal_ghs"].get<double>());
 }
 
+TEST_F(FleetTest, HostileValuesReachTheWireAsValidJson) {
+  // Every AxeOS variant renders its own layout; the rewrite works on each
+  // (v2.0, sim-axeos-0001, reports no hostname).
+  for (const char* name : {"sim-axeos-0002", "sim-axeos-0003", "sim-axeos-0004",
+                           "sim-axeos-0005"}) {
+    SetFault(name, R"({"fault":"hostname_huge","value":1000})");
+    SetFault(name, R"({"fault":"counter_negative"})");
+    SetFault(name, R"({"fault":"field_overflow"})");
+    auto r = Http(Addr(name), "GET", "/api/system/info");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_NE(r->body.find(std::string(1000, 'h')), std::string::npos) << name;
+    EXPECT_NE(r->body.find("-12345"), std::string::npos) << name;
+    EXPECT_NE(r->body.find("1e309"), std::string::npos) << name;
+  }
+  SetFault("sim-axeos-0003", R"({"fault":"counter_spike","value":1})");
+  SetFault("sim-axeos-0003", R"({"fault":"hostname_churn"})");
+  SetFault("sim-axeos-0003", R"({"fault":"counter_negative"})");
+  EXPECT_EQ(
+      Ctl("DELETE", "/miners/sim-axeos-0003/faults/counter_negative").first,
+      200);
+  auto a = Http(Addr("sim-axeos-0003"), "GET", "/api/system/info");
+  auto b = Http(Addr("sim-axeos-0003"), "GET", "/api/system/info");
+  ASSERT_TRUE(a.ok() && b.ok());
+  // The spike is one reply only; the hostname differs on every reply.
+  EXPECT_NE(a->body.find("1180591620717411303424"), std::string::npos);
+  EXPECT_EQ(b->body.find("1180591620717411303424"), std::string::npos);
+  EXPECT_NE(a->body.find("churn-1"), std::string::npos);
+  EXPECT_NE(b->body.find("churn-2"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rigwatch::sim

@@ -73,7 +73,9 @@ bool Faults::Healthy() const { return ActiveFaults(*this).empty(); }
 std::string_view FaultNames() {
   return "refuse, blackhole, trickle[=ms], reset_mid, truncate, garbage, "
          "huge, http500, http401, code45[=restart|all], temp_ramp[=C/min], "
-         "temp_ceiling=C, hashrate_drop[=fraction], ignore_restart";
+         "temp_ceiling=C, hashrate_drop[=fraction], ignore_restart, "
+         "hostname_huge[=bytes], hostname_churn, counter_negative, "
+         "counter_spike[=replies], field_overflow";
 }
 
 Status ApplyFault(Faults& f, std::string_view name, std::string_view param,
@@ -113,6 +115,35 @@ Status ApplyFault(Faults& f, std::string_view name, std::string_view param,
   } else if (name == "ignore_restart") {
     RW_RETURN_IF_ERROR(no_param());
     next.ignore_restart = true;
+  } else if (name == "hostname_churn") {
+    RW_RETURN_IF_ERROR(no_param());
+    next.hostname_churn = true;
+  } else if (name == "counter_negative") {
+    RW_RETURN_IF_ERROR(no_param());
+    next.counter_negative = true;
+  } else if (name == "field_overflow") {
+    RW_RETURN_IF_ERROR(no_param());
+    next.field_overflow = true;
+  } else if (name == "hostname_huge") {
+    double bytes = 921600;
+    if (!param.empty()) {
+      RW_ASSIGN_OR_RETURN(bytes, ParseNumber(name, param));
+    }
+    if (bytes < 1 || bytes > 16 * 1024 * 1024) {
+      return InvalidArgumentError(
+          "fault hostname_huge: bytes must be in 1..16777216");
+    }
+    next.hostname_bytes = static_cast<size_t>(bytes);
+  } else if (name == "counter_spike") {
+    double n = 1;
+    if (!param.empty()) {
+      RW_ASSIGN_OR_RETURN(n, ParseNumber(name, param));
+    }
+    if (n < 1 || n > 1000000) {
+      return InvalidArgumentError(
+          "fault counter_spike: replies must be in 1..1000000");
+    }
+    next.counter_spike = static_cast<int>(n);
   } else if (name == "trickle") {
     double ms = 200;
     if (!param.empty()) {
@@ -191,6 +222,16 @@ Status ClearFault(Faults& f, std::string_view name) {
     f.temp_ceiling_c = Faults().temp_ceiling_c;
   } else if (name == "hashrate_drop") {
     f.hashrate_fraction = 1.0;
+  } else if (name == "hostname_huge") {
+    f.hostname_bytes = 0;
+  } else if (name == "hostname_churn") {
+    f.hostname_churn = false;
+  } else if (name == "counter_negative") {
+    f.counter_negative = false;
+  } else if (name == "counter_spike") {
+    f.counter_spike = 0;
+  } else if (name == "field_overflow") {
+    f.field_overflow = false;
   } else {
     return InvalidArgumentError("unknown fault '" + std::string(name) +
                                 "' (known: all, " + std::string(FaultNames()) +
@@ -210,6 +251,15 @@ std::vector<std::string> ActiveFaults(const Faults& f) {
   if (f.truncate) out.push_back("truncate");
   if (f.garbage) out.push_back("garbage");
   if (f.huge) out.push_back("huge");
+  if (f.hostname_bytes > 0) {
+    out.push_back("hostname_huge=" + std::to_string(f.hostname_bytes));
+  }
+  if (f.hostname_churn) out.push_back("hostname_churn");
+  if (f.counter_negative) out.push_back("counter_negative");
+  if (f.counter_spike > 0) {
+    out.push_back("counter_spike=" + std::to_string(f.counter_spike));
+  }
+  if (f.field_overflow) out.push_back("field_overflow");
   if (f.http_status != 0) out.push_back("http" + std::to_string(f.http_status));
   if (f.code45 == Faults::Deny::kRestart) out.push_back("code45=restart");
   if (f.code45 == Faults::Deny::kAll) out.push_back("code45=all");

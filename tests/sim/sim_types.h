@@ -55,6 +55,13 @@ struct Faults {
   SteadyTime temp_ramp_start{};
   double hashrate_fraction = 1.0;  // < 1: hashrate drops to this fraction
   bool ignore_restart = false;     // restart is answered but never reboots
+  // Hostile values in the AxeOS info reply (hostile_fields.h).
+  size_t hostname_bytes = 0;      // > 0: hostname of that many bytes
+  bool hostname_churn = false;    // a new hostname on every reply
+  uint64_t churn_seq = 0;         //   ... its sequence number
+  bool counter_negative = false;  // sharesAccepted is negative
+  int counter_spike = 0;          // the next N replies: sharesAccepted 2^70
+  bool field_overflow = false;    // hashRate is 1e309
 
   bool Healthy() const;
 };
@@ -68,6 +75,8 @@ std::string_view FaultNames();
 //   trickle[=ms, default 200]   code45[=restart|all, default restart]
 //   temp_ramp[=C per minute, default 2]   temp_ceiling=C (default 95)
 //   hashrate_drop[=fraction 0..1, default 0.5]
+//   hostname_huge[=bytes, default 921600]   hostname_churn
+//   counter_negative   counter_spike[=replies, default 1]   field_overflow
 // `now` starts a temperature ramp. Fails on an unknown name or bad parameter,
 // leaving `f` unchanged.
 Status ApplyFault(Faults& f, std::string_view name, std::string_view param,

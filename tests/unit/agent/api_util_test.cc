@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "agent/api/routes.h"
+#include "agent/api/source.h"
+#include "agent/store/csv.h"
+#include "agent/store/memory_store.h"
+
 namespace rigwatch {
 namespace {
 
@@ -52,6 +59,152 @@ TEST(SeriesJsonTest, EscapesAndNulls) {
   EXPECT_EQ(SeriesJson({sp}),
             "{\"series\":[{\"miner\":\"r\\\"1\",\"metric\":\"m\",\"labels\":{"
             "\"a\":\"b\"},\"points\":[[1000,1.5],[2000,null]]}]}");
+}
+
+// The API handlers against a small ApiSource: a memory store, fixed rule
+// states, recorded mutes. The integration tests run them on the real agent.
+class FakeSource : public api::ApiSource {
+ public:
+  WallTime now = kNow;
+  bool rules = true;
+  std::unique_ptr<store::Store> st;
+  std::vector<rules::AlertView> alerts;
+  std::map<std::string, PollError> errors;
+  std::vector<std::string> calls;
+
+  WallTime Now() const override { return now; }
+  bool Ready() const override { return true; }
+  std::string RenderMetrics() const override { return "m 1\n"; }
+  std::optional<PollError> LastPollError(std::string_view m) const override {
+    auto it = errors.find(std::string(m));
+    if (it == errors.end()) return std::nullopt;
+    return it->second;
+  }
+  bool HasStore() const override { return st != nullptr; }
+  Result<std::vector<store::SeriesKey>> MatchSeries(
+      const store::Selector& sel) override {
+    return st->MatchSeries(sel);
+  }
+  Result<std::vector<store::SeriesPoints>> Select(const store::Selector& sel,
+                                                  WallTime from,
+                                                  WallTime to) override {
+    return st->Select(sel, from, to);
+  }
+  Result<std::unique_ptr<store::RowIterator>> Scan(WallTime from,
+                                                   WallTime to) override {
+    return st->Scan(from, to);
+  }
+  bool HasRules() const override { return rules; }
+  std::vector<rules::AlertView> Alerts(bool) const override { return alerts; }
+  std::string AlertsJson(bool) const override { return "{\"alerts\":[]}"; }
+  Status Mute(std::string_view t, WallTime until) override {
+    calls.push_back("mute " + std::string(t) + " " +
+                    std::to_string(ToUnixMillis(until)));
+    return Status::Ok();
+  }
+  Status Unmute(std::string_view t) override {
+    calls.push_back("unmute " + std::string(t));
+    return Status::Ok();
+  }
+};
+
+HttpRequest Req(std::string method, std::string path, std::string query = "") {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  r.query = std::move(query);
+  return r;
+}
+
+TEST(ApiRoutesTest, TargetShowsItsStatesAndLastPollError) {
+  FakeSource src;
+  rules::AlertView a;
+  a.rule = "hot";
+  a.target = "rig-1";
+  a.level = rules::Level::kRed;
+  a.since = kNow - std::chrono::minutes(5);
+  a.threshold = "> 80";
+  a.value = 91.5;
+  src.alerts = {a};
+  a.target = "rig-2";
+  src.alerts.push_back(a);
+  src.errors["rig-1"] = PollError{
+      "parse_error",
+      "cgminer rig-1 (10.0.0.12:4028): summary: malformed JSON at byte 812",
+      kNow - std::chrono::seconds(10), true};
+  HttpResponse r = api::HandleTarget(src, Req("GET", "/api/v1/targets/rig-1"));
+  EXPECT_EQ(r.status, 200);
+  const std::string since = store::FormatRfc3339(a.since);
+  const std::string at = store::FormatRfc3339(src.errors["rig-1"].time);
+  EXPECT_EQ(r.body,
+            "{\"target\":\"rig-1\",\"states\":[{\"rule\":\"hot\",\"target\":"
+            "\"rig-1\",\"level\":\"red\",\"since\":\"" +
+                since +
+                "\",\"threshold\":\"> 80\",\"value\":91.500000,\"muted\":"
+                "false}],\"last_poll_error\":{\"result\":\"parse_error\","
+                "\"error\":\"cgminer rig-1 (10.0.0.12:4028): summary: "
+                "malformed JSON at byte 812\",\"time\":\"" +
+                at + "\",\"failing\":true}}");
+  // A miner that never failed: null. The list view has no poll errors.
+  r = api::HandleTarget(src, Req("GET", "/api/v1/targets/rig-2"));
+  EXPECT_NE(r.body.find("\"last_poll_error\":null"), std::string::npos)
+      << r.body;
+  r = api::HandleTarget(src, Req("GET", "/api/v1/targets"));
+  EXPECT_EQ(r.body.find("last_poll_error"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("rig-2"), std::string::npos) << r.body;
+  src.rules = false;
+  EXPECT_EQ(api::HandleTarget(src, Req("GET", "/api/v1/targets/rig-1")).status,
+            503);
+}
+
+TEST(ApiRoutesTest, MuteAndUnmuteReachTheSource) {
+  FakeSource src;
+  EXPECT_EQ(
+      api::HandleMute(src, Req("POST", "/api/v1/mute", "target=rig-1&for=2h"))
+          .status,
+      200);
+  EXPECT_EQ(api::HandleMute(src, Req("DELETE", "/api/v1/mute", "target=rig-1"))
+                .status,
+            200);
+  ASSERT_EQ(src.calls.size(), 2u);
+  EXPECT_EQ(src.calls[0],
+            "mute rig-1 " + std::to_string(ToUnixMillis(kNow) + 7200000));
+  EXPECT_EQ(src.calls[1], "unmute rig-1");
+  EXPECT_EQ(
+      api::HandleMute(src, Req("GET", "/api/v1/mute", "target=rig-1")).status,
+      405);
+  EXPECT_EQ(api::HandleMute(src, Req("POST", "/api/v1/mute")).status, 400);
+  EXPECT_EQ(
+      api::HandleMute(src, Req("POST", "/api/v1/mute", "target=a&for=soon"))
+          .status,
+      400);
+  EXPECT_EQ(src.calls.size(), 2u);  // refused requests change nothing
+}
+
+TEST(ApiRoutesTest, SeriesFromTheStore) {
+  FakeSource src;
+  EXPECT_EQ(
+      api::HandleSeries(src, Req("GET", "/api/v1/series", "match=up")).status,
+      503);
+  store::StoreOptions so;
+  auto st = store::OpenMemoryStore(so);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  src.st = std::move(st).value();
+  src.st->Append("rig-1", kNow - std::chrono::minutes(1),
+                 {Sample{"miner_up", {}, 1}});
+  ASSERT_TRUE(src.st->Flush().ok());
+  HttpResponse r =
+      api::HandleSeries(src, Req("GET", "/api/v1/series", "match=miner_up"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"miner\":\"rig-1\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(std::to_string(ToUnixMillis(kNow) - 60000)),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(api::HandleSeries(src, Req("GET", "/api/v1/series")).status, 400);
+  EXPECT_EQ(api::HandleSeries(src, Req("GET", "/api/v1/series",
+                                       "match=miner_up&from=now&to=-1h"))
+                .status,
+            400);
 }
 
 }  // namespace

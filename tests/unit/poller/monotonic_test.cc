@@ -53,5 +53,43 @@ TEST(CounterTrackerTest, CounterDecreaseWithoutUptimeIsAReboot) {
   EXPECT_EQ(t.restarts_detected(), 1u);
 }
 
+TEST(CounterTrackerTest, NegativeAndHugeRawValuesAreDroppedAndCounted) {
+  CounterTracker t;
+  Samples s = Make(5, 7, 1);
+  (void)t.Apply(s, 10.0, &IsCounter, 0.0);
+  s = Make(-3, 9, 1);
+  EXPECT_FALSE(t.Apply(s, 20.0, &IsCounter, 10.0));
+  // The negative sample is gone; the other counter and the gauge stay.
+  EXPECT_EQ(s, (Samples{Sample{"x_total", {{"pool", "1"}}, 9},
+                        Sample{"gauge", {}, 1}}));
+  s = Make(0x1p70, 10, 1);  // 2^70
+  EXPECT_FALSE(t.Apply(s, 30.0, &IsCounter, 20.0));
+  EXPECT_EQ(s.size(), 2u);
+  // The next sane value continues the series: no reboot, no offset.
+  s = Make(6, 11, 1);
+  EXPECT_FALSE(t.Apply(s, 40.0, &IsCounter, 30.0));
+  EXPECT_EQ(s, Make(6, 11, 1));
+  EXPECT_EQ(t.restarts_detected(), 0u);
+  EXPECT_EQ(t.rejected().at("negative"), 1u);
+  EXPECT_EQ(t.rejected().at("out_of_range"), 1u);
+}
+
+TEST(CounterTrackerTest, JumpFasterThanTheRateBoundIsDropped) {
+  CounterTracker t;
+  Samples s = Make(5, 7, 1);
+  (void)t.Apply(s, 10.0, &IsCounter, 0.0);
+  // 10 s later: up to 10 * kMaxCounterRatePerSecond is plausible.
+  s = Make(5 + 10 * kMaxCounterRatePerSecond, 7 + 1e9, 1);
+  EXPECT_FALSE(t.Apply(s, 20.0, &IsCounter, 10.0));
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].value, 5 + 10 * kMaxCounterRatePerSecond);
+  EXPECT_EQ(t.rejected().at("implausible_jump"), 1u);
+  // A spike then the real value: the drop back is not taken for a reboot.
+  s = Make(5 + 10 * kMaxCounterRatePerSecond, 8, 1);
+  EXPECT_FALSE(t.Apply(s, 30.0, &IsCounter, 20.0));
+  EXPECT_EQ(s[1].value, 8);
+  EXPECT_EQ(t.restarts_detected(), 0u);
+}
+
 }  // namespace
 }  // namespace rigwatch

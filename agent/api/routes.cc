@@ -1,19 +1,15 @@
-// The agent's HTTP routes: /metrics, health, and the /api/v1 read API.
+#include "agent/api/routes.h"
+
 #include <cmath>
 #include <sstream>
 
 #include "agent/api/api_util.h"
-#include "agent/app/agent.h"
-#include "agent/app/pipeline.h"
 #include "agent/common/log.h"
 #include "agent/common/units.h"
-#include "agent/http/server.h"
-#include "agent/rules/engine.h"
 #include "agent/store/csv.h"
-#include "agent/store/store.h"
 #include "agent/version.h"
 
-namespace rigwatch {
+namespace rigwatch::api {
 namespace {
 
 HttpResponse JsonError(int status, const std::string& message) {
@@ -45,39 +41,43 @@ Result<std::pair<WallTime, WallTime>> TimeRange(const HttpRequest& req,
 
 }  // namespace
 
-void Agent::RegisterRoutes() {
-  http_->Handle("/metrics", [this](const HttpRequest&) {
+void RegisterRoutes(HttpServer& http, ApiSource& src) {
+  http.Handle("/metrics", [&src](const HttpRequest&) {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = RenderMetrics();
+    r.body = src.RenderMetrics();
     r.gzip_ok = true;
     return r;
   });
-  http_->Handle("/healthz", [](const HttpRequest&) {
+  http.Handle("/healthz", [](const HttpRequest&) {
     return HttpResponse::Text(200, "ok\n");
   });
-  http_->Handle("/readyz", [this](const HttpRequest&) {
-    return Ready() ? HttpResponse::Text(200, "ready\n")
-                   : HttpResponse::Text(503,
-                                        "not ready: first collection still "
-                                        "running\n");
+  http.Handle("/readyz", [&src](const HttpRequest&) {
+    return src.Ready() ? HttpResponse::Text(200, "ready\n")
+                       : HttpResponse::Text(503,
+                                            "not ready: first collection still "
+                                            "running\n");
   });
-  http_->Handle("/api/v1/alerts", [this](const HttpRequest& req) {
-    if (!rules_) return JsonError(503, "rules are not running");
+  http.Handle("/api/v1/alerts", [&src](const HttpRequest& req) {
+    if (!src.HasRules()) return JsonError(503, "rules are not running");
     bool unknown = req.Param("unknown").value_or("") == "true";
-    return HttpResponse::Json(200, rules_->AlertsJson(unknown));
+    return HttpResponse::Json(200, src.AlertsJson(unknown));
   });
-  http_->Handle("/api/v1/series",
-                [this](const HttpRequest& req) { return HandleSeries(req); });
-  http_->Handle("/api/v1/export",
-                [this](const HttpRequest& req) { return HandleExport(req); });
-  http_->Handle("/api/v1/targets",
-                [this](const HttpRequest& req) { return HandleTarget(req); });
-  http_->Handle("/api/v1/targets/",
-                [this](const HttpRequest& req) { return HandleTarget(req); });
-  http_->Handle("/api/v1/mute",
-                [this](const HttpRequest& req) { return HandleMute(req); });
-  http_->Handle("/", [](const HttpRequest& req) {
+  http.Handle("/api/v1/series", [&src](const HttpRequest& req) {
+    return HandleSeries(src, req);
+  });
+  http.Handle("/api/v1/export", [&src](const HttpRequest& req) {
+    return HandleExport(src, req);
+  });
+  http.Handle("/api/v1/targets", [&src](const HttpRequest& req) {
+    return HandleTarget(src, req);
+  });
+  http.Handle("/api/v1/targets/", [&src](const HttpRequest& req) {
+    return HandleTarget(src, req);
+  });
+  http.Handle("/api/v1/mute",
+              [&src](const HttpRequest& req) { return HandleMute(src, req); });
+  http.Handle("/", [](const HttpRequest& req) {
     if (req.path != "/") return HttpResponse::Text(404, "not found\n");
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
@@ -99,16 +99,16 @@ void Agent::RegisterRoutes() {
   });
 }
 
-HttpResponse Agent::HandleSeries(const HttpRequest& req) {
-  if (!store_) return JsonError(503, "the store is not open");
+HttpResponse HandleSeries(ApiSource& src, const HttpRequest& req) {
+  if (!src.HasStore()) return JsonError(503, "the store is not open");
   std::optional<std::string> match = req.Param("match");
   if (!match) return JsonError(400, "missing \"match\" (a series selector)");
   Result<store::Selector> sel = ParseSelector(*match);
   if (!sel.ok()) return JsonError(400, sel.status().message());
-  auto range = TimeRange(req, clock_->Now(), std::chrono::hours(1));
+  auto range = TimeRange(req, src.Now(), std::chrono::hours(1));
   if (!range.ok()) return JsonError(400, range.status().message());
   // A selector may match many series; bound what one request can ask for.
-  Result<std::vector<store::SeriesKey>> keys = store_->MatchSeries(*sel);
+  Result<std::vector<store::SeriesKey>> keys = src.MatchSeries(*sel);
   if (!keys.ok()) return JsonError(500, keys.status().message());
   constexpr size_t kMaxSeries = 1000;
   if (keys->size() > kMaxSeries) {
@@ -117,21 +117,22 @@ HttpResponse Agent::HandleSeries(const HttpRequest& req) {
                               std::to_string(kMaxSeries));
   }
   Result<std::vector<store::SeriesPoints>> series =
-      store_->Select(*sel, range->first, range->second);
+      src.Select(*sel, range->first, range->second);
   if (!series.ok()) return JsonError(500, series.status().message());
   return HttpResponse::Json(200, SeriesJson(*series));
 }
 
-HttpResponse Agent::HandleExport(const HttpRequest& req) {
-  if (!store_) return HttpResponse::Text(503, "the store is not open\n");
-  auto range = TimeRange(req, clock_->Now(), std::chrono::hours(24));
+HttpResponse HandleExport(ApiSource& src, const HttpRequest& req) {
+  if (!src.HasStore())
+    return HttpResponse::Text(503, "the store is not open\n");
+  auto range = TimeRange(req, src.Now(), std::chrono::hours(24));
   if (!range.ok())
     return HttpResponse::Text(400, range.status().message() + "\n");
   RowFilter filter;
   for (const std::string& m : req.Params("miner")) filter.miners.insert(m);
   for (const std::string& m : req.Params("metric")) filter.metrics.insert(m);
   Result<std::unique_ptr<store::RowIterator>> it =
-      store_->Scan(range->first, range->second);
+      src.Scan(range->first, range->second);
   if (!it.ok()) return HttpResponse::Text(500, it.status().message() + "\n");
   HttpResponse r;
   r.content_type = "text/csv; charset=utf-8";
@@ -167,12 +168,12 @@ HttpResponse Agent::HandleExport(const HttpRequest& req) {
 // /api/v1/targets: every target with a non-green rule state;
 // /api/v1/targets/NAME: one target's rule states (all levels) and its
 // miner_up over the last 15 minutes. Mails link here.
-HttpResponse Agent::HandleTarget(const HttpRequest& req) {
-  if (!rules_) return JsonError(503, "rules are not running");
+HttpResponse HandleTarget(ApiSource& src, const HttpRequest& req) {
+  if (!src.HasRules()) return JsonError(503, "rules are not running");
   std::string name;
   const std::string prefix = "/api/v1/targets/";
   if (req.path.size() > prefix.size()) name = req.path.substr(prefix.size());
-  std::vector<rules::AlertView> alerts = rules_->Alerts(!name.empty());
+  std::vector<rules::AlertView> alerts = src.Alerts(!name.empty());
   std::string out = "{";
   if (!name.empty()) {
     out += "\"target\":";
@@ -205,7 +206,7 @@ HttpResponse Agent::HandleTarget(const HttpRequest& req) {
   out += "]";
   if (!name.empty()) {
     // The miner's last failed poll, kept across its recovery.
-    std::optional<PollError> err = pipeline_->poll_errors().Last(name);
+    std::optional<PollError> err = src.LastPollError(name);
     out += ",\"last_poll_error\":";
     if (err) {
       out += "{\"result\":";
@@ -221,13 +222,13 @@ HttpResponse Agent::HandleTarget(const HttpRequest& req) {
       out += "null";
     }
   }
-  if (!name.empty() && store_) {
+  if (!name.empty() && src.HasStore()) {
     store::Selector sel;
     sel.metric = "miner_up";
     sel.target = name;
-    WallTime now = clock_->Now();
+    WallTime now = src.Now();
     Result<std::vector<store::SeriesPoints>> up =
-        store_->Select(sel, now - std::chrono::minutes(15), now);
+        src.Select(sel, now - std::chrono::minutes(15), now);
     if (up.ok()) {
       std::string series = SeriesJson(*up);  // {"series":[...]}
       out += ",\"miner_up\":" + series.substr(10, series.size() - 11);
@@ -237,8 +238,8 @@ HttpResponse Agent::HandleTarget(const HttpRequest& req) {
   return HttpResponse::Json(200, out);
 }
 
-HttpResponse Agent::HandleMute(const HttpRequest& req) {
-  if (!rules_) return JsonError(503, "rules are not running");
+HttpResponse HandleMute(ApiSource& src, const HttpRequest& req) {
+  if (!src.HasRules()) return JsonError(503, "rules are not running");
   if (req.method != "POST" && req.method != "DELETE") {
     return JsonError(405,
                      "use POST ?target=NAME&for=2h, or DELETE ?target=NAME");
@@ -246,7 +247,7 @@ HttpResponse Agent::HandleMute(const HttpRequest& req) {
   std::optional<std::string> target = req.Param("target");
   if (!target || target->empty()) return JsonError(400, "missing \"target\"");
   if (req.method == "DELETE") {
-    Status s = rules_->Unmute(*target);
+    Status s = src.Unmute(*target);
     if (!s.ok()) return JsonError(500, s.message());
     LogInfo("unmuted").Kv("target", *target);
     return HttpResponse::Json(200, "{\"status\":\"unmuted\"}");
@@ -254,12 +255,12 @@ HttpResponse Agent::HandleMute(const HttpRequest& req) {
   Result<std::chrono::milliseconds> d =
       ParseDuration(req.Param("for").value_or("1h"));
   if (!d.ok()) return JsonError(400, d.status().message());
-  WallTime until = clock_->Now() + *d;
-  Status s = rules_->Mute(*target, until);
+  WallTime until = src.Now() + *d;
+  Status s = src.Mute(*target, until);
   if (!s.ok()) return JsonError(500, s.message());
   LogInfo("muted").Kv("target", *target).Kv("for", FormatDuration(*d));
   return HttpResponse::Json(200, "{\"status\":\"muted\",\"until_ms\":" +
                                      std::to_string(ToUnixMillis(until)) + "}");
 }
 
-}  // namespace rigwatch
+}  // namespace rigwatch::api

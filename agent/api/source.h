@@ -1,0 +1,51 @@
+// ApiSource: what the HTTP API reads and the few things it changes, and
+// nothing else. The app implements it over the live state, the store and
+// the rule engine; tests implement it with a fake.
+#ifndef RIGWATCH_AGENT_API_SOURCE_H_
+#define RIGWATCH_AGENT_API_SOURCE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/common/clock.h"
+#include "agent/common/status.h"
+#include "agent/live_state/poll_errors.h"
+#include "agent/rules/engine.h"
+#include "agent/store/store.h"
+
+namespace rigwatch::api {
+
+class ApiSource {
+ public:
+  virtual ~ApiSource() = default;
+
+  virtual WallTime Now() const = 0;
+  // Live state.
+  virtual bool Ready() const = 0;
+  virtual std::string RenderMetrics() const = 0;  // /metrics text
+  virtual std::optional<PollError> LastPollError(
+      std::string_view miner) const = 0;
+
+  // Store queries; Unavailable when the store is not open.
+  virtual bool HasStore() const = 0;
+  virtual Result<std::vector<store::SeriesKey>> MatchSeries(
+      const store::Selector& sel) = 0;
+  virtual Result<std::vector<store::SeriesPoints>> Select(
+      const store::Selector& sel, WallTime from, WallTime to) = 0;
+  virtual Result<std::unique_ptr<store::RowIterator>> Scan(WallTime from,
+                                                           WallTime to) = 0;
+
+  // Rule states and muting; HasRules false while the rules are not running.
+  virtual bool HasRules() const = 0;
+  virtual std::vector<rules::AlertView> Alerts(bool include_unknown) const = 0;
+  virtual std::string AlertsJson(bool include_unknown) const = 0;
+  virtual Status Mute(std::string_view target, WallTime until) = 0;
+  virtual Status Unmute(std::string_view target) = 0;
+};
+
+}  // namespace rigwatch::api
+
+#endif  // RIGWATCH_AGENT_API_SOURCE_H_
