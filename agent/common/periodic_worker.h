@@ -10,8 +10,9 @@
 //   });
 //   w.Start(); ... w.Wake(); ... w.Stop();
 //
-// Thread-safe: Start, Stop and Wake may be called from any thread, but not
-// from the tick itself (Stop would join its own thread).
+// Wake may be called from any thread, the tick included. Start and Stop
+// belong to the owner (one thread at a time), never to the tick itself
+// (Stop would join its own thread).
 #ifndef RIGWATCH_AGENT_COMMON_PERIODIC_WORKER_H_
 #define RIGWATCH_AGENT_COMMON_PERIODIC_WORKER_H_
 
