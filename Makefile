@@ -12,7 +12,8 @@ SANITIZE ?= OFF
 # Debian packages (DESIGN.md). Build and run:
 DEPS := build-essential cmake pkg-config prometheus-cpp-dev libcivetweb-dev \
         libcurl4-openssl-dev librocksdb-dev libyaml-cpp-dev libgtest-dev \
-        libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev libcrypt-dev
+        libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev libcrypt-dev \
+        libre2-dev libssl-dev
 # Tests additionally run the real tools:
 TEST_DEPS := prometheus prometheus-alertmanager python3-aiosmtpd python3 python3-yaml openssl systemd \
              curl procps

@@ -21,6 +21,18 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   return true;
 }
 
+// WallTime counts nanoseconds in an int64: about 292 years either side of
+// 1970. A time argument outside that is refused rather than wrapped.
+constexpr int64_t kMaxAbsUnixMillis = 9'200'000'000'000;
+
+Result<WallTime> CheckedUnixMillis(int64_t ms, std::string_view s) {
+  if (ms > kMaxAbsUnixMillis || ms < -kMaxAbsUnixMillis) {
+    return InvalidArgumentError("time \"" + std::string(s) +
+                                "\" is out of range (years 1678 to 2261)");
+  }
+  return FromUnixMillis(ms);
+}
+
 Result<WallTime> ParseRfc3339(std::string_view s) {
   auto bad = [&] {
     return InvalidArgumentError(
@@ -75,7 +87,7 @@ Result<WallTime> ParseRfc3339(std::string_view s) {
   tm.tm_min = mi;
   tm.tm_sec = sec;
   int64_t epoch = static_cast<int64_t>(timegm(&tm)) - offset_s;
-  return FromUnixMillis(epoch * 1000 + millis);
+  return CheckedUnixMillis(epoch * 1000 + millis, s);
 }
 
 }  // namespace
@@ -92,7 +104,8 @@ Result<WallTime> ParseTimeArg(std::string_view s, WallTime now) {
       return InvalidArgumentError("invalid time \"" + std::string(s) +
                                   "\": " + d.status().message());
     }
-    return now - *d;
+    if (d->count() > kMaxAbsUnixMillis) return CheckedUnixMillis(INT64_MIN, s);
+    return CheckedUnixMillis(ToUnixMillis(now) - d->count(), s);
   }
   bool numeric = true;
   for (char c : s) {
@@ -104,7 +117,10 @@ Result<WallTime> ParseTimeArg(std::string_view s, WallTime now) {
     if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
       return InvalidArgumentError("invalid time \"" + std::string(s) + "\"");
     }
-    return FromUnixMillis(static_cast<int64_t>(std::llround(secs * 1000)));
+    if (!(secs * 1000 <= static_cast<double>(kMaxAbsUnixMillis))) {
+      return CheckedUnixMillis(INT64_MAX, s);
+    }
+    return CheckedUnixMillis(std::llround(secs * 1000), s);
   }
   return ParseRfc3339(s);
 }

@@ -76,7 +76,8 @@ void RegisterRoutes(HttpServer& http, ApiSource& src) {
     return HandleTarget(src, req);
   });
   http.Handle("/api/v1/mute",
-              [&src](const HttpRequest& req) { return HandleMute(src, req); });
+              [&src](const HttpRequest& req) { return HandleMute(src, req); },
+              {"POST", "DELETE"});
   http.Handle("/", [](const HttpRequest& req) {
     if (req.path != "/") return HttpResponse::Text(404, "not found\n");
     HttpResponse r;
@@ -109,7 +110,11 @@ HttpResponse HandleSeries(ApiSource& src, const HttpRequest& req) {
   if (!range.ok()) return JsonError(400, range.status().message());
   // A selector may match many series; bound what one request can ask for.
   Result<std::vector<store::SeriesKey>> keys = src.MatchSeries(*sel);
-  if (!keys.ok()) return JsonError(500, keys.status().message());
+  if (!keys.ok()) {
+    // A bad regex in the selector is the client's error.
+    const bool bad = keys.status().code() == StatusCode::kInvalidArgument;
+    return JsonError(bad ? 400 : 500, keys.status().message());
+  }
   constexpr size_t kMaxSeries = 1000;
   if (keys->size() > kMaxSeries) {
     return JsonError(400, "selector matches " + std::to_string(keys->size()) +
@@ -255,6 +260,11 @@ HttpResponse HandleMute(ApiSource& src, const HttpRequest& req) {
   Result<std::chrono::milliseconds> d =
       ParseDuration(req.Param("for").value_or("1h"));
   if (!d.ok()) return JsonError(400, d.status().message());
+  // Bounded: a mute is for maintenance, and now + a huge `for` would wrap.
+  constexpr std::chrono::hours kMaxMute{24 * 365};
+  if (d->count() <= 0 || *d > kMaxMute) {
+    return JsonError(400, "\"for\" must be more than 0 and at most 365d");
+  }
   WallTime until = src.Now() + *d;
   Status s = src.Mute(*target, until);
   if (!s.ok()) return JsonError(500, s.message());

@@ -53,6 +53,10 @@ constexpr std::array kAgentMetrics = {
                ""},
     MetricDesc{"rigwatch_rule_series", MetricType::kGauge,
                "(rule, target, series) states held by the rule engine.", ""},
+    MetricDesc{"rigwatch_http_auth_failures_total", MetricType::kCounter,
+               "HTTP requests refused for bad or missing credentials or a "
+               "rate-limited client address.",
+               ""},
     MetricDesc{"rigwatch_backup_failures_total", MetricType::kCounter,
                "Scheduled backups that failed.", ""},
     MetricDesc{"rigwatch_backup_last_success_timestamp_seconds",
@@ -486,6 +490,11 @@ void Agent::CollectOnce() {
   }
   self.push_back(
       {"rigwatch_series", {}, static_cast<double>(live_->SeriesCount())});
+  if (http_) {
+    self.push_back({"rigwatch_http_auth_failures_total",
+                    {},
+                    static_cast<double>(http_->auth_failures())});
+  }
   if (pipeline_) {
     self.push_back({"rigwatch_rule_rounds_total",
                     {},

@@ -2,6 +2,10 @@
 
 #include <civetweb.h>
 #include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <strings.h>
 #include <zlib.h>
 
@@ -179,6 +183,17 @@ const char* ReasonPhrase(int status) {
   return r ? r : "";
 }
 
+// Address entries the failure table may hold; past this, expired windows
+// are dropped, and if none has expired the table starts over.
+constexpr size_t kMaxFailureEntries = 10000;
+
+// The cost of a "$2b$10$..." hash; 0 when it is not one.
+int BcryptCost(std::string_view h) {
+  if (h.size() < 7 || h[0] != '$' || h[3] != '$' || h[6] != '$') return 0;
+  if (h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9') return 0;
+  return (h[4] - '0') * 10 + (h[5] - '0');
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
@@ -193,6 +208,10 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 HttpServer::HttpServer(HttpServerOptions options)
     : options_(std::move(options)), users_(options_.users) {
   mg_init_library(0);
+  if (RAND_bytes(mac_key_.data(), static_cast<int>(mac_key_.size())) != 1) {
+    // Without a random key the cache would be a fast oracle: never use it.
+    AbortWithMessage("RAND_bytes failed: ", "no key for the auth cache");
+  }
 }
 
 HttpServer::~HttpServer() {
@@ -200,18 +219,24 @@ HttpServer::~HttpServer() {
   mg_exit_library();
 }
 
-void HttpServer::Handle(std::string path, HttpHandler handler) {
+void HttpServer::Handle(std::string path, HttpHandler handler,
+                        std::vector<std::string> methods) {
+  if (std::find(methods.begin(), methods.end(), "GET") != methods.end() &&
+      std::find(methods.begin(), methods.end(), "HEAD") == methods.end()) {
+    methods.push_back("HEAD");
+  }
+  Route_ r{std::move(handler), std::move(methods)};
   if (!path.empty() && path.back() == '/' && path != "/") {
-    prefix_.emplace_back(std::move(path), std::move(handler));
+    prefix_.emplace_back(std::move(path), std::move(r));
   } else {
-    exact_[std::move(path)] = std::move(handler);
+    exact_[std::move(path)] = std::move(r);
   }
 }
 
-const HttpHandler* HttpServer::Route(const std::string& path) const {
+const HttpServer::Route_* HttpServer::Route(const std::string& path) const {
   auto it = exact_.find(path);
   if (it != exact_.end()) return &it->second;
-  const HttpHandler* best = nullptr;
+  const Route_* best = nullptr;
   size_t best_len = 0;
   for (const auto& [p, h] : prefix_) {
     if (path.compare(0, p.size(), p) == 0 && p.size() > best_len) {
@@ -226,30 +251,128 @@ void HttpServer::SetUsers(std::vector<HttpUser> users) {
   std::lock_guard<std::mutex> l(auth_mu_);
   users_ = std::move(users);
   verified_.clear();
+  ++users_generation_;
 }
 
-bool HttpServer::Authorized(const HttpRequest& req) {
+std::vector<std::string> HttpServer::CredentialCacheForTest() {
   std::lock_guard<std::mutex> l(auth_mu_);
-  if (users_.empty()) return true;
-  std::string_view h = req.Header("Authorization");
-  if (h.size() < 6 || strncasecmp(h.data(), "Basic ", 6) != 0) return false;
-  std::optional<std::string> decoded = Base64Decode(h.substr(6));
-  if (!decoded) return false;
-  size_t colon = decoded->find(':');
-  if (colon == std::string::npos) return false;
-  std::string user = decoded->substr(0, colon);
-  std::string pass = decoded->substr(colon + 1);
-  auto u = std::find_if(users_.begin(), users_.end(),
-                        [&](const HttpUser& x) { return x.name == user; });
-  if (u == users_.end()) return false;
-  auto v = verified_.find(user);
-  if (v != verified_.end()) return ConstantTimeEquals(v->second, pass);
+  std::vector<std::string> out;
+  for (const auto& [user, mac] : verified_) {
+    out.emplace_back(reinterpret_cast<const char*>(mac.data()), mac.size());
+  }
+  return out;
+}
+
+HttpServer::Mac HttpServer::CredentialMac(std::string_view user,
+                                          std::string_view pass) const {
+  Mac out{};
+  unsigned int len = 0;
+  std::string msg;
+  msg.reserve(user.size() + 1 + pass.size());
+  msg.append(user).append(1, ':').append(pass);
+  HMAC(EVP_sha256(), mac_key_.data(), static_cast<int>(mac_key_.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
+       out.data(), &len);
+  OPENSSL_cleanse(msg.data(), msg.size());
+  return out;
+}
+
+bool HttpServer::RateLimited(const std::string& addr) {
+  auto it = failures_.find(addr);
+  if (it == failures_.end()) return false;
+  if (std::chrono::steady_clock::now() - it->second.window_start >=
+      kAuthFailureWindow) {
+    failures_.erase(it);
+    return false;
+  }
+  return it->second.count >= kAuthFailuresPerWindow;
+}
+
+void HttpServer::CountFailure(const std::string& addr) {
+  auth_failures_.fetch_add(1);
+  const auto now = std::chrono::steady_clock::now();
+  if (failures_.size() >= kMaxFailureEntries && !failures_.count(addr)) {
+    std::erase_if(failures_, [&](const auto& e) {
+      return now - e.second.window_start >= kAuthFailureWindow;
+    });
+    if (failures_.size() >= kMaxFailureEntries) failures_.clear();
+  }
+  Failures& f = failures_[addr];
+  if (f.count == 0 || now - f.window_start >= kAuthFailureWindow) {
+    f = Failures{0, now};
+  }
+  if (++f.count == kAuthFailuresPerWindow) {
+    LogWarn("http_auth_rate_limited")
+        .Kv("remote", addr)
+        .Kv("failures", f.count)
+        .Kv("for", std::to_string(kAuthFailureWindow.count()) + "s");
+  }
+}
+
+HttpServer::AuthResult HttpServer::Authorized(const HttpRequest& req) {
+  std::string hash;  // the user's bcrypt hash, or a stand-in of equal cost
+  bool known = false;
+  uint64_t generation = 0;
+  std::string user, pass;
+  Mac mac{};
+  {
+    std::lock_guard<std::mutex> l(auth_mu_);
+    if (users_.empty()) return AuthResult::kOk;
+    if (RateLimited(req.remote_addr)) {
+      auth_failures_.fetch_add(1);
+      return AuthResult::kRateLimited;
+    }
+    std::string_view h = req.Header("Authorization");
+    std::optional<std::string> decoded;
+    if (h.size() >= 6 && strncasecmp(h.data(), "Basic ", 6) == 0) {
+      decoded = Base64Decode(h.substr(6));
+    }
+    size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos) {
+      if (decoded) OPENSSL_cleanse(decoded->data(), decoded->size());
+      // No credentials at all is how every browser starts: counted, but it
+      // is not a guess, so it does not use up the address' allowance.
+      auth_failures_.fetch_add(1);
+      return AuthResult::kDenied;
+    }
+    user = decoded->substr(0, colon);
+    pass = decoded->substr(colon + 1);
+    OPENSSL_cleanse(decoded->data(), decoded->size());
+    mac = CredentialMac(user, pass);
+    auto v = verified_.find(user);
+    if (v != verified_.end() &&
+        CRYPTO_memcmp(v->second.data(), mac.data(), mac.size()) == 0) {
+      OPENSSL_cleanse(pass.data(), pass.size());
+      return AuthResult::kOk;
+    }
+    // An unknown user is checked against the costliest configured hash, so
+    // it takes as long as a known one and names cannot be found by timing.
+    for (const HttpUser& u : users_) {
+      if (u.name == user) {
+        hash = u.bcrypt_hash;
+        known = true;
+        break;
+      }
+      if (hash.empty() || BcryptCost(u.bcrypt_hash) > BcryptCost(hash)) {
+        hash = u.bcrypt_hash;
+      }
+    }
+    generation = users_generation_;
+  }
+  // bcrypt without the lock: a guesser must not delay other requests.
   crypt_data data{};
-  const char* out = crypt_r(pass.c_str(), u->bcrypt_hash.c_str(), &data);
-  if (out == nullptr || out[0] == '*') return false;
-  if (!ConstantTimeEquals(out, u->bcrypt_hash)) return false;
-  verified_[user] = pass;
-  return true;
+  const char* out = crypt_r(pass.c_str(), hash.c_str(), &data);
+  OPENSSL_cleanse(pass.data(), pass.size());
+  const bool ok =
+      known && out != nullptr && out[0] != '*' && ConstantTimeEquals(out, hash);
+  OPENSSL_cleanse(&data, sizeof data);
+  std::lock_guard<std::mutex> l(auth_mu_);
+  if (!ok) {
+    CountFailure(req.remote_addr);
+    return AuthResult::kDenied;
+  }
+  if (generation == users_generation_) verified_[user] = mac;
+  return AuthResult::kOk;
 }
 
 Status HttpServer::Start() {
@@ -334,16 +457,55 @@ int HttpServer::Serve(mg_connection* conn) {
     return status;
   };
 
-  if (!Authorized(req)) {
-    std::string hdr =
-        "WWW-Authenticate: Basic realm=\"" + options_.realm + "\"\r\n";
-    return send_simple(401, hdr, "Unauthorized\n");
+  // Framing first: a request whose body length is ambiguous (both
+  // Content-Length and Transfer-Encoding, or a coding other than chunked)
+  // is how requests are smuggled past a proxy. Refused, connection closed.
+  std::string_view te = req.Header("Transfer-Encoding");
+  const bool chunked = strcasecmp(std::string(te).c_str(), "chunked") == 0;
+  if (!te.empty() && (!req.Header("Content-Length").empty() || !chunked)) {
+    return send_simple(400, "Connection: close\r\n",
+                       "ambiguous request framing: Transfer-Encoding must be "
+                       "\"chunked\" alone, without Content-Length\n");
   }
 
-  // Read a bounded body (POSTs to the API are small).
+  switch (Authorized(req)) {
+    case AuthResult::kOk:
+      break;
+    case AuthResult::kDenied: {
+      std::string hdr =
+          "WWW-Authenticate: Basic realm=\"" + options_.realm + "\"\r\n";
+      return send_simple(401, hdr, "Unauthorized\n");
+    }
+    case AuthResult::kRateLimited: {
+      std::string hdr =
+          "Retry-After: " + std::to_string(kAuthFailureWindow.count()) + "\r\n";
+      return send_simple(429, hdr,
+                         "too many failed logins from this address; retry "
+                         "later\n");
+    }
+  }
+
+  const Route_* route = Route(req.path);
+  if (route == nullptr) return send_simple(404, "", "not found\n");
+  if (std::find(route->methods.begin(), route->methods.end(), req.method) ==
+      route->methods.end()) {
+    std::string allow = "Allow: ";
+    for (size_t i = 0; i < route->methods.size(); ++i) {
+      allow += (i ? ", " : "") + route->methods[i];
+    }
+    return send_simple(
+        405, allow + "\r\n",
+        "method " + req.method + " not allowed; " + allow + "\n");
+  }
+
+  // Read a bounded body (POSTs to the API are small). A chunked body has no
+  // length up front: read until the limit, one byte more means too large.
+  const std::string too_large = "request body larger than " +
+                                std::to_string(options_.max_body_bytes) +
+                                " bytes\n";
   if (ri->content_length > 0) {
     if (static_cast<size_t>(ri->content_length) > options_.max_body_bytes) {
-      return send_simple(413, "", "request body too large\n");
+      return send_simple(413, "Connection: close\r\n", too_large);
     }
     req.body.resize(static_cast<size_t>(ri->content_length));
     size_t got = 0;
@@ -353,12 +515,19 @@ int HttpServer::Serve(mg_connection* conn) {
       got += static_cast<size_t>(n);
     }
     req.body.resize(got);
+  } else if (chunked) {
+    char buf[8192];
+    for (;;) {
+      int n = mg_read(conn, buf, sizeof buf);
+      if (n <= 0) break;
+      if (req.body.size() + static_cast<size_t>(n) > options_.max_body_bytes) {
+        return send_simple(413, "Connection: close\r\n", too_large);
+      }
+      req.body.append(buf, static_cast<size_t>(n));
+    }
   }
 
-  const HttpHandler* h = Route(req.path);
-  if (h == nullptr) return send_simple(404, "", "not found\n");
-
-  HttpResponse resp = (*h)(req);
+  HttpResponse resp = route->handler(req);
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
                      ReasonPhrase(resp.status) +
                      "\r\nContent-Type: " + resp.content_type + "\r\n";

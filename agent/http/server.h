@@ -11,7 +11,10 @@
 #ifndef RIGWATCH_AGENT_HTTP_SERVER_H_
 #define RIGWATCH_AGENT_HTTP_SERVER_H_
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,8 +91,10 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Registers a handler for an exact path, or for every path below `path`
-  // when it ends with '/'. Call before Start().
-  void Handle(std::string path, HttpHandler handler);
+  // when it ends with '/'. Call before Start(). Any other method than
+  // `methods` gets 405 with an Allow header (HEAD is allowed with GET).
+  void Handle(std::string path, HttpHandler handler,
+              std::vector<std::string> methods = {"GET"});
 
   // Binds and starts serving. Fails with the listen address in the message.
   Status Start();
@@ -103,24 +108,56 @@ class HttpServer {
   // Swaps the users for Basic auth (config reload). Thread-safe.
   void SetUsers(std::vector<HttpUser> users);
 
+  // Requests refused for bad or missing credentials, and for coming from an
+  // address that failed too often (rigwatch_http_auth_failures_total).
+  uint64_t auth_failures() const { return auth_failures_.load(); }
+  // For tests: the bytes the credential cache holds, one entry per user.
+  std::vector<std::string> CredentialCacheForTest();
+
+  // Failed logins one client address may make per window before it gets
+  // 429 without any password check until the window ends.
+  static constexpr int kAuthFailuresPerWindow = 10;
+  static constexpr std::chrono::seconds kAuthFailureWindow{60};
+
  private:
+  enum class AuthResult { kOk, kDenied, kRateLimited };
+  using Mac = std::array<unsigned char, 32>;
+
   static int Dispatch(mg_connection* conn, void* self);
   int Serve(mg_connection* conn);
-  bool Authorized(const HttpRequest& req);
-  const HttpHandler* Route(const std::string& path) const;
+  AuthResult Authorized(const HttpRequest& req);
+  Mac CredentialMac(std::string_view user, std::string_view pass) const;
+  bool RateLimited(const std::string& addr);
+  void CountFailure(const std::string& addr);
+  struct Route_ {
+    HttpHandler handler;
+    std::vector<std::string> methods;
+  };
+  const Route_* Route(const std::string& path) const;
 
   HttpServerOptions options_;
-  std::map<std::string, HttpHandler> exact_;
-  std::vector<std::pair<std::string, HttpHandler>> prefix_;
+  std::map<std::string, Route_> exact_;
+  std::vector<std::pair<std::string, Route_>> prefix_;
   mg_context* ctx_ = nullptr;
   int bound_port_ = 0;
   std::string bound_host_;
 
+  // Guards users_, verified_ and failures_; never held during bcrypt.
   std::mutex auth_mu_;
   std::vector<HttpUser> users_;
-  // user -> password already verified against its hash: bcrypt costs tens of
-  // milliseconds, far too much for every scrape.
-  std::map<std::string, std::string> verified_;
+  uint64_t users_generation_ = 0;  // bumped by SetUsers
+  // user -> HMAC-SHA256(key, user ":" password) of credentials verified
+  // against the bcrypt hash: bcrypt costs tens of milliseconds, too much for
+  // every scrape, and the plaintext is never kept. The key is random per
+  // process, so the cache is useless outside it.
+  std::map<std::string, Mac> verified_;
+  Mac mac_key_{};
+  struct Failures {
+    int count = 0;
+    std::chrono::steady_clock::time_point window_start;
+  };
+  std::map<std::string, Failures> failures_;  // by client address
+  std::atomic<uint64_t> auth_failures_{0};
 };
 
 // Base64 (RFC 4648) encode, with padding.

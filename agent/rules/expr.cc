@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 
+#include "agent/common/label_regex.h"
 #include "agent/common/units.h"
 #include "agent/rules/match.h"
 #include "agent/rules/quantity.h"
@@ -302,8 +303,12 @@ ExprResult<Selector> ParseSelector(std::string_view text) {
       if (auto* e = std::get_if<ExprError>(&v)) return *e;
       m.value = std::get<std::string>(std::move(v));
       if (m.op == MatchOp::kRe || m.op == MatchOp::kNre) {
-        if (!ValidRegex(m.value)) {
-          return Err(vat, "invalid regular expression \"" + m.value + "\"");
+        Result<LabelRegex> re = LabelRegex::Compile(m.value);
+        if (!re.ok()) {
+          std::string shown = m.value.substr(0, 64);
+          if (shown.size() < m.value.size()) shown += "...";
+          return Err(vat, "invalid regular expression \"" + shown +
+                              "\": " + re.status().message());
         }
       }
       sel.matchers.push_back(std::move(m));

@@ -1,7 +1,9 @@
 #include "agent/rules/match.h"
 
-#include <regex>
+#include <optional>
 #include <unordered_map>
+
+#include "agent/common/label_regex.h"
 
 namespace rigwatch::rules {
 namespace {
@@ -12,18 +14,6 @@ constexpr size_t kMaxCachedValues = 4096;
 constexpr size_t kRecentValues = 16;
 
 }  // namespace
-
-bool ValidRegex(const std::string& re) {
-  // std::regex reports syntax errors by exception; this is the one place
-  // they are caught (match patterns are validated here at load time, so
-  // CompiledSelector never sees an invalid one).
-  try {
-    std::regex r(re, std::regex::ECMAScript);
-    return true;
-  } catch (const std::regex_error&) {
-    return false;
-  }
-}
 
 bool GlobMatch(std::string_view pattern, std::string_view name) {
   size_t p = 0, n = 0, star = std::string_view::npos, mark = 0;
@@ -50,7 +40,7 @@ struct CompiledSelector::Impl {
     std::string label;
     MatchOp op;
     std::string value;
-    std::optional<std::regex> re;
+    std::optional<LabelRegex> re;  // empty: a bad pattern, never matches
     // The first few values seen, scanned before hashing: a fleet has a
     // handful of sensor names, and comparing short strings beats hashing.
     std::vector<std::pair<std::string, bool>> recent;
@@ -81,7 +71,7 @@ struct CompiledSelector::Impl {
           if (it != m.cache.end()) {
             hit = it->second;
           } else {
-            hit = std::regex_match(v.begin(), v.end(), *m.re);
+            hit = m.re && m.re->FullMatch(v);
             if (m.cache.size() >= kMaxCachedValues) m.cache.clear();
             m.cache.emplace(std::string(v), hit);
           }
@@ -115,13 +105,10 @@ CompiledSelector::CompiledSelector(const Selector& selector)
   for (const Matcher& m : selector.matchers) {
     Impl::M c{m.label, m.op, m.value, std::nullopt, {}, {}};
     if (m.op == MatchOp::kRe || m.op == MatchOp::kNre) {
-      // Validated by the loader (ValidRegex); a RuleSet built by hand with a
-      // bad pattern is a bug, and std::regex would throw: never match then.
-      if (ValidRegex(m.value)) {
-        c.re.emplace(m.value, std::regex::ECMAScript | std::regex::optimize);
-      } else {
-        c.re.emplace("(?!)", std::regex::ECMAScript);
-      }
+      // Validated by the parser (expr.cc); a RuleSet built by hand with a
+      // bad pattern is a bug: it then never matches.
+      Result<LabelRegex> re = LabelRegex::Compile(m.value);
+      if (re.ok()) c.re.emplace(std::move(re).value());
     }
     impl_->matchers.push_back(std::move(c));
   }

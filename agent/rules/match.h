@@ -1,6 +1,7 @@
 // Matching samples against a rule's selector. The regexes of =~ / !~ are
-// compiled once and their verdicts cached per label value, because a fleet
-// repeats the same few values (sensor="chain0_chip") on every miner.
+// compiled once (RE2, agent/common/label_regex.h) and their verdicts cached per
+// label value, because a fleet repeats the same few values
+// (sensor="chain0_chip") on every miner.
 #ifndef RIGWATCH_AGENT_RULES_MATCH_H_
 #define RIGWATCH_AGENT_RULES_MATCH_H_
 
@@ -13,9 +14,6 @@
 #include "exporters/sample.h"
 
 namespace rigwatch::rules {
-
-// True when `re` compiles as an ECMAScript regular expression.
-bool ValidRegex(const std::string& re);
 
 // True when `name` matches `pattern`, where '*' matches any run of characters.
 bool GlobMatch(std::string_view pattern, std::string_view name);

@@ -15,13 +15,17 @@ Result<CompiledSelector> CompiledSelector::Compile(const Selector& sel) {
     M cm{m, {}};
     if (m.op == LabelMatcher::Op::kRegex ||
         m.op == LabelMatcher::Op::kNotRegex) {
-      // std::regex reports a bad pattern by exception; converted here.
-      try {
-        cm.re.emplace(m.value, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return InvalidArgumentError("label matcher " + m.name + "=~\"" +
-                                    m.value + "\": bad regex: " + e.what());
+      Result<LabelRegex> re = LabelRegex::Compile(m.value);
+      if (!re.ok()) {
+        // The pattern itself may be huge: quote only its start.
+        std::string shown = m.value.substr(0, 64);
+        if (shown.size() < m.value.size()) shown += "...";
+        return InvalidArgumentError(
+            "label matcher " + m.name +
+            (m.op == LabelMatcher::Op::kRegex ? "=~" : "!~") + "\"" + shown +
+            "\": bad regex: " + re.status().message());
       }
+      cm.re.emplace(std::move(re).value());
     }
     c.matchers_.push_back(std::move(cm));
   }
@@ -50,10 +54,10 @@ bool CompiledSelector::Matches(const SeriesKey& key) const {
         ok = v != cm.m.value;
         break;
       case LabelMatcher::Op::kRegex:
-        ok = std::regex_match(v.begin(), v.end(), *cm.re);
+        ok = cm.re->FullMatch(v);
         break;
       case LabelMatcher::Op::kNotRegex:
-        ok = !std::regex_match(v.begin(), v.end(), *cm.re);
+        ok = !cm.re->FullMatch(v);
         break;
     }
     if (!ok) return false;

@@ -2,18 +2,18 @@
 #ifndef RIGWATCH_AGENT_STORE_MATCHER_H_
 #define RIGWATCH_AGENT_STORE_MATCHER_H_
 
-#include <regex>
+#include <optional>
 #include <vector>
 
+#include "agent/common/label_regex.h"
 #include "agent/store/store.h"
 
 namespace rigwatch::store {
 
-// A Selector with its regexes compiled once. Not thread-safe (std::regex
-// objects are used by one query).
+// A Selector with its regexes compiled once (RE2, see label_regex.h).
 class CompiledSelector {
  public:
-  // Fails with InvalidArgument on a bad regex.
+  // Fails with InvalidArgument naming the matcher on a bad regex.
   static Result<CompiledSelector> Compile(const Selector& sel);
   // Whether the series matches every matcher (absent label = "").
   bool Matches(const SeriesKey& key) const;
@@ -22,7 +22,7 @@ class CompiledSelector {
  private:
   struct M {
     LabelMatcher m;
-    std::optional<std::regex> re;
+    std::optional<LabelRegex> re;
   };
   std::string metric_;
   std::vector<M> matchers_;

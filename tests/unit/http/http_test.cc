@@ -144,6 +144,60 @@ TEST_F(HttpServerTest, BasicAuth) {
   }
 }
 
+TEST_F(HttpServerTest, CredentialCacheHoldsNoPlaintext) {
+  HttpServerOptions o;
+  o.users = {
+      {"prom", "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"}};
+  StartWith(o);
+  EXPECT_TRUE(server_->CredentialCacheForTest().empty());
+  ASSERT_NE(Get(port_, "/hello", "Authorization: Basic cHJvbTpzM2NyZXQ=\r\n")
+                .find("HTTP/1.1 200"),
+            std::string::npos);
+  std::vector<std::string> cache = server_->CredentialCacheForTest();
+  ASSERT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache[0].size(), 32u);  // an HMAC-SHA256, nothing else
+  EXPECT_EQ(cache[0].find("s3cret"), std::string::npos);
+  // A wrong password for a cached user is a miss, checked by bcrypt again.
+  EXPECT_NE(Get(port_, "/hello", "Authorization: Basic cHJvbTp3cm9uZw==\r\n")
+                .find("HTTP/1.1 401"),
+            std::string::npos);
+  EXPECT_EQ(server_->auth_failures(), 1u);
+  // A reload forgets what was verified.
+  server_->SetUsers(o.users);
+  EXPECT_TRUE(server_->CredentialCacheForTest().empty());
+}
+
+TEST_F(HttpServerTest, FailedLoginsAreRateLimitedPerAddress) {
+  HttpServerOptions o;
+  o.users = {
+      {"prom", "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"}};
+  StartWith(o);
+  const std::string wrong = "Authorization: Basic cHJvbTp3cm9uZw==\r\n";
+  for (int i = 0; i < HttpServer::kAuthFailuresPerWindow; ++i) {
+    EXPECT_NE(Get(port_, "/hello", wrong).find("HTTP/1.1 401"),
+              std::string::npos)
+        << i;
+  }
+  std::string r = Get(port_, "/hello", wrong);
+  EXPECT_NE(r.find("HTTP/1.1 429"), std::string::npos) << r;
+  EXPECT_NE(r.find("Retry-After: 60"), std::string::npos) << r;
+  // The right password too: a limited address gets no answer about any guess.
+  EXPECT_NE(Get(port_, "/hello", "Authorization: Basic cHJvbTpzM2NyZXQ=\r\n")
+                .find("HTTP/1.1 429"),
+            std::string::npos);
+  EXPECT_EQ(server_->auth_failures(),
+            static_cast<uint64_t>(HttpServer::kAuthFailuresPerWindow) + 2);
+}
+
+TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
+  StartWith({});
+  std::string r = Exchange(port_,
+                           "PUT /hello HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 405"), std::string::npos) << r;
+  EXPECT_NE(r.find("Allow: GET, HEAD"), std::string::npos) << r;
+}
+
 TEST_F(HttpServerTest, SlowClientsDoNotBlockOthers) {
   HttpServerOptions o;
   o.threads = 4;
