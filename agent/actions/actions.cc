@@ -125,7 +125,7 @@ void Actions::ReleaseHeld() {
     }
     held_.clear();
   }
-  cv_.notify_all();
+  worker_.Wake();
 }
 
 void Actions::OnTransition(const Transition& t) {
@@ -146,19 +146,19 @@ void Actions::OnTransition(const Transition& t) {
     }
     queue_.push_back(t);
   }
-  cv_.notify_all();
+  worker_.Wake();
 }
 
 void Actions::OnRound(std::size_t targets, std::size_t failed) {
   guard_.OnRound(targets, failed);
 }
 
-void Actions::DrainRestarts() {
+void Actions::DrainRestarts(std::stop_token st) {
   for (;;) {
     Transition t;
     {
       std::lock_guard<std::mutex> l(mu_);
-      if (queue_.empty() || stop_) return;
+      if (queue_.empty() || st.stop_requested()) return;
       t = std::move(queue_.front());
       queue_.pop_front();
     }
@@ -169,41 +169,23 @@ void Actions::DrainRestarts() {
 }
 
 void Actions::RunOnce() {
-  ReleaseHeld();
-  DrainRestarts();
-  notifier_.Tick();
+  WorkerTick({});
   outbox_.RunDue();
 }
 
-void Actions::WorkerLoop() {
-  for (;;) {
-    ReleaseHeld();
-    DrainRestarts();
-    notifier_.Tick();
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait_for(l, std::chrono::seconds(1),
-                 [this] { return stop_ || !queue_.empty(); });
-    if (stop_) return;
-  }
+void Actions::WorkerTick(std::stop_token st) {
+  ReleaseHeld();
+  DrainRestarts(st);
+  notifier_.Tick();
 }
 
 void Actions::Start() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (worker_.joinable()) return;
-    stop_ = false;
-    worker_ = std::thread([this] { WorkerLoop(); });
-  }
+  worker_.Start();
   outbox_.Start();
 }
 
 void Actions::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  worker_.Stop();
   outbox_.Stop();
 }
 

@@ -12,13 +12,12 @@
 #ifndef RIGWATCH_AGENT_ACTIONS_ACTIONS_H_
 #define RIGWATCH_AGENT_ACTIONS_ACTIONS_H_
 
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
-#include <thread>
+#include <stop_token>
 #include <vector>
 
 #include "agent/actions/alertmanager.h"
@@ -30,6 +29,7 @@
 #include "agent/actions/smtp.h"
 #include "agent/actions/types.h"
 #include "agent/common/kv.h"
+#include "agent/common/periodic_worker.h"
 #include "exporters/sample.h"
 
 namespace rigwatch::actions {
@@ -95,9 +95,11 @@ class Actions {
  private:
   Actions(ActionsOptions options, Clock* clock, DurableKv* kv,
           MinerRestarter* miners, GraceSink grace);
-  void DrainRestarts();
+  void DrainRestarts(std::stop_token st);
   void ReleaseHeld();
-  void WorkerLoop();
+  // One run of the worker thread: held restarts, queued restarts, then the
+  // notifier's timers; every second, or at once when a restart is queued.
+  void WorkerTick(std::stop_token st);
   void HandleNotice(const Notice& n);
 
   const ActionsOptions opt_;
@@ -115,15 +117,17 @@ class Actions {
   Restarter restarter_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<Transition> queue_;
   // Restarts the guard suppressed, per (rule, target). After the fleet recovers
   // they are retried once the rules had group_wait to see the targets
   // again, unless the target turned green meanwhile.
   std::map<std::string, Transition> held_;
   std::optional<SteadyTime> release_held_at_;
-  bool stop_ = false;
-  std::thread worker_;
+  // Last: stopped and joined before the state above goes away.
+  PeriodicWorker worker_{"actions", [this](std::stop_token st) {
+                           WorkerTick(st);
+                           return Duration(std::chrono::seconds(1));
+                         }};
 };
 
 }  // namespace rigwatch::actions

@@ -4,8 +4,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
-#include "agent/actions/curl_util.h"
 #include "agent/actions/mail.h"
+#include "agent/common/curl.h"
 
 namespace rigwatch::actions {
 namespace {
@@ -55,7 +55,7 @@ Result<std::string> AlertsToJson(const std::vector<AmAlert>& alerts) {
 
 AlertmanagerChannel::AlertmanagerChannel(AlertmanagerOptions options)
     : opt_(std::move(options)) {
-  internal::EnsureCurlGlobalInit();
+  curl::EnsureGlobalInit();
 }
 
 Status AlertmanagerChannel::DeliverBatch(
@@ -79,12 +79,12 @@ Status AlertmanagerChannel::Deliver(const std::string& payload) {
   std::string url = opt_.url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += "/api/v2/alerts";
-  internal::CurlEasy curl(curl_easy_init());
-  if (!curl) return InternalError("curl_easy_init failed");
-  CURL* c = curl.get();
+  curl::Easy easy(curl_easy_init());
+  if (!easy) return InternalError("curl_easy_init failed");
+  CURL* c = easy.get();
   char errbuf[CURL_ERROR_SIZE] = {0};
   std::string reply;
-  internal::CurlSlist headers(
+  curl::Slist headers(
       curl_slist_append(nullptr, "Content-Type: application/json"));
   const long timeout_ms = static_cast<long>(
       std::chrono::duration_cast<std::chrono::milliseconds>(opt_.timeout)
@@ -102,7 +102,7 @@ Status AlertmanagerChannel::Deliver(const std::string& payload) {
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
-    return internal::CurlToStatus(rc, errbuf, "alertmanager " + url);
+    return curl::ToStatus(rc, errbuf, "alertmanager " + url);
   }
   long code = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

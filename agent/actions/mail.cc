@@ -129,23 +129,6 @@ std::string FormatRfc5322Date(WallTime t) {
   return buf;
 }
 
-std::string FormatRfc3339(WallTime t) {
-  int64_t ms = ToUnixMillis(t);
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  int frac = static_cast<int>(ms % 1000);
-  if (frac < 0) {
-    frac += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, frac);
-  return buf;
-}
-
 Result<std::string> FormatMessage(const MailMessage& m) {
   RW_RETURN_IF_ERROR(ValidateAddress(m.from).WithContext("from"));
   if (m.to.empty()) return InvalidArgumentError("no recipients");

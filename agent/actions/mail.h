@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/common/clock.h"
+#include "agent/common/rfc3339.h"
 #include "agent/common/status.h"
 
 namespace rigwatch::actions {
@@ -35,8 +36,6 @@ Status ValidateAddress(std::string_view address);
 
 // "Sun, 22 Nov 2026 05:40:06 +0000" (RFC 5322 date-time, UTC).
 std::string FormatRfc5322Date(WallTime t);
-// "2026-11-22T05:40:06.123Z" (RFC 3339, UTC).
-std::string FormatRfc3339(WallTime t);
 
 // The complete message: Date, Message-ID, From, To, Subject, MIME-Version,
 // Content-Type text/plain; charset=utf-8, Content-Transfer-Encoding 8bit,

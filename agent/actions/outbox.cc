@@ -263,49 +263,24 @@ std::optional<WallTime> Outbox::NextDue() const {
   return best;
 }
 
-void Outbox::Start() {
+void Outbox::Start() { sender_.Start(); }
+
+void Outbox::Stop() { sender_.Stop(); }
+
+void Outbox::Wake() { sender_.Wake(); }
+
+Duration Outbox::Tick() {
+  RunDue();
+  // Sleep until the next entry is due, at most 1 s (the clock may be
+  // moved by the system, and Wake() covers new entries).
   std::lock_guard<std::mutex> l(mu_);
-  if (thread_.joinable()) return;
-  stop_ = false;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void Outbox::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
+  Duration wait = std::chrono::seconds(1);
+  const WallTime now = clock_->Now();
+  for (const auto& [k, e] : entries_) {
+    Duration d = e.next > now ? Duration(e.next - now) : Duration(0);
+    wait = std::min(wait, d);
   }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Outbox::Wake() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    wake_ = true;
-  }
-  cv_.notify_all();
-}
-
-void Outbox::Loop() {
-  for (;;) {
-    RunDue();
-    std::unique_lock<std::mutex> l(mu_);
-    if (stop_) return;
-    // Sleep until the next entry is due, at most 1 s (the clock may be
-    // moved by the system, and Wake() covers new entries).
-    Duration wait = std::chrono::seconds(1);
-    const WallTime now = clock_->Now();
-    for (const auto& [k, e] : entries_) {
-      Duration d = e.next > now ? Duration(e.next - now) : Duration(0);
-      wait = std::min(wait, d);
-    }
-    if (wait > Duration(0)) {
-      cv_.wait_for(l, wait, [this] { return stop_ || wake_; });
-    }
-    wake_ = false;
-    if (stop_) return;
-  }
+  return wait;
 }
 
 }  // namespace rigwatch::actions

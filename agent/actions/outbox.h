@@ -24,6 +24,7 @@
 #include "agent/actions/counters.h"
 #include "agent/common/clock.h"
 #include "agent/common/kv.h"
+#include "agent/common/periodic_worker.h"
 #include "agent/common/status.h"
 
 namespace rigwatch::actions {
@@ -108,7 +109,8 @@ class Outbox {
   static bool Decode(std::string_view s, Entry* e);
   Duration Backoff(int attempts) const;
   void PruneMarkersLocked(WallTime now);
-  void Loop();
+  // One run of the sender thread: RunDue, then how long to sleep.
+  Duration Tick();
 
   const OutboxOptions opt_;
   Clock* clock_;
@@ -122,10 +124,8 @@ class Outbox {
   uint64_t next_generation_ = 1;
   std::mutex run_mu_;
 
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool wake_ = false;
-  std::thread thread_;
+  // Last: stopped and joined before the state above goes away.
+  PeriodicWorker sender_{"outbox", [this](std::stop_token) { return Tick(); }};
 };
 
 }  // namespace rigwatch::actions

@@ -6,14 +6,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/actions/curl_util.h"
+#include "agent/common/curl.h"
 #include "agent/common/log.h"
 
 namespace rigwatch::actions {
 namespace {
-
-using internal::CurlEasy;
-using internal::CurlSlist;
 
 struct UploadState {
   const std::string* data;
@@ -85,14 +82,14 @@ Status ValidateSmtpOptions(const SmtpOptions& o) {
 }
 
 SmtpClient::SmtpClient(SmtpOptions options) : opt_(std::move(options)) {
-  internal::EnsureCurlGlobalInit();
+  curl::EnsureGlobalInit();
 }
 
 Status SmtpClient::Send(const std::string& formatted) const {
   RW_RETURN_IF_ERROR(ValidateSmtpOptions(opt_));
-  CurlEasy curl(curl_easy_init());
-  if (!curl) return InternalError("curl_easy_init failed");
-  CURL* c = curl.get();
+  curl::Easy easy(curl_easy_init());
+  if (!easy) return InternalError("curl_easy_init failed");
+  CURL* c = easy.get();
   char errbuf[CURL_ERROR_SIZE] = {0};
   std::string password;
   if (!opt_.username.empty()) {
@@ -108,7 +105,7 @@ Status SmtpClient::Send(const std::string& formatted) const {
     }
     raw = next;
   }
-  CurlSlist rcpts(raw);
+  curl::Slist rcpts(raw);
   UploadState up{&formatted, 0};
   const std::string mail_from = "<" + opt_.from + ">";
   const long timeout_ms = static_cast<long>(
@@ -161,7 +158,7 @@ Status SmtpClient::Send(const std::string& formatted) const {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     std::string what = "smtp " + opt_.url;
     if (code > 0) what += " (last reply " + std::to_string(code) + ")";
-    return internal::CurlToStatus(rc, errbuf, what);
+    return curl::ToStatus(rc, errbuf, what);
   }
   return Status::Ok();
 }

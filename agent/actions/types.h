@@ -10,38 +10,18 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/common/alert.h"
 #include "agent/common/clock.h"
 #include "agent/common/status.h"
 #include "exporters/sample.h"
 
 namespace rigwatch::actions {
 
-enum class Level { kGreen, kYellow, kRed, kUnknown };
-
-// "green", "yellow", "red", "unknown".
-std::string_view LevelName(Level level);
-
-// One change of a (rule, target) judgement, as the rules engine reports it.
-struct Transition {
-  std::string rule;    // rule name; the Alertmanager alertname
-  std::string target;  // miner name, or "host"
-  Labels labels;       // the rule's own labels (e.g. service="cgminer")
-  Level from = Level::kUnknown;
-  Level to = Level::kUnknown;
-  std::optional<double> value;  // absent when the target gave no value
-  std::string threshold;        // human text: "> 75 °C for 5m"
-  WallTime since{};             // when the target entered `to`
-  std::string severity;         // "warning" or "critical"
-  std::string description;      // the rule's rendered text; may be empty
-  // What the rule asks for at level `to` (its on_red / on_yellow list):
-  // "notify", "restart". Unknown words are ignored.
-  std::vector<std::string> actions;
-  // The rule is muted: no actions, and no mail unless it is a return to
-  // green of an alert that was already mailed.
-  bool muted = false;
-
-  bool Wants(std::string_view action) const;
-};
+// The level of a judgement and one change of a (rule, target) judgement,
+// exactly as the rules engine reports it.
+using ::rigwatch::Level;
+using ::rigwatch::LevelName;
+using ::rigwatch::Transition;
 
 // Restarts one miner through its own API (the poller implements it).
 // Restart must return within `timeout`. Called from the actions worker

@@ -15,36 +15,7 @@ namespace {
 // Elsewhere the host is kHostTargetName, a name no miner may take.
 constexpr std::string_view kHostLiveTarget = "\x01host";
 
-actions::Level ToActionsLevel(rules::Level l) {
-  switch (l) {
-    case rules::Level::kGreen:
-      return actions::Level::kGreen;
-    case rules::Level::kYellow:
-      return actions::Level::kYellow;
-    case rules::Level::kRed:
-      return actions::Level::kRed;
-    default:
-      return actions::Level::kUnknown;
-  }
-}
-
 }  // namespace
-
-actions::Transition ToActionsTransition(const rules::Transition& t) {
-  actions::Transition a;
-  a.rule = t.rule;
-  a.target = t.target;
-  a.labels = t.labels;
-  a.from = ToActionsLevel(t.from);
-  a.to = ToActionsLevel(t.to);
-  a.value = t.value;
-  a.threshold = t.threshold;
-  a.since = t.since;
-  a.severity = t.severity;
-  a.description = t.description;
-  a.actions = t.actions;
-  return a;
-}
 
 Pipeline::Pipeline(LiveState* live, store::Store* store)
     : live_(live), store_(store) {}
@@ -234,7 +205,7 @@ void Pipeline::OnTransition(const rules::Transition& t) {
       .Kv("value", t.value ? *t.value : 0.0)
       .Kv("threshold", t.threshold)
       .Kv("muted", t.muted);
-  if (actions_ != nullptr) actions_->OnTransition(ToActionsTransition(t));
+  if (actions_ != nullptr) actions_->OnTransition(t);
 }
 
 Status Pipeline::Restart(const std::string& miner, Duration timeout) {

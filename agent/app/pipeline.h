@@ -131,9 +131,6 @@ class Pipeline final : public PollSink,
   std::atomic<uint64_t> rounds_merged_{0};
 };
 
-// Converts a rules transition to the actions component's vocabulary.
-actions::Transition ToActionsTransition(const rules::Transition& t);
-
 }  // namespace rigwatch
 
 #endif  // RIGWATCH_AGENT_APP_PIPELINE_H_

@@ -6,7 +6,8 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
+
+#include "agent/common/rfc3339.h"
 
 namespace rigwatch {
 namespace {
@@ -14,7 +15,7 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::atomic<int> g_fd{2};
 
-std::string_view LevelName(LogLevel l) {
+std::string_view LogLevelName(LogLevel l) {
   switch (l) {
     case LogLevel::kDebug:
       return "debug";
@@ -26,23 +27,6 @@ std::string_view LevelName(LogLevel l) {
       return "error";
   }
   return "info";
-}
-
-void AppendTimestamp(std::string& out) {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                now.time_since_epoch())
-                .count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  // Room for every int at full width, so -Wformat-truncation can prove
-  // the output fits.
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  out += buf;
 }
 
 }  // namespace
@@ -108,9 +92,9 @@ LogEvent::LogEvent(LogLevel level, std::string_view event)
   if (!enabled_) return;
   line_.reserve(160);
   line_ += "ts=";
-  AppendTimestamp(line_);
+  line_ += FormatRfc3339(std::chrono::system_clock::now());
   line_ += " level=";
-  line_ += LevelName(level);
+  line_ += LogLevelName(level);
   line_ += " event=";
   AppendLogfmtValue(line_, event);
 }

@@ -3,6 +3,8 @@
 // loading goes on so that all problems are reported at once.
 #include "agent/config/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -17,6 +19,7 @@
 
 #include "agent/common/log.h"
 #include "agent/common/units.h"
+#include "agent/common/yaml_mark.h"
 #include "agent/config/target_files.h"
 #include "exporters/registry.h"
 
@@ -65,6 +68,11 @@ const char* TypeName(const YAML::Node& n) {
   }
 }
 
+SourceLocation At(const std::string& file, const YAML::Mark& m) {
+  const YamlPosition p = PositionOf(m);
+  return SourceLocation{file, p.line, p.column};
+}
+
 // Walks a YAML tree, converting values and collecting errors.
 class Walker {
  public:
@@ -72,12 +80,7 @@ class Walker {
       : file_(std::move(file)), errors_(errors) {}
 
   SourceLocation Where(const YAML::Node& n) const {
-    YAML::Mark m = n.Mark();
-    SourceLocation loc;
-    loc.file = file_;
-    loc.line = m.line < 0 ? 1 : m.line + 1;
-    loc.column = m.column < 0 ? 1 : m.column + 1;
-    return loc;
+    return At(file_, n.Mark());
   }
 
   void Error(const YAML::Node& n, std::string msg) {
@@ -586,11 +589,14 @@ std::string NearestExistingDir(const std::string& path) {
   }
 }
 
-Result<HostPort> ParseHostPort(const std::string& address,
+Result<HostPort> ParseHostPort(std::string_view address_view,
                                uint16_t default_port) {
+  const std::string address(address_view);
   HostPort hp;
   std::string port_str;
-  if (address.empty()) return InvalidArgumentError("empty address");
+  if (address.empty()) {
+    return InvalidArgumentError("invalid address \"\": empty");
+  }
   if (address[0] == '[') {
     size_t close = address.find(']');
     if (close == std::string::npos) {
@@ -606,10 +612,18 @@ Result<HostPort> ParseHostPort(const std::string& address,
     }
   } else {
     size_t colon = address.rfind(':');
-    if (colon != std::string::npos &&
-        address.find(':') != colon) {  // bare IPv6 without brackets
-      return InvalidArgumentError("invalid address \"" + address +
-                                  "\": write IPv6 addresses as [addr]:port");
+    if (colon != std::string::npos && address.find(':') != colon) {
+      // Two colons or more: a bare IPv6 literal, which cannot carry a port
+      // (is "fd00::1:4028" a port or a group?), so the default port applies.
+      in6_addr v6;
+      if (::inet_pton(AF_INET6, address.c_str(), &v6) != 1) {
+        return InvalidArgumentError(
+            "invalid address \"" + address +
+            "\": not an IPv6 address; write IPv6 with a port as [addr]:port");
+      }
+      hp.host = address;
+      hp.port = default_port;
+      return hp;
     }
     if (colon == std::string::npos) {
       hp.host = address;
@@ -657,9 +671,7 @@ LoadResult LoadConfigFromString(const std::string& yaml,
   try {
     root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
-    SourceLocation loc{path, e.mark.line < 0 ? 1 : e.mark.line + 1,
-                       e.mark.column < 0 ? 1 : e.mark.column + 1};
-    result.errors.push_back({loc, "YAML syntax error: " + e.msg});
+    result.errors.push_back({At(path, e.mark), "YAML syntax error: " + e.msg});
     return result;
   }
   Config c;
@@ -726,8 +738,7 @@ LoadResult LoadConfigFromString(const std::string& yaml,
     }
   } catch (const YAML::Exception& e) {
     // Conversions above never throw on valid trees; this guards the edge.
-    SourceLocation loc{path, e.mark.line + 1, e.mark.column + 1};
-    result.errors.push_back({loc, "YAML error: " + e.msg});
+    result.errors.push_back({At(path, e.mark), "YAML error: " + e.msg});
   }
   if (result.errors.empty()) result.config = std::move(c);
   return result;

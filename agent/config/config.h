@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/common/status.h"
@@ -169,13 +170,18 @@ LoadResult LoadConfigFromString(const std::string& yaml,
 // data directory that may not exist yet are checked.
 std::string NearestExistingDir(const std::string& path);
 
-// Splits "host:port", "[v6]:port" or "host" (port = default_port).
+// The agent's one address parser (config, miner files, CLI): splits
+// "host", "host:port", "[v6]" or "[v6]:port"; a bare IPv6 literal ("::1",
+// "fd00::1") is a host with the default port, since it cannot carry one.
+// The port is `default_port` when absent (0: the exporter's default).
+// InvalidArgument, naming the address, on an empty host or port, a port
+// outside 1-65535, unbalanced brackets, a bad character in the host, or
+// several colons that are not an IPv6 address.
 struct HostPort {
   std::string host;
   uint16_t port = 0;
 };
-Result<HostPort> ParseHostPort(const std::string& address,
-                               uint16_t default_port);
+Result<HostPort> ParseHostPort(std::string_view address, uint16_t default_port);
 
 }  // namespace rigwatch
 

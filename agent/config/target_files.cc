@@ -5,13 +5,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <charconv>
 #include <exception>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "agent/common/yaml_mark.h"
+#include "agent/config/config.h"
 #include "exporters/registry.h"
 
 namespace rigwatch {
@@ -20,9 +21,7 @@ namespace {
 constexpr std::string_view kAllowedKeys = "name, kind, address";
 
 std::string At(const std::string& path, const YAML::Mark& m) {
-  // yaml-cpp marks are 0-based; messages are 1-based like every editor.
-  return path + ":" + std::to_string(m.line + 1) + ":" +
-         std::to_string(m.column + 1) + ": ";
+  return FormatPosition(path, m) + ": ";
 }
 
 bool HasGlobChars(const std::string& p) {
@@ -49,58 +48,6 @@ Status JoinErrors(const std::vector<std::string>& errors) {
 }
 
 }  // namespace
-
-Result<HostAndPort> ParseAddress(std::string_view a) {
-  HostAndPort out;
-  std::string_view port;
-  if (!a.empty() && a.front() == '[') {
-    const size_t close = a.find(']');
-    if (close == std::string_view::npos) {
-      return InvalidArgumentError("address \"" + std::string(a) +
-                                  "\": missing ']'");
-    }
-    out.host = std::string(a.substr(1, close - 1));
-    std::string_view rest = a.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') {
-        return InvalidArgumentError("address \"" + std::string(a) +
-                                    "\": expected ':' after ']'");
-      }
-      port = rest.substr(1);
-      if (port.empty()) {
-        return InvalidArgumentError("address \"" + std::string(a) +
-                                    "\": empty port");
-      }
-    }
-  } else if (std::count(a.begin(), a.end(), ':') > 1) {
-    out.host = std::string(a);  // a bare IPv6 literal, no port
-  } else {
-    const size_t colon = a.find(':');
-    out.host = std::string(a.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port = a.substr(colon + 1);
-      if (port.empty()) {
-        return InvalidArgumentError("address \"" + std::string(a) +
-                                    "\": empty port");
-      }
-    }
-  }
-  if (out.host.empty()) {
-    return InvalidArgumentError("address \"" + std::string(a) +
-                                "\": empty host");
-  }
-  if (!port.empty()) {
-    unsigned v = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (ec != std::errc() || p != port.data() + port.size() || v == 0 ||
-        v > 65535) {
-      return InvalidArgumentError("address \"" + std::string(a) +
-                                  "\": port must be 1..65535");
-    }
-    out.port = static_cast<uint16_t>(v);
-  }
-  return out;
-}
 
 Result<std::vector<MinerTarget>> ParseTargetFile(const std::string& text,
                                                  const std::string& path,
@@ -169,8 +116,8 @@ Result<std::vector<MinerTarget>> ParseTargetFile(const std::string& text,
                          (known.empty() ? "" : " (known: " + known + ")"));
         continue;
       }
-      Result<HostAndPort> hp =
-          ParseAddress(fields["address"].as<std::string>());
+      Result<HostPort> hp =
+          ParseHostPort(fields["address"].as<std::string>(), 0);
       if (!hp.ok()) {
         errors.push_back(At(path, fields["address"].Mark()) +
                          hp.status().message());

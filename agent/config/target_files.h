@@ -22,15 +22,6 @@ namespace rigwatch {
 // miner may take it.
 inline constexpr std::string_view kHostTargetName = "host";
 
-// Splits "host", "host:port", "[v6]" or "[v6]:port" (a bare IPv6 literal
-// is accepted as a host). Port 0 when absent. InvalidArgument on an empty
-// host, a bad port or unbalanced brackets.
-struct HostAndPort {
-  std::string host;
-  uint16_t port = 0;
-};
-Result<HostAndPort> ParseAddress(std::string_view address);
-
 // Parses one file's text. `path` names it in errors. On failure returns
 // every problem, one per line, each "PATH:LINE:COL: message".
 Result<std::vector<MinerTarget>> ParseTargetFile(const std::string& text,

@@ -1,21 +1,12 @@
 #include "agent/poller/loop_transport.h"
 
-#include <curl/curl.h>
-
-#include <mutex>
+#include "agent/common/curl.h"
 
 namespace rigwatch {
-namespace {
-void GlobalInitOnce() {
-  static std::once_flag once;
-  // curl_global_init is not thread-safe; it runs once, before any handle.
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-}  // namespace
 
 LoopTransport::LoopTransport(EventLoop& loop, size_t max_hosts)
     : loop_(loop),
-      http_((GlobalInitOnce(), loop), max_hosts,
+      http_((curl::EnsureGlobalInit(), loop), max_hosts,
             [this](ExchangeId id, ExchangeResult r) {
               Complete(id, std::move(r));
             }),

@@ -43,15 +43,12 @@ Result<std::unique_ptr<Poller>> Poller::Start(const PollerOptions& opts,
       opts, clock, *p->transport_, sink, p->metrics_.get(),
       OrDefault(std::move(lookup)),
       static_cast<uint64_t>(clock.SteadyNow().time_since_epoch().count()));
-  Poller* raw = p.get();
-  p->thread_ = std::thread([raw] { raw->Run(); });
+  p->thread_.Start();
   return p;
 }
 
 Poller::~Poller() {
-  stop_.store(true);
-  if (loop_) loop_->Wake();
-  if (thread_.joinable()) thread_.join();
+  thread_.Stop();
   // The thread is gone: the engine (aborting its exchanges and failing
   // pending restarts), then the transport, then the loop.
   engine_.reset();
@@ -59,15 +56,13 @@ Poller::~Poller() {
   loop_.reset();
 }
 
-bool Poller::OnLoopThread() const {
-  return std::this_thread::get_id() == thread_.get_id();
-}
+bool Poller::OnLoopThread() const { return thread_.OnWorkerThread(); }
 
-void Poller::Run() {
-  while (!stop_.load()) {
-    const SteadyTime next = engine_->Tick();
-    loop_->RunOnce(ToLoopTime(clock_, next));
-  }
+void Poller::Turn(std::stop_token st) {
+  // Runs at once if the stop came before this turn: the wake is not lost.
+  std::stop_callback wake(st, [this] { loop_->Wake(); });
+  const SteadyTime next = engine_->Tick();
+  loop_->RunOnce(ToLoopTime(clock_, next));
 }
 
 Status Poller::SetTargets(std::vector<MinerTarget> targets) {

@@ -11,11 +11,12 @@
 
 #include <atomic>
 #include <memory>
+#include <stop_token>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agent/common/clock.h"
+#include "agent/common/periodic_worker.h"
 #include "agent/common/status.h"
 #include "agent/poller/engine.h"
 #include "agent/poller/types.h"
@@ -59,7 +60,9 @@ class Poller {
 
  private:
   Poller(const PollerOptions& opts, PollSink& sink, const Clock& clock);
-  void Run();
+  // One turn of the poller thread: the engine's due work, then the event
+  // loop until the next due time (Stop wakes it).
+  void Turn(std::stop_token st);
   bool OnLoopThread() const;
 
   PollerOptions opts_;
@@ -69,8 +72,10 @@ class Poller {
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<LoopTransport> transport_;
   std::unique_ptr<PollEngine> engine_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  PeriodicWorker thread_{"poller", [this](std::stop_token st) {
+                           Turn(st);
+                           return Duration::zero();  // the loop waited
+                         }};
 };
 
 // One restart exchange without a running Poller (`rigwatch miner restart

@@ -58,12 +58,7 @@ TcpClient::TcpClient(EventLoop& loop, CompleteFn complete)
       alive_(std::make_shared<bool>(true)) {}
 
 TcpClient::~TcpClient() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (resolver_.joinable()) resolver_.join();
+  resolver_.Stop();
   for (auto& [id, c] : conns_) Close(*c);
   conns_.clear();
 }
@@ -94,19 +89,17 @@ void TcpClient::Start(ExchangeId id, Exchange ex) {
   {
     std::lock_guard<std::mutex> l(mu_);
     lookups_.push_back(Lookup{id, ref.ex.host, ref.ex.port});
-    if (!resolver_.joinable())
-      resolver_ = std::thread([this] { ResolverMain(); });
   }
-  cv_.notify_one();
+  resolver_.Start();  // a no-op once running
+  resolver_.Wake();
 }
 
-void TcpClient::ResolverMain() {
-  for (;;) {
+Duration TcpClient::ResolveQueued(std::stop_token st) {
+  while (!st.stop_requested()) {
     Lookup lk;
     {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stop_ || !lookups_.empty(); });
-      if (stop_) return;
+      std::lock_guard<std::mutex> l(mu_);
+      if (lookups_.empty()) break;
       lk = std::move(lookups_.front());
       lookups_.pop_front();
     }
@@ -128,6 +121,7 @@ void TcpClient::ResolverMain() {
       if (alive.lock()) Resolved(id, std::move(out));
     });
   }
+  return std::chrono::hours(1);  // idle until the next Start wakes it
 }
 
 void TcpClient::Resolved(ExchangeId id, Result<std::string> addr) {

@@ -5,16 +5,16 @@
 #ifndef RIGWATCH_AGENT_POLLER_TCP_CLIENT_H_
 #define RIGWATCH_AGENT_POLLER_TCP_CLIENT_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
-#include <thread>
 #include <unordered_map>
 
+#include "agent/common/periodic_worker.h"
 #include "agent/poller/event_loop.h"
 #include "agent/poller/transport.h"
 
@@ -44,7 +44,8 @@ class TcpClient {
   void ArmTimer(Conn& c);
   void Finish(ExchangeId id, Status st, PollResult cls);
   void Close(Conn& c);
-  void ResolverMain();
+  // One run of the resolver thread: every queued lookup, one at a time.
+  Duration ResolveQueued(std::stop_token st);
 
   EventLoop& loop_;
   CompleteFn complete_;
@@ -59,10 +60,10 @@ class TcpClient {
   };
   std::shared_ptr<bool> alive_;
   std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<Lookup> lookups_;
-  bool stop_ = false;
-  std::thread resolver_;
+  // Started by the first lookup; Start() wakes it for each one.
+  PeriodicWorker resolver_{
+      "resolver", [this](std::stop_token st) { return ResolveQueued(st); }};
 };
 
 }  // namespace rigwatch

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/common/alert.h"
 #include "agent/common/clock.h"
 #include "agent/common/kv.h"
 #include "agent/common/status.h"
@@ -45,31 +46,9 @@ struct TargetSamples {
   const Samples* samples = nullptr;
 };
 
-// A change of level of one (rule, target, series).
-struct Transition {
-  std::string rule;
-  std::string target;
-  Labels labels;  // the series' labels as the exporter emitted them
-  Level from = Level::kUnknown;
-  Level to = Level::kUnknown;
-  // The value the condition compared (the current value, or the window
-  // function's result); empty for absence rules and for UNKNOWN.
-  std::optional<double> value;
-  // The condition text of the level entered ("> 72"); when entering GREEN or
-  // UNKNOWN, the one of the level left.
-  std::string threshold;
-  // The threshold the value was compared with, after factors, windows and
-  // hysteresis; empty when not numeric.
-  std::optional<double> threshold_value;
-  WallTime since;  // when `to` was entered (now)
-  std::string
-      severity;  // "critical"/"warning"/"info" for red/yellow, else "none"
-  // What the actions component should run: the rule's on_red/on_yellow/
-  // on_green list for `to`; empty when muted, and for UNKNOWN.
-  std::vector<std::string> actions;
-  bool muted = false;
-  std::string description;  // the rule's template, rendered
-};
+// A change of level of one (rule, target, series); the actions component
+// consumes the same type.
+using ::rigwatch::Transition;
 
 // Receives transitions. Called from the thread that calls Evaluate, after
 // the engine's lock is released and after the new state was persisted; it

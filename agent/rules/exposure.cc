@@ -7,6 +7,8 @@
 #include <ctime>
 #include <set>
 
+#include "agent/common/json.h"
+#include "agent/common/rfc3339.h"
 #include "agent/rules/engine_impl.h"
 #include "agent/rules/template.h"
 
@@ -28,53 +30,6 @@ constexpr std::array kDescs = {
                "started, by level entered (green, yellow, red, unknown).",
                "rule,to"},
 };
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else {
-      // Copy a well-formed UTF-8 sequence; replace a broken byte so the
-      // document stays valid JSON whatever a miner put in a label.
-      size_t len = (c >> 5) == 0x6    ? 2
-                   : (c >> 4) == 0xE  ? 3
-                   : (c >> 3) == 0x1E ? 4
-                                      : 0;
-      bool ok = len > 0 && i + len <= s.size();
-      for (size_t k = 1; ok && k < len; ++k) {
-        ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 0x2;
-      }
-      if (ok) {
-        out.append(s.substr(i, len));
-        i += len - 1;
-      } else {
-        out += "\\ufffd";
-      }
-    }
-  }
-  out += '"';
-}
-
-std::string Rfc3339(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
 
 void AppendNumber(std::string& out, std::optional<double> v) {
   if (!v || !std::isfinite(*v)) {
@@ -191,36 +146,36 @@ std::string RuleEngine::AlertsJson(bool include_unknown) const {
     const AlertView& a = alerts[i];
     if (i > 0) out += ',';
     out += "{\"rule\":";
-    AppendJsonString(out, a.rule);
+    json::AppendString(&out, a.rule);
     out += ",\"miner\":";
-    AppendJsonString(out, a.target);
+    json::AppendString(&out, a.target);
     out += ",\"labels\":{";
     for (size_t k = 0; k < a.labels.size(); ++k) {
       if (k > 0) out += ',';
-      AppendJsonString(out, a.labels[k].name);
+      json::AppendString(&out, a.labels[k].name);
       out += ':';
-      AppendJsonString(out, a.labels[k].value);
+      json::AppendString(&out, a.labels[k].value);
     }
     out += "},\"level\":";
-    AppendJsonString(out, LevelName(a.level));
+    json::AppendString(&out, LevelName(a.level));
     out += ",\"since\":";
-    AppendJsonString(out, Rfc3339(ToUnixMillis(a.since)));
+    json::AppendString(&out, FormatRfc3339(a.since));
     out += ",\"value\":";
     AppendNumber(out, a.value);
     out += ",\"threshold\":";
-    AppendJsonString(out, a.threshold);
+    json::AppendString(&out, a.threshold);
     out += ",\"severity\":";
-    AppendJsonString(out, a.severity);
+    json::AppendString(&out, a.severity);
     out += ",\"muted\":";
     out += a.muted ? "true" : "false";
     out += ",\"muted_until\":";
     if (a.muted_until) {
-      AppendJsonString(out, Rfc3339(ToUnixMillis(*a.muted_until)));
+      json::AppendString(&out, FormatRfc3339(*a.muted_until));
     } else {
       out += "null";
     }
     out += ",\"description\":";
-    AppendJsonString(out, a.description);
+    json::AppendString(&out, a.description);
     out += '}';
   }
   out += "]}";

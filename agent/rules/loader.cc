@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "agent/common/units.h"
+#include "agent/common/yaml_mark.h"
 #include "agent/rules/expr.h"
 #include "agent/rules/match.h"
 #include "agent/rules/template.h"
@@ -80,8 +81,7 @@ class FileLoader {
     try {
       root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
-      AddAt(e.mark.is_null() ? 0 : e.mark.line,
-            e.mark.is_null() ? 0 : e.mark.column, "invalid YAML: " + e.msg);
+      AddAt(PositionOf(e.mark), "invalid YAML: " + e.msg);
       return;
     }
     try {
@@ -89,14 +89,12 @@ class FileLoader {
     } catch (const YAML::Exception& e) {
       // Conversions are checked before use; this is a last line of defence
       // so a yaml-cpp surprise is an error in the file, never a crash.
-      AddAt(e.mark.is_null() ? 0 : e.mark.line,
-            e.mark.is_null() ? 0 : e.mark.column,
-            "invalid rule file: " + e.msg);
+      AddAt(PositionOf(e.mark), "invalid rule file: " + e.msg);
     }
   }
 
-  void AddAt(int line, int col, const std::string& message) {
-    found_.push_back(Found{line, col, found_.size(), message});
+  void AddAt(YamlPosition p, const std::string& message) {
+    found_.push_back(Found{p.line, p.column, found_.size(), message});
   }
   // Reports this file's errors in the order they appear in the file.
   void Flush() {
@@ -104,34 +102,29 @@ class FileLoader {
       return std::tie(a.line, a.col, a.seq) < std::tie(b.line, b.col, b.seq);
     });
     for (const Found& f : found_) {
-      errors_.push_back(file_ + ":" + std::to_string(f.line + 1) + ":" +
-                        std::to_string(f.col + 1) + ": " + f.message);
+      errors_.push_back(file_ + ":" + std::to_string(f.line) + ":" +
+                        std::to_string(f.col) + ": " + f.message);
     }
     found_.clear();
   }
   void Add(const YAML::Node& n, const std::string& message) {
-    YAML::Mark m = n.Mark();
-    AddAt(m.is_null() ? 0 : m.line, m.is_null() ? 0 : m.column, message);
+    AddAt(PositionOf(n), message);
   }
   std::string Where(const YAML::Node& n) const {
-    YAML::Mark m = n.Mark();
-    return file_ + ":" + std::to_string(m.line + 1) + ":" +
-           std::to_string(m.column + 1);
+    return FormatPosition(file_, n.Mark());
   }
   // An error at `offset` inside the string of scalar `n`: the column moves
   // past an opening quote when the scalar is quoted.
   void AddInside(const YAML::Node& n, const std::string& key, size_t offset,
                  const std::string& message) {
-    YAML::Mark m = n.Mark();
-    int col = m.column;
-    if (m.line >= 0 && static_cast<size_t>(m.line) < lines_.size()) {
-      const std::string& l = lines_[m.line];
-      if (static_cast<size_t>(col) < l.size() &&
-          (l[col] == '"' || l[col] == '\'')) {
-        ++col;
-      }
+    YamlPosition p = PositionOf(n);
+    if (static_cast<size_t>(p.line) <= lines_.size()) {
+      const std::string& l = lines_[p.line - 1];
+      const size_t col = static_cast<size_t>(p.column - 1);
+      if (col < l.size() && (l[col] == '"' || l[col] == '\'')) ++p.column;
     }
-    AddAt(m.line, col + static_cast<int>(offset), key + ": " + message);
+    p.column += static_cast<int>(offset);
+    AddAt(p, key + ": " + message);
   }
 
   // The scalar's text or an error.
@@ -146,7 +139,8 @@ class FileLoader {
 
   void LoadRoot(const YAML::Node& root) {
     if (root.IsNull()) {
-      AddAt(0, 0, "empty rule file: expected a mapping with key \"rules\"");
+      AddAt(YamlPosition{},
+            "empty rule file: expected a mapping with key \"rules\"");
       return;
     }
     if (!root.IsMap()) {
@@ -232,7 +226,7 @@ class FileLoader {
     }
     Rule rule;
     rule.file = file_;
-    rule.line = r.Mark().line + 1;
+    rule.line = PositionOf(r).line;
     std::map<std::string, YAML::Node> nodes;
     std::map<std::string, YAML::Node> key_nodes;
     for (auto it = r.begin(); it != r.end(); ++it) {

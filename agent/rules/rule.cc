@@ -6,20 +6,6 @@
 
 namespace rigwatch::rules {
 
-std::string_view LevelName(Level level) {
-  switch (level) {
-    case Level::kUnknown:
-      return "unknown";
-    case Level::kGreen:
-      return "green";
-    case Level::kYellow:
-      return "yellow";
-    case Level::kRed:
-      return "red";
-  }
-  return "unknown";
-}
-
 std::string_view WindowFnName(WindowFn fn) {
   switch (fn) {
     case WindowFn::kNone:

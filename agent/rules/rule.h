@@ -11,17 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/common/alert.h"
 #include "agent/common/selector.h"
 #include "exporters/sample.h"
 
 namespace rigwatch::rules {
 
-// A judgement of one (rule, target, series). Ordered: a higher value is worse,
-// kUnknown sits apart (no data) and is never "worse" than anything.
-enum class Level { kUnknown = -1, kGreen = 0, kYellow = 1, kRed = 2 };
-
-// "unknown", "green", "yellow", "red".
-std::string_view LevelName(Level level);
+// The judgement's level and its name are shared with the actions component.
+using ::rigwatch::Level;
+using ::rigwatch::LevelName;
 
 // Label matchers are the common ones (agent/common/selector.h): regexes are
 // RE2, anchored at both ends, as in PromQL.

@@ -31,25 +31,6 @@ std::string FormatValue(double v) {
 
 }  // namespace
 
-std::string FormatRfc3339(WallTime t) {
-  int64_t ms = ToUnixMillis(t);
-  int64_t secs = ms / 1000, rem = ms % 1000;
-  if (rem < 0) {
-    rem += 1000;
-    --secs;
-  }
-  std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  // Room for every int at full width, so -Wformat-truncation can prove
-  // the output fits.
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<int>(rem));
-  return buf;
-}
-
 std::string CsvLine(const Row& row) {
   std::string line = FormatRfc3339(row.ts);
   line.push_back(',');

@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 
+#include "agent/common/rfc3339.h"
 #include "agent/store/store.h"
 
 namespace rigwatch::store {
@@ -23,8 +24,8 @@ Result<uint64_t> WriteCsv(RowIterator& rows, std::ostream& out);
 // One CSV line (no newline) for a row, per the rules above.
 std::string CsvLine(const Row& row);
 
-// RFC 3339 UTC with milliseconds.
-std::string FormatRfc3339(WallTime t);
+// RFC 3339 UTC with milliseconds (the agent's one formatter).
+using ::rigwatch::FormatRfc3339;
 
 }  // namespace rigwatch::store
 

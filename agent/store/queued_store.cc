@@ -21,11 +21,12 @@ void QueuedStore::Append(std::string_view target, WallTime ts,
         queued_samples_ + samples.size() <= capacity_) {
       queued_samples_ += samples.size();
       queue_.push_back(std::move(item));
-      cv_.notify_one();
+    } else {
+      dropped_.fetch_add(samples.size());
       return;
     }
   }
-  dropped_.fetch_add(samples.size());
+  writer_.Wake();
 }
 
 void QueuedStore::SyncRound() {
@@ -36,10 +37,12 @@ void QueuedStore::SyncRound() {
 }
 
 void QueuedStore::Enqueue(Item item) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (!running_ || stopping_) return;
-  queue_.push_back(std::move(item));
-  cv_.notify_one();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!running_ || stopping_) return;
+    queue_.push_back(std::move(item));
+  }
+  writer_.Wake();
 }
 
 Status QueuedStore::Flush(std::chrono::milliseconds timeout) {
@@ -53,8 +56,8 @@ Status QueuedStore::Flush(std::chrono::milliseconds timeout) {
     item.sync = true;
     item.done = done;
     queue_.push_back(std::move(item));
-    cv_.notify_one();
   }
+  writer_.Wake();
   if (f.wait_for(timeout) != std::future_status::ready) {
     return DeadlineExceededError(
         paused_.load() ? "store flush: writes paused (low disk space)"
@@ -64,86 +67,93 @@ Status QueuedStore::Flush(std::chrono::milliseconds timeout) {
 }
 
 void QueuedStore::StartWriter() {
-  std::lock_guard<std::mutex> l(mu_);
-  running_ = true;
-  writer_ = std::thread([this] { WriterLoop(); });
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    running_ = true;
+  }
+  writer_.Start();
 }
 
 void QueuedStore::StopWriter() {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (!running_) return;
-    stopping_ = true;
-    cv_.notify_all();
+    stopping_ = true;  // nothing new is queued from here on
   }
-  writer_.join();
+  writer_.Stop();
+  // What the writer had not taken yet, whatever the disk space: a clean
+  // close must not lose acknowledged polls.
+  WriterTick();
   std::lock_guard<std::mutex> l(mu_);
   running_ = false;
 }
 
-void QueuedStore::WriterLoop() {
+Duration QueuedStore::WriterTick() {
+  // Idle: sleep until Append, SyncRound or Flush wakes the writer.
+  constexpr Duration kIdle = std::chrono::hours(1);
   std::vector<Item> batch;
-  std::vector<PollRecord> records;
-  std::string last_error;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
-      // Low disk: hold the queue (Append keeps counting drops when it is
-      // full) and look again at the check interval. Shutdown still drains
-      // what fits: a clean close must not lose acknowledged polls.
-      while (!stopping_ && !SpaceAvailable()) {
-        if (!paused_.exchange(true)) {
-          pauses_.fetch_add(1);
-          LogWarn("store_writes_paused").Kv("reason", "low disk space");
-        }
-        cv_.wait_for(l, space_check_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (queue_.empty()) return kIdle;
+    // Low disk: hold the queue (Append keeps counting drops when it is
+    // full) and look again at the check interval. Shutdown still drains
+    // what fits.
+    if (!stopping_ && !SpaceAvailable()) {
+      if (!paused_.exchange(true)) {
+        pauses_.fetch_add(1);
+        LogWarn("store_writes_paused").Kv("reason", "low disk space");
       }
-      if (paused_.exchange(false)) LogInfo("store_writes_resumed");
-      batch.clear();
-      while (!queue_.empty()) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      queued_samples_ = 0;
+      return space_check_;
     }
-    // Runs of records between markers go down as one write.
-    size_t i = 0;
-    while (i < batch.size()) {
-      records.clear();
-      uint64_t n = 0;
-      while (i < batch.size() && !batch[i].is_marker) {
-        n += batch[i].rec.samples.size();
-        records.push_back(std::move(batch[i].rec));
-        ++i;
-      }
-      if (!records.empty()) {
-        Result<uint64_t> w = WriteRecords(records);
-        if (w.ok()) {
-          written_.fetch_add(*w);
-          dropped_.fetch_add(n - *w);
-          if (!last_error.empty()) {
-            LogInfo("store_write_recovered").Kv("after", last_error);
-            last_error.clear();
-          }
-        } else {
-          dropped_.fetch_add(n);
-          if (w.status().message() != last_error) {
-            last_error = w.status().message();
-            LogError("store_write_failed").Kv("err", w.status());
-          }
+    if (paused_.exchange(false)) LogInfo("store_writes_resumed");
+    batch.reserve(queue_.size());
+    while (!queue_.empty()) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    queued_samples_ = 0;
+  }
+  WriteBatch(batch);
+  return kIdle;
+}
+
+void QueuedStore::WriteBatch(std::vector<Item>& batch) {
+  std::vector<PollRecord> records;
+  // Runs of records between markers go down as one write.
+  size_t i = 0;
+  while (i < batch.size()) {
+    records.clear();
+    uint64_t n = 0;
+    while (i < batch.size() && !batch[i].is_marker) {
+      n += batch[i].rec.samples.size();
+      records.push_back(std::move(batch[i].rec));
+      ++i;
+    }
+    if (!records.empty()) {
+      Result<uint64_t> w = WriteRecords(records);
+      if (w.ok()) {
+        written_.fetch_add(*w);
+        dropped_.fetch_add(n - *w);
+        if (!last_error_.empty()) {
+          LogInfo("store_write_recovered").Kv("after", last_error_);
+          last_error_.clear();
+        }
+      } else {
+        dropped_.fetch_add(n);
+        if (w.status().message() != last_error_) {
+          last_error_ = w.status().message();
+          LogError("store_write_failed").Kv("err", w.status());
         }
       }
-      if (i < batch.size()) {
-        Item& m = batch[i++];
-        Status s = m.sync ? SyncWrites() : Status::Ok();
-        if (!s.ok() && s.message() != last_error) {
-          last_error = s.message();
-          LogError("store_sync_failed").Kv("err", s);
-        }
-        if (m.done) m.done->set_value(s);
+    }
+    if (i < batch.size()) {
+      Item& m = batch[i++];
+      Status s = m.sync ? SyncWrites() : Status::Ok();
+      if (!s.ok() && s.message() != last_error_) {
+        last_error_ = s.message();
+        LogError("store_sync_failed").Kv("err", s);
       }
+      if (m.done) m.done->set_value(s);
     }
   }
 }

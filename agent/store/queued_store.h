@@ -6,15 +6,15 @@
 #define RIGWATCH_AGENT_STORE_QUEUED_STORE_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
-#include <thread>
+#include <vector>
 
+#include "agent/common/periodic_worker.h"
 #include "agent/store/store.h"
 
 namespace rigwatch::store {
@@ -39,7 +39,8 @@ class QueuedStore : public Store {
   QueuedStore(size_t capacity_samples, std::chrono::milliseconds space_check)
       : capacity_(capacity_samples), space_check_(space_check) {}
 
-  // Writes polls in order; called on the writer thread only. Returns how
+  // Writes polls in order; called on the writer thread only (and by
+  // StopWriter once that thread is gone). Returns how
   // many samples were stored (the rest count as dropped: late data). An
   // error drops the batch (counted) and is logged once per distinct error.
   virtual Result<uint64_t> WriteRecords(std::span<PollRecord> records) = 0;
@@ -63,23 +64,28 @@ class QueuedStore : public Store {
     bool sync = false;
     std::shared_ptr<std::promise<Status>> done;  // flush markers
   };
-  void WriterLoop();
+  // One run of the writer: takes the whole queue and writes it. Returns
+  // how long to sleep (until a Wake when idle; the space check interval
+  // while writes are paused for low disk).
+  Duration WriterTick();
+  void WriteBatch(std::vector<Item>& batch);
   void Enqueue(Item item);
 
   const size_t capacity_;
   const std::chrono::milliseconds space_check_;
   std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<Item> queue_;
   size_t queued_samples_ = 0;
   bool running_ = false;
   bool stopping_ = false;
-  std::thread writer_;
+  std::string last_error_;  // writer thread only (then StopWriter's drain)
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> late_{0};
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> pauses_{0};
   std::atomic<bool> paused_{false};
+  PeriodicWorker writer_{"store-writer",
+                         [this](std::stop_token) { return WriterTick(); }};
 };
 
 }  // namespace rigwatch::store

@@ -24,16 +24,10 @@ int64_t Ms(D d) {
 
 }  // namespace
 
-void RocksStore::MaintenanceLoop() {
-  std::unique_lock<std::mutex> l(stop_mu_);
-  while (!stop_) {
-    stop_cv_.wait_for(l, opts_.maintenance_interval);
-    if (stop_) break;
-    l.unlock();
-    Status s = RunMaintenance(clock_->Now());
-    if (!s.ok()) LogError("store_maintenance_failed").Kv("err", s);
-    l.lock();
-  }
+Duration RocksStore::MaintenanceTick() {
+  Status s = RunMaintenance(clock_->Now());
+  if (!s.ok()) LogError("store_maintenance_failed").Kv("err", s);
+  return opts_.maintenance_interval;
 }
 
 // Reads every row of one hot hour, target by target (rows of a target are

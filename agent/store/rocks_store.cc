@@ -289,7 +289,7 @@ Status RocksStore::OpenDb() {
     LoadLastTimestamps();
     StartWriter();
     if (opts_.maintenance_interval.count() > 0) {
-      maint_thread_ = std::thread([this] { MaintenanceLoop(); });
+      maintenance_.Start(opts_.maintenance_interval);  // first pass: later
     }
   } else {
     LoadLastTimestamps();
@@ -454,12 +454,7 @@ Status RocksStore::Close() {
   std::lock_guard<std::mutex> cl(close_mu_);
   if (closed_) return Status::Ok();
   closed_ = true;
-  {
-    std::lock_guard<std::mutex> l(stop_mu_);
-    stop_ = true;
-    stop_cv_.notify_all();
-  }
-  if (maint_thread_.joinable()) maint_thread_.join();
+  maintenance_.Stop();
   StopWriter();
   if (!db_) return Status::Ok();
   Status st;

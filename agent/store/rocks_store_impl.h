@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/common/periodic_worker.h"
 #include "agent/store/queued_store.h"
 #include "agent/store/rocks_store.h"
 
@@ -118,7 +119,8 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   Status ChunkHour(int64_t hour_ms, const CfPtr& hot);
   Result<std::vector<Point>> ReadRangeSid(uint32_t sid, uint32_t tid,
                                           int64_t from, int64_t to);
-  void MaintenanceLoop();
+  // One pass of the maintenance thread; returns the wait to the next.
+  Duration MaintenanceTick();
   Result<uint64_t> FreeBytes() const;
 
   const StoreOptions opts_;
@@ -189,10 +191,10 @@ class RocksStore final : public QueuedStore, public Snapshotter {
 
   std::mutex maint_mu_;  // one maintenance pass at a time
   std::atomic<double> last_maintenance_{0};
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stop_ = false;
-  std::thread maint_thread_;
+  // Last: stopped and joined before the state above goes away.
+  PeriodicWorker maintenance_{"store-maintenance", [this](std::stop_token) {
+                                return MaintenanceTick();
+                              }};
 };
 
 }  // namespace rigwatch::store

@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
+#include "agent/actions/actions.h"
+#include "agent/common/kv.h"
 #include "agent/live_state/live_state.h"
 #include "agent/rules/loader.h"
 #include "exporters/registry.h"
@@ -126,6 +129,116 @@ TEST_F(PipelineTest, AddingAKnownMetricKeepsTheRoundAddingANewOneSkipsIt) {
   pipeline_.AddRuleMetrics({"miner_power_watts"});  // a reload's new metric
   EndRound();
   EXPECT_EQ(Level("hot", "rig-2"), "none");  // filtered by the older list
+}
+
+// The rules engine's transitions reach the actions component unchanged: a
+// muted alert that changes level says nothing, neither by mail nor to
+// Alertmanager (a copy that lost `muted` mailed and pushed it as resolved
+// while it was still bad).
+class PipelineActionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<rules::RuleSet> set = rules::ParseRuleText(R"y(rules:
+  - name: hot
+    metric: miner_temperature_celsius
+    yellow: "> 60"
+    red: "> 70"
+    on_red: [notify]
+    on_yellow: [notify]
+)y",
+                                                      "test.yaml");
+    ASSERT_TRUE(set.ok()) << set.status().message();
+    actions::ActionsOptions o;
+    actions::SmtpOptions smtp;
+    smtp.url = "smtp://127.0.0.1:1";  // nothing listens: mail stays queued
+    smtp.from = "rigwatch@example.org";
+    smtp.to = {"ops@example.org"};
+    smtp.helo_host = "testhost";
+    smtp.timeout = std::chrono::seconds(5);
+    o.smtp = smtp;
+    o.alertmanager.url = "http://127.0.0.1:1";
+    o.alertmanager.timeout = std::chrono::seconds(5);
+    o.alertmanager.resend_interval = std::chrono::hours(1);
+    auto a = actions::Actions::Create(o, &clock_, &kv_, nullptr,
+                                      [](const std::string&, Duration) {});
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    actions_ = std::move(*a);
+    pipeline_.Connect(&engine_, actions_.get());
+    pipeline_.SetRuleMetrics({"miner_temperature_celsius"});
+    ASSERT_TRUE(engine_.SetRules(std::move(*set)).ok());
+    pipeline_.Start();
+  }
+  void TearDown() override { pipeline_.Stop(); }
+
+  void PollAndJudge(double temp) {
+    PollReport r;
+    r.target = MinerTarget{"rig-1", "bitaxe", "127.0.0.1", 80};
+    r.samples = {Sample{"miner_up", {}, 1},
+                 Sample{"miner_temperature_celsius", {}, temp}};
+    pipeline_.OnPoll(r);
+    const uint64_t before = pipeline_.rounds_judged();
+    pipeline_.OnRound(RoundReport{});
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (pipeline_.rounds_judged() == before &&
+           std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_GT(pipeline_.rounds_judged(), before);
+  }
+  // What waits in the outbox: key and "channel\npayload", without the
+  // retry bookkeeping (attempts, next try) that changes on every run.
+  std::map<std::string, std::string> Outbox() {
+    std::map<std::string, std::string> out;
+    auto rows = kv_.List(actions::Outbox::kNamespace);
+    EXPECT_TRUE(rows.ok());
+    if (!rows.ok()) return out;
+    for (const auto& [key, value] : *rows) {
+      std::size_t channel = value.find('\n') + 1;
+      std::size_t p = channel;
+      for (int line = 0; line < 5; ++line) p = value.find('\n', p) + 1;
+      out[key] = value.substr(channel, value.find('\n', channel) - channel) +
+                 "\n" + value.substr(p);
+    }
+    return out;
+  }
+  std::string Level() {
+    for (const rules::AlertView& a : engine_.Alerts(true)) {
+      if (a.rule == "hot" && a.target == "rig-1") {
+        return std::string(rules::LevelName(a.level));
+      }
+    }
+    return "none";
+  }
+
+  FakeClock clock_;
+  MemoryKv kv_;
+  LiveState live_{{MinerMetricDescs()}};
+  Pipeline pipeline_{&live_, nullptr};
+  rules::RuleEngine engine_{&clock_, nullptr, &pipeline_};
+  std::unique_ptr<actions::Actions> actions_;
+};
+
+TEST_F(PipelineActionsTest, AMutedAlertThatChangesLevelIsNotResolved) {
+  PollAndJudge(80);
+  ASSERT_EQ(Level(), "red");
+  clock_.Advance(std::chrono::seconds(31));  // past group_wait
+  actions_->RunOnce();
+  const auto fired = Outbox();
+  int mails = 0, pushes = 0;
+  for (const auto& [key, payload] : fired) {
+    if (payload.starts_with("smtp\n")) ++mails;
+    if (payload.starts_with("alertmanager\n")) ++pushes;
+  }
+  ASSERT_EQ(mails, 1);  // FIRING
+  ASSERT_EQ(pushes, 1);
+
+  ASSERT_TRUE(engine_.Mute("rig-1", clock_.Now() + std::chrono::hours(1)).ok());
+  PollAndJudge(65);  // still bad, now yellow, and muted
+  ASSERT_EQ(Level(), "yellow");
+  clock_.Advance(std::chrono::seconds(31));
+  actions_->RunOnce();
+  EXPECT_EQ(Outbox(), fired) << "a muted alert was mailed or pushed again";
 }
 
 }  // namespace

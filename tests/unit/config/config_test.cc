@@ -97,11 +97,50 @@ TEST(HostPortTest, Forms) {
   EXPECT_EQ(ParseHostPort("[::1]:4028", 80)->host, "::1");
   EXPECT_EQ(ParseHostPort("[fe80::1]", 80)->port, 80);
   EXPECT_EQ(ParseHostPort("miner.local:8080", 80)->host, "miner.local");
-  EXPECT_FALSE(ParseHostPort("::1", 80).ok());
+  // A bare IPv6 literal cannot carry a port: it gets the default one.
+  EXPECT_EQ(ParseHostPort("::1", 4028)->host, "::1");
+  EXPECT_EQ(ParseHostPort("::1", 4028)->port, 4028);
+  EXPECT_EQ(ParseHostPort("fd00::1:4028", 80)->host, "fd00::1:4028");
+  EXPECT_EQ(ParseHostPort("fd00::1:4028", 80)->port, 80);
+  EXPECT_EQ(ParseHostPort("[::1]:4028", 80)->port, 4028);
+  // Several colons that are not IPv6: a typo, not a host.
+  Result<HostPort> typo = ParseHostPort("10.0.0.5:80:81", 80);
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("[addr]:port"), std::string::npos)
+      << typo.status().message();
+  EXPECT_FALSE(ParseHostPort("rig::lan", 80).ok());
   EXPECT_FALSE(ParseHostPort("host:0", 80).ok());
   EXPECT_FALSE(ParseHostPort("host:", 80).ok());
   EXPECT_FALSE(ParseHostPort(":80", 80).ok());
   EXPECT_FALSE(ParseHostPort("a b:80", 80).ok());
+}
+
+// Miner files use the same parser with port 0 (the exporter's default).
+TEST(HostPortTest, MinerFileForms) {
+  struct Case {
+    const char* in;
+    const char* host;
+    uint16_t port;
+  } ok[] = {
+      {"10.0.0.5", "10.0.0.5", 0},         {"10.0.0.5:4028", "10.0.0.5", 4028},
+      {"rig.lan", "rig.lan", 0},           {"rig.lan:80", "rig.lan", 80},
+      {"[fd00::1]:4028", "fd00::1", 4028}, {"[::1]", "::1", 0},
+      {"fd00::1", "fd00::1", 0},           {"::1", "::1", 0},
+  };
+  for (const Case& c : ok) {
+    Result<HostPort> r = ParseHostPort(c.in, 0);
+    ASSERT_TRUE(r.ok()) << c.in << ": " << r.status().ToString();
+    EXPECT_EQ(r->host, c.host) << c.in;
+    EXPECT_EQ(r->port, c.port) << c.in;
+  }
+  for (const char* bad : {"", ":80", "h:", "h:0", "h:65536", "h:8x", "[::1",
+                          "[::1]x", "[]:1", "[::1]:"}) {
+    Result<HostPort> r = ParseHostPort(bad, 0);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find(std::string("\"") + bad + "\""),
+              std::string::npos)
+        << "error names the address: " << r.status().message();
+  }
 }
 
 }  // namespace

@@ -1,19 +1,19 @@
-#include "agent/actions/types.h"
+#include "agent/common/alert.h"
 
 #include <algorithm>
 
-namespace rigwatch::actions {
+namespace rigwatch {
 
 std::string_view LevelName(Level level) {
   switch (level) {
+    case Level::kUnknown:
+      return "unknown";
     case Level::kGreen:
       return "green";
     case Level::kYellow:
       return "yellow";
     case Level::kRed:
       return "red";
-    case Level::kUnknown:
-      return "unknown";
   }
   return "unknown";
 }
@@ -22,4 +22,4 @@ bool Transition::Wants(std::string_view action) const {
   return std::find(actions.begin(), actions.end(), action) != actions.end();
 }
 
-}  // namespace rigwatch::actions
+}  // namespace rigwatch

@@ -1,15 +1,15 @@
-#include "agent/actions/curl_util.h"
+#include "agent/common/curl.h"
 
 #include <mutex>
 
-namespace rigwatch::actions::internal {
+namespace rigwatch::curl {
 
-void EnsureCurlGlobalInit() {
+void EnsureGlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-Status CurlToStatus(CURLcode code, const char* errbuf, std::string_view what) {
+Status ToStatus(CURLcode code, const char* errbuf, std::string_view what) {
   std::string msg(what);
   msg += ": ";
   msg += curl_easy_strerror(code);
@@ -28,4 +28,4 @@ Status CurlToStatus(CURLcode code, const char* errbuf, std::string_view what) {
   }
 }
 
-}  // namespace rigwatch::actions::internal
+}  // namespace rigwatch::curl
