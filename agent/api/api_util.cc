@@ -4,6 +4,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "agent/common/json.h"
 #include "agent/common/units.h"
 #include "agent/live_state/live_state.h"
 
@@ -212,38 +213,6 @@ Result<store::Selector> ParseSelector(std::string_view s) {
   return sel;
 }
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  *out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          *out += buf;
-        } else {
-          *out += static_cast<char>(c);
-        }
-    }
-  }
-  *out += '"';
-}
-
 std::string SeriesJson(const std::vector<store::SeriesPoints>& series) {
   std::string out = "{\"series\":[";
   bool first = true;
@@ -251,15 +220,15 @@ std::string SeriesJson(const std::vector<store::SeriesPoints>& series) {
     if (!first) out += ',';
     first = false;
     out += "{\"miner\":";
-    AppendJsonString(&out, sp.key.target);
+    json::AppendString(&out, sp.key.target);
     out += ",\"metric\":";
-    AppendJsonString(&out, sp.key.metric);
+    json::AppendString(&out, sp.key.metric);
     out += ",\"labels\":{";
     for (size_t i = 0; i < sp.key.labels.size(); ++i) {
       if (i) out += ',';
-      AppendJsonString(&out, sp.key.labels[i].name);
+      json::AppendString(&out, sp.key.labels[i].name);
       out += ':';
-      AppendJsonString(&out, sp.key.labels[i].value);
+      json::AppendString(&out, sp.key.labels[i].value);
     }
     out += "},\"points\":[";
     for (size_t i = 0; i < sp.points.size(); ++i) {

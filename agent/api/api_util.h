@@ -37,9 +37,6 @@ struct RowFilter {
 // {"series":[{"miner":..,"metric":..,"labels":{..},"points":[[ts_ms,v],..]}]}
 std::string SeriesJson(const std::vector<store::SeriesPoints>& series);
 
-// JSON string literal with escapes.
-void AppendJsonString(std::string* out, std::string_view s);
-
 }  // namespace rigwatch
 
 #endif  // RIGWATCH_AGENT_API_API_UTIL_H_

@@ -4,7 +4,9 @@
 #include <sstream>
 
 #include "agent/api/api_util.h"
+#include "agent/common/json.h"
 #include "agent/common/log.h"
+#include "agent/common/rfc3339.h"
 #include "agent/common/units.h"
 #include "agent/store/csv.h"
 #include "agent/version.h"
@@ -14,7 +16,7 @@ namespace {
 
 HttpResponse JsonError(int status, const std::string& message) {
   std::string body = "{\"error\":";
-  AppendJsonString(&body, message);
+  json::AppendString(&body, message);
   body += "}";
   return HttpResponse::Json(status, body);
 }
@@ -182,7 +184,7 @@ HttpResponse HandleTarget(ApiSource& src, const HttpRequest& req) {
   std::string out = "{";
   if (!name.empty()) {
     out += "\"target\":";
-    AppendJsonString(&out, name);
+    json::AppendString(&out, name);
     out += ",";
   }
   out += "\"states\":[";
@@ -192,15 +194,15 @@ HttpResponse HandleTarget(ApiSource& src, const HttpRequest& req) {
     if (!first) out += ',';
     first = false;
     out += "{\"rule\":";
-    AppendJsonString(&out, a.rule);
+    json::AppendString(&out, a.rule);
     out += ",\"target\":";
-    AppendJsonString(&out, a.target);
+    json::AppendString(&out, a.target);
     out += ",\"level\":";
-    AppendJsonString(&out, rules::LevelName(a.level));
+    json::AppendString(&out, rules::LevelName(a.level));
     out += ",\"since\":";
-    AppendJsonString(&out, store::FormatRfc3339(a.since));
+    json::AppendString(&out, FormatRfc3339(a.since));
     out += ",\"threshold\":";
-    AppendJsonString(&out, a.threshold);
+    json::AppendString(&out, a.threshold);
     out += ",\"value\":";
     out +=
         a.value && std::isfinite(*a.value) ? std::to_string(*a.value) : "null";
@@ -215,11 +217,11 @@ HttpResponse HandleTarget(ApiSource& src, const HttpRequest& req) {
     out += ",\"last_poll_error\":";
     if (err) {
       out += "{\"result\":";
-      AppendJsonString(&out, err->result);
+      json::AppendString(&out, err->result);
       out += ",\"error\":";
-      AppendJsonString(&out, err->text);
+      json::AppendString(&out, err->text);
       out += ",\"time\":";
-      AppendJsonString(&out, store::FormatRfc3339(err->time));
+      json::AppendString(&out, FormatRfc3339(err->time));
       out += ",\"failing\":";
       out += err->failing ? "true" : "false";
       out += "}";
