@@ -13,6 +13,7 @@
 #include "agent/app/config_map.h"
 #include "agent/backup/backup.h"
 #include "agent/cli/cli.h"
+#include "agent/common/rfc3339.h"
 #include "agent/common/units.h"
 #include "agent/config/config.h"
 #include "agent/http/server.h"
@@ -140,7 +141,7 @@ int CmdExport(const Flags& f) {
       last = std::chrono::steady_clock::now();
       std::fprintf(stderr, "\rexported %llu rows, at %s",
                    static_cast<unsigned long long>(rows),
-                   store::FormatRfc3339(row.ts).c_str());
+                   FormatRfc3339(row.ts).c_str());
     }
   }
   out->flush();
@@ -164,8 +165,8 @@ int CmdExport(const Flags& f) {
 
 void PrintBackup(const backup::BackupInfo& b) {
   std::printf("%-4u %s  %10.1f MB  %6u files  %12llu samples  %s\n", b.id,
-              store::FormatRfc3339(b.time).c_str(), b.size_bytes / 1e6,
-              b.file_count, static_cast<unsigned long long>(b.sample_count),
+              FormatRfc3339(b.time).c_str(), b.size_bytes / 1e6, b.file_count,
+              static_cast<unsigned long long>(b.sample_count),
               !b.verified.has_value() ? "unverified"
               : *b.verified           ? "verified"
                                       : ("FAILED: " + b.verify_error).c_str());
