@@ -309,21 +309,19 @@ Status Agent::Start() {
     backups_->Start(std::min<std::chrono::milliseconds>(
         std::chrono::seconds(30), config_.backup.every));
   }
-  collector_ = std::thread([this] { CollectLoop(); });
+  collector_.Start();
   return Status::Ok();
 }
 
 void Agent::Stop() {
   {
-    std::lock_guard<std::mutex> l(loop_mu_);
+    std::lock_guard<std::mutex> l(stop_mu_);
     if (stopped_) return;
     stopped_ = true;
-    stopping_ = true;
   }
-  loop_cv_.notify_all();
   // Stop accepting first; civetweb waits for requests in flight.
   if (http_) http_->Stop();
-  if (collector_.joinable()) collector_.join();
+  collector_.Stop();
   // No more judging, then no more actions (a restart in progress finishes:
   // it holds the poller), then no more polls.
   if (pipeline_) pipeline_->Stop();
@@ -448,21 +446,15 @@ bool Agent::Healthy() const {
   return last > 0 && now - last < 3 * interval_ms + 5000;
 }
 
-void Agent::CollectLoop() {
-  while (true) {
-    CollectOnce();
-    last_collect_ms_ = ToUnixMillis(clock_->Now());
-    ready_ = true;
-    std::chrono::milliseconds interval;
-    {
-      std::lock_guard<std::mutex> l(config_mu_);
-      interval = config_.scrape.interval;
-    }
-    std::unique_lock<std::mutex> l(loop_mu_);
-    if (loop_cv_.wait_for(l, interval, [this] { return stopping_; })) return;
-    l.unlock();
-    if (poller_) ApplyTargets(false);
-  }
+Duration Agent::CollectTick() {
+  // Between rounds, not before the first: Start() has applied the targets.
+  if (collected_once_ && poller_) ApplyTargets(false);
+  CollectOnce();
+  collected_once_ = true;
+  last_collect_ms_ = ToUnixMillis(clock_->Now());
+  ready_ = true;
+  std::lock_guard<std::mutex> l(config_mu_);
+  return config_.scrape.interval;
 }
 
 void Agent::CollectOnce() {

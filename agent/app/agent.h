@@ -7,16 +7,15 @@
 #define RIGWATCH_AGENT_APP_AGENT_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agent/api/source.h"
 #include "agent/common/clock.h"
+#include "agent/common/periodic_worker.h"
 #include "agent/common/status.h"
 #include "agent/config/config.h"
 #include "exporters/sample.h"
@@ -102,7 +101,7 @@ class Agent final : private api::ApiSource {
   Status StartPoller();
   Status StartHttp();
   void ApplyTargets(bool log_unchanged);
-  void CollectLoop();
+  Duration CollectTick();
   void CollectOnce();
 
   // api::ApiSource (agent_api.cc).
@@ -146,12 +145,14 @@ class Agent final : private api::ApiSource {
   std::unique_ptr<host::Exporter> host_;
   std::unique_ptr<HttpServer> http_;
 
-  std::mutex loop_mu_;
-  std::condition_variable loop_cv_;
-  bool stopping_ = false;
+  std::mutex stop_mu_;
   bool stopped_ = false;
   bool pipeline_started_ = false;
-  std::thread collector_;
+  bool collected_once_ = false;  // the collector thread's own
+  // Host collection every scrape interval; re-reads the miner files between
+  // rounds.
+  PeriodicWorker collector_{"collector",
+                            [this](std::stop_token) { return CollectTick(); }};
 };
 
 }  // namespace rigwatch

@@ -27,22 +27,9 @@ void Pipeline::Connect(rules::RuleEngine* rules, actions::Actions* actions) {
   actions_ = actions;
 }
 
-void Pipeline::Start() {
-  std::lock_guard<std::mutex> l(mu_);
-  stop_ = false;
-  if (!rule_thread_.joinable()) {
-    rule_thread_ = std::thread([this] { RuleLoop(); });
-  }
-}
+void Pipeline::Start() { rule_worker_.Start(); }
 
-void Pipeline::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (rule_thread_.joinable()) rule_thread_.join();
-}
+void Pipeline::Stop() { rule_worker_.Stop(); }
 
 void Pipeline::SetRuleMetrics(const std::vector<std::string>& metrics) {
   std::unordered_set<std::string> next(metrics.begin(), metrics.end());
@@ -129,7 +116,7 @@ void Pipeline::OnRound(const RoundReport& report) {
     }
     building_.clear();
   }
-  cv_.notify_all();
+  rule_worker_.Wake();
 }
 
 void Pipeline::OnRemoved(const MinerTarget& target) {
@@ -144,7 +131,7 @@ void Pipeline::SetWarmTargets(
   warm_targets_ = std::move(t);
 }
 
-void Pipeline::RuleLoop() {
+void Pipeline::Warm() {
   if (rules_ != nullptr && store_ != nullptr && !warm_targets_.empty()) {
     std::vector<rules::TargetSamples> targets;
     for (const auto& [name, kind] : warm_targets_) {
@@ -164,36 +151,43 @@ void Pipeline::RuleLoop() {
     }
     warm_targets_.clear();
   }
-  while (true) {
-    std::map<std::string, Pending> round;
-    uint64_t gen;
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [this] { return stop_ || have_ready_; });
-      if (stop_) return;
-      round.swap(ready_);
-      have_ready_ = false;
-      gen = filter_gen_;
-    }
-    if (rules_ == nullptr) {
-      round.clear();
-      ReleaseFreeHeap();
-      continue;
-    }
-    std::vector<rules::TargetSamples> batch;
-    batch.reserve(round.size());
-    for (const auto& [name, p] : round) {
-      if (p.filter_gen == gen) batch.push_back({name, p.kind, &p.samples});
-    }
-    Status s = rules_->Evaluate(batch);
-    if (!s.ok()) LogWarn("rules_persist_failed").Kv("err", s);
-    rounds_judged_.fetch_add(1);
-    batch.clear();
-    round.clear();
-    // Once per round, off the poller thread: what the round freed goes back
-    // to the kernel.
-    ReleaseFreeHeap();
+}
+
+Duration Pipeline::RuleTick() {
+  // Idle until OnRound (or Stop) wakes the thread.
+  constexpr Duration kIdle = std::chrono::hours(1);
+  if (!warmed_) {
+    Warm();
+    warmed_ = true;
   }
+  std::map<std::string, Pending> round;
+  uint64_t gen;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!have_ready_) return kIdle;
+    round.swap(ready_);
+    have_ready_ = false;
+    gen = filter_gen_;
+  }
+  if (rules_ == nullptr) {
+    round.clear();
+    ReleaseFreeHeap();
+    return kIdle;
+  }
+  std::vector<rules::TargetSamples> batch;
+  batch.reserve(round.size());
+  for (const auto& [name, p] : round) {
+    if (p.filter_gen == gen) batch.push_back({name, p.kind, &p.samples});
+  }
+  Status s = rules_->Evaluate(batch);
+  if (!s.ok()) LogWarn("rules_persist_failed").Kv("err", s);
+  rounds_judged_.fetch_add(1);
+  batch.clear();
+  round.clear();
+  // Once per round, off the poller thread: what the round freed goes back
+  // to the kernel.
+  ReleaseFreeHeap();
+  return kIdle;
 }
 
 void Pipeline::OnTransition(const rules::Transition& t) {

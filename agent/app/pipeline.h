@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "agent/actions/types.h"
+#include "agent/common/periodic_worker.h"
 #include "agent/live_state/poll_errors.h"
 #include "agent/poller/types.h"
 #include "agent/rules/engine.h"
@@ -108,7 +109,10 @@ class Pipeline final : public PollSink,
   // Keeps `in`'s samples of rule-selected metrics in `p` (mu_ held).
   void NoteResult(const PollReport& report);
   void KeepLocked(Pending& p, std::string_view kind, const Samples& in);
-  void RuleLoop();
+  // One pass of the rule thread: warms the rules first time, then judges
+  // the round handed over, if any; sleeps until OnRound wakes it.
+  Duration RuleTick();
+  void Warm();
 
   LiveState* live_;
   store::Store* store_;
@@ -118,17 +122,18 @@ class Pipeline final : public PollSink,
 
   std::vector<std::pair<std::string, std::string>> warm_targets_;
   std::mutex mu_;
-  std::condition_variable cv_;
   std::unordered_set<std::string> rule_metrics_;  // mu_
   uint64_t filter_gen_ = 0;                       // mu_; bumped per change
   std::map<std::string, Pending> building_;       // this round so far
   std::map<std::string, Pending> ready_;          // handed to the rule thread
   bool have_ready_ = false;
-  bool stop_ = false;
-  std::thread rule_thread_;
+  bool warmed_ = false;  // the rule thread's own
   PollErrors poll_errors_;
   std::atomic<uint64_t> rounds_judged_{0};
   std::atomic<uint64_t> rounds_merged_{0};
+  // Last: stopped (joined) before the members its ticks use are destroyed.
+  PeriodicWorker rule_worker_{"rules",
+                              [this](std::stop_token) { return RuleTick(); }};
 };
 
 }  // namespace rigwatch

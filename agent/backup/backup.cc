@@ -288,25 +288,15 @@ void BackupScheduler::Start(std::chrono::milliseconds poll) {
     Duration age = clock_->Now() - newest.time;
     if (age < every_ && age.count() >= 0) last_ = clock_->SteadyNow() - age;
   }
-  thread_ = std::thread([this, poll] {
-    std::unique_lock<std::mutex> l(mu_);
-    while (!stop_) {
-      l.unlock();
-      auto r = Tick();
-      if (!r.ok()) LogError("backup_failed").Kv("err", r.status());
-      l.lock();
-      cv_.wait_for(l, poll, [&] { return stop_; });
-    }
+  worker_ = std::make_unique<PeriodicWorker>("backup", poll, [this] {
+    auto r = Tick();
+    if (!r.ok()) LogError("backup_failed").Kv("err", r.status());
   });
+  worker_->Start();
 }
 
 void BackupScheduler::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
-    cv_.notify_all();
-  }
-  if (thread_.joinable()) thread_.join();
+  if (worker_) worker_->Stop();
 }
 
 }  // namespace rigwatch::backup

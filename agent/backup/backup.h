@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "agent/common/clock.h"
+#include "agent/common/periodic_worker.h"
 #include "agent/common/status.h"
 #include "agent/store/snapshot.h"
 #include "agent/store/store.h"
@@ -115,10 +116,7 @@ class BackupScheduler {
   std::atomic<uint64_t> failures_{0};
   mutable std::mutex last_mu_;
   std::optional<BackupInfo> last_success_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  std::unique_ptr<PeriodicWorker> worker_;  // made by Start
 };
 
 }  // namespace rigwatch::backup

@@ -15,6 +15,7 @@
 #include "agent/app/agent.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
+#include "agent/common/periodic_worker.h"
 #include "agent/common/sd_notify.h"
 #include "agent/config/config.h"
 #include "agent/version.h"
@@ -86,27 +87,17 @@ int CmdRun(const Flags& f) {
   // interval systemd asked for, while the agent's own loops are alive.
   SdNotifyReady().IgnoreError("not under systemd, or systemd went away");
   std::optional<Duration> watchdog = WatchdogInterval();
-  std::mutex wd_mu;
-  std::condition_variable wd_cv;
-  bool wd_stop = false;
-  std::thread wd_thread;
+  std::optional<PeriodicWorker> wd;
   if (watchdog) {
-    wd_thread = std::thread([&] {
-      std::unique_lock<std::mutex> l(wd_mu);
-      while (!wd_cv.wait_for(l, *watchdog / 2, [&] { return wd_stop; })) {
-        if (agent.Healthy()) {
-          SdNotifyWatchdog().IgnoreError("systemd restarts us if it matters");
-        }
+    wd.emplace("watchdog", *watchdog / 2, [&agent] {
+      if (agent.Healthy()) {
+        SdNotifyWatchdog().IgnoreError("systemd restarts us if it matters");
       }
     });
+    wd->Start(*watchdog / 2);
   }
-  auto stop_watchdog = [&] {
-    {
-      std::lock_guard<std::mutex> l(wd_mu);
-      wd_stop = true;
-    }
-    wd_cv.notify_all();
-    if (wd_thread.joinable()) wd_thread.join();
+  auto stop_watchdog = [&wd] {
+    if (wd) wd->Stop();
   };
   while (true) {
     int sig = 0;
