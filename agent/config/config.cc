@@ -748,9 +748,10 @@ LoadResult LoadConfig(const std::string& path, const LoadOptions& opts) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult r;
-    r.errors.push_back(
-        {{path, 0, 0},
-         ErrnoToStatus(errno, "cannot open config file").message()});
+    ConfigError e;
+    e.location.file = path;
+    e.message = ErrnoToStatus(errno, "cannot open config file").message();
+    r.errors.push_back(std::move(e));
     return r;
   }
   std::stringstream ss;

@@ -68,7 +68,11 @@ class Scanner {
     if (IsIdentChar(s_[pos_])) {
       while (end < s_.size() && IsIdentChar(s_[end])) ++end;
     }
-    return "\"" + std::string(s_.substr(pos_, end - pos_)) + "\"";
+    // Appended: `"\"" + std::string(...)` trips GCC 12's -Wrestrict at -O3.
+    std::string token = "\"";
+    token.append(s_.substr(pos_, end - pos_));
+    token += '"';
+    return token;
   }
   size_t pos() const { return pos_; }
   void set_pos(size_t p) { pos_ = p; }

@@ -34,8 +34,8 @@ Duration RocksStore::MaintenanceTick() {
 // contiguous), and writes one chunk per series plus its rollup. Memory is
 // bounded by one target's hour, batches by kBatchBytes.
 Status RocksStore::ChunkHour(int64_t hour, const CfPtr& hot) {
-  RW_ASSIGN_OR_RETURN(CfPtr chunks, PartitionFor("c" + DayName(hour)));
-  RW_ASSIGN_OR_RETURN(CfPtr rollups, PartitionFor("r" + MonthName(hour)));
+  RW_ASSIGN_OR_RETURN(CfPtr chunks, PartitionFor(ChunkPartitionName(hour)));
+  RW_ASSIGN_OR_RETURN(CfPtr rollups, PartitionFor(RollupPartitionName(hour)));
   rocksdb::WriteBatch wb;
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -121,7 +121,7 @@ Status RocksStore::ChunkHour(int64_t hour, const CfPtr& hot) {
       wb.Put(meta_, U32Key('C', static_cast<uint32_t>(hour / 1000)), ""),
       "batch"));
   RW_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "write chunks"));
-  return DropPartition("h" + HourName(hour));
+  return DropPartition(HotPartitionName(hour));
 }
 
 Status RocksStore::RunMaintenance(WallTime now_t) {

@@ -178,7 +178,7 @@ class RocksRowIterator final : public RowIterator {
  private:
   Status LoadWindow(int64_t hour) {
     sources_.clear();
-    auto hot = parts_.find("h" + HourName(hour));
+    auto hot = parts_.find(HotPartitionName(hour));
     if (hot != parts_.end()) {
       // Find the targets present: one seek per target.
       std::unique_ptr<rocksdb::Iterator> it(
@@ -197,7 +197,7 @@ class RocksRowIterator final : public RowIterator {
       }
       return FromRocks(it->status(), "scan");
     }
-    auto chunks = parts_.find("c" + DayName(hour));
+    auto chunks = parts_.find(ChunkPartitionName(hour));
     if (chunks == parts_.end()) return Status::Ok();
     std::string prefix;
     PutU32BE(prefix, static_cast<uint32_t>(hour / 1000));

@@ -283,7 +283,7 @@ Status RocksStore::OpenDb() {
     // An hour whose chunks were committed but whose hot family survived a
     // crash: the chunks are complete, drop the leftover.
     for (int64_t h : closed_hours_) {
-      std::string n = "h" + HourName(h);
+      std::string n = HotPartitionName(h);
       if (parts_.count(n)) RW_RETURN_IF_ERROR(DropPartition(n));
     }
     LoadLastTimestamps();
@@ -362,7 +362,7 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
       continue;
     }
     if (hour != cf_hour) {
-      RW_ASSIGN_OR_RETURN(cf, PartitionFor("h" + HourName(hour)));
+      RW_ASSIGN_OR_RETURN(cf, PartitionFor(HotPartitionName(hour)));
       cf_hour = hour;
     }
     TargetInfo* t;

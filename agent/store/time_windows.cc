@@ -55,4 +55,22 @@ int64_t ParseWindowName(std::string_view d) {
 std::string DayName(int64_t ms) { return HourName(ms).substr(0, 8); }
 std::string MonthName(int64_t ms) { return HourName(ms).substr(0, 6); }
 
+namespace {
+// Appends rather than `"h" + name`, which GCC 12 at -O3 flags with a false
+// -Wrestrict.
+std::string Prefixed(char kind, const std::string& name) {
+  std::string out(1, kind);
+  out += name;
+  return out;
+}
+}  // namespace
+
+std::string HotPartitionName(int64_t ms) { return Prefixed('h', HourName(ms)); }
+std::string ChunkPartitionName(int64_t ms) {
+  return Prefixed('c', DayName(ms));
+}
+std::string RollupPartitionName(int64_t ms) {
+  return Prefixed('r', MonthName(ms));
+}
+
 }  // namespace rigwatch::store

@@ -25,7 +25,14 @@ int64_t MonthEnd(int64_t ms);
 std::string HourName(int64_t ms);
 std::string DayName(int64_t ms);
 std::string MonthName(int64_t ms);
-// Inverse of the three above (10, 8 or 6 digits); -1 if malformed.
+// Column-family names of the three partition kinds: "h2026112205" (an
+// hour's hot points), "c20261122" (a day's chunks), "r202611" (a month's
+// rollups).
+std::string HotPartitionName(int64_t ms);
+std::string ChunkPartitionName(int64_t ms);
+std::string RollupPartitionName(int64_t ms);
+// Inverse of HourName, DayName and MonthName (10, 8 or 6 digits); -1 if
+// malformed.
 int64_t ParseWindowName(std::string_view digits);
 
 }  // namespace rigwatch::store
