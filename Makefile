@@ -89,4 +89,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf build build-test build-tsan build-bench
+	rm -rf build build-test build-tsan build-bench build-release
