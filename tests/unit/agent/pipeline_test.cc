@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <map>
-#include <thread>
 
 #include "agent/actions/actions.h"
 #include "agent/common/kv.h"
@@ -15,9 +14,20 @@
 #include "agent/rules/loader.h"
 #include "exporters/registry.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/support/wait.h"
 
 namespace rigwatch {
 namespace {
+
+// Ends a round and waits until the rule thread has judged it.
+void EndRoundAndWait(Pipeline& pipeline) {
+  const uint64_t before = pipeline.rounds_judged();
+  pipeline.OnRound(RoundReport{});
+  ASSERT_TRUE(
+      test_support::WaitFor([&] { return pipeline.rounds_judged() > before; },
+                            std::chrono::seconds(10)))
+      << "the rule thread did not judge the round";
+}
 
 constexpr std::string_view kRules = R"y(rules:
   - name: hot
@@ -55,16 +65,8 @@ class PipelineTest : public ::testing::Test {
   }
   // Ends a round and waits until the rule thread has judged it.
   void EndRound() {
-    const uint64_t before = pipeline_.rounds_judged();
     clock_.Advance(std::chrono::seconds(10));
-    pipeline_.OnRound(RoundReport{});
-    const auto until =
-        std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (pipeline_.rounds_judged() == before &&
-           std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    ASSERT_GT(pipeline_.rounds_judged(), before);
+    EndRoundAndWait(pipeline_);
   }
   std::string Level(const std::string& rule, const std::string& miner) {
     for (const rules::AlertView& a : engine_.Alerts(true)) {
@@ -176,15 +178,7 @@ class PipelineActionsTest : public ::testing::Test {
     r.samples = {Sample{"miner_up", {}, 1},
                  Sample{"miner_temperature_celsius", {}, temp}};
     pipeline_.OnPoll(r);
-    const uint64_t before = pipeline_.rounds_judged();
-    pipeline_.OnRound(RoundReport{});
-    const auto until =
-        std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (pipeline_.rounds_judged() == before &&
-           std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    ASSERT_GT(pipeline_.rounds_judged(), before);
+    EndRoundAndWait(pipeline_);
   }
   // What waits in the outbox: key and "channel\npayload", without the
   // retry bookkeeping (attempts, next try) that changes on every run.
