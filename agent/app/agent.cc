@@ -84,6 +84,12 @@ constexpr std::array kStoreMetricsTable = {
                "1 while writes are paused because free disk is below "
                "storage.min_free_bytes.",
                ""},
+    MetricDesc{"rigwatch_store_free_bytes", MetricType::kGauge,
+               "Free bytes on the store's filesystem.", ""},
+    MetricDesc{"rigwatch_store_min_free_bytes", MetricType::kGauge,
+               "storage.min_free_bytes: store writes pause below this much "
+               "free disk.",
+               ""},
     MetricDesc{"rigwatch_store_write_pauses_total", MetricType::kCounter,
                "Times writes paused for low disk space.", ""},
     MetricDesc{"rigwatch_store_partitions", MetricType::kGauge,
@@ -204,7 +210,9 @@ Status Agent::StartStore() {
 namespace {
 std::vector<std::string> SelectedMetrics(const rules::RuleSet& set) {
   std::vector<std::string> out;
-  for (const rules::Rule& r : set.rules) out.push_back(r.selector.metric);
+  for (const rules::Rule& r : set.rules) {
+    for (std::string& m : r.Metrics()) out.push_back(std::move(m));
+  }
   return out;
 }
 }  // namespace
@@ -467,9 +475,22 @@ void Agent::CollectOnce() {
     self.push_back(
         {"process_resident_memory_bytes", {}, static_cast<double>(rss)});
   }
+  Samples store_self;
+  if (store_) store_self = store_->SelfMetrics();
   if (host_) {
     host::Scrape scrape = host_->Collect();
-    if (pipeline_) pipeline_->OnHostSamples(clock_->Now(), scrape.samples);
+    // The store's disk figures are judged on the host target (the shipped
+    // store_disk_low rule), without being exported twice.
+    Samples for_rules;
+    for (const Sample& s : store_self) {
+      if (s.name == "rigwatch_store_free_bytes" ||
+          s.name == "rigwatch_store_min_free_bytes") {
+        for_rules.push_back(s);
+      }
+    }
+    if (pipeline_) {
+      pipeline_->OnHostSamples(clock_->Now(), scrape.samples, for_rules);
+    }
     for (const host::CollectorOutcome& o : scrape.collectors) {
       self.push_back({"rigwatch_collector_success",
                       {{"collector", "host_" + o.name}},
@@ -516,7 +537,7 @@ void Agent::CollectOnce() {
                       static_cast<double>(b->size_bytes)});
     }
   }
-  if (store_) live_->Update(kStoreTarget, "", store_->SelfMetrics());
+  if (store_) live_->Update(kStoreTarget, "", store_self);
   if (actions_) {
     self.push_back(
         {"rigwatch_fleet_unreachable", {}, actions_->fleet_down() ? 1.0 : 0.0});

@@ -56,11 +56,16 @@ void Pipeline::KeepLocked(Pending& p, std::string_view kind,
   }
 }
 
-void Pipeline::OnHostSamples(WallTime time, const Samples& samples) {
+void Pipeline::OnHostSamples(WallTime time, const Samples& samples,
+                             const Samples& rules_only) {
   live_->Update(kHostLiveTarget, "", samples);
   if (store_ != nullptr) store_->Append(kHostTargetName, time, samples);
   std::lock_guard<std::mutex> l(mu_);
-  KeepLocked(building_[std::string(kHostTargetName)], "host", samples);
+  Pending& p = building_[std::string(kHostTargetName)];
+  KeepLocked(p, "host", samples);
+  for (const Sample& s : rules_only) {
+    if (rule_metrics_.count(s.name) != 0) p.samples.push_back(s);
+  }
 }
 
 void Pipeline::OnPoll(const PollReport& report) {

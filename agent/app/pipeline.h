@@ -74,8 +74,10 @@ class Pipeline final : public PollSink,
   void Start();
   void Stop();
 
-  // The host collector's samples (target "host").
-  void OnHostSamples(WallTime time, const Samples& samples);
+  // The host collector's samples (target "host"); `rules_only` are judged
+  // by the rules as the host's too but neither stored nor shown.
+  void OnHostSamples(WallTime time, const Samples& samples,
+                     const Samples& rules_only = {});
 
   // PollSink (poller thread).
   void OnPoll(const PollReport& report) override;

@@ -33,6 +33,9 @@ TargetState& RuleEngine::Impl::Target(std::string_view name,
   if (it->second.by_rule.size() != rules.size()) {
     it->second.by_rule.resize(rules.size());
   }
+  if (it->second.expr_by_rule.size() != rules.size()) {
+    it->second.expr_by_rule.resize(rules.size());
+  }
   return it->second;
 }
 
@@ -72,7 +75,18 @@ Status RuleEngine::SetRules(RuleSet set) {
                                   sel.status().message());
     }
     int64_t keep = r.LongestWindow().count();
-    next.push_back(CompiledRule{std::move(r), std::move(sel).value(), keep});
+    CompiledRule cr{std::move(r), std::move(sel).value(), keep};
+    if (cr.rule.expr) {
+      Result<std::vector<std::optional<CompiledSelector>>> es =
+          CompileExprSelectors(*cr.rule.expr, cr.rule.expr_nodes);
+      if (!es.ok()) {
+        return InvalidArgumentError("rule " + cr.rule.name + ": " +
+                                    es.status().message());
+      }
+      cr.expr_selectors = std::move(es).value();
+      cr.expr_keep_ms = ExprLongestWindow(*cr.rule.expr).count();
+    }
+    next.push_back(std::move(cr));
   }
   // Where each old rule's states go: its index in the new set, or -1.
   std::vector<int> move_to(im.rules.size(), -1);
@@ -95,15 +109,28 @@ Status RuleEngine::SetRules(RuleSet set) {
       }
     }
     t.by_rule = std::move(by_rule);
+    // An expression's input windows move with its rule while the
+    // expression is unchanged (node ids would mean other nodes otherwise).
+    std::vector<ExprWindows> expr_by_rule(next.size());
+    for (size_t j = 0; j < t.expr_by_rule.size() && j < move_to.size(); ++j) {
+      if (move_to[j] >= 0 &&
+          next[move_to[j]].rule.expr_text == im.rules[j].rule.expr_text) {
+        expr_by_rule[move_to[j]] = std::move(t.expr_by_rule[j]);
+      }
+    }
+    t.expr_by_rule = std::move(expr_by_rule);
   }
   im.rules = std::move(next);
   im.rules_set = true;
   im.rules_by_metric.clear();
   im.absence_rules.clear();
+  im.expr_rules.clear();
   im.metric_lengths.reset();
   for (size_t i = 0; i < im.rules.size(); ++i) {
     const Rule& r = im.rules[i].rule;
-    if (r.IsAbsenceRule()) {
+    if (r.expr) {
+      im.expr_rules.push_back(static_cast<int>(i));
+    } else if (r.IsAbsenceRule()) {
       im.absence_rules.push_back(static_cast<int>(i));
     } else {
       im.rules_by_metric[r.selector.metric].push_back(static_cast<int>(i));
@@ -126,7 +153,12 @@ Status RuleEngine::Warm(HistorySource& source,
     TargetState& t = im.Target(ts.target, ts.kind);
     for (size_t i = 0; i < im.rules.size(); ++i) {
       CompiledRule& cr = im.rules[i];
-      if (cr.keep_ms == 0 || !im.Applies(cr.rule, ts.target, ts.kind)) continue;
+      // Expressions are not warmed: the store holds their inputs, not
+      // their values.
+      if (cr.keep_ms == 0 || cr.rule.expr ||
+          !im.Applies(cr.rule, ts.target, ts.kind)) {
+        continue;
+      }
       // Five extra minutes so the point just before the window's start (the
       // anchor of increase()) is there too.
       const int64_t from = im.now_wall_ms - cr.keep_ms - 5 * 60'000;
@@ -177,6 +209,7 @@ size_t RuleEngine::WindowPoints() const {
     for (const auto& list : t.by_rule) {
       for (const Series& s : list) n += s.window.size();
     }
+    for (const ExprWindows& w : t.expr_by_rule) n += w.Points();
   }
   return n;
 }

@@ -222,6 +222,40 @@ void SweepTarget(RuleEngine::Impl& im, const std::string& name, TargetState& t,
   }
 }
 
+// One value of one series of a rule this round: finds the series (first at
+// `hint`, its position in the previous round, since exporters emit in a
+// stable order), records the value and steps it.
+void Feed(RuleEngine::Impl& im, const CompiledRule& cr,
+          std::vector<Series>& list, uint32_t hint, const Labels& labels,
+          double value, uint64_t r, const std::string& target, bool muted,
+          bool grace, std::vector<Transition>& out) {
+  Series* s = nullptr;
+  if (hint < list.size() && list[hint].labels == labels) {
+    s = &list[hint];
+  } else {
+    for (Series& c : list) {
+      if (c.labels == labels) {
+        s = &c;
+        break;
+      }
+    }
+  }
+  if (s == nullptr) {
+    list.push_back(Series{});
+    s = &list.back();
+    s->labels = labels;
+  }
+  if (s->touched_round == r) return;  // a repeated series: first wins
+  s->touched_round = r;
+  s->last_seen_ms = im.now_ms;
+  s->last_value = value;
+  if (cr.keep_ms > 0) {
+    s->window.Add(im.now_ms, value);
+    s->window.Trim(im.now_ms, cr.keep_ms);
+  }
+  Step(im, cr, target, *s, true, muted, grace, out);
+}
+
 // Reused across targets so a round allocates nothing per target.
 struct EvalScratch {
   std::string target;
@@ -229,10 +263,9 @@ struct EvalScratch {
   std::vector<uint32_t> matched;
 };
 
-// Feeds one target's samples to the rules that select them. Samples are
-// routed by metric name (one hash lookup each) instead of testing every
-// rule against every sample; a series is first looked for at the position
-// it had in the previous round, since exporters emit in a stable order.
+// Feeds one target's samples to the rules that select them, then evaluates
+// the expression rules over them. Samples are routed by metric name (one
+// hash lookup each) instead of testing every rule against every sample.
 void EvaluateTarget(RuleEngine::Impl& im, const TargetSamples& ts, uint64_t r,
                     EvalScratch& sc, std::vector<Transition>& out) {
   sc.target.assign(ts.target);
@@ -260,34 +293,24 @@ void EvaluateTarget(RuleEngine::Impl& im, const TargetSamples& ts, uint64_t r,
         if (!sc.applies[i]) continue;
         CompiledRule& cr = im.rules[i];
         if (!Matches(cr.selector, smp)) continue;
-        std::vector<Series>& list = t.by_rule[i];
-        const uint32_t hint = sc.matched[i]++;
-        Series* s = nullptr;
-        if (hint < list.size() && list[hint].labels == smp.labels) {
-          s = &list[hint];
-        } else {
-          for (Series& c : list) {
-            if (c.labels == smp.labels) {
-              s = &c;
-              break;
-            }
-          }
-        }
-        if (s == nullptr) {
-          list.push_back(Series{});
-          s = &list.back();
-          s->labels = smp.labels;
-        }
-        if (s->touched_round == r) continue;  // a repeated series: first wins
-        s->touched_round = r;
-        s->last_seen_ms = im.now_ms;
-        s->last_value = smp.value;
-        if (cr.keep_ms > 0) {
-          s->window.Add(im.now_ms, smp.value);
-          s->window.Trim(im.now_ms, cr.keep_ms);
-        }
-        Step(im, cr, sc.target, *s, true, muted, grace, out);
+        Feed(im, cr, t.by_rule[i], sc.matched[i]++, smp.labels, smp.value, r,
+             sc.target, muted, grace, out);
       }
+    }
+  }
+  for (int i : im.expr_rules) {
+    if (!sc.applies[i]) continue;
+    CompiledRule& cr = im.rules[i];
+    static const Samples kNone;
+    ExprWindows& w = t.expr_by_rule[i];
+    const std::vector<ExprPoint> points = EvalValueExpr(
+        *cr.rule.expr, cr.expr_selectors,
+        ts.samples != nullptr ? *ts.samples : kNone, w, im.now_ms);
+    w.Forget(im.now_ms, cr.expr_keep_ms + cr.rule.stale.count());
+    uint32_t hint = 0;
+    for (const ExprPoint& p : points) {
+      Feed(im, cr, t.by_rule[i], hint++, p.labels, p.value, r, sc.target, muted,
+           grace, out);
     }
   }
   for (int i : im.absence_rules) {

@@ -14,6 +14,7 @@
 
 #include "agent/rules/engine.h"
 #include "agent/rules/match.h"
+#include "agent/rules/value_eval.h"
 #include "agent/rules/window.h"
 
 namespace rigwatch::rules {
@@ -42,6 +43,10 @@ struct CompiledRule {
   Rule rule;
   CompiledSelector selector;
   int64_t keep_ms = 0;  // window length to keep; 0 = no window
+  // Rules with an expression: its selectors by node id, and its longest
+  // window (how long an idle input window is kept: that plus `stale`).
+  std::vector<std::optional<CompiledSelector>> expr_selectors;
+  int64_t expr_keep_ms = 0;
 };
 
 struct TargetState {
@@ -49,6 +54,8 @@ struct TargetState {
   uint64_t last_round = 0;  // the last round that listed this target
   // Indexed like Impl::rules; each rule's series of this target.
   std::vector<std::vector<Series>> by_rule;
+  // Indexed like Impl::rules: the input windows of expression rules.
+  std::vector<ExprWindows> expr_by_rule;
 };
 
 struct RuleEngine::Impl {
@@ -62,6 +69,7 @@ struct RuleEngine::Impl {
   // Value rules by the metric they select; absence rules apart.
   std::unordered_map<std::string_view, std::vector<int>> rules_by_metric;
   std::vector<int> absence_rules;
+  std::vector<int> expr_rules;  // rules with an expression
   // metric_lengths[n]: some value rule selects a metric n characters long
   // (names of 256+ characters are always looked up).
   std::bitset<256> metric_lengths;

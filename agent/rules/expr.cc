@@ -135,6 +135,14 @@ std::optional<double> Number(Scanner& sc) {
   return v;
 }
 
+// n in base units: divides by 100 for "%" rather than multiplying by 0.01,
+// so 95% is 0.95 and not 0.9500000000000001 (thresholds are shown).
+double Scaled(double n, double scale) {
+  const double inv = 1.0 / scale;
+  if (scale < 1 && inv == std::round(inv)) return n / inv;
+  return n * scale;
+}
+
 // An optional unit right after a number; checks it fits the metric.
 ExprResult<double> UnitScale(Scanner& sc, Dim metric_dim, bool check_dim,
                              std::string_view metric) {
@@ -160,6 +168,25 @@ ExprResult<double> UnitScale(Scanner& sc, Dim metric_dim, bool check_dim,
   }
   return Err(start, "unknown unit \"" + std::string(name) +
                         "\"; known units: " + UnitList());
+}
+
+// A window length at the cursor: a duration, longer than 0, at most 24h.
+ExprResult<std::chrono::milliseconds> WindowAt(Scanner& sc) {
+  sc.SkipSpace();
+  const size_t start = sc.pos();
+  std::string_view s = sc.text();
+  size_t end = start;
+  while (end < s.size() && std::isalnum(static_cast<unsigned char>(s[end]))) {
+    ++end;
+  }
+  auto d = ParseDuration(s.substr(start, end - start));
+  if (!d.ok()) return Err(start, d.status().message());
+  if (d->count() <= 0) return Err(start, "window must be longer than 0s");
+  if (*d > kMaxWindow) {
+    return Err(start, "window longer than the maximum of 24h");
+  }
+  sc.set_pos(end);
+  return *d;
 }
 
 struct FnName {
@@ -190,7 +217,7 @@ ExprResult<Operand> Side(Scanner& sc, std::string_view metric,
       bool check = dim != Dim::kNone && other_fn != WindowFn::kRate;
       ExprResult<double> scale = UnitScale(sc, dim, check, metric);
       if (auto* e = std::get_if<ExprError>(&scale)) return *e;
-      op.factor *= *n * std::get<double>(scale);
+      op.factor *= Scaled(*n, std::get<double>(scale));
     } else {
       std::string_view id = sc.Ident(false);
       if (id.empty()) {
@@ -218,27 +245,14 @@ ExprResult<Operand> Side(Scanner& sc, std::string_view metric,
       if (!sc.Consume("(")) {
         return Err(sc.pos(), "expected \"(\" after " + std::string(id));
       }
-      sc.SkipSpace();
-      size_t dstart = sc.pos();
-      std::string_view s = sc.text();
-      size_t dend = dstart;
-      while (dend < s.size() &&
-             std::isalnum(static_cast<unsigned char>(s[dend]))) {
-        ++dend;
-      }
-      auto d = ParseDuration(s.substr(dstart, dend - dstart));
-      if (!d.ok()) return Err(dstart, d.status().message());
-      if (d->count() <= 0) return Err(dstart, "window must be longer than 0s");
-      if (*d > kMaxWindow) {
-        return Err(dstart, "window longer than the maximum of 24h");
-      }
-      sc.set_pos(dend);
+      ExprResult<std::chrono::milliseconds> d = WindowAt(sc);
+      if (auto* e = std::get_if<ExprError>(&d)) return *e;
       if (!sc.Consume(")")) {
         return Err(sc.pos(),
                    "expected \")\" after the window, found " + sc.TokenHere());
       }
       op.fn = found->fn;
-      op.window = *d;
+      op.window = std::get<std::chrono::milliseconds>(d);
     }
     any = true;
     if (!sc.Consume("*")) break;
@@ -267,11 +281,13 @@ constexpr std::string_view kCmpList = ">, >=, <, <=, ==, !=";
 
 }  // namespace
 
-ExprResult<Selector> ParseSelector(std::string_view text) {
-  Scanner sc(text);
+namespace {
+
+// The selector at the cursor; the text after it is left to the caller.
+ExprResult<Selector> SelectorAt(Scanner& sc) {
   Selector sel;
-  sel.text = std::string(text);
   sc.SkipSpace();
+  const size_t begin = sc.pos();
   size_t at = sc.pos();
   std::string_view name = sc.Ident(true);
   if (name.empty()) {
@@ -324,10 +340,21 @@ ExprResult<Selector> ParseSelector(std::string_view text) {
       }
     }
   }
+  sel.text = std::string(sc.text().substr(begin, sc.pos() - begin));
+  return sel;
+}
+
+}  // namespace
+
+ExprResult<Selector> ParseSelector(std::string_view text) {
+  Scanner sc(text);
+  ExprResult<Selector> sel = SelectorAt(sc);
+  if (std::holds_alternative<ExprError>(sel)) return sel;
   if (!sc.AtEnd()) {
     return Err(sc.pos(),
                "unexpected " + sc.TokenHere() + " after the selector");
   }
+  std::get<Selector>(sel).text = std::string(text);
   return sel;
 }
 
@@ -405,7 +432,257 @@ ExprResult<double> ParseQuantity(std::string_view text,
   if (!sc.AtEnd()) {
     return Err(sc.pos(), "unexpected " + sc.TokenHere() + " after the amount");
   }
-  return *n * std::get<double>(scale);
+  return Scaled(*n, std::get<double>(scale));
+}
+
+namespace {
+
+constexpr int kMaxDepth = 64;
+
+struct AggName {
+  std::string_view name;
+  AggOp op;
+};
+constexpr AggName kAggs[] = {{"sum", AggOp::kSum},
+                             {"avg", AggOp::kAvg},
+                             {"min", AggOp::kMin},
+                             {"max", AggOp::kMax},
+                             {"count", AggOp::kCount}};
+
+// Recursive descent over docs/rules.md "Expressions"; ids are assigned
+// afterwards in pre-order.
+class ValueParser {
+ public:
+  explicit ValueParser(std::string_view text) : sc_(text) {}
+
+  ExprResult<ValueExpr> Parse() {
+    if (sc_.AtEnd()) return Err(0, "empty expression");
+    ExprResult<ValueExpr> e = Sum(0);
+    if (std::holds_alternative<ExprError>(e)) return e;
+    if (!sc_.AtEnd()) {
+      return Err(sc_.pos(), "unexpected " + sc_.TokenHere() +
+                                " after the expression (operators: + - * /)");
+    }
+    return e;
+  }
+
+ private:
+  static ValueExpr Binary(char op, ValueExpr a, ValueExpr b) {
+    ValueExpr e;
+    e.kind = ValueExpr::Kind::kBinary;
+    e.op = op;
+    e.args.push_back(std::move(a));
+    e.args.push_back(std::move(b));
+    return e;
+  }
+
+  ExprResult<ValueExpr> Sum(int depth) {
+    ExprResult<ValueExpr> lhs = Product(depth);
+    if (std::holds_alternative<ExprError>(lhs)) return lhs;
+    while (true) {
+      char op = sc_.Peek();
+      if (op != '+' && op != '-') return lhs;
+      sc_.Consume(std::string_view(&op, 1));
+      ExprResult<ValueExpr> rhs = Product(depth);
+      if (std::holds_alternative<ExprError>(rhs)) return rhs;
+      lhs = Binary(op, std::get<ValueExpr>(std::move(lhs)),
+                   std::get<ValueExpr>(std::move(rhs)));
+    }
+  }
+
+  ExprResult<ValueExpr> Product(int depth) {
+    ExprResult<ValueExpr> lhs = Unary(depth);
+    if (std::holds_alternative<ExprError>(lhs)) return lhs;
+    while (true) {
+      char op = sc_.Peek();
+      if (op != '*' && op != '/') return lhs;
+      sc_.Consume(std::string_view(&op, 1));
+      ExprResult<ValueExpr> rhs = Unary(depth);
+      if (std::holds_alternative<ExprError>(rhs)) return rhs;
+      lhs = Binary(op, std::get<ValueExpr>(std::move(lhs)),
+                   std::get<ValueExpr>(std::move(rhs)));
+    }
+  }
+
+  ExprResult<ValueExpr> Unary(int depth) {
+    sc_.SkipSpace();
+    const size_t at = sc_.pos();
+    if (depth >= kMaxDepth) {
+      return Err(at, "expression nested deeper than " +
+                         std::to_string(kMaxDepth) + " levels");
+    }
+    if (sc_.Consume("-")) {
+      // -x is 0 - x.
+      ExprResult<ValueExpr> x = Unary(depth + 1);
+      if (std::holds_alternative<ExprError>(x)) return x;
+      ValueExpr zero;
+      return Binary('-', std::move(zero), std::get<ValueExpr>(std::move(x)));
+    }
+    return Primary(depth);
+  }
+
+  ExprResult<std::vector<std::string>> Grouping() {
+    std::vector<std::string> out;
+    if (!sc_.Consume("(")) {
+      return Err(sc_.pos(), "expected \"(\" and label names after by/without");
+    }
+    while (!sc_.Consume(")")) {
+      sc_.SkipSpace();
+      const size_t at = sc_.pos();
+      std::string_view l = sc_.Ident(false);
+      if (l.empty()) {
+        return Err(at, "expected a label name, found " + sc_.TokenHere());
+      }
+      out.emplace_back(l);
+      if (sc_.Consume(",")) continue;
+      if (sc_.Peek() != ')') {
+        return Err(sc_.pos(),
+                   "expected \",\" or \")\", found " + sc_.TokenHere());
+      }
+    }
+    return out;
+  }
+
+  // `by (...)` or `without (...)` at the cursor, if there is one.
+  std::optional<ExprError> Modifier(ValueExpr& e, bool& seen) {
+    const size_t save = sc_.pos();
+    sc_.SkipSpace();
+    const size_t at = sc_.pos();
+    std::string_view w = sc_.Ident(false);
+    if (w != "by" && w != "without") {
+      sc_.set_pos(save);
+      return std::nullopt;
+    }
+    if (seen) return Err(at, "only one by/without per aggregation");
+    seen = true;
+    e.without = w == "without";
+    ExprResult<std::vector<std::string>> g = Grouping();
+    if (auto* err = std::get_if<ExprError>(&g)) return *err;
+    e.grouping = std::get<std::vector<std::string>>(std::move(g));
+    return std::nullopt;
+  }
+
+  ExprResult<ValueExpr> Primary(int depth) {
+    sc_.SkipSpace();
+    const size_t at = sc_.pos();
+    if (std::optional<double> n = Number(sc_)) {
+      ValueExpr e;
+      e.number = *n;
+      return e;
+    }
+    if (sc_.Consume("(")) {
+      ExprResult<ValueExpr> e = Sum(depth + 1);
+      if (std::holds_alternative<ExprError>(e)) return e;
+      if (!sc_.Consume(")")) {
+        return Err(sc_.pos(), "expected \")\", found " + sc_.TokenHere());
+      }
+      return e;
+    }
+    std::string_view id = sc_.Ident(true);
+    if (id.empty()) {
+      return Err(at,
+                 "expected a number, a selector, a function or \"(\", "
+                 "found " +
+                     sc_.TokenHere());
+    }
+    const bool call = sc_.Peek() == '(';
+    for (const AggName& a : kAggs) {
+      if (a.name != id) continue;
+      ValueExpr e;
+      e.kind = ValueExpr::Kind::kAggregate;
+      e.agg = a.op;
+      bool seen = false;
+      if (auto err = Modifier(e, seen)) return *err;
+      if (!sc_.Consume("(")) {
+        return Err(sc_.pos(), "expected \"(\" after " + std::string(id));
+      }
+      ExprResult<ValueExpr> arg = Sum(depth + 1);
+      if (std::holds_alternative<ExprError>(arg)) return arg;
+      if (!sc_.Consume(")")) {
+        return Err(sc_.pos(), "expected \")\", found " + sc_.TokenHere());
+      }
+      e.args.push_back(std::get<ValueExpr>(std::move(arg)));
+      if (auto err = Modifier(e, seen)) return *err;
+      return e;
+    }
+    if (call) {
+      const FnName* found = nullptr;
+      for (const FnName& f : kFns) {
+        if (f.name == id) found = &f;
+      }
+      if (found == nullptr) {
+        return Err(at, "unknown function \"" + std::string(id) +
+                           "\"; known: sum, avg, min, max, count, "
+                           "avg_over_time, min_over_time, max_over_time, "
+                           "increase, rate");
+      }
+      sc_.Consume("(");
+      sc_.SkipSpace();
+      ExprResult<Selector> sel = SelectorAt(sc_);
+      if (auto* err = std::get_if<ExprError>(&sel)) return *err;
+      if (!sc_.Consume("[")) {
+        return Err(sc_.pos(), std::string(id) +
+                                  " needs a range: a selector followed by "
+                                  "[DURATION], found " +
+                                  sc_.TokenHere());
+      }
+      ExprResult<std::chrono::milliseconds> w = WindowAt(sc_);
+      if (auto* err = std::get_if<ExprError>(&w)) return *err;
+      if (!sc_.Consume("]")) {
+        return Err(sc_.pos(),
+                   "expected \"]\" after the window, found " + sc_.TokenHere());
+      }
+      if (!sc_.Consume(")")) {
+        return Err(sc_.pos(), "expected \")\", found " + sc_.TokenHere());
+      }
+      ValueExpr e;
+      e.kind = ValueExpr::Kind::kWindow;
+      e.fn = found->fn;
+      e.window = std::get<std::chrono::milliseconds>(w);
+      e.selector = std::get<Selector>(std::move(sel));
+      return e;
+    }
+    sc_.set_pos(at);
+    ExprResult<Selector> sel = SelectorAt(sc_);
+    if (auto* err = std::get_if<ExprError>(&sel)) return *err;
+    if (sc_.Peek() == '[') {
+      return Err(sc_.pos(),
+                 "a range [DURATION] is only allowed inside a window function "
+                 "such as rate(" +
+                     std::get<Selector>(sel).text + "[1m])");
+    }
+    ValueExpr e;
+    e.kind = ValueExpr::Kind::kSelector;
+    e.selector = std::get<Selector>(std::move(sel));
+    return e;
+  }
+
+  Scanner sc_;
+};
+
+int AssignIds(ValueExpr& e, int next) {
+  e.id = next++;
+  for (ValueExpr& a : e.args) next = AssignIds(a, next);
+  return next;
+}
+
+}  // namespace
+
+ExprResult<ValueExpr> ParseValueExpr(std::string_view text, int* nodes) {
+  ExprResult<ValueExpr> e = ValueParser(text).Parse();
+  if (auto* v = std::get_if<ValueExpr>(&e)) {
+    const int n = AssignIds(*v, 0);
+    if (nodes != nullptr) *nodes = n;
+  }
+  return e;
+}
+
+std::string ExprMetric(const ValueExpr& e) {
+  if (e.kind == ValueExpr::Kind::kSelector) return e.selector.metric;
+  if (e.kind == ValueExpr::Kind::kAggregate && e.agg != AggOp::kCount) {
+    return ExprMetric(e.args[0]);
+  }
+  return "";
 }
 
 }  // namespace rigwatch::rules

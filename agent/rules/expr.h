@@ -38,6 +38,16 @@ ExprResult<Condition> ParseCondition(std::string_view text,
 ExprResult<double> ParseQuantity(std::string_view text,
                                  std::string_view metric);
 
+// Parses a rule's `expr:` (docs/rules.md "Expressions"); `nodes`, when
+// given, receives the number of nodes (their ids are 0 .. nodes-1).
+ExprResult<ValueExpr> ParseValueExpr(std::string_view text,
+                                     int* nodes = nullptr);
+
+// The metric whose unit the expression's values carry: the selector's, also
+// through sum/avg/min/max of it; "" for anything else (a ratio of two
+// metrics, a rate).
+std::string ExprMetric(const ValueExpr& e);
+
 }  // namespace rigwatch::rules
 
 #endif  // RIGWATCH_AGENT_RULES_EXPR_H_

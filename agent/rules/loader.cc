@@ -24,9 +24,9 @@ namespace {
 
 constexpr std::string_view kTopKeys[] = {"rules"};
 constexpr std::string_view kRuleKeys[] = {
-    "name",  "metric",  "yellow",   "red",        "for",
-    "clear", "stale",   "on_red",   "on_yellow",  "on_green",
-    "kinds", "targets", "severity", "description"};
+    "name",     "metric", "expr",    "yellow",   "red",
+    "for",      "clear",  "stale",   "on_red",   "on_yellow",
+    "on_green", "kinds",  "targets", "severity", "description"};
 constexpr std::string_view kSeverities[] = {"info", "warning", "critical"};
 constexpr std::string_view kPlaceholders[] = {"rule", "miner", "level", "value",
                                               "threshold"};
@@ -278,9 +278,31 @@ class FileLoader {
           have_selector = true;
         }
       }
+    } else if (const YAML::Node* x = get("expr")) {
+      if (auto s = Scalar(*x, "expr", "an expression")) {
+        int nodes = 0;
+        ExprResult<ValueExpr> e = ParseValueExpr(*s, &nodes);
+        if (auto* err = std::get_if<ExprError>(&e)) {
+          AddInside(*x, "expr", err->offset, err->message);
+        } else {
+          rule.expr = std::get<ValueExpr>(std::move(e));
+          rule.expr_text = *s;
+          rule.expr_nodes = nodes;
+          have_selector = true;
+        }
+      }
     } else {
-      Add(r, "rule is missing required key \"metric\"");
+      Add(r, "rule is missing required key \"metric\" (or \"expr\")");
     }
+    if (get("metric") != nullptr && get("expr") != nullptr) {
+      Add(key_nodes["expr"],
+          "expr: a rule judges either a metric or an expression; remove "
+          "\"metric\" or \"expr\"");
+    }
+    // The metric whose unit the conditions' constants must fit ("" =
+    // any unit).
+    const std::string unit_metric =
+        rule.expr ? ExprMetric(*rule.expr) : rule.selector.metric;
 
     for (const char* level : {"yellow", "red"}) {
       const YAML::Node* n = get(level);
@@ -290,14 +312,19 @@ class FileLoader {
                     ": expected a condition such as \"> 72\" or \"absent\"");
         continue;
       }
-      ExprResult<Condition> c =
-          ParseCondition(n->Scalar(), rule.selector.metric);
+      ExprResult<Condition> c = ParseCondition(n->Scalar(), unit_metric);
       if (auto* e = std::get_if<ExprError>(&c)) {
         AddInside(*n, level, e->offset, e->message);
         continue;
       }
       (std::string_view(level) == "red" ? rule.red : rule.yellow) =
           std::get<Condition>(std::move(c));
+    }
+    if (rule.expr && rule.IsAbsenceRule()) {
+      Add(*get(rule.red && rule.red->absent ? "red" : "yellow"),
+          std::string(rule.red && rule.red->absent ? "red" : "yellow") +
+              ": \"absent\" judges a metric's samples; a rule with "
+              "\"expr\" cannot use it");
     }
     if (get("yellow") == nullptr && get("red") == nullptr) {
       Add(r, "rule needs at least one of \"yellow\", \"red\"");
@@ -333,7 +360,7 @@ class FileLoader {
     }
     if (const YAML::Node* n = get("clear")) {
       if (auto s = Scalar(*n, "clear", "an amount such as 3 or 100MB")) {
-        ExprResult<double> q = ParseQuantity(*s, rule.selector.metric);
+        ExprResult<double> q = ParseQuantity(*s, unit_metric);
         if (auto* e = std::get_if<ExprError>(&q)) {
           AddInside(*n, "clear", e->offset, e->message);
         } else {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 
 #include "agent/common/units.h"
@@ -60,10 +61,11 @@ std::string RegexEscape(std::string_view s) {
   return out;
 }
 
-std::string SelectorExpr(const Rule& r) {
-  std::string out = r.selector.metric;
+// A selector with the rule's `targets` as a miner=~ matcher.
+std::string SelectorExpr(const Selector& sel, const Rule& r) {
+  std::string out = sel.metric;
   std::vector<std::string> m;
-  for (const Matcher& x : r.selector.matchers) {
+  for (const Matcher& x : sel.matchers) {
     static constexpr std::string_view kOps[] = {"=", "!=", "=~", "!~"};
     m.push_back(x.label + std::string(kOps[static_cast<int>(x.op)]) +
                 PromString(x.value));
@@ -87,13 +89,104 @@ std::string SelectorExpr(const Rule& r) {
   return out;
 }
 
-std::string OperandExpr(const Operand& op, const std::string& sel) {
-  if (op.is_current) return sel;
+// What identifies a target's series in Prometheus: the agent's scrape
+// (job, instance) and the miner label (absent on host series). An
+// aggregation keeps them, so it stays per target as in the agent.
+constexpr std::string_view kTargetLabels[] = {"job", "instance", "miner"};
+
+int Precedence(const ValueExpr& e) {
+  if (e.kind != ValueExpr::Kind::kBinary) return 3;
+  return e.op == '+' || e.op == '-' ? 1 : 2;
+}
+
+std::string ExprPromQL(const ValueExpr& e, const Rule& r) {
+  switch (e.kind) {
+    case ValueExpr::Kind::kNumber:
+      return Num(e.number);
+    case ValueExpr::Kind::kSelector:
+      return SelectorExpr(e.selector, r);
+    case ValueExpr::Kind::kWindow:
+      return std::string(WindowFnName(e.fn)) + "(" +
+             SelectorExpr(e.selector, r) + "[" + FormatDuration(e.window) +
+             "])";
+    case ValueExpr::Kind::kBinary: {
+      const int p = Precedence(e);
+      std::string a = ExprPromQL(e.args[0], r);
+      std::string b = ExprPromQL(e.args[1], r);
+      if (Precedence(e.args[0]) < p) a = "(" + a + ")";
+      // a - (b - c), a / (b * c): the right side binds first.
+      if (Precedence(e.args[1]) < p ||
+          (Precedence(e.args[1]) == p && (e.op == '-' || e.op == '/'))) {
+        b = "(" + b + ")";
+      }
+      return a + " " + std::string(1, e.op) + " " + b;
+    }
+    case ValueExpr::Kind::kAggregate: {
+      std::string out = std::string(AggOpName(e.agg));
+      std::vector<std::string> g;
+      if (!e.without) {
+        for (std::string_view l : kTargetLabels) g.emplace_back(l);
+      }
+      for (const std::string& l : e.grouping) {
+        if (std::find(g.begin(), g.end(), l) == g.end()) g.push_back(l);
+      }
+      if (e.without) {
+        // The target's labels are never dropped.
+        std::erase_if(g, [](const std::string& l) {
+          return std::find(std::begin(kTargetLabels), std::end(kTargetLabels),
+                           l) != std::end(kTargetLabels);
+        });
+      }
+      if (!g.empty() || !e.without) {
+        out += e.without ? " without (" : " by (";
+        for (size_t i = 0; i < g.size(); ++i) {
+          out += (i > 0 ? ", " : "") + g[i];
+        }
+        out += ")";
+      }
+      return out + " (" + ExprPromQL(e.args[0], r) + ")";
+    }
+  }
+  return "";
+}
+
+// `subject` is what the rule judges in PromQL: its selector, or its
+// expression; a window function of an expression is a subquery.
+std::string OperandExpr(const Operand& op, const std::string& subject,
+                        bool is_expr) {
+  if (op.is_current) return subject;
   if (op.fn == WindowFn::kNone) return Num(op.factor);
-  std::string f = std::string(WindowFnName(op.fn)) + "(" + sel + "[" +
-                  FormatDuration(op.window) + "])";
+  std::string f = std::string(WindowFnName(op.fn)) + "(" + subject + "[" +
+                  FormatDuration(op.window) + (is_expr ? ":])" : "])");
   if (op.factor == 1.0) return f;
   return Num(op.factor) + " * " + f;
+}
+
+// Selectors of an expression with the age each must have for its window
+// functions (its own window plus the condition's `extra`).
+void ExprGuards(const ValueExpr& e, const Rule& r,
+                std::chrono::milliseconds extra,
+                std::vector<std::string>& out) {
+  if (e.kind == ValueExpr::Kind::kSelector ||
+      e.kind == ValueExpr::Kind::kWindow) {
+    const std::chrono::milliseconds age = e.window + extra;
+    if (age.count() > 0) {
+      std::string g = " and on(instance, miner) " +
+                      SelectorExpr(e.selector, r) + " offset " +
+                      FormatDuration(age);
+      if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+    }
+  }
+  for (const ValueExpr& a : e.args) ExprGuards(a, r, extra, out);
+}
+
+// The agent's rule that a window function is undefined until the series
+// has been watched for the whole window, in PromQL: the same series also
+// had a sample W ago (`offset` looks back from there by the lookback delta,
+// 5m by default). Without it Prometheus judges a 15m window from its first
+// two scrapes, and `increase(x[15m]) == 0` fires on a fresh start.
+std::string CoveredGuard(const std::string& sel, std::chrono::milliseconds w) {
+  return " and " + sel + " offset " + FormatDuration(w);
 }
 
 // Placeholders of our description template in Prometheus' template syntax.
@@ -157,7 +250,13 @@ Result<std::string> ExportPrometheusRules(const RuleSet& rules,
       return InvalidArgumentError("rule \"" + r.name +
                                   "\" is not a valid Prometheus alert name");
     }
-    const std::string sel = SelectorExpr(r);
+    const bool is_expr = r.expr.has_value();
+    std::string sel =
+        is_expr ? ExprPromQL(*r.expr, r) : SelectorExpr(r.selector, r);
+    // `a / b > 0.8` would read right in PromQL too; parentheses say so.
+    if (is_expr && r.expr->kind == ValueExpr::Kind::kBinary) {
+      sel = "(" + sel + ")";
+    }
     std::vector<std::string> notes;
     std::string kind_join;
     const bool has_host =
@@ -189,9 +288,19 @@ Result<std::string> ExportPrometheusRules(const RuleSet& rules,
       if (c->absent) {
         expr = "absent(" + sel + ")";
       } else {
-        std::string lhs = OperandExpr(c->lhs, sel);
-        std::string rhs = OperandExpr(c->rhs, sel);
+        std::string lhs = OperandExpr(c->lhs, sel, is_expr);
+        std::string rhs = OperandExpr(c->rhs, sel, is_expr);
         expr = lhs + " " + std::string(CmpOpText(c->op)) + " " + rhs;
+        const std::chrono::milliseconds w =
+            std::max(c->lhs.window, c->rhs.window);
+        if (is_expr) {
+          std::vector<std::string> guards;
+          ExprGuards(*r.expr, r, w, guards);
+          if (!guards.empty()) expr = "(" + expr + ")";
+          for (const std::string& g : guards) expr += g;
+        } else if (w.count() > 0) {
+          expr = "(" + expr + ")" + CoveredGuard(sel, w);
+        }
         if (!kind_join.empty()) expr = "(" + expr + ")" + kind_join;
       }
       out += "      # " + r.name + " " + std::string(LevelName(level)) + ": " +

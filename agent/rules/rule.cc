@@ -24,6 +24,47 @@ std::string_view WindowFnName(WindowFn fn) {
   return "";
 }
 
+std::string_view AggOpName(AggOp op) {
+  switch (op) {
+    case AggOp::kSum:
+      return "sum";
+    case AggOp::kAvg:
+      return "avg";
+    case AggOp::kMin:
+      return "min";
+    case AggOp::kMax:
+      return "max";
+    case AggOp::kCount:
+      return "count";
+  }
+  return "";
+}
+
+namespace {
+void CollectMetrics(const ValueExpr& e, std::vector<std::string>& out) {
+  if (e.kind == ValueExpr::Kind::kSelector ||
+      e.kind == ValueExpr::Kind::kWindow) {
+    if (std::find(out.begin(), out.end(), e.selector.metric) == out.end()) {
+      out.push_back(e.selector.metric);
+    }
+  }
+  for (const ValueExpr& a : e.args) CollectMetrics(a, out);
+}
+}  // namespace
+
+std::chrono::milliseconds ExprLongestWindow(const ValueExpr& e) {
+  std::chrono::milliseconds w = e.window;
+  for (const ValueExpr& a : e.args) w = std::max(w, ExprLongestWindow(a));
+  return w;
+}
+
+std::vector<std::string> Rule::Metrics() const {
+  if (!expr) return {selector.metric};
+  std::vector<std::string> out;
+  CollectMetrics(*expr, out);
+  return out;
+}
+
 std::string_view CmpOpText(CmpOp op) {
   switch (op) {
     case CmpOp::kGt:

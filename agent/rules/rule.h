@@ -69,12 +69,44 @@ struct Condition {
   std::string text;  // as written, e.g. "< 0.7 * avg_over_time(1h)"
 };
 
+// An expression over one target's series, a rule's `expr:` (docs/rules.md
+// "Expressions"): numbers, selectors, window functions over a selector's
+// range (`rate(node_cpu_seconds_total[1m])`), + - * /, and aggregations
+// over the target's series (`max by (mountpoint) (...)`).
+enum class AggOp { kSum, kAvg, kMin, kMax, kCount };
+
+std::string_view AggOpName(AggOp op);
+
+struct ValueExpr {
+  enum class Kind { kNumber, kSelector, kWindow, kBinary, kAggregate };
+  Kind kind = Kind::kNumber;
+  int id = 0;                           // pre-order index in its expression
+  double number = 0;                    // kNumber
+  Selector selector;                    // kSelector, kWindow
+  WindowFn fn = WindowFn::kNone;        // kWindow
+  std::chrono::milliseconds window{0};  // kWindow
+  char op = 0;                          // kBinary: + - * /
+  AggOp agg = AggOp::kSum;              // kAggregate
+  bool without = false;                 // kAggregate: `without (...)`
+  std::vector<std::string> grouping;    // kAggregate: the label names
+  std::vector<ValueExpr> args;          // kBinary: 2, kAggregate: 1
+};
+
+// The longest window of the expression's window functions (0 when none).
+std::chrono::milliseconds ExprLongestWindow(const ValueExpr& e);
+
 // The allowed `on_*` action names (the actions component runs them).
 inline constexpr std::string_view kKnownActions[] = {"notify", "restart"};
 
 struct Rule {
   std::string name;  // [a-zA-Z_][a-zA-Z0-9_]*, unique in a RuleSet
+  // What the rule judges: the series of `selector` (`metric:`), or when
+  // `expr` is set (`expr:`), the values of that expression and `selector`
+  // is empty.
   Selector selector;
+  std::optional<ValueExpr> expr;
+  std::string expr_text;  // as written, for messages and state checks
+  int expr_nodes = 0;     // ids of `expr` are 0 .. expr_nodes-1
   std::optional<Condition> yellow;
   std::optional<Condition> red;
   std::chrono::milliseconds for_duration{0};
@@ -91,6 +123,8 @@ struct Rule {
   std::string file;                   // where it was defined, for messages
   int line = 0;
 
+  // Every metric name the rule reads (its selector's or its expression's).
+  std::vector<std::string> Metrics() const;
   // True when any condition uses a window function.
   bool NeedsWindow() const;
   // The longest window any condition uses (0 when none).

@@ -273,6 +273,11 @@ StoreStats RocksStore::Stats() const {
     s.series = series_.size();
   }
   s.last_maintenance_seconds = last_maintenance_.load();
+  if (Result<uint64_t> free = FreeBytes(); free.ok()) {
+    s.free_known = true;
+    s.free_bytes = *free;
+  }
+  s.min_free_bytes = opts_.min_free_bytes;
   return s;
 }
 

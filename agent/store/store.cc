@@ -7,7 +7,7 @@ namespace rigwatch::store {
 Samples Store::SelfMetrics() const {
   StoreStats s = Stats();
   auto d = [](uint64_t v) { return static_cast<double>(v); };
-  return {
+  Samples out = {
       {"rigwatch_store_size_bytes", {}, d(s.size_bytes)},
       {"rigwatch_store_samples_written_total", {}, d(s.samples_written)},
       {"rigwatch_store_dropped_samples_total", {}, d(s.dropped_samples)},
@@ -20,6 +20,11 @@ Samples Store::SelfMetrics() const {
        {},
        s.last_maintenance_seconds},
   };
+  if (s.free_known) {
+    out.push_back({"rigwatch_store_free_bytes", {}, d(s.free_bytes)});
+    out.push_back({"rigwatch_store_min_free_bytes", {}, d(s.min_free_bytes)});
+  }
+  return out;
 }
 
 Result<std::vector<SeriesPoints>> Store::Select(const Selector& sel,

@@ -150,6 +150,11 @@ struct StoreStats {
   uint64_t partitions = 0;
   uint64_t series = 0;
   double last_maintenance_seconds = 0;
+  // Free bytes on the store's filesystem (0 and unknown when it cannot be
+  // read, or the store has no disk) and the floor below which writes pause.
+  bool free_known = false;
+  uint64_t free_bytes = 0;
+  uint64_t min_free_bytes = 0;
 };
 
 class Store : public DurableKv {

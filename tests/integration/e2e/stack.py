@@ -93,10 +93,15 @@ class Proc:
 
 
 class Stack:
-    def __init__(self, miners=20, rules=None):
+    def __init__(self, miners=20, rules=None, prom_rules=None):
+        """`rules`: the agent's rule file (default rules/default.yaml);
+        `prom_rules`: Prometheus' rule files glob (default
+        rules/prometheus/*.yml)."""
         self.tmp = tempfile.mkdtemp(prefix="rigwatch-e2e-")
         self.miners = miners
         self.rules = rules or os.path.join(SOURCE_DIR, "rules", "default.yaml")
+        self.prom_rules = prom_rules or os.path.join(
+            SOURCE_DIR, "rules", "prometheus", "*.yml")
         self.procs = []
         self.agent = None
         self.control = None
@@ -160,8 +165,7 @@ class Stack:
             shipped = f.read()
         conf = derive_prometheus_config(
             shipped, f"127.0.0.1:{self.agent.port}",
-            os.path.join(SOURCE_DIR, "rules", "prometheus", "*.yml"),
-            f"127.0.0.1:{free_port()}")  # nothing listens: alerts are dropped
+            self.prom_rules, f"127.0.0.1:{free_port()}")  # nothing listens: alerts are dropped
         path = os.path.join(self.tmp, "prometheus.yml")
         with open(path, "w") as f:
             f.write(conf)

@@ -83,6 +83,14 @@ class PrometheusFilesTest(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertIn("SUCCESS", out)
 
+    def test_generated_rules_unit_tests(self):
+        # Cold start: windowed generated rules wait for their window.
+        rc, out = run(["promtool", "test", "rules", os.path.join(
+            os.path.dirname(os.path.abspath(__file__)),
+            "generated_rules_test.yml")], timeout=120)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("SUCCESS", out)
+
     def test_promtool_check_rules(self):
         files = sorted(glob.glob(os.path.join(SOURCE_DIR, "rules", "prometheus",
                                               "*.yml")))

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <tuple>
 
 #include "tests/fakes/fake_clock.h"
 #include "tests/unit/rules/test_util.h"
@@ -434,8 +435,7 @@ TEST_F(RulesEngineTest, JsonEscapesHostileNames) {
   Set("a\"b\\c\n\xff", {Sample{"miner_up", {}, 0}});
   Round();
   std::string j = engine_.AlertsJson();
-  EXPECT_NE(j.find("\"miner\":\"a\\\"b\\\\c\\n\\ufffd\""),
-            std::string::npos)
+  EXPECT_NE(j.find("\"miner\":\"a\\\"b\\\\c\\n\\ufffd\""), std::string::npos)
       << j;
   EXPECT_NE(j.find("\"description\":\"a\\\"b\\\\c\\n\\ufffd down\""),
             std::string::npos)
@@ -500,6 +500,142 @@ TEST_F(RulesEngineTest, WarmFillsWindowsFromHistory) {
   EXPECT_EQ(st.code(), StatusCode::kUnavailable);
   EXPECT_NE(st.message().find("hashrate_low rig-1"), std::string::npos)
       << st.message();
+}
+
+// Expressions (`expr:`): arithmetic between a target's series, rate() over
+// counters, aggregation; each result series is judged like a sample.
+TEST_F(RulesEngineTest, ExpressionRatioOfTwoSeries) {
+  Load(R"y(rules:
+  - name: memory_used
+    expr: 1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes
+    kinds: [host]
+    yellow: "> 80%"
+    red: "> 90%"
+    clear: 5%
+)y");
+  auto mem = [](double avail, double total) {
+    return Samples{Sample{"node_memory_MemAvailable_bytes", {}, avail},
+                   Sample{"node_memory_MemTotal_bytes", {}, total},
+                   Sample{"node_memory_MemFree_bytes", {}, 1}};
+  };
+  Set("host", mem(500, 1000), "host");
+  Round();
+  EXPECT_TRUE(sink_.seen.empty());
+  Set("host", mem(150, 1000), "host");
+  Round();
+  ASSERT_EQ(Moves(), (std::vector<std::string>{"green>yellow"}));
+  EXPECT_DOUBLE_EQ(*sink_.seen[0].value, 0.85);
+  EXPECT_DOUBLE_EQ(*sink_.seen[0].threshold_value, 0.8);
+  EXPECT_TRUE(sink_.seen[0].labels.empty());
+  Set("host", mem(50, 1000), "host");
+  Round();
+  Set("host", mem(120, 1000), "host");  // 88%: within clear of 90%
+  Round();
+  EXPECT_EQ(Moves(), (std::vector<std::string>{"green>yellow", "yellow>red"}));
+  Set("host", mem(160, 1000), "host");  // 84%: below 85%, still yellow
+  Round();
+  EXPECT_EQ(Moves().back(), "red>yellow");
+  // A division by zero has no value: the series is not judged (stale later).
+  Set("host", mem(0, 0), "host");
+  Round();
+  EXPECT_EQ(sink_.seen.size(), 3u);
+}
+
+TEST_F(RulesEngineTest, ExpressionRateOfCountersWaitsForItsWindow) {
+  Load(R"y(rules:
+  - name: cpu_busy
+    expr: 'sum(rate(node_cpu_seconds_total{mode!="idle"}[1m])) / sum(rate(node_cpu_seconds_total[1m]))'
+    kinds: [host]
+    yellow: "> 80%"
+    red: "> 95%"
+)y");
+  // Two CPUs; each second of a round `busy` of it is user time.
+  double user[2] = {0, 0}, idle[2] = {0, 0};
+  auto cpu = [&](double busy) {
+    Samples out;
+    for (int c = 0; c < 2; ++c) {
+      user[c] += 30 * busy;
+      idle[c] += 30 * (1 - busy);
+      const std::string n = std::to_string(c);
+      out.push_back(
+          {"node_cpu_seconds_total", {{"cpu", n}, {"mode", "user"}}, user[c]});
+      out.push_back(
+          {"node_cpu_seconds_total", {{"cpu", n}, {"mode", "idle"}}, idle[c]});
+    }
+    return out;
+  };
+  Set("host", cpu(1.0), "host");
+  Round();
+  Set("host", cpu(1.0), "host");
+  Round();  // 30 s of a 1m window: not covered, not judged
+  EXPECT_TRUE(sink_.seen.empty());
+  EXPECT_EQ(engine_.SeriesCount(), 0u);
+  Set("host", cpu(1.0), "host");
+  Round();  // covered: 100% busy
+  ASSERT_EQ(Moves(), (std::vector<std::string>{"unknown>red"}));
+  EXPECT_DOUBLE_EQ(*sink_.seen[0].value, 1.0);
+  // 2 busy + 4 total input series, 3 points each (the minute + its anchor).
+  EXPECT_EQ(engine_.WindowPoints(), 18u);
+  for (int i = 0; i < 2; ++i) {
+    Set("host", cpu(0.5), "host");
+    Round();
+  }
+  EXPECT_EQ(Moves().back(), "red>green");
+  // A counter reset (reboot) counts from zero, not as a negative rate.
+  user[0] = user[1] = idle[0] = idle[1] = 0;
+  Set("host", cpu(0.85), "host");
+  Round();
+  Set("host", cpu(0.85), "host");
+  Round();
+  EXPECT_EQ(Moves().back(), "green>yellow");
+  EXPECT_NEAR(*sink_.seen.back().value, 0.85, 1e-9);
+}
+
+TEST_F(RulesEngineTest, ExpressionAggregatesByLabel) {
+  Load(R"y(rules:
+  - name: fs_used
+    expr: max by (mountpoint) (1 - node_filesystem_avail_bytes / node_filesystem_size_bytes)
+    kinds: [host]
+    red: "> 90%"
+    description: "{{label.mountpoint}} {{value}}"
+)y");
+  auto fs = [](double root_avail, double data_avail) {
+    Samples out;
+    for (auto [dev, mp, avail] :
+         {std::tuple{"/dev/sda1", "/", root_avail},
+          std::tuple{"/dev/sdb1", "/data", data_avail}}) {
+      Labels l = {{"device", dev}, {"fstype", "ext4"}, {"mountpoint", mp}};
+      out.push_back({"node_filesystem_avail_bytes", l, avail});
+      out.push_back({"node_filesystem_size_bytes", l, 100});
+    }
+    return out;
+  };
+  Set("host", fs(50, 5), "host");
+  Round();
+  ASSERT_EQ(Moves(), (std::vector<std::string>{"unknown>red"}));
+  EXPECT_EQ(sink_.seen[0].labels, (Labels{{"mountpoint", "/data"}}));
+  EXPECT_TRUE(sink_.seen[0].description.starts_with("/data 0.9"))
+      << sink_.seen[0].description;
+  EXPECT_EQ(engine_.SeriesCount(), 2u);  // one per mountpoint
+
+  // avg, min, count, sum and without over the same inputs.
+  int n = 0;
+  for (auto [text, want] :
+       {std::pair{"avg(node_filesystem_avail_bytes)", 27.5},
+        std::pair{"min(node_filesystem_avail_bytes)", 5.0},
+        std::pair{"count(node_filesystem_avail_bytes)", 2.0},
+        std::pair{"sum without (device, mountpoint) "
+                  "(node_filesystem_avail_bytes) * 2",
+                  110.0}}) {
+    sink_.seen.clear();
+    samples_.clear();
+    Load("rules:\n  - name: agg" + std::to_string(++n) + "\n    expr: \"" +
+         text + "\"\n    kinds: [host]\n    red: \"> 0\"\n");
+    Set("host", fs(50, 5), "host");
+    Round();
+    ASSERT_EQ(sink_.seen.size(), 1u) << text;
+    EXPECT_DOUBLE_EQ(*sink_.seen[0].value, want) << text;
+  }
 }
 
 }  // namespace

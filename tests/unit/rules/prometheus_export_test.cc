@@ -137,11 +137,16 @@ TEST(RulesPrometheusExportTest, TranslatesEachForm) {
       "        labels:\n"
       "          severity: warning\n"
       "          level: yellow\n");
+  // A windowed condition also needs the series to be as old as its window
+  // (`and <selector> offset W`), as in the agent: nothing fires from the
+  // first scrapes after a cold start.
   has("        expr: "
-      "\"miner_hashrate_hashes_per_second{miner=~\\\"rack1-.*\\\"}"
+      "\"(miner_hashrate_hashes_per_second{miner=~\\\"rack1-.*\\\"}"
       " < 0.7 * avg_over_time(miner_hashrate_hashes_per_second{miner=~"
-      "\\\"rack1-.*\\\"}[1h])\"\n        for: 5m\n");
-  has("        expr: \"increase(miner_shares_accepted_total[15m]) == 0\"\n"
+      "\\\"rack1-.*\\\"}[1h])) and miner_hashrate_hashes_per_second{"
+      "miner=~\\\"rack1-.*\\\"} offset 1h\"\n        for: 5m\n");
+  has("        expr: \"(increase(miner_shares_accepted_total[15m]) == 0) and "
+      "miner_shares_accepted_total offset 15m\"\n"
       "        labels:\n          severity: warning\n");
   has("          description: \"{{ $labels.miner }} {{ $labels.pool }} "
       "{{ $value }} increase(15m) == 0 red\"\n");
@@ -150,6 +155,51 @@ TEST(RulesPrometheusExportTest, TranslatesEachForm) {
   has("      # absent() fires only when no target has the series; the agent "
       "judges absence per target\n      - alert: gone\n"
       "        expr: \"absent(miner_up)\"\n");
+}
+
+TEST(RulesPrometheusExportTest, TranslatesExpressions) {
+  RuleSet set = MustParse(R"y(rules:
+  - name: cpu
+    expr: 'sum(rate(node_cpu_seconds_total{mode!="idle"}[1m])) / sum(rate(node_cpu_seconds_total[1m]))'
+    kinds: [host]
+    red: "> 95%"
+  - name: fs
+    expr: max by (mountpoint) (1 - node_filesystem_avail_bytes / node_filesystem_size_bytes)
+    kinds: [host]
+    red: "> 90%"
+  - name: nested
+    expr: a - (b - c) / (d * e) + -f
+    red: "> 1"
+  - name: smooth
+    expr: sum without (chain) (miner_hashrate_hashes_per_second)
+    targets: [rack1-*]
+    red: "avg_over_time(10m) < 1TH/s"
+)y");
+  Result<std::string> r = ExportPrometheusRules(set);
+  ASSERT_TRUE(r.ok());
+  const std::string& t = *r;
+  auto has = [&](const std::string& s) {
+    EXPECT_NE(t.find(s), std::string::npos) << "missing: " << s << "\n" << t;
+  };
+  // Aggregations stay per target; each windowed input must be W old.
+  has("        expr: \"((sum by (job, instance, miner) (rate("
+      "node_cpu_seconds_total{mode!=\\\"idle\\\"}[1m])) / sum by (job, "
+      "instance, miner) (rate(node_cpu_seconds_total[1m]))) > 0.95) and "
+      "on(instance, miner) node_cpu_seconds_total{mode!=\\\"idle\\\"} offset "
+      "1m and on(instance, miner) node_cpu_seconds_total offset 1m\"\n");
+  has("        expr: \"max by (job, instance, miner, mountpoint) (1 - "
+      "node_filesystem_avail_bytes / node_filesystem_size_bytes) > 0.9\"\n");
+  // Precedence: only the parentheses PromQL needs.
+  has("        expr: \"(a - (b - c) / (d * e) + 0 - f) > 1\"\n");
+  // A window over an expression is a subquery; `without` keeps the target.
+  has("        expr: \"(avg_over_time(sum without (chain) "
+      "(miner_hashrate_hashes_per_second{miner=~\\\"rack1-.*\\\"})[10m:]) < "
+      "1000000000000) and on(instance, miner) "
+      "miner_hashrate_hashes_per_second{miner=~\\\"rack1-.*\\\"} offset "
+      "10m\"\n");
+  RIGWATCH_REQUIRE_TOOL(kPromtool);
+  ToolRun run = PromtoolCheck(t);
+  EXPECT_EQ(run.exit_code, 0) << run.output << "\n" << t;
 }
 
 TEST(RulesPrometheusExportTest, RejectsAnInvalidAlertName) {
