@@ -119,7 +119,7 @@ class HostCpuRuleTest(unittest.TestCase):
             since[0] = since[0] or time.monotonic()
             return time.monotonic() - since[0] >= 3
         try:
-            wait_until(steady_green, timeout=60, interval=0.5,
+            wait_until(steady_green, timeout=30, interval=0.5,
                        what=f"{RULE} green for 3 s before the burn")
         except AssertionError:
             rigwatch_testlib.require(
