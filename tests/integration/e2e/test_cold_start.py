@@ -157,6 +157,15 @@ class ColdStartTest(unittest.TestCase):
         self.assertEqual(self.prom_ever(quiet_s), [])
         self.assertEqual(sorted(seen_agent), [])
         self.assertEqual(self.agent_transitions(), [])
+        # The host rules judged the (fixture) host: green, so the store's
+        # disk figures and the expressions reach the engine.
+        samples = rigwatch_testlib.parse_metrics(
+            http_get(self.stack.agent.base + "/metrics")[2].decode())
+        for rule in ("host_memory_used", "host_filesystem_used",
+                     "store_disk_low", "host_temperature"):
+            self.assertEqual(rigwatch_testlib.metric(
+                samples, "rigwatch_rule_state", rule=rule, miner="host"), 0,
+                rule)
 
         # One miner overheats; it answers a restart without rebooting, so
         # nothing but its temperature changes.
