@@ -301,11 +301,11 @@ void EvaluateTarget(RuleEngine::Impl& im, const TargetSamples& ts, uint64_t r,
   for (int i : im.expr_rules) {
     if (!sc.applies[i]) continue;
     CompiledRule& cr = im.rules[i];
-    static const Samples kNone;
+    static const Samples kNoSamples;
     ExprWindows& w = t.expr_by_rule[i];
     const std::vector<ExprPoint> points = EvalValueExpr(
         *cr.rule.expr, cr.expr_selectors,
-        ts.samples != nullptr ? *ts.samples : kNone, w, im.now_ms);
+        ts.samples != nullptr ? *ts.samples : kNoSamples, w, im.now_ms);
     w.Forget(im.now_ms, cr.expr_keep_ms + cr.rule.stale.count());
     uint32_t hint = 0;
     for (const ExprPoint& p : points) {
