@@ -55,7 +55,6 @@ class Maxima {
   void PutAll(const std::string& sensor, const std::vector<double>& vs) {
     for (double v : vs) Put(sensor, v);
   }
-  bool Has(const std::string& sensor) const { return max_.count(sensor) > 0; }
   void Emit(SampleBuilder& b) const {
     for (const std::string& s : order_) {
       b.Add1(metric::kTemperature, max_.at(s), 1, "sensor", s);

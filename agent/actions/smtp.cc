@@ -3,8 +3,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "agent/common/curl.h"
 #include "agent/common/log.h"
