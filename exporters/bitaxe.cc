@@ -303,9 +303,7 @@ class BitaxeExporter final : public Exporter {
   }
 
   Status ParseRestartReply(const Response& r) const override {
-    if (!r.transport.ok() && r.request_sent &&
-        r.transport.code() != StatusCode::kDeadlineExceeded &&
-        r.transport.code() != StatusCode::kResourceExhausted) {
+    if (DroppedAfterSend(r)) {
       return Status::Ok();  // v2.0 reboots at once: reset/EOF, no reply
     }
     // Any 2xx body counts: none, text (v2.1–v2.12) or JSON (v2.13+).

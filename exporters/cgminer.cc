@@ -92,14 +92,88 @@ Result<Json> Decode(std::string_view body, std::string_view what) {
 
 }  // namespace
 
-Status ParseSection(Section section, std::string_view body, ScrapeResult& out) {
-  const std::string what(Name(section));
+Result<Json> DecodeReply(std::string_view body, std::string_view what) {
   RW_ASSIGN_OR_RETURN(Json doc, Decode(body, what));
   const Json* status = StatusObject(doc);
   if (status == nullptr) {
-    return InvalidArgumentError(what + ": no STATUS object in the reply");
+    return InvalidArgumentError(std::string(what) +
+                                ": no STATUS object in the reply");
   }
   RW_RETURN_IF_ERROR(CheckStatusLetter(*status, what));
+  return doc;
+}
+
+Status CheckCommandReply(const Response& r, std::string_view what) {
+  if (DroppedAfterSend(r)) return Status::Ok();
+  const std::string w(what);
+  if (!r.transport.ok())
+    return UnavailableError(w + ": " + r.transport.ToString());
+  if (r.body.empty()) return PermissionDeniedError(w + std::string(kNoBytes));
+  RW_ASSIGN_OR_RETURN(Json doc, Decode(r.body, w));
+  const Json* status = StatusObject(doc);
+  if (status == nullptr) {
+    return InvalidArgumentError(w + ": no STATUS in the reply");
+  }
+  std::string_view letter =
+      json_util::ToStringView(Field(*status, "STATUS")).value_or("");
+  if (letter == "S" || letter == "I" || letter == "RESTART") {
+    return Status::Ok();
+  }
+  Status st = CheckStatusLetter(*status, w);
+  if (!st.ok()) return st;
+  return InvalidArgumentError(w + ": unexpected reply STATUS \"" +
+                              std::string(letter) + "\"");
+}
+
+std::vector<Request> CommandRequests(
+    std::span<const std::string_view> commands) {
+  std::vector<Request> out;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const std::string c(commands[i]);
+    out.push_back(Request{.name = c,
+                          .payload = "{\"command\":\"" + c + "\"}",
+                          .optional = i != 0});
+  }
+  return out;
+}
+
+Result<ScrapeResult> ParseReplies(std::span<const std::string_view> commands,
+                                  std::span<const Response> responses,
+                                  ReplyParser parse) {
+  if (responses.size() != commands.size()) {
+    return InvalidArgumentError("expected " + std::to_string(commands.size()) +
+                                " responses, got " +
+                                std::to_string(responses.size()));
+  }
+  ScrapeResult out;
+  for (size_t i = 0; i < responses.size(); ++i) {
+    const Response& r = responses[i];
+    const bool required = i == 0;
+    const std::string what(commands[i]);
+    if (!r.transport.ok()) {
+      if (!required) continue;  // optional: export what the rest allow
+      if (r.transport.code() == StatusCode::kResourceExhausted) {
+        return DataLossError(
+            what + ": reply cut at the size cap: " + r.transport.message());
+      }
+      return UnavailableError(what + ": " + r.transport.ToString());
+    }
+    Status st = parse(commands[i], r.body, out);
+    if (st.ok()) continue;
+    // An optional command the miner refuses or does not know (STATUS E,
+    // Code 14/45, a closed connection) is skipped; a broken reply is not.
+    const bool refused = st.code() == StatusCode::kPermissionDenied ||
+                         st.code() == StatusCode::kFailedPrecondition;
+    if (!required && refused) continue;
+    return st;
+  }
+  return out;
+}
+
+Status ParseSection(Section section, std::string_view body, ScrapeResult& out) {
+  const std::string what(Name(section));
+  RW_ASSIGN_OR_RETURN(Json doc, DecodeReply(body, what));
+  const Json* status = StatusObject(doc);
   const std::string key(Key(section));
   const Json* items = Field(doc, key);
   if (items == nullptr) {
@@ -131,8 +205,16 @@ Status ParseSection(Section section, std::string_view body, ScrapeResult& out) {
 
 namespace {
 
-constexpr Section kOrder[] = {Section::kSummary, Section::kDevs,
-                              Section::kPools, Section::kStats};
+constexpr std::string_view kCommands[] = {"summary", "devs", "pools", "stats"};
+
+Status ParseNamed(std::string_view command, std::string_view body,
+                  ScrapeResult& out) {
+  Section s = command == "devs"    ? Section::kDevs
+              : command == "pools" ? Section::kPools
+              : command == "stats" ? Section::kStats
+                                   : Section::kSummary;
+  return ParseSection(s, body, out);
+}
 
 class CgminerExporter final : public Exporter {
  public:
@@ -141,46 +223,12 @@ class CgminerExporter final : public Exporter {
   uint16_t DefaultPort() const override { return 4028; }
 
   std::vector<Request> PollRequests() const override {
-    std::vector<Request> out;
-    for (Section s : kOrder) {
-      std::string name(Name(s));
-      out.push_back(Request{.name = name,
-                            .payload = "{\"command\":\"" + name + "\"}",
-                            .optional = s != Section::kSummary});
-    }
-    return out;
+    return CommandRequests(kCommands);
   }
 
   Result<ScrapeResult> Parse(
       std::span<const Response> responses) const override {
-    if (responses.size() != std::size(kOrder)) {
-      return InvalidArgumentError(
-          "expected " + std::to_string(std::size(kOrder)) + " responses, got " +
-          std::to_string(responses.size()));
-    }
-    ScrapeResult out;
-    for (size_t i = 0; i < responses.size(); ++i) {
-      const Response& r = responses[i];
-      const bool required = kOrder[i] == Section::kSummary;
-      const std::string what(Name(kOrder[i]));
-      if (!r.transport.ok()) {
-        if (!required) continue;  // optional: export what the rest allow
-        if (r.transport.code() == StatusCode::kResourceExhausted) {
-          return DataLossError(
-              what + ": reply cut at the size cap: " + r.transport.message());
-        }
-        return UnavailableError(what + ": " + r.transport.ToString());
-      }
-      Status st = ParseSection(kOrder[i], r.body, out);
-      if (st.ok()) continue;
-      // An optional command the miner refuses or does not know (STATUS E,
-      // Code 14/45, a closed connection) is skipped; a broken reply is not.
-      const bool refused = st.code() == StatusCode::kPermissionDenied ||
-                           st.code() == StatusCode::kFailedPrecondition;
-      if (!required && refused) continue;
-      return st;
-    }
-    return out;
+    return ParseReplies(kCommands, responses, &ParseNamed);
   }
 
   Request RestartRequest() const override {

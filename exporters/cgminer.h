@@ -28,10 +28,13 @@
 #ifndef RIGWATCH_EXPORTERS_CGMINER_H_
 #define RIGWATCH_EXPORTERS_CGMINER_H_
 
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "agent/common/status.h"
 #include "exporters/exporter.h"
+#include "exporters/json_util.h"
 
 namespace rigwatch::cgminer {
 
@@ -47,6 +50,35 @@ enum class Section { kSummary, kDevs, kPools, kStats };
 // and for a 0-byte reply). Exposed for
 // tests, the fuzz harness and benchmarks.
 Status ParseSection(Section section, std::string_view body, ScrapeResult& out);
+
+// Decodes one raw reply of command `what` (trailing NUL allowed, repaired)
+// and checks its STATUS: the document, or the errors of ParseSection. For
+// the kinds that share this framing with their own field mapping (antminer,
+// avalon, luxos).
+Result<json_util::Json> DecodeReply(std::string_view body,
+                                    std::string_view what);
+
+// One poll of a cgminer-framed kind: one {"command":"<c>"} request per
+// command, the first required, the rest optional.
+std::vector<Request> CommandRequests(
+    std::span<const std::string_view> commands);
+
+// Parses the replies to CommandRequests(commands) with `parse`: the first
+// must succeed; a later one that failed in transport or was refused
+// (PermissionDenied, FailedPrecondition) is skipped; a broken one fails the
+// poll, so broken replies are seen rather than silently dropped.
+using ReplyParser = Status (*)(std::string_view command, std::string_view body,
+                               ScrapeResult& out);
+Result<ScrapeResult> ParseReplies(std::span<const std::string_view> commands,
+                                  std::span<const Response> responses,
+                                  ReplyParser parse);
+
+// The one cgminer-framed restart verdict for kinds whose command replies
+// STATUS S/I (Avalon ascset, LuxOS rebootdevice): Ok on S/I/RESTART or on the
+// connection dropping after the request was sent; Code 45 PermissionDenied;
+// Code 14 FailedPrecondition; any other E/F FailedPrecondition with the
+// miner's message.
+Status CheckCommandReply(const Response& r, std::string_view what);
 
 }  // namespace rigwatch::cgminer
 

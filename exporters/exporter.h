@@ -33,6 +33,20 @@ struct Request {
   // When true, a failure of this request does not fail the poll; the parser
   // gets the failed Response and exports what the other replies allow.
   bool optional = false;
+  // Which side of the miner the exchange goes to: the kind's API
+  // (GetProtocol() on the target's port) or its web side (kHttp on the
+  // miner's `http_port:`, else DefaultHttpPort()), e.g. the Antminer CGI.
+  enum class Side { kApi, kWeb };
+  Side side = Side::kApi;
+  // Send the miner's credentials (config `auth:`, else DefaultCredentials()):
+  // HTTP Digest on the web side.
+  bool authenticate = false;
+};
+
+// A vendor's factory login. Documented in docs/config.md; never logged.
+struct Credentials {
+  std::string username;
+  std::string password;
 };
 
 // What came back for one Request. `transport` is ok when a reply was read to
@@ -48,6 +62,15 @@ struct Response {
   // restart (AxeOS v2.0 replies nothing; docs/protocols.md §1.1).
   bool request_sent = false;
 };
+
+// True when the whole request went out and the miner then dropped the
+// connection (reset/EOF, not a timeout or the size cap): a device going down
+// to restart (AxeOS v2.0, Antminer reboot.cgi, Avalon ascset reboot).
+inline bool DroppedAfterSend(const Response& r) {
+  return !r.transport.ok() && r.request_sent &&
+         r.transport.code() != StatusCode::kDeadlineExceeded &&
+         r.transport.code() != StatusCode::kResourceExhausted;
+}
 
 // Identity of a miner as it reports it; exported through miner_info.
 struct MinerInfo {
@@ -85,10 +108,29 @@ class Exporter {
   virtual Result<ScrapeResult> Parse(
       std::span<const Response> responses) const = 0;
 
+  // The port of the web side (Request::Side::kWeb) when the miner has no
+  // `http_port:`.
+  virtual uint16_t DefaultHttpPort() const { return 80; }
+  // The factory login used for `authenticate` requests when the miner has no
+  // `auth:`; empty when the vendor ships none.
+  virtual Credentials DefaultCredentials() const { return {}; }
+
   // The exchange that asks the miner to restart its mining process/device.
   virtual Request RestartRequest() const = 0;
-  // Judges the reply to RestartRequest(). Ok means the restart was accepted;
-  // PermissionDenied is a distinct "not allowed" (cgminer Code 45).
+  // A restart may be a short chain of exchanges (a session first, then the
+  // command). Given the replies so far (empty at first), returns the next
+  // request, or nullopt when the chain is complete and ParseRestartReply
+  // judges the last reply; an error ends the chain with that error. The
+  // default chain is the one RestartRequest().
+  virtual Result<std::optional<Request>> NextRestartRequest(
+      std::span<const Response> replies) const {
+    if (replies.empty()) return std::optional<Request>(RestartRequest());
+    return std::optional<Request>();
+  }
+  // Judges the reply to the last request of the restart chain. Ok means the
+  // restart was accepted; PermissionDenied is a distinct "not allowed"
+  // (cgminer Code 45, wrong credentials) and FailedPrecondition "this
+  // firmware cannot be restarted this way" (counted as "unsupported").
   virtual Status ParseRestartReply(const Response& response) const = 0;
 };
 

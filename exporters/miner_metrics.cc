@@ -39,8 +39,9 @@ constexpr std::array kMinerMetrics = {
                "miner"},
     MetricDesc{metric::kTemperature, MT::kGauge,
                "Temperature by sensor: asic, asic2, vr, board, chip, chip_max, "
-               "env, asicN (per ASIC on NerdQAxe), chainN_board/chainN_chip "
-               "on Antminers, or a cgminer device such as asc0.",
+               "chip_avg, env, inlet, outlet, asicN (per ASIC on NerdQAxe), "
+               "chainN_board/chainN_chip/chainN_inlet/chainN_outlet per hash "
+               "board, or a cgminer device such as asc0.",
                "miner,sensor"},
     MetricDesc{metric::kPower, MT::kGauge, "Input power.", "miner"},
     MetricDesc{metric::kInputVoltage, MT::kGauge, "Input voltage.", "miner"},

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <array>
 
+#include "exporters/antminer.h"
+#include "exporters/avalon.h"
 #include "exporters/bitaxe.h"
 #include "exporters/cgminer.h"
+#include "exporters/luxos.h"
 
 namespace rigwatch {
 namespace {
@@ -16,8 +19,11 @@ struct Entry {
 
 // Sorted by kind. One line per exporter.
 constexpr std::array kExporters = {
+    Entry{"antminer", &antminer::GetExporter},
+    Entry{"avalon", &avalon::GetExporter},
     Entry{"bitaxe", &bitaxe::GetExporter},
     Entry{"cgminer", &cgminer::GetExporter},
+    Entry{"luxos", &luxos::GetExporter},
 };
 
 }  // namespace

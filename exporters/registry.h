@@ -15,7 +15,7 @@ namespace rigwatch {
 // singletons: the pointer lives for the whole process and is thread-safe.
 const Exporter* FindExporter(std::string_view kind);
 
-// Every known kind, sorted ("bitaxe", "cgminer").
+// Every known kind, sorted ("antminer", "avalon", "bitaxe", ...).
 std::vector<std::string_view> KnownKinds();
 
 // The descriptor table of every miner_* metric any exporter may emit

@@ -6,8 +6,10 @@ namespace rigwatch::actions {
 
 const MetricDesc kActionsMetrics[4] = {
     {"rigwatch_restarts_total", MetricType::kCounter,
-     "Restart decisions per target and result: ok, failed, timeout, unknown "
-     "(agent died between journal and outcome), cooldown, limit, suppressed "
+     "Restart decisions per target and result: ok, failed, timeout, denied "
+     "(wrong credentials or API access group), unsupported (the kind cannot "
+     "restart this firmware), unknown (agent died between journal and "
+     "outcome), cooldown, limit, suppressed "
      "(fleet guard), not_needed, no_such_service, journal_error.",
      "miner,result"},
     {"rigwatch_notifications_total", MetricType::kCounter,

@@ -243,7 +243,16 @@ std::string Restarter::RunMiner(const std::string& miner) {
     return "ok";
   }
   LogWarn("restart_failed").Kv("miner", miner).Kv("err", s);
-  return s.code() == StatusCode::kDeadlineExceeded ? "timeout" : "failed";
+  switch (s.code()) {
+    case StatusCode::kDeadlineExceeded:
+      return "timeout";
+    case StatusCode::kPermissionDenied:  // wrong credentials, Code 45
+      return "denied";
+    case StatusCode::kFailedPrecondition:  // this firmware cannot restart so
+      return "unsupported";
+    default:
+      return "failed";
+  }
 }
 
 std::string Restarter::RunService(const HostService& svc) {

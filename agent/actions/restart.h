@@ -81,8 +81,9 @@ class Restarter {
 
   // Handles a transition whose actions include "restart". With `fleet_down`
   // nothing is sent (result "suppressed"). Returns the result label counted:
-  // ok, failed, timeout, cooldown, limit, suppressed, not_needed,
-  // no_such_service, journal_error.
+  // ok, failed, timeout, denied (the miner refused: wrong credentials, API
+  // access group), unsupported (the kind cannot restart this firmware),
+  // cooldown, limit, suppressed, not_needed, no_such_service, journal_error.
   std::string Request(const Transition& t, bool fleet_down);
 
   // The target is green again: a later limit hit notifies again.

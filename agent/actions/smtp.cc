@@ -3,11 +3,10 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "agent/common/curl.h"
 #include "agent/common/log.h"
+#include "agent/common/secret_file.h"
 
 namespace rigwatch::actions {
 namespace {
@@ -25,24 +24,6 @@ size_t ReadCallback(char* buf, size_t size, size_t nitems, void* user) {
   std::memcpy(buf, st->data->data() + st->pos, n);
   st->pos += n;
   return n;
-}
-
-Result<std::string> ReadPasswordFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoToStatus(errno, "smtp password_file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string pw = ss.str();
-  if (!pw.empty() && pw.back() == '\n') pw.pop_back();
-  if (!pw.empty() && pw.back() == '\r') pw.pop_back();
-  return pw;
-}
-
-// Wipes a secret before its memory is released.
-void Scrub(std::string& s) {
-  volatile char* p = s.data();
-  for (std::size_t i = 0; i < s.size(); ++i) p[i] = 0;
-  s.clear();
 }
 
 }  // namespace
@@ -93,7 +74,8 @@ Status SmtpClient::Send(const std::string& formatted) const {
   char errbuf[CURL_ERROR_SIZE] = {0};
   std::string password;
   if (!opt_.username.empty()) {
-    RW_ASSIGN_OR_RETURN(password, ReadPasswordFile(opt_.password_file));
+    RW_ASSIGN_OR_RETURN(
+        password, ReadSecretFile(opt_.password_file, "smtp password_file"));
   }
   curl_slist* raw = nullptr;
   for (const auto& r : opt_.to) {
@@ -152,7 +134,7 @@ Status SmtpClient::Send(const std::string& formatted) const {
   CURLcode rc = curl_easy_perform(c);
   // curl keeps its own copy of the password; drop ours at once.
   curl_easy_setopt(c, CURLOPT_PASSWORD, "");
-  Scrub(password);
+  ScrubSecret(password);
   if (rc != CURLE_OK) {
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

@@ -352,9 +352,9 @@ void Agent::ApplyTargets(bool log_unchanged) {
   {
     std::lock_guard<std::mutex> l(config_mu_);
     for (const MinerConfig& m : config_.miners) {
-      Result<HostPort> hp = ParseHostPort(m.address, 0);
-      if (!hp.ok()) continue;  // validated at load; cannot happen
-      targets.push_back({m.name, m.kind, hp->host, hp->port});
+      Result<MinerTarget> t = ToMinerTarget(m);
+      if (!t.ok()) continue;  // validated at load; cannot happen
+      targets.push_back(std::move(t).value());
       names.insert(m.name);
     }
   }

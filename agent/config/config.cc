@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -389,20 +390,35 @@ void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out) {
     m.location = w.Where(e);
     YAML::Node kind_node;
     YAML::Node name_node;
-    w.Map(e, "miners entry",
-          {{"name",
-            [&](const YAML::Node& v) {
-              name_node.reset(v);
-              w.NonEmptyString(v, "miners.name", &m.name);
-            }},
-           {"kind",
-            [&](const YAML::Node& v) {
-              kind_node.reset(v);
-              w.NonEmptyString(v, "miners.kind", &m.kind);
-            }},
-           {"address", [&](auto& v) {
-              w.NonEmptyString(v, "miners.address", &m.address);
-            }}});
+    w.Map(
+        e, "miners entry",
+        {{"name",
+          [&](const YAML::Node& v) {
+            name_node.reset(v);
+            w.NonEmptyString(v, "miners.name", &m.name);
+          }},
+         {"kind",
+          [&](const YAML::Node& v) {
+            kind_node.reset(v);
+            w.NonEmptyString(v, "miners.kind", &m.kind);
+          }},
+         {"address",
+          [&](auto& v) { w.NonEmptyString(v, "miners.address", &m.address); }},
+         {"http_port",
+          [&](auto& v) {
+            w.Int(v, "miners.http_port", &m.http_port, 1, 65535);
+          }},
+         {"auth", [&](const YAML::Node& v) {
+            w.Map(v, "miners.auth",
+                  {{"username",
+                    [&](auto& x) {
+                      w.NonEmptyString(x, "miners.auth.username", &m.username);
+                    }},
+                   {"password_file", [&](auto& x) {
+                      w.NonEmptyString(x, "miners.auth.password_file",
+                                       &m.password_file);
+                    }}});
+          }}});
     if (!e.IsMap()) return;
     bool complete = true;
     for (auto [key, val] :
@@ -433,6 +449,13 @@ void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out) {
       complete = false;
     } else if (!m.name.empty() && !names.insert(m.name).second) {
       w.Error(name_node, "miners: duplicate miner name \"" + m.name + "\"");
+      complete = false;
+    }
+    if (!m.password_file.empty() &&
+        access(m.password_file.c_str(), R_OK) != 0) {
+      w.Error(e["auth"]["password_file"],
+              "miners.auth.password_file: cannot read \"" + m.password_file +
+                  "\": " + std::strerror(errno));
       complete = false;
     }
     if (complete) out->push_back(std::move(m));
@@ -757,6 +780,15 @@ LoadResult LoadConfig(const std::string& path, const LoadOptions& opts) {
   std::stringstream ss;
   ss << in.rdbuf();
   return LoadConfigFromString(ss.str(), path, opts);
+}
+
+Result<MinerTarget> ToMinerTarget(const MinerConfig& m) {
+  RW_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(m.address, 0));
+  MinerTarget t{m.name, m.kind, hp.host, hp.port};
+  t.http_port = static_cast<uint16_t>(m.http_port);
+  t.username = m.username;
+  t.password_file = m.password_file;
+  return t;
 }
 
 }  // namespace rigwatch

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/common/status.h"
+#include "agent/poller/types.h"
 
 namespace rigwatch {
 
@@ -75,6 +76,12 @@ struct MinerConfig {
   std::string name;
   std::string kind;
   std::string address;  // "host" or "host:port"; IPv6 as "[::1]:4028"
+  // The web side of kinds that have one (Antminer CGI); 0 = the kind's
+  // default (docs/config.md).
+  int http_port = 0;
+  // `auth: {username, password_file}`; empty = the vendor's default login.
+  std::string username;
+  std::string password_file;
   SourceLocation location;
 };
 
@@ -182,6 +189,11 @@ struct HostPort {
   uint16_t port = 0;
 };
 Result<HostPort> ParseHostPort(std::string_view address, uint16_t default_port);
+
+// The poller's target for a configured miner: address split, `http_port:`
+// and `auth:` carried over (the password stays in its file). Fails only on an
+// address LoadConfig would have refused. The agent and the CLI both use it.
+Result<MinerTarget> ToMinerTarget(const MinerConfig& m);
 
 }  // namespace rigwatch
 

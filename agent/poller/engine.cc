@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "agent/poller/exchange.h"
 #include "exporters/label_caps.h"
 #include "exporters/miner_metrics.h"
 #include "exporters/registry.h"
@@ -192,14 +193,11 @@ void PollEngine::Visit(Miner& m, SteadyTime now) {
   if (m.schedule.next_attempt() <= now) StartPoll(m);
 }
 
-Exchange PollEngine::MakeExchange(const Miner& m, Request req,
-                                  SteadyTime deadline, bool fresh) const {
-  Exchange ex;
-  ex.protocol = m.exporter->GetProtocol();
-  ex.conn_key = m.target.name;
-  ex.host = m.target.host;
-  ex.port = m.target.port;
-  ex.request = std::move(req);
+Result<Exchange> PollEngine::MakeExchange(const Miner& m, Request req,
+                                          SteadyTime deadline,
+                                          bool fresh) const {
+  RW_ASSIGN_OR_RETURN(Exchange ex,
+                      ExchangeFor(*m.exporter, m.target, std::move(req)));
   ex.deadline = deadline;
   ex.connect_timeout = opts_.connect_timeout;
   ex.first_byte_timeout = opts_.first_byte_timeout;
@@ -232,8 +230,18 @@ void PollEngine::StartPoll(Miner& m) {
 void PollEngine::StartStep(Miner& m) {
   const Request& req = m.requests[m.responses.size()];
   const uint64_t id = m.id;
+  Result<Exchange> ex = MakeExchange(m, req, m.poll_deadline, /*fresh=*/false);
+  if (!ex.ok()) {
+    // The miner's credentials cannot be read: we cannot ask it at all.
+    --in_flight_;
+    FinishPoll(m, PollResult::kDenied,
+               ex.status().WithContext(m.context + ": " + req.name),
+               std::nullopt);
+    Reschedule(m);
+    return;
+  }
   m.exchange = transport_.Start(
-      MakeExchange(m, req, m.poll_deadline, /*fresh=*/false),
+      std::move(ex).value(),
       [this, id](ExchangeResult r) { OnStepDone(id, std::move(r)); });
 }
 

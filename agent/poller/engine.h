@@ -111,7 +111,8 @@ class PollEngine {
     SteadyTime poll_start_steady;
     WallTime poll_start;
     SteadyTime poll_deadline;
-    std::vector<PendingRestart> restarts;  // rare; no per-miner deque block
+    std::vector<PendingRestart> restarts;   // rare; no per-miner deque block
+    std::vector<Response> restart_replies;  // of the restart chain running
     uint64_t wake_gen = 0;
   };
   struct Wake {
@@ -131,12 +132,14 @@ class PollEngine {
   void FinishPoll(Miner& m, PollResult result, Status error,
                   std::optional<ScrapeResult> scrape);
   void StartRestart(Miner& m);
+  void ContinueRestart(Miner& m);
+  void FinishRestart(Miner& m, Status st);
   void OnRestartDone(uint64_t id, ExchangeResult r);
   void ReportSkipped(Miner& m);
   void AppendCommonSamples(const Miner& m, bool up, Samples& out) const;
   void EmitRound(WallTime t);
-  Exchange MakeExchange(const Miner& m, Request req, SteadyTime deadline,
-                        bool fresh) const;
+  Result<Exchange> MakeExchange(const Miner& m, Request req,
+                                SteadyTime deadline, bool fresh) const;
   Miner* Find(uint64_t id);
 
   PollerOptions opts_;

@@ -1,5 +1,6 @@
-// PollEngine's restart path: queued per miner behind its poll in flight,
-// sent on a fresh connection, judged by the exporter.
+// PollEngine's restart path: queued per miner behind its poll in flight, run
+// as the exporter's chain of exchanges (Exporter::NextRestartRequest), each
+// on a fresh connection, judged by the exporter.
 #include "agent/common/log.h"
 #include "agent/poller/engine.h"
 
@@ -19,12 +20,36 @@ void PollEngine::Restart(const std::string& name, Duration timeout,
 }
 
 void PollEngine::StartRestart(Miner& m) {
-  const uint64_t id = m.id;
   ++in_flight_;
   m.restarting = true;
+  m.restart_replies.clear();
+  ContinueRestart(m);
+}
+
+void PollEngine::ContinueRestart(Miner& m) {
+  Result<std::optional<Request>> next =
+      m.exporter->NextRestartRequest(m.restart_replies);
+  if (!next.ok()) {
+    FinishRestart(m, next.status());
+    return;
+  }
+  if (!next->has_value()) {
+    FinishRestart(
+        m, m.restart_replies.empty()
+               ? InternalError("the kind's restart chain is empty")
+               : m.exporter->ParseRestartReply(m.restart_replies.back()));
+    return;
+  }
+  Result<Exchange> ex =
+      MakeExchange(m, std::move(**next), m.restarts.front().deadline,
+                   /*fresh=*/true);
+  if (!ex.ok()) {
+    FinishRestart(m, ex.status());
+    return;
+  }
+  const uint64_t id = m.id;
   m.exchange = transport_.Start(
-      MakeExchange(m, m.exporter->RestartRequest(), m.restarts.front().deadline,
-                   /*fresh=*/true),
+      std::move(ex).value(),
       [this, id](ExchangeResult r) { OnRestartDone(id, std::move(r)); });
 }
 
@@ -32,18 +57,23 @@ void PollEngine::OnRestartDone(uint64_t id, ExchangeResult r) {
   Miner* m = Find(id);
   if (m == nullptr) return;
   m->exchange.reset();
-  m->restarting = false;
+  m->restart_replies.push_back(std::move(r.response));
+  ContinueRestart(*m);
+}
+
+void PollEngine::FinishRestart(Miner& m, Status st) {
+  m.restarting = false;
+  m.restart_replies.clear();
   --in_flight_;
-  Status st = m->exporter->ParseRestartReply(r.response);
-  PendingRestart pr = std::move(m->restarts.front());
-  m->restarts.erase(m->restarts.begin());
+  PendingRestart pr = std::move(m.restarts.front());
+  m.restarts.erase(m.restarts.begin());
   if (st.ok()) {
-    LogInfo("miner_restart_requested").Kv("miner", m->target.name);
+    LogInfo("miner_restart_requested").Kv("miner", m.target.name);
   } else {
-    st = st.WithContext(m->context + ": restart");
+    st = st.WithContext(m.context + ": restart");
   }
   pr.done(st);
-  Reschedule(*m);
+  Reschedule(m);
 }
 
 }  // namespace rigwatch

@@ -254,6 +254,13 @@ void HttpClient::Start(ExchangeId id, Exchange ex) {
   // No Origin header, ever: AxeOS rejects non-private Origin hosts
   // (docs/protocols.md §1.1). libcurl sends none; "Expect:" is switched off.
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, HttpCallbacks::Headers());
+  if (!x.ex.username.empty()) {
+    // HTTP Digest (the Antminer CGI, docs/protocols.md §6.5): libcurl sends
+    // the request bare, answers the 401 challenge and resends once.
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_DIGEST);
+    curl_easy_setopt(e, CURLOPT_USERNAME, x.ex.username.c_str());
+    curl_easy_setopt(e, CURLOPT_PASSWORD, x.ex.password.c_str());
+  }
   const std::string& m = x.ex.request.method;
   if (m == "POST") {
     curl_easy_setopt(e, CURLOPT_POST, 1L);

@@ -29,6 +29,9 @@ struct Exchange {
   // Never reuse or keep the connection (restart requests: a retried POST
   // could restart the device twice).
   bool fresh_connection = false;
+  // HTTP Digest credentials (kHttp only); empty username: none sent.
+  std::string username;
+  std::string password;
 };
 
 // The outcome. `result` is kOk iff response.transport is ok; otherwise it

@@ -21,6 +21,13 @@ struct MinerTarget {
   std::string kind;  // exporter key ("bitaxe", "cgminer")
   std::string host;  // name, IPv4 or IPv6 literal (no brackets)
   uint16_t port = 0;
+  // The web side (Request::Side::kWeb); 0 means Exporter::DefaultHttpPort().
+  uint16_t http_port = 0;
+  // Config `auth:`. Empty password_file: the vendor's default login. The
+  // password is read from the file for each authenticated exchange, so it
+  // never sits in the target list and is never logged.
+  std::string username;
+  std::string password_file;
   friend bool operator==(const MinerTarget&, const MinerTarget&) = default;
 };
 

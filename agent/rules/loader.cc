@@ -18,6 +18,7 @@
 #include "agent/rules/expr.h"
 #include "agent/rules/match.h"
 #include "agent/rules/template.h"
+#include "exporters/registry.h"
 
 namespace rigwatch::rules {
 namespace {
@@ -452,6 +453,13 @@ Result<RuleSet> ParseRuleText(std::string_view text, std::string_view file,
   RuleSet set;
   FileLoader(text, std::string(file), options, errors, names, set).Load(text);
   return Finish(std::move(set), errors);
+}
+
+std::vector<std::string> DefaultKnownKinds() {
+  std::vector<std::string> out;
+  for (std::string_view k : KnownKinds()) out.emplace_back(k);
+  out.emplace_back("host");
+  return out;
 }
 
 Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths,

@@ -12,10 +12,13 @@
 
 namespace rigwatch::rules {
 
+// Every miner kind of the exporter registry, plus "host".
+std::vector<std::string> DefaultKnownKinds();
+
 struct LoadOptions {
   // Values accepted in a rule's `kinds:` (the config's miner kinds plus
   // "host" for the agent's own host).
-  std::vector<std::string> known_kinds = {"bitaxe", "cgminer", "host"};
+  std::vector<std::string> known_kinds = DefaultKnownKinds();
 };
 
 // Parses and validates rule files; rule names must be unique across all of

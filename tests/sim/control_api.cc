@@ -61,8 +61,7 @@ void FleetSim::HandleControl(const HttpRequest& req, int* status,
       const MinerView& v = views_[i];
       return json{{"name", v.name},
                   {"variant", std::string(VariantName(v.variant))},
-                  {"kind", FamilyOf(v.variant) == Family::kAxeos ? "bitaxe"
-                                                                 : "cgminer"},
+                  {"kind", std::string(KindOf(v.variant))},
                   {"address", v.address()},
                   {"up", !m.model.Down(now) && m.listen_fd >= 0},
                   {"faults", ActiveFaults(m.faults)},

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 
 #include "tests/sim/miner_model.h"
 
@@ -124,7 +125,7 @@ Result<std::vector<MinerPlan>> PlanFleet(const FleetOptions& o,
   }
   const uint32_t b = ntohl(base.s_addr);
   if ((b >> 24) != 127 ||
-      static_cast<uint64_t>(b) + 65536 + o.miners + 1 >= (128ULL << 24)) {
+      static_cast<uint64_t>(b) + 4 * 65536 + o.miners + 1 >= (128ULL << 24)) {
     return InvalidArgumentError(
         "--base-address must leave room for the fleet inside 127.0.0.0/8");
   }
@@ -151,7 +152,10 @@ Result<std::vector<MinerPlan>> PlanFleet(const FleetOptions& o,
 
   std::vector<MinerPlan> plan;
   plan.reserve(o.miners);
-  int axeos_n = 0, cgminer_n = 0;
+  // Per kind: a name sequence and a /16 of its own below the base address.
+  constexpr std::string_view kKinds[] = {"bitaxe", "cgminer", "antminer",
+                                         "avalon", "luxos"};
+  int seqs[std::size(kKinds)] = {};
   for (size_t i = 0; i < o.mix.size(); ++i) {
     std::vector<Variant> variants;
     if (o.mix[i].name == "axeos") {
@@ -167,13 +171,18 @@ Result<std::vector<MinerPlan>> PlanFleet(const FleetOptions& o,
       m.index = static_cast<uint32_t>(plan.size());
       m.variant = variants[k % variants.size()];
       const bool axeos = FamilyOf(m.variant) == Family::kAxeos;
-      const int seq = axeos ? ++axeos_n : ++cgminer_n;
-      char name[40];
+      const std::string_view kind = KindOf(m.variant);
+      const size_t kind_i = static_cast<size_t>(
+          std::find(std::begin(kKinds), std::end(kKinds), kind) -
+          std::begin(kKinds));
+      const int seq = ++seqs[kind_i];
+      char name[48];
       std::snprintf(name, sizeof name, "sim-%s-%04d",
-                    axeos ? "axeos" : "cgminer", seq);
+                    axeos ? "axeos" : std::string(kind).c_str(), seq);
       m.name = name;
       in_addr a{};
-      a.s_addr = htonl(b + (axeos ? 0 : 65536) + static_cast<uint32_t>(seq));
+      a.s_addr = htonl(b + static_cast<uint32_t>(kind_i) * 65536 +
+                       static_cast<uint32_t>(seq));
       char ip[INET_ADDRSTRLEN];
       inet_ntop(AF_INET, &a, ip, sizeof ip);
       m.ip = ip;

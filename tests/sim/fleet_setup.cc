@@ -157,8 +157,7 @@ std::string FleetSim::TargetsYaml() const {
   std::string out =
       "# fleet_sim targets (" + std::to_string(views_.size()) + " miners)\n";
   for (const MinerView& v : views_) {
-    const bool axeos = FamilyOf(v.variant) == Family::kAxeos;
-    out += "- {name: " + v.name + ", kind: " + (axeos ? "bitaxe" : "cgminer") +
+    out += "- {name: " + v.name + ", kind: " + std::string(KindOf(v.variant)) +
            ", address: \"" + v.address() + "\"}\n";
   }
   return out;

@@ -124,9 +124,9 @@ void FleetSim::OnReadable(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   Conn& c = it->second;
-  const bool cgminer =
-      c.miner >= 0 && FamilyOf(views_[static_cast<size_t>(c.miner)].variant) ==
-                          Family::kCgminer;
+  const bool cgminer = c.miner >= 0 && !c.http &&
+                       FamilyOf(views_[static_cast<size_t>(c.miner)].variant) ==
+                           Family::kCgminer;
   if (cgminer && !c.got_request) {
     // cgminer does a single recv() of at most 4095 bytes (docs/protocols.md
     // §2.1).
@@ -137,8 +137,16 @@ void FleetSim::OnReadable(uint64_t id) {
       Close(id, false);
       return;
     }
+    const std::string_view first(buf, static_cast<size_t>(n));
+    if (views_[static_cast<size_t>(c.miner)].variant == Variant::kAntminerS19 &&
+        (first.rfind("GET ", 0) == 0 || first.rfind("POST ", 0) == 0)) {
+      c.http = true;  // the web CGI on the same port
+      c.in.append(first);
+      ProcessHttp(id);
+      return;
+    }
     c.got_request = true;
-    HandleCgminer(id, std::string_view(buf, static_cast<size_t>(n)));
+    HandleCgminer(id, first);
     return;
   }
   char buf[65536];

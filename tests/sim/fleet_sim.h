@@ -25,6 +25,7 @@
 #include "agent/common/clock.h"
 #include "agent/common/status.h"
 #include "tests/sim/axeos_replies.h"
+#include "tests/sim/family_replies.h"
 #include "tests/sim/fleet_plan.h"
 #include "tests/sim/http_wire.h"
 #include "tests/sim/miner_model.h"
@@ -86,6 +87,7 @@ class FleetSim {
     uint64_t requests_total = 0;
     uint64_t restarts = 0;
     uint64_t gen = 0;  // bumps on each reboot; stale timers compare it
+    LuxSession lux;    // luxos-s19: the one session (family_replies.h)
   };
   struct Conn {
     int fd = -1;
@@ -96,7 +98,8 @@ class FleetSim {
     std::shared_ptr<const std::string> tail;  // shared big body (huge fault)
     size_t tail_off = 0;
     bool got_request = false;  // cgminer: the single recv() happened
-    bool silent = false;       // blackhole: read and discard forever
+    bool http = false;    // antminer-s19: this connection speaks the web CGI
+    bool silent = false;  // blackhole: read and discard forever
     bool close_after = false;
     bool rst_after = false;
     bool writing = false;  // a reply is in flight
@@ -140,6 +143,10 @@ class FleetSim {
   void ProcessHttp(uint64_t conn_id);
   void HandleAxeos(uint64_t conn_id, const HttpRequest& req);
   void HandleCgminer(uint64_t conn_id, std::string_view request);
+  // The Antminer web CGI with HTTP Digest (docs/protocols.md §6.5, §6.6),
+  // served on the miner's one port: a connection opening with an HTTP
+  // method is the web side.
+  void HandleAntminerWeb(uint64_t conn_id, const HttpRequest& req);
   void Record(Miner& m, std::string what);
   void Reboot(uint32_t miner, Duration downtime);
   void ScheduleRestart(uint32_t miner);

@@ -68,6 +68,8 @@ ParseState ParseHttpRequest(std::string& buf, HttpRequest* req,
       }
     } else if (IEquals(name, "Transfer-Encoding")) {
       return ParseState::kBad;
+    } else if (IEquals(name, "Authorization")) {
+      req->authorization = std::string(value);
     } else if (IEquals(name, "Connection")) {
       if (IEquals(value, "close")) req->keep_alive = false;
       if (IEquals(value, "keep-alive")) req->keep_alive = true;

@@ -14,7 +14,8 @@ struct HttpRequest {
   std::string method;
   std::string target;  // path and query as sent
   std::string body;
-  bool keep_alive = true;  // HTTP/1.1 default; false on "Connection: close"
+  std::string authorization;  // the Authorization header's value, if any
+  bool keep_alive = true;     // HTTP/1.1 default; false on "Connection: close"
 };
 
 enum class ParseState { kComplete, kNeedMore, kBad };

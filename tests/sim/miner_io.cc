@@ -53,6 +53,7 @@ void FleetSim::Reboot(uint32_t i, Duration downtime) {
   const SteadyTime now = clock_->SteadyNow();
   m.model.Reboot(now, downtime);
   ++m.gen;
+  m.lux.id.clear();  // a LuxOS session does not survive a reboot
   Unlisten(i);
   // The device drops every open connection when it power-cycles.
   std::vector<uint64_t> doomed;
@@ -96,8 +97,60 @@ void FleetSim::ProcessHttp(uint64_t id) {
       StartReply(id);
       return;
     }
-    HandleAxeos(id, req);
+    if (views_[static_cast<size_t>(c.miner)].variant == Variant::kAntminerS19) {
+      HandleAntminerWeb(id, req);
+    } else {
+      HandleAxeos(id, req);
+    }
   }
+}
+
+void FleetSim::HandleAntminerWeb(uint64_t id, const HttpRequest& req) {
+  Conn& c = conns_.at(id);
+  const uint32_t i = static_cast<uint32_t>(c.miner);
+  Miner& m = miners_[i];
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  // One nonce per miner and boot: enough for a single-client simulator.
+  const std::string nonce =
+      "n" + std::to_string(Mix64(options_.seed ^ (i * 977ULL) ^ m.gen));
+  int status = 200;
+  std::string type = "text/plain";
+  std::string body;
+  bool challenge = false;
+  bool restart = false;
+  const DigestVerdict d =
+      CheckDigest(req.authorization, req.method, nonce, m.faults.web_password);
+  if (path != "/cgi-bin/reboot.cgi" && path != "/cgi-bin/get_system_info.cgi") {
+    Record(m, req.method + " " + path);
+    status = 404;
+    body = "404 - Not Found";
+  } else if (d != DigestVerdict::kOk) {
+    Record(m, req.method + " " + path +
+                  (d == DigestVerdict::kMissing ? " (challenge)"
+                                                : " (digest wrong)"));
+    status = 401;
+    type = "text/html";
+    body = "<html><head><title>401 - Unauthorized</title></head></html>";
+    challenge = true;
+  } else if (path == "/cgi-bin/reboot.cgi") {
+    Record(m, req.method + " " + path + " (digest ok)");
+    restart = true;  // 200 with an empty body (§6.6)
+  } else {
+    Record(m, req.method + " " + path + " (digest ok)");
+    type = "application/json";
+    body = "{\"minertype\":\"Antminer S19j Pro\",\"hostname\":\"" + m.id.name +
+           "\",\"system_filesystem_version\":\"Fri Jul 15 10:47:47 CST "
+           "2022\"}";
+  }
+  std::string head = HttpHead(status, type, body.size(), true);
+  if (challenge) {
+    head.insert(head.size() - 2,
+                "WWW-Authenticate: " + DigestChallenge(nonce) + "\r\n");
+  }
+  c.out = head + body;
+  c.close_after = true;
+  if (restart) ScheduleRestart(i);
+  StartReply(id);
 }
 
 void FleetSim::HandleAxeos(uint64_t id, const HttpRequest& req) {
@@ -203,9 +256,17 @@ void FleetSim::HandleCgminer(uint64_t id, std::string_view request) {
   const uint32_t i = static_cast<uint32_t>(c.miner);
   Miner& m = miners_[i];
   const Variant v = views_[i].variant;
-  CgminerReply r = RenderCgminerReply(
-      v, request, m.model.At(clock_->SteadyNow(), clock_->Now(), m.faults),
-      m.faults);
+  CgminerReply r;
+  if (IsVendorVariant(v)) {
+    FamilyReply f = RenderFamilyReply(
+        v, request, m.model.At(clock_->SteadyNow(), clock_->Now(), m.faults),
+        m.faults, clock_->SteadyNow(), m.lux);
+    r = CgminerReply{std::move(f.body), std::move(f.command), f.reboot};
+  } else {
+    r = RenderCgminerReply(
+        v, request, m.model.At(clock_->SteadyNow(), clock_->Now(), m.faults),
+        m.faults);
+  }
   Record(m, r.command);
   if (m.faults.blackhole) {
     c.silent = true;

@@ -33,6 +33,12 @@ Nominal NominalOf(Variant v) {
       return {14000, 68, 0.5, 95, 650, 0, 0};
     case Variant::kAntminerS9:
       return {13500, 72, 0.5, 98, 650, 0, 0};
+    case Variant::kAntminerS19:  // S19j Pro: chip temperature
+      return {96000, 70, 0.5, 30, 540, 0, 0};
+    case Variant::kAvalon1366:
+      return {110000, 78, 0.5, 30, 485, 0, 0};
+    case Variant::kLuxosS19:
+      return {95000, 70, 0.5, 30, 540, 0, 0};
   }
   return {500, 55, 0.1, 20, 500, 1200, 5000};
 }

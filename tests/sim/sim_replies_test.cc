@@ -9,6 +9,7 @@
 #include "tests/fakes/fake_clock.h"
 #include "tests/sim/axeos_replies.h"
 #include "tests/sim/cgminer_replies.h"
+#include "tests/sim/family_replies.h"
 #include "tests/sim/fleet_plan.h"
 #include "tests/sim/http_wire.h"
 #include "tests/sim/json_out.h"
@@ -356,7 +357,7 @@ TEST(FleetPlanTest, MixNamesAddressesAndFaultSubsets) {
 
 TEST(FleetPlanTest, RejectsBadOptions) {
   EXPECT_FALSE(ParseMix("axeos=x").ok());
-  EXPECT_FALSE(ParseMix("antminer-s19=1").ok());
+  EXPECT_FALSE(ParseMix("antminer-s21=1").ok());
   EXPECT_FALSE(ParseFaultRates("blackhole").ok());
   EXPECT_FALSE(ParseFaultRates("melt=0.1").ok());
   EXPECT_FALSE(ParseFaultRates("refuse=1.5").ok());
@@ -387,6 +388,81 @@ TEST(HttpWireTest, ParsesPipelinedRequests) {
   buf = "garbage\r\n\r\n";
   EXPECT_EQ(ParseHttpRequest(buf, &r), ParseState::kBad);
   EXPECT_EQ(Chunked(std::string(5000, 'a')).substr(0, 6), "800\r\na");
+}
+
+TEST(FamilyRepliesTest, DigestIsCheckedAsRfc7616WithMd5) {
+  // Computed independently: HA1 = MD5(root:realm:root), HA2 = MD5(GET:uri).
+  const std::string good =
+      "Digest username=\"root\", realm=\"antMiner Configuration\", "
+      "nonce=\"abc123\", uri=\"/cgi-bin/reboot.cgi\", qop=auth, "
+      "nc=00000001, cnonce=\"c0ffee\", "
+      "response=\"39dc6f25bcb53e3e544a6501ddde0bf7\"";
+  EXPECT_EQ(CheckDigest(good, "GET", "abc123", "root"), DigestVerdict::kOk);
+  EXPECT_EQ(CheckDigest(good, "GET", "abc123", "other"), DigestVerdict::kWrong);
+  EXPECT_EQ(CheckDigest(good, "GET", "stale", "root"), DigestVerdict::kWrong);
+  EXPECT_EQ(CheckDigest("", "GET", "abc123", "root"), DigestVerdict::kMissing);
+  EXPECT_EQ(CheckDigest("Basic cm9vdDpyb290", "GET", "abc123", "root"),
+            DigestVerdict::kMissing);
+}
+
+TEST(FamilyRepliesTest, LuxosHasOneSessionThatExpires) {
+  FakeClock clock;
+  const Snapshot s = SnapAt(Variant::kLuxosS19, clock);
+  LuxSession ls;
+  auto ask = [&](const std::string& req) {
+    return RenderFamilyReply(Variant::kLuxosS19, req, s, Faults(),
+                             clock.SteadyNow(), ls);
+  };
+  EXPECT_EQ(
+      Parse(ask(R"({"command":"session"})").body)["SESSION"][0]["SessionID"],
+      "");
+  FamilyReply logon = ask(R"({"command":"logon"})");
+  EXPECT_EQ(Parse(logon.body)["SESSION"][0]["SessionID"], "sim1");
+  EXPECT_EQ(Parse(ask(R"({"command":"logon"})").body)["STATUS"][0]["Code"],
+            402);
+  FamilyReply bad = ask(R"({"command":"rebootdevice","parameter":"nope"})");
+  EXPECT_FALSE(bad.reboot);
+  EXPECT_EQ(Parse(bad.body)["STATUS"][0]["STATUS"], "E");
+  clock.Advance(seconds(61));
+  FamilyReply expired = ask(R"({"command":"rebootdevice","parameter":"sim1"})");
+  EXPECT_FALSE(expired.reboot);
+  EXPECT_EQ(
+      Parse(ask(R"({"command":"logon"})").body)["SESSION"][0]["SessionID"],
+      "sim2");
+  FamilyReply ok = ask(R"({"command":"rebootdevice","parameter":"sim2"})");
+  EXPECT_TRUE(ok.reboot);
+  EXPECT_EQ(ok.command, "rebootdevice sid=sim2 accepted");
+}
+
+TEST(FamilyRepliesTest, StockAntminerRefusesPrivilegedCommands) {
+  FakeClock clock;
+  const Snapshot s = SnapAt(Variant::kAntminerS19, clock);
+  LuxSession ls;
+  FamilyReply r =
+      RenderFamilyReply(Variant::kAntminerS19, R"({"command":"restart"})", s,
+                        Faults(), clock.SteadyNow(), ls);
+  EXPECT_FALSE(r.reboot);
+  EXPECT_EQ(Parse(r.body)["STATUS"][0]["Code"], 45);
+  json stats =
+      Parse(RenderFamilyReply(Variant::kAntminerS19, R"({"command":"stats"})",
+                              s, Faults(), clock.SteadyNow(), ls)
+                .body);
+  EXPECT_EQ(stats["STATS"][1]["chain_acn4"], 0);
+  EXPECT_TRUE(stats["STATS"][1]["temp_chip2"].is_string());
+}
+
+TEST(FamilyRepliesTest, AvalonRebootsOnAscset) {
+  FakeClock clock;
+  const Snapshot s = SnapAt(Variant::kAvalon1366, clock);
+  LuxSession ls;
+  FamilyReply r = RenderFamilyReply(
+      Variant::kAvalon1366, R"({"command":"ascset","parameter":"0,reboot,0"})",
+      s, Faults(), clock.SteadyNow(), ls);
+  EXPECT_TRUE(r.reboot);
+  EXPECT_EQ(Parse(r.body)["STATUS"][0]["Msg"], "ASC 0 set info: reboot");
+  FamilyReply text = RenderFamilyReply(Variant::kAvalon1366, "summary", s,
+                                       Faults(), clock.SteadyNow(), ls);
+  EXPECT_EQ(Parse(text.body)["STATUS"][0]["Code"], 14);  // JSON only
 }
 
 }  // namespace

@@ -21,6 +21,9 @@ constexpr VariantRow kVariants[] = {
     {Variant::kNerdqaxeV1_0_35, "nerdqaxe-v1.0.35", Family::kAxeos},
     {Variant::kCgminer4_11, "cgminer-4.11", Family::kCgminer},
     {Variant::kAntminerS9, "antminer-s9", Family::kCgminer},
+    {Variant::kAntminerS19, "antminer-s19", Family::kCgminer},
+    {Variant::kAvalon1366, "avalon-1366", Family::kCgminer},
+    {Variant::kLuxosS19, "luxos-s19", Family::kCgminer},
 };
 
 Result<double> ParseNumber(std::string_view name, std::string_view s) {
@@ -40,6 +43,19 @@ Family FamilyOf(Variant v) {
     if (r.v == v) return r.family;
   }
   return Family::kAxeos;
+}
+
+std::string_view KindOf(Variant v) {
+  switch (v) {
+    case Variant::kAntminerS19:
+      return "antminer";
+    case Variant::kAvalon1366:
+      return "avalon";
+    case Variant::kLuxosS19:
+      return "luxos";
+    default:
+      return FamilyOf(v) == Family::kAxeos ? "bitaxe" : "cgminer";
+  }
 }
 
 std::string_view VariantName(Variant v) {
@@ -63,7 +79,9 @@ Result<Variant> ParseVariant(std::string_view name) {
 std::vector<Variant> VariantsOf(Family f) {
   std::vector<Variant> out;
   for (const VariantRow& r : kVariants) {
-    if (r.family == f) out.push_back(r.v);
+    // The vendor kinds on 4028 are asked for by name, not by "cgminer".
+    const std::string_view k = KindOf(r.v);
+    if (r.family == f && (k == "bitaxe" || k == "cgminer")) out.push_back(r.v);
   }
   return out;
 }
@@ -74,6 +92,7 @@ std::string_view FaultNames() {
   return "refuse, blackhole, trickle[=ms], reset_mid, truncate, garbage, "
          "huge, http500, http401, code45[=restart|all], temp_ramp[=C/min], "
          "temp_ceiling=C, hashrate_drop[=fraction], ignore_restart, "
+         "password=TEXT, "
          "hostname_huge[=bytes], hostname_churn, counter_negative, "
          "counter_spike[=replies], field_overflow";
 }
@@ -115,6 +134,11 @@ Status ApplyFault(Faults& f, std::string_view name, std::string_view param,
   } else if (name == "ignore_restart") {
     RW_RETURN_IF_ERROR(no_param());
     next.ignore_restart = true;
+  } else if (name == "password") {
+    if (param.empty()) {
+      return InvalidArgumentError("fault password: needs the new password");
+    }
+    next.web_password = std::string(param);
   } else if (name == "hostname_churn") {
     RW_RETURN_IF_ERROR(no_param());
     next.hostname_churn = true;
@@ -224,6 +248,8 @@ Status ClearFault(Faults& f, std::string_view name) {
     f.hashrate_fraction = 1.0;
   } else if (name == "hostname_huge") {
     f.hostname_bytes = 0;
+  } else if (name == "password") {
+    f.web_password = Faults().web_password;
   } else if (name == "hostname_churn") {
     f.hostname_churn = false;
   } else if (name == "counter_negative") {
@@ -276,6 +302,7 @@ std::vector<std::string> ActiveFaults(const Faults& f) {
     out.push_back(buf);
   }
   if (f.ignore_restart) out.push_back("ignore_restart");
+  if (f.web_password != Faults().web_password) out.push_back("password");
   return out;
 }
 

@@ -22,19 +22,27 @@ enum class Variant {
   kNerdqaxeV1_0_35,
   kCgminer4_11,
   kAntminerS9,
+  kAntminerS19,  // stock bmminer, 2022 build (§6), CGI on the same port
+  kAvalon1366,   // AvalonMiner 1366, cgminer 4.11 with MM ID0 (§9)
+  kLuxosS19,     // LuxOS on an S19 (§10), with sessions
 };
 
 // The wire family: AxeOS speaks HTTP, cgminer speaks the 4028 TCP API.
 enum class Family { kAxeos, kCgminer };
 
 Family FamilyOf(Variant v);
+// The agent's `kind:` for a variant: bitaxe, cgminer, antminer, avalon,
+// luxos.
+std::string_view KindOf(Variant v);
 // Stable names used on the command line and in the control API:
 // "axeos-v2.0", "axeos-v2.9", "axeos-v2.12", "axeos-v2.15",
-// "nerdqaxe-v1.0.35", "cgminer-4.11", "antminer-s9".
+// "nerdqaxe-v1.0.35", "cgminer-4.11", "antminer-s9", "antminer-s19",
+// "avalon-1366", "luxos-s19".
 std::string_view VariantName(Variant v);
 // Accepts the names above. Fails with the list of accepted names.
 Result<Variant> ParseVariant(std::string_view name);
-// Every variant of a family, in declaration order.
+// Every variant of a family, in declaration order; for kCgminer only the
+// generic cgminer ones (antminer-s19, avalon-1366, luxos-s19 have own kinds).
 std::vector<Variant> VariantsOf(Family f);
 
 // What a miner does wrong. Defaults mean "healthy".
@@ -55,6 +63,9 @@ struct Faults {
   SteadyTime temp_ramp_start{};
   double hashrate_fraction = 1.0;  // < 1: hashrate drops to this fraction
   bool ignore_restart = false;     // restart is answered but never reboots
+  // The Antminer web login's password (HTTP Digest, user root); the
+  // `password` fault changes it from the factory "root".
+  std::string web_password = "root";
   // Hostile values in the AxeOS info reply (hostile_fields.h).
   size_t hostname_bytes = 0;      // > 0: hostname of that many bytes
   bool hostname_churn = false;    // a new hostname on every reply
@@ -74,7 +85,7 @@ std::string_view FaultNames();
 //   ignore_restart                                 no parameter
 //   trickle[=ms, default 200]   code45[=restart|all, default restart]
 //   temp_ramp[=C per minute, default 2]   temp_ceiling=C (default 95)
-//   hashrate_drop[=fraction 0..1, default 0.5]
+//   hashrate_drop[=fraction 0..1, default 0.5]   password=TEXT
 //   hostname_huge[=bytes, default 921600]   hostname_churn
 //   counter_negative   counter_spike[=replies, default 1]   field_overflow
 // `now` starts a temperature ramp. Fails on an unknown name or bad parameter,

@@ -175,6 +175,14 @@ TEST_F(RestartTest, MinerErrorsAreCounted) {
   EXPECT_EQ(r->Request(Red(), false), "failed");
   EXPECT_EQ(counters_.Get("rig-1", "timeout"), 1);
   EXPECT_EQ(counters_.Get("rig-1", "failed"), 1);
+  clock_.Advance(minutes(11));
+  miner_.result = PermissionDeniedError("HTTP 401: wrong password");
+  EXPECT_EQ(r->Request(Red(), false), "denied");
+  clock_.Advance(minutes(61));
+  miner_.result = FailedPreconditionError("no restart command");
+  EXPECT_EQ(r->Request(Red(), false), "unsupported");
+  EXPECT_EQ(counters_.Get("rig-1", "denied"), 1);
+  EXPECT_EQ(counters_.Get("rig-1", "unsupported"), 1);
 }
 
 TEST_F(RestartTest, HostServiceRunsArgvWithoutShell) {

@@ -3,7 +3,11 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "exporters/miner_metrics.h"
+#include "exporters/registry.h"
 #include "tests/unit/poller/engine_harness.h"
 
 namespace rigwatch::testing {
@@ -351,6 +355,79 @@ TEST(PollEngineTest, RestartOutcomes) {
   EXPECT_EQ(got[2].code(), StatusCode::kUnavailable);
   EXPECT_EQ(got[2].message(),
             "test m1 (10.0.0.1:8080): restart: connect: Connection refused");
+}
+
+// The real kinds through the engine: a restart on the web side with the
+// configured login (antminer), and a chain of exchanges (LuxOS session).
+struct KindsHarness {
+  FakeClock clock;
+  RecordingSink sink;
+  FakeTransport transport{clock};
+  std::unique_ptr<PollEngine> engine = std::make_unique<PollEngine>(
+      TestOptions(), clock, transport, sink, nullptr, &FindExporter);
+
+  Status RestartNow(const std::string& name) {
+    std::optional<Status> got;
+    engine->Restart(name, seconds(5), [&](Status s) { got = s; });
+    for (int i = 0; i < 100 && !got; ++i) {
+      engine->Tick();
+      clock.Advance(milliseconds(10));
+      transport.Deliver();
+    }
+    return got.value_or(InternalError("no outcome"));
+  }
+};
+
+TEST(PollEngineTest, AntminerRebootGoesToTheWebSideWithTheLogin) {
+  const std::string pw =
+      ::testing::TempDir() + "/rigwatch-engine-test-antminer.pw";
+  std::ofstream(pw) << "s3cret\n";
+  KindsHarness h;
+  MinerTarget t{"ant", "antminer", "10.0.0.7", 0};
+  t.http_port = 8081;
+  t.username = "admin";
+  t.password_file = pw;
+  MinerTarget bad{"ant2", "antminer", "10.0.0.8", 0};
+  bad.password_file = pw + ".missing";
+  ASSERT_TRUE(h.engine->SetTargets({t, bad}).ok());
+  h.transport.ExpectOk("ant", "reboot.cgi", "", 200);
+  Status st = h.RestartNow("ant");
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(h.transport.started().size(), 1u);
+  const Exchange& ex = h.transport.started()[0];
+  EXPECT_EQ(ex.protocol, Protocol::kHttp);
+  EXPECT_EQ(ex.port, 8081);
+  EXPECT_EQ(ex.request.path, "/cgi-bin/reboot.cgi");
+  EXPECT_EQ(ex.username, "admin");
+  EXPECT_EQ(ex.password, "s3cret");
+  EXPECT_TRUE(ex.fresh_connection);
+  // An unreadable password file fails the restart naming the file only.
+  Status missing = h.RestartNow("ant2");
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find(".missing"), std::string::npos);
+  EXPECT_EQ(h.transport.started().size(), 1u) << "nothing was sent";
+  std::remove(pw.c_str());
+}
+
+TEST(PollEngineTest, LuxosRestartIsASessionChain) {
+  KindsHarness h;
+  ASSERT_TRUE(
+      h.engine->SetTargets({MinerTarget{"lux", "luxos", "10.0.0.9", 0}}).ok());
+  h.transport.ExpectOk(
+      "lux", "session",
+      R"({"SESSION":[{"SessionID":""}],"STATUS":[{"Code":319,"STATUS":"S"}]})");
+  h.transport.ExpectOk(
+      "lux", "logon",
+      R"({"SESSION":[{"SessionID":"abc"}],"STATUS":[{"Code":316,"STATUS":"S"}]})");
+  h.transport.ExpectOk("lux", "rebootdevice",
+                       R"({"STATUS":[{"Code":340,"STATUS":"S"}]})");
+  Status st = h.RestartNow("lux");
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(h.transport.started().size(), 3u);
+  EXPECT_EQ(h.transport.started()[2].request.payload,
+            R"({"command":"rebootdevice","parameter":"abc"})");
+  EXPECT_EQ(h.transport.started()[2].port, 4028);
+  EXPECT_TRUE(h.transport.started()[2].username.empty());
 }
 
 TEST(PollEngineTest, RestartTimesOutBehindASlowPoll) {

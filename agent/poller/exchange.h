@@ -1,0 +1,24 @@
+// Where one Request of a kind goes: the API or the web side of the miner,
+// with or without its credentials. Shared by the engine (polls, restarts)
+// and RestartOnce (the CLI), so both address a miner the same way.
+#ifndef RIGWATCH_AGENT_POLLER_EXCHANGE_H_
+#define RIGWATCH_AGENT_POLLER_EXCHANGE_H_
+
+#include "agent/common/status.h"
+#include "agent/poller/transport.h"
+#include "agent/poller/types.h"
+#include "exporters/exporter.h"
+
+namespace rigwatch {
+
+// The exchange of `req` to `target` (port 0 = the kind's default): protocol
+// and port by req.side; for an authenticating request the username and the
+// password read from target.password_file, else e.DefaultCredentials().
+// Timeouts and the deadline are the caller's. Fails only when the password
+// file cannot be read (the message names the file, never its content).
+Result<Exchange> ExchangeFor(const Exporter& e, const MinerTarget& target,
+                             Request req);
+
+}  // namespace rigwatch
+
+#endif  // RIGWATCH_AGENT_POLLER_EXCHANGE_H_

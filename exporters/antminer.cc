@@ -1,0 +1,301 @@
+// Antminer stock firmware: 4028 data with the §6.3 stats mapping, the CGI
+// reboot with HTTP Digest. See antminer.h.
+#include "exporters/antminer.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "exporters/cgminer.h"
+#include "exporters/miner_metrics.h"
+#include "exporters/sample_builder.h"
+
+namespace rigwatch::antminer {
+namespace {
+
+using json_util::Field;
+using json_util::Json;
+using json_util::ToNumber;
+
+constexpr int kMaxChains = 16;  // every slot is printed (§6.3)
+constexpr int kMaxFans = 8;
+
+std::optional<double> Positive(const Json* v) {
+  std::optional<double> d = ToNumber(v);
+  if (d && *d > 0) return d;
+  return std::nullopt;
+}
+
+// "GH", "GH/s", "TH", "MH/s", "H/s" -> the multiplier to H/s. Absent or
+// unknown: GH (§6.3).
+double RateScale(const Json& e) {
+  std::string_view u =
+      json_util::ToStringView(Field(e, "rate_unit")).value_or("GH");
+  if (u.size() >= 2 && u.substr(u.size() - 2) == "/s") u.remove_suffix(2);
+  if (u == "H") return 1;
+  if (u == "KH") return 1e3;
+  if (u == "MH") return 1e6;
+  if (u == "TH") return 1e12;
+  if (u == "PH") return 1e15;
+  return 1e9;
+}
+
+// Running maxima per sensor label, emitted in first-seen order.
+class Maxima {
+ public:
+  void Put(const std::string& sensor, double v) {
+    auto [it, fresh] = max_.emplace(sensor, v);
+    if (fresh) {
+      order_.push_back(sensor);
+    } else {
+      it->second = std::max(it->second, v);
+    }
+  }
+  void PutAll(const std::string& sensor, const std::vector<double>& vs) {
+    for (double v : vs) Put(sensor, v);
+  }
+  void Emit(SampleBuilder& b) const {
+    for (const std::string& s : order_) {
+      b.Add1(metric::kTemperature, max_.at(s), 1, "sensor", s);
+    }
+  }
+
+ private:
+  std::map<std::string, double> max_;
+  std::vector<std::string> order_;
+};
+
+std::vector<double> DashField(const Json& e, const std::string& key) {
+  std::optional<std::string_view> s = json_util::ToStringView(Field(e, key));
+  if (!s) return {};
+  return DashReadings(*s);
+}
+
+// chain_acsN: one char per chip, space-grouped; 'o' is a working chip.
+std::optional<bool> ChipsOk(const Json& e, const std::string& i) {
+  std::optional<std::string_view> acs =
+      json_util::ToStringView(Field(e, "chain_acs" + i));
+  if (!acs || acs->empty()) return std::nullopt;
+  for (char c : *acs) {
+    if (c != 'o' && c != ' ') return false;
+  }
+  return true;
+}
+
+void AddData(const Json& e, ScrapeResult& out) {
+  SampleBuilder b(out.samples);
+  const double scale = RateScale(e);
+  Maxima chains;  // chainN_chip, chainN_board
+  Maxima totals;  // chip, board, inlet, outlet
+  for (int n = 1; n <= kMaxChains; ++n) {
+    const std::string i = std::to_string(n);
+    std::optional<double> chips = Positive(Field(e, "chain_acn" + i));
+    if (!chips) continue;  // 0 = no board in this slot
+    const std::string chain = "chain" + i;
+    b.Add1(metric::kChainChips, chips, 1, "chain", i);
+    b.Add1(metric::kChainHashrate, ToNumber(Field(e, "chain_rate" + i)), scale,
+           "chain", i);
+    if (std::optional<bool> ok = ChipsOk(e, i)) {
+      b.Add1(metric::kDeviceUp, *ok ? 1.0 : 0.0, 1, "device", chain);
+    }
+    // Legacy layout: four sensors, inlet 1, inlet 2, outlet 1, outlet 2.
+    std::vector<double> chip = DashField(e, "temp_chip" + i);
+    std::vector<double> pcb = DashField(e, "temp_pcb" + i);
+    std::vector<double> in_pcb, out_pcb;
+    if (std::optional<std::string_view> s =
+            json_util::ToStringView(Field(e, "temp_pcb" + i))) {
+      // Positions matter for inlet/outlet: split the raw entries.
+      std::string_view rest = *s;
+      for (int pos = 0; !rest.empty(); ++pos) {
+        size_t dash = rest.find('-');
+        std::vector<double> one = DashReadings(rest.substr(0, dash));
+        (pos < 2 ? in_pcb : out_pcb)
+            .insert((pos < 2 ? in_pcb : out_pcb).end(), one.begin(), one.end());
+        if (dash == std::string_view::npos) break;
+        rest.remove_prefix(dash + 1);
+      }
+    }
+    // Builds from about 2023-07: split into intake and exhaust strings.
+    for (const char* side : {"in", "out"}) {
+      std::vector<double> c =
+          DashField(e, std::string("temp_") + side + "_chip_" + i);
+      std::vector<double> p =
+          DashField(e, std::string("temp_") + side + "_pcb_" + i);
+      chip.insert(chip.end(), c.begin(), c.end());
+      pcb.insert(pcb.end(), p.begin(), p.end());
+      std::vector<double>& dst = side[0] == 'i' ? in_pcb : out_pcb;
+      dst.insert(dst.end(), p.begin(), p.end());
+    }
+    if (chip.empty()) {
+      if (std::optional<double> v = Positive(Field(e, "temp2_" + i))) {
+        chip.push_back(*v);
+      }
+    }
+    if (pcb.empty()) {
+      if (std::optional<double> v = Positive(Field(e, "temp" + i))) {
+        pcb.push_back(*v);
+      }
+    }
+    chains.PutAll(chain + "_chip", chip);
+    chains.PutAll(chain + "_board", pcb);
+    totals.PutAll("chip", chip);
+    totals.PutAll("board", pcb);
+    totals.PutAll("inlet", in_pcb);
+    totals.PutAll("outlet", out_pcb);
+  }
+  chains.Emit(b);
+  totals.Emit(b);
+  for (int n = 1; n <= kMaxFans; ++n) {
+    const std::string i = std::to_string(n);
+    b.Add1(metric::kFanSpeed, Positive(Field(e, "fan" + i)), 1, "fan", i);
+  }
+  std::optional<double> freq = Positive(Field(e, "total_freqavg"));
+  if (!freq) freq = Positive(Field(e, "frequency"));
+  b.Add(metric::kFrequency, freq, 1e6);
+  b.Add(metric::kExpectedHashrate, Positive(Field(e, "total_rateideal")),
+        scale);
+  // S21 builds: "chain_power":"3250 W"; L9 `power`, L11 `watt` (§6.3).
+  std::optional<double> power;
+  if (auto cp = json_util::ToStringView(Field(e, "chain_power"))) {
+    std::string_view t = *cp;
+    while (!t.empty() && (t.back() == 'W' || t.back() == ' ')) {
+      t.remove_suffix(1);
+    }
+    power = json_util::ParseNumberText(t);
+  }
+  if (!power) power = Positive(Field(e, "power"));
+  if (!power) power = Positive(Field(e, "watt"));
+  b.Add(metric::kPower, power);
+}
+
+}  // namespace
+
+std::vector<double> DashReadings(std::string_view s) {
+  std::vector<double> out;
+  while (true) {
+    size_t dash = s.find('-', 1);  // a leading '-' is a sign
+    std::string_view tok = s.substr(0, dash);
+    if (std::optional<double> v = json_util::ParseNumberText(tok)) {
+      if (*v != 0 && *v > -273.15) out.push_back(*v);
+    }
+    if (dash == std::string_view::npos) break;
+    s.remove_prefix(dash + 1);
+  }
+  return out;
+}
+
+void AddStats(const Json& stats, ScrapeResult& out) {
+  for (const Json& e : stats) {
+    if (!e.is_object()) continue;
+    if (auto type = json_util::ToStringView(Field(e, "Type"))) {
+      std::string model(*type);
+      if (size_t cut = model.find(" ("); cut != std::string::npos) {
+        model.resize(cut);
+      }
+      if (out.info.model.empty()) out.info.model = std::move(model);
+    }
+    if (auto ct = json_util::ToStringView(Field(e, "CompileTime"))) {
+      out.info.firmware = std::string(*ct);  // the build date (§6.2)
+    }
+    bool data = false;
+    for (int n = 1; n <= kMaxChains && !data; ++n) {
+      data = Field(e, "chain_acn" + std::to_string(n)) != nullptr;
+    }
+    if (data) AddData(e, out);
+  }
+}
+
+Status ParseReply(std::string_view command, std::string_view body,
+                  ScrapeResult& out) {
+  if (command == "summary") {
+    return cgminer::ParseSection(cgminer::Section::kSummary, body, out);
+  }
+  if (command == "pools") {
+    return cgminer::ParseSection(cgminer::Section::kPools, body, out);
+  }
+  if (command != "stats") {
+    return InvalidArgumentError("antminer: no parser for \"" +
+                                std::string(command) + "\"");
+  }
+  RW_ASSIGN_OR_RETURN(Json doc, cgminer::DecodeReply(body, "stats"));
+  const Json* stats = Field(doc, "STATS");
+  if (stats == nullptr || !stats->is_array()) {
+    return InvalidArgumentError("stats: no STATS array in the reply");
+  }
+  AddStats(*stats, out);
+  return Status::Ok();
+}
+
+namespace {
+
+constexpr std::string_view kOrder[] = {"summary", "pools", "stats"};
+
+// The miner's own words from a refusal body, short and printable.
+std::string VendorText(std::string_view body) {
+  std::string out;
+  for (char c : body.substr(0, 160)) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : ' ';
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+class AntminerExporter final : public Exporter {
+ public:
+  std::string_view Kind() const override { return "antminer"; }
+  Protocol GetProtocol() const override { return Protocol::kCgminerTcp; }
+  uint16_t DefaultPort() const override { return 4028; }
+  uint16_t DefaultHttpPort() const override { return 80; }
+  Credentials DefaultCredentials() const override { return {"root", "root"}; }
+
+  std::vector<Request> PollRequests() const override {
+    return cgminer::CommandRequests(kOrder);
+  }
+
+  Result<ScrapeResult> Parse(
+      std::span<const Response> responses) const override {
+    return cgminer::ParseReplies(kOrder, responses, &ParseReply);
+  }
+
+  Request RestartRequest() const override {
+    return Request{.name = "reboot.cgi",
+                   .method = "GET",
+                   .path = "/cgi-bin/reboot.cgi",
+                   .side = Request::Side::kWeb,
+                   .authenticate = true};
+  }
+
+  Status ParseRestartReply(const Response& r) const override {
+    if (DroppedAfterSend(r)) return Status::Ok();  // rebooting already
+    if (!r.transport.ok()) {
+      return UnavailableError("reboot.cgi: " + r.transport.ToString());
+    }
+    if (r.http_status == 401 || r.http_status == 403) {
+      std::string text = VendorText(r.body);
+      return PermissionDeniedError(
+          "reboot.cgi: HTTP " + std::to_string(r.http_status) +
+          ": the miner refused the login (wrong auth.username/password_file?)" +
+          (text.empty() ? std::string() : ": miner says \"" + text + "\""));
+    }
+    if (r.http_status == 404) {
+      return FailedPreconditionError(
+          "reboot.cgi: HTTP 404: this firmware has no /cgi-bin/reboot.cgi");
+    }
+    if (r.http_status < 200 || r.http_status > 299) {
+      return UnavailableError("reboot.cgi: HTTP " +
+                              std::to_string(r.http_status));
+    }
+    return Status::Ok();  // 200 with an empty or non-JSON body (§6.6)
+  }
+};
+
+}  // namespace
+
+const Exporter& GetExporter() {
+  static const AntminerExporter kExporter;
+  return kExporter;
+}
+
+}  // namespace rigwatch::antminer

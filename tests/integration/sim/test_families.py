@@ -1,0 +1,202 @@
+"""One agent over a simulated fleet with one miner of each vendor kind
+(antminer: stock S19 bmminer with its web CGI; avalon: AvalonMiner 1366;
+luxos: LuxOS on an S19):
+
+- each is polled with the right values in base units (temperatures by the
+  sensor names the shipped rules select, hashrate in H/s, fans, power,
+  chains, pools, identity);
+- the shipped ASIC temperature rules (their selectors and thresholds, with a
+  short `for:` and `restart` on red) turn an overheating one red;
+- the restart reaches each simulated miner through its own protocol and
+  auth: HTTP Digest on /cgi-bin/reboot.cgi, ascset 0,reboot,0, and the
+  LuxOS session chain (session, logon, rebootdevice <sid>);
+- wrong Antminer credentials are `denied` with the miner's message, and the
+  password is never logged.
+"""
+
+import os
+import re
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import rigwatch_testlib  # noqa: E402
+from rigwatch_testlib import (SOURCE_DIR, Agent,  # noqa: E402
+                              FleetSim, http_get, metric, parse_metrics,
+                              wait_until)
+
+ANT, AVA, LUX = "sim-antminer-0001", "sim-avalon-0001", "sim-luxos-0001"
+PASSWORD = "s3cret-pw"
+
+
+def shipped_asic_rules():
+    """The ASIC section of rules/default.yaml, with a short `for:` and a
+    restart on red so the episode fits in a test."""
+    with open(os.path.join(SOURCE_DIR, "rules", "default.yaml")) as f:
+        text = f.read()
+    start = text.index("# ---- ASIC kinds")
+    end = text.index("# ---- end of ASIC kinds")
+    section = text[start:end]
+    section = section.replace("for: 1m", "for: 2s")
+    section = section.replace("on_red: [notify]", "on_red: [restart]")
+    section = re.sub(r"\n\s*on_yellow: \[notify\]", "", section)
+    return "rules:\n  " + section
+
+
+class FamiliesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent("placeholder: {}\n")
+        cls.sim = FleetSim(cls.agent.tmp, miners=3,
+                           mix="antminer-s19=1,avalon-1366=1,luxos-s19=1",
+                           base_address="127.40.0.0",
+                           extra=["--reboot-downtime", "1s"])
+        cls.miners = {m["name"]: m for m in cls.sim.call("GET", "/miners")["miners"]}
+        for name in cls.miners:
+            cls.sim.call("POST", f"/miners/{name}/params", {"temp_c": 60})
+        pw = os.path.join(cls.agent.tmp, "antminer.pw")
+        with open(pw, "w") as f:
+            f.write(PASSWORD + "\n")
+        with open(os.path.join(cls.agent.tmp, "rules.yaml"), "w") as f:
+            f.write(shipped_asic_rules())
+        ant = cls.miners[ANT]["address"]
+        miners = "\n".join([
+            # The simulated Antminer serves its CGI on its one port.
+            f'  - {{name: {ANT}, kind: antminer, address: "{ant}", '
+            f'http_port: {ant.rsplit(":", 1)[1]}, '
+            f'auth: {{username: root, password_file: "{pw}"}}}}',
+            f'  - {{name: {AVA}, kind: avalon, address: "{cls.miners[AVA]["address"]}"}}',
+            f'  - {{name: {LUX}, kind: luxos, address: "{cls.miners[LUX]["address"]}"}}',
+        ])
+        cls.agent.write_config(f"""
+http: {{ listen: "127.0.0.1:{{PORT}}" }}
+storage: {{ path: "{{TMP}}/data" }}
+scrape: {{ interval: 1s, timeout: 800ms, breaker_failures: 1000 }}
+host: {{ enabled: false }}
+rule_files: [ "{{TMP}}/rules.yaml" ]
+actions: {{ restart_cooldown: 2s, restart_grace: 3s, guard_fraction: 0.9 }}
+log: {{ level: info }}
+miners:
+{miners}
+""")
+        cls.agent.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.cleanup()
+        cls.sim.stop()
+
+    def metrics(self):
+        return parse_metrics(http_get(self.agent.base + "/metrics")[2].decode())
+
+    def temp(self, m, miner, sensor):
+        return metric(m, "miner_temperature_celsius", miner=miner, sensor=sensor)
+
+    def seen(self, miner):
+        return [r["what"] for r in self.sim.requests(miner)]
+
+    def test_1_polled_with_the_right_values(self):
+        wait_until(lambda: all(metric(self.metrics(), "miner_up", miner=n) == 1
+                               for n in (ANT, AVA, LUX)),
+                   timeout=20, what="every kind up")
+        wait_until(lambda: self.temp(self.metrics(), LUX, "chain2_chip") is not None,
+                   timeout=10, what="stats polled")
+        m = self.metrics()
+        for name, kind in ((ANT, "antminer"), (AVA, "avalon"), (LUX, "luxos")):
+            self.assertEqual(metric(m, "miner_up", miner=name, kind=kind), 1)
+            chip = self.temp(m, name, "chip")
+            self.assertIsNotNone(chip, name)
+            self.assertTrue(55 <= chip <= 65, (name, chip))
+            rate = metric(m, "miner_hashrate_hashes_per_second", miner=name)
+            self.assertTrue(5e13 < rate < 2e14, (name, rate))  # ~100 TH/s in H/s
+            self.assertGreater(metric(m, "miner_fan_speed_rpm", miner=name, fan="1"), 1000)
+            self.assertEqual(metric(m, "miner_pool_up", miner=name, pool="0"), 1)
+        # Antminer and LuxOS: per-chain chip and board from the dash strings.
+        for name in (ANT, LUX):
+            for n in (1, 2, 3):
+                chip = self.temp(m, name, f"chain{n}_chip")
+                board = self.temp(m, name, f"chain{n}_board")
+                self.assertAlmostEqual(chip - board, 12, delta=1, msg=(name, n))
+                self.assertEqual(metric(m, "miner_chain_chips", miner=name,
+                                        chain=str(n)), 76)
+            self.assertIsNone(self.temp(m, name, "chain4_chip"), "absent chain")
+            self.assertEqual(self.temp(m, name, "chip"), self.temp(m, name, "chain2_chip"))
+            self.assertIsNotNone(self.temp(m, name, "inlet"))
+            self.assertIsNotNone(self.temp(m, name, "outlet"))
+        self.assertEqual(metric(m, "miner_device_up", miner=ANT, device="chain1"), 1)
+        # Avalon: MM ID0 into inlet, per-board chips, power from PS[4].
+        self.assertEqual(self.temp(m, AVA, "inlet"), 25)
+        self.assertIsNotNone(self.temp(m, AVA, "chain2_chip"))
+        self.assertGreater(metric(m, "miner_power_watts", miner=AVA), 1000)
+        self.assertGreater(metric(m, "miner_power_watts", miner=LUX), 1000)
+        infos = {ls: v for (n, ls), v in m.items() if n == "miner_info"}
+        labels = [dict(ls) for ls in infos]
+        self.assertIn(("AVALONMINER 1366", "avalon"),
+                      [(x.get("model"), x.get("kind")) for x in labels])
+        self.assertIn(("Antminer S19j Pro", "antminer"),
+                      [(x.get("model"), x.get("kind")) for x in labels])
+        # Polls never asked the Antminer's web side or a privileged command.
+        self.assertFalse([w for w in self.seen(ANT) if "cgi" in w])
+
+    def test_2_overheating_goes_red_and_restarts_through_each_protocol(self):
+        wait_until(lambda: all(metric(self.metrics(), "miner_up", miner=n) == 1
+                               for n in (ANT, AVA, LUX)),
+                   timeout=20, what="every kind up")
+        # The simulated Antminer still has the factory login: the agent's
+        # configured password is wrong at first.
+        for name in (ANT, AVA, LUX):
+            self.sim.call("POST", f"/miners/{name}/params", {"temp_c": 112})
+        rule = {ANT: "asic_chip_temperature", LUX: "asic_chip_temperature",
+                AVA: "avalon_chip_temperature"}
+
+        def red(name):
+            return metric(self.metrics(), "rigwatch_rule_state", rule=rule[name],
+                          miner=name) == 2
+        for name in (ANT, AVA, LUX):
+            wait_until(lambda: red(name), timeout=20, what=f"{name} red")
+
+        def restarts(name, result):
+            return metric(self.metrics(), "rigwatch_restarts_total", miner=name,
+                          result=result) or 0
+        wait_until(lambda: restarts(ANT, "denied") == 1, timeout=20,
+                   what="antminer restart denied")
+        self.assertIn("GET /cgi-bin/reboot.cgi (digest wrong)", self.seen(ANT))
+        logs = self.agent.logs()
+        self.assertIn("401 - Unauthorized", logs, "the miner's own words")
+        self.assertNotIn(PASSWORD, logs, "the password is never logged")
+        for name in (AVA, LUX):
+            wait_until(lambda: restarts(name, "ok") >= 1, timeout=20,
+                       what=f"{name} restarted")
+        # The owner gives the miner the password the agent has; the next red
+        # episode (a restart is sent on the transition to red) gets through
+        # with Digest.
+        self.sim.fault(ANT, "password", PASSWORD)
+        for name in (ANT, AVA, LUX):
+            self.sim.call("POST", f"/miners/{name}/params", {"temp_c": 60})
+        wait_until(lambda: metric(self.metrics(), "rigwatch_rule_state",
+                                  rule=rule[ANT], miner=ANT) == 0,
+                   timeout=20, what="antminer green again")
+        self.sim.call("POST", f"/miners/{ANT}/params", {"temp_c": 112})
+        wait_until(lambda: restarts(ANT, "ok") == 1, timeout=20,
+                   what="antminer restarted")
+        self.sim.call("POST", f"/miners/{ANT}/params", {"temp_c": 60})
+        self.assertEqual(restarts(ANT, "denied"), 1)
+        ant = self.seen(ANT)
+        self.assertIn("GET /cgi-bin/reboot.cgi (challenge)", ant)
+        self.assertIn("GET /cgi-bin/reboot.cgi (digest ok)", ant)
+        self.assertIn("ascset 0,reboot,0", self.seen(AVA))
+        lux = self.seen(LUX)
+        i = lux.index("session")
+        self.assertEqual(lux[i + 1], "logon sid=sim1")
+        self.assertEqual(lux[i + 2], "rebootdevice sid=sim1 accepted")
+        def reboots(name):
+            return [x for x in self.sim.call("GET", "/miners")["miners"]
+                    if x["name"] == name][0]["reboots"]
+        for name in (ANT, AVA, LUX):
+            wait_until(lambda: reboots(name) >= 1, timeout=10,
+                       what=f"{name} rebooted")
+        self.assertNotIn(PASSWORD, self.agent.logs())
+
+
+if __name__ == "__main__":
+    rigwatch_testlib.main()
