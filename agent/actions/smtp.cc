@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "agent/common/curl.h"
+#include "agent/common/file_read.h"
 #include "agent/common/log.h"
+#include "agent/common/smtp_auth_policy.h"
 
 namespace rigwatch::actions {
 namespace {
@@ -28,11 +28,8 @@ size_t ReadCallback(char* buf, size_t size, size_t nitems, void* user) {
 }
 
 Result<std::string> ReadPasswordFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoToStatus(errno, "smtp password_file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string pw = ss.str();
+  RW_ASSIGN_OR_RETURN(std::string pw, ReadCappedFile(path, kMaxSecretFileBytes,
+                                                     "smtp password_file"));
   if (!pw.empty() && pw.back() == '\n') pw.pop_back();
   if (!pw.empty() && pw.back() == '\r') pw.pop_back();
   return pw;
@@ -74,8 +71,11 @@ Status ValidateSmtpOptions(const SmtpOptions& o) {
   if (!o.username.empty() && o.password_file.empty()) {
     add("username needs password_file");
   }
-  if (o.url.rfind("smtps://", 0) == 0 && o.starttls == StartTls::kOff) {
-    // smtps is TLS from the first byte; starttls does not apply. Not an error.
+  if (std::string why =
+          PlaintextAuthProblem(o.url, o.starttls == StartTls::kRequired,
+                               !o.username.empty(), o.allow_plaintext_auth);
+      !why.empty()) {
+    add(why);
   }
   if (!problems.empty()) return InvalidArgumentError("smtp: " + problems);
   return Status::Ok();

@@ -12,12 +12,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <fstream>
 #include <functional>
 #include <set>
-#include <sstream>
 
+#include "agent/common/file_read.h"
 #include "agent/common/log.h"
+#include "agent/common/smtp_auth_policy.h"
 #include "agent/common/units.h"
 #include "agent/common/yaml_mark.h"
 #include "agent/config/target_files.h"
@@ -249,7 +249,13 @@ class Walker {
 void LoadHttp(Walker& w, const YAML::Node& n, HttpConfig* c) {
   w.Map(n, "http",
         {{"listen",
-          [&](auto& v) { w.NonEmptyString(v, "http.listen", &c->listen); }},
+          [&](const YAML::Node& v) {
+            w.NonEmptyString(v, "http.listen", &c->listen);
+            if (!v.IsScalar() || v.Scalar().empty()) return;
+            if (Status s = ValidateListenAddress(v.Scalar()); !s.ok()) {
+              w.Error(v, "http.listen: " + s.message());
+            }
+          }},
          {"read_timeout",
           [&](auto& v) { w.Dur(v, "http.read_timeout", &c->read_timeout); }},
          {"threads",
@@ -439,7 +445,8 @@ void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out) {
   });
 }
 
-void LoadNotify(Walker& w, const YAML::Node& n, NotifyConfig* c) {
+void LoadNotify(Walker& w, const YAML::Node& n, NotifyConfig* c,
+                const LoadOptions& opts) {
   w.Map(
       n, "notify",
       {{"smtp",
@@ -482,6 +489,11 @@ void LoadNotify(Walker& w, const YAML::Node& n, NotifyConfig* c) {
                     w.Bool(x, "notify.smtp.insecure_skip_verify",
                            &s->insecure_skip_verify);
                   }},
+                 {"allow_plaintext_auth",
+                  [&](auto& x) {
+                    w.Bool(x, "notify.smtp.allow_plaintext_auth",
+                           &s->allow_plaintext_auth);
+                  }},
                  {"timeout", [&](auto& x) {
                     w.Dur(x, "notify.smtp.timeout", &s->timeout);
                   }}});
@@ -494,6 +506,21 @@ void LoadNotify(Walker& w, const YAML::Node& n, NotifyConfig* c) {
                     "notify.smtp.url: expected smtp://host:port or "
                     "smtps://host:port, got \"" +
                         s->url + "\"");
+          }
+          if (!v.IsMap()) return;
+          if (std::string why = PlaintextAuthProblem(
+                  s->url, s->starttls == "required", !s->username.empty(),
+                  s->allow_plaintext_auth);
+              !why.empty()) {
+            w.Error(v["username"], "notify.smtp.username: " + why);
+          }
+          if (opts.check_files && !s->password_file.empty()) {
+            Result<std::string> pw =
+                ReadCappedFile(s->password_file, kMaxSecretFileBytes,
+                               "notify.smtp.password_file");
+            if (!pw.ok()) {
+              w.Error(v["password_file"], pw.status().message());
+            }
           }
         }},
        {"alertmanager",
@@ -662,11 +689,33 @@ Result<HostPort> ParseHostPort(std::string_view address_view,
   return hp;
 }
 
+Status ValidateListenAddress(std::string_view address) {
+  RW_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(address, 0));
+  if (hp.port == 0) {
+    return InvalidArgumentError("invalid address \"" + std::string(address) +
+                                "\": a port is required (e.g. 0.0.0.0:9842)");
+  }
+  in_addr v4;
+  in6_addr v6;
+  if (::inet_pton(AF_INET, hp.host.c_str(), &v4) != 1 &&
+      ::inet_pton(AF_INET6, hp.host.c_str(), &v6) != 1) {
+    return InvalidArgumentError(
+        "invalid address \"" + std::string(address) + "\": \"" + hp.host +
+        "\" is not an IP address (listen on 0.0.0.0, 127.0.0.1, [::] ...)");
+  }
+  return Status::Ok();
+}
+
 LoadResult LoadConfigFromString(const std::string& yaml,
                                 const std::string& path,
                                 const LoadOptions& opts) {
   LoadResult result;
   Walker w(path, &result.errors);
+  if (std::optional<TextPosition> cr = FindLoneCarriageReturn(yaml)) {
+    result.errors.push_back({SourceLocation{path, cr->line, cr->column},
+                             std::string(LoneCarriageReturnMessage())});
+    return result;
+  }
   YAML::Node root;
   try {
     root = YAML::Load(yaml);
@@ -678,7 +727,9 @@ LoadResult LoadConfigFromString(const std::string& yaml,
   c.file = path;
   try {
     if (root.IsNull()) {
-      // An empty file is a valid config: every default applies.
+      // An empty file is a valid config: every default applies. A reload
+      // refuses it (the file was caught mid-write), so it is marked.
+      c.empty = true;
     } else if (!root.IsMap()) {
       w.Error(root, std::string("expected a map of sections at the top "
                                 "level, got ") +
@@ -698,12 +749,16 @@ LoadResult LoadConfigFromString(const std::string& yaml,
                 if (v.IsMap() && v["timeout"]) timeout_node.reset(v["timeout"]);
               }},
              {"host", [&](auto& v) { LoadHost(w, v, &c.host); }},
-             {"miners", [&](auto& v) { LoadMiners(w, v, &c.miners); }},
+             {"miners",
+              [&](auto& v) {
+                c.miners_listed = true;
+                LoadMiners(w, v, &c.miners);
+              }},
              {"miner_files",
               [&](auto& v) { w.StringList(v, "miner_files", &c.miner_files); }},
              {"rule_files",
               [&](auto& v) { w.StringList(v, "rule_files", &c.rule_files); }},
-             {"notify", [&](auto& v) { LoadNotify(w, v, &c.notify); }},
+             {"notify", [&](auto& v) { LoadNotify(w, v, &c.notify, opts); }},
              {"actions", [&](auto& v) { LoadActions(w, v, &c.actions); }},
              {"backup", [&](auto& v) { LoadBackup(w, v, &c.backup); }},
              {"log", [&](const YAML::Node& v) {
@@ -745,18 +800,21 @@ LoadResult LoadConfigFromString(const std::string& yaml,
 }
 
 LoadResult LoadConfig(const std::string& path, const LoadOptions& opts) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  Result<std::string> text =
+      ReadCappedFile(path, kMaxConfigFileBytes, "config file");
+  if (!text.ok()) {
     LoadResult r;
     ConfigError e;
     e.location.file = path;
-    e.message = ErrnoToStatus(errno, "cannot open config file").message();
+    // The location names the file already.
+    e.message = text.status().message();
+    if (e.message.rfind(path + ": ", 0) == 0) {
+      e.message.erase(0, path.size() + 2);
+    }
     r.errors.push_back(std::move(e));
     return r;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return LoadConfigFromString(ss.str(), path, opts);
+  return LoadConfigFromString(*text, path, opts);
 }
 
 }  // namespace rigwatch

@@ -6,11 +6,10 @@
 
 #include <algorithm>
 #include <exception>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
+#include "agent/common/file_read.h"
 #include "agent/common/yaml_mark.h"
 #include "agent/config/config.h"
 #include "exporters/registry.h"
@@ -189,14 +188,12 @@ TargetFiles::Update TargetFiles::Poll() {
   std::vector<MinerTarget> all;
   std::map<std::string, std::string> where;  // name -> file
   for (const std::string& f : files) {
-    std::ifstream in(f);
-    if (!in) {
-      errors.push_back(f + ": cannot open");
+    Result<std::string> text = ReadConfigText(f, "miner file");
+    if (!text.ok()) {
+      errors.push_back(text.status().message());
       continue;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    Result<std::vector<MinerTarget>> r = ParseTargetFile(ss.str(), f, lookup_);
+    Result<std::vector<MinerTarget>> r = ParseTargetFile(*text, f, lookup_);
     if (!r.ok()) {
       errors.push_back(r.status().message());
       continue;
