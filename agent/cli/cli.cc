@@ -69,7 +69,9 @@ std::optional<Config> LoadOrReport(const std::string& path,
   }
   if (std::string files = CheckReferencedFiles(*r.config); !files.empty()) {
     PrintErr(files);
-    PrintErr("problem(s) in files the configuration points at" + outcome +
+    const auto lines = std::count(files.begin(), files.end(), '\n');
+    PrintErr(std::to_string(lines) +
+             " problem(s) in files the configuration points at" + outcome +
              ".\n");
     return std::nullopt;
   }

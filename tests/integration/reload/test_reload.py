@@ -203,5 +203,61 @@ class MinerRestartCliTest(unittest.TestCase):
             s.close()
 
 
+class CheckConfigTest(unittest.TestCase):
+    """check-config (the unit's ExecStartPre) loads what run would load."""
+
+    def check(self, tmp, text, binary_args=("check-config",)):
+        path = os.path.join(tmp, "rigwatch.yaml")
+        with open(path, "w", newline="") as f:
+            f.write(text)
+        return subprocess.run([RIGWATCH, *binary_args, "--config", path],
+                              capture_output=True, text=True, timeout=30,
+                              cwd=tmp)
+
+    def test_every_referenced_file_and_address_is_checked(self):
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="rigwatch-cc-") as tmp:
+            with open(os.path.join(tmp, "bad_rules.yaml"), "w") as f:
+                f.write("rules:\n  - name: hot\n    metric: m\n"
+                        "    red: \"> lots\"\n")
+            os.mkdir(os.path.join(tmp, "a_dir"))
+            base = 'storage: { path: "%s/data" }\n' % tmp
+            cases = [
+                ("rule_files: [bad_rules.yaml]\n",
+                 'bad_rules.yaml:4:13: red: unknown function "lots"'),
+                ("rule_files: [missing.yaml]\n",
+                 "missing.yaml: rule file: cannot open: No such file"),
+                ("rule_files: [a_dir]\n",
+                 "a_dir: rule file: not a regular file (a directory)"),
+                ("miner_files: [a_dir]\n",
+                 "a_dir: miner file: not a regular file (a directory)"),
+                ('http: { listen: "999.1.1.1:99999" }\n',
+                 'rigwatch.yaml:2:17: http.listen: invalid address '
+                 '"999.1.1.1:99999": port must be 1-65535'),
+                ("notify:\n  smtp: { url: \"smtps://127.0.0.1:1\", "
+                 "from: a@b.c, to: [d@e.f], username: u, "
+                 "password_file: /dev/zero }\n",
+                 "/dev/zero: notify.smtp.password_file: not a regular file"),
+                ("notify:\n  smtp: { from: a@b.c, to: [d@e.f], username: u, "
+                 "password_file: rigwatch.yaml }\n",
+                 "notify.smtp.username: AUTH would be sent without TLS"),
+                ("log: { level: info }\rminers: []\r",
+                 "rigwatch.yaml:2:21: carriage return without a line feed"),
+            ]
+            for extra, expected in cases:
+                p = self.check(tmp, base + extra)
+                self.assertEqual(p.returncode, 3, (extra, p.stdout, p.stderr))
+                self.assertIn(expected, p.stderr, extra)
+            # run refuses to start on the same problem, before opening the
+            # store.
+            p = self.check(tmp, base + "rule_files: [bad_rules.yaml]\n",
+                           binary_args=("run",))
+            self.assertEqual(p.returncode, 3, p.stderr)
+            self.assertIn("bad_rules.yaml:4:13", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "data")))
+            ok = self.check(tmp, base + "miners: []\n")
+            self.assertEqual(ok.returncode, 0, ok.stderr)
+
+
 if __name__ == "__main__":
     rigwatch_testlib.main()
