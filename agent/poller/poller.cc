@@ -103,44 +103,4 @@ Status Poller::RestartMiner(const std::string& name, Duration timeout) {
   return f.get();
 }
 
-Result<std::string> RestartOnce(const MinerTarget& target, Duration timeout,
-                                ExporterLookup lookup) {
-  const Exporter* e = OrDefault(std::move(lookup))(target.kind);
-  if (e == nullptr) {
-    return NotFoundError("restart " + target.name + ": unknown kind \"" +
-                         target.kind + "\"");
-  }
-  const uint16_t port = target.port != 0 ? target.port : e->DefaultPort();
-  const std::string context = target.kind + " " + target.name + " (" +
-                              FormatHostPort(target.host, port) + "): restart";
-  RW_ASSIGN_OR_RETURN(std::unique_ptr<EventLoop> loop, EventLoop::Create());
-  std::optional<ExchangeResult> result;
-  {
-    LoopTransport transport(*loop, 1);
-    Exchange ex;
-    ex.protocol = e->GetProtocol();
-    ex.conn_key = target.name;
-    ex.host = target.host;
-    ex.port = port;
-    ex.request = e->RestartRequest();
-    const SteadyTime start = std::chrono::steady_clock::now();
-    ex.deadline = start + timeout;
-    ex.connect_timeout = timeout;
-    ex.first_byte_timeout = timeout;
-    ex.fresh_connection = true;
-    // The transport enforces the deadline; the bound here only guards
-    // against a bug leaving the loop spinning forever.
-    const SteadyTime hard_stop = ex.deadline + std::chrono::seconds(2);
-    (void)transport.Start(std::move(ex),
-                          [&](ExchangeResult r) { result = std::move(r); });
-    while (!result && std::chrono::steady_clock::now() < hard_stop) {
-      loop->RunOnce(hard_stop);
-    }
-  }
-  if (!result) return DeadlineExceededError(context + ": no answer in time");
-  Status st = e->ParseRestartReply(result->response);
-  if (!st.ok()) return st.WithContext(context);
-  return std::move(result->response.body);
-}
-
 }  // namespace rigwatch
