@@ -36,6 +36,9 @@ void Err(const std::string& s) { std::fputs((s + "\n").c_str(), stderr); }
 std::optional<Config> Load(const Flags& f) {
   LoadOptions lo;
   lo.check_writable = false;  // read-only commands work on read-only media
+  // The password file is the agent's (often 0600): an operator's export or
+  // backup listing must not depend on reading it.
+  lo.check_files = false;
   LoadResult r = LoadConfig(f.Get("config"), lo);
   if (!r.ok()) {
     std::fputs(r.ErrorText().c_str(), stderr);
