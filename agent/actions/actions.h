@@ -70,6 +70,12 @@ class Actions {
   // (rigwatch_restarts_total{miner,result="ok"}). Thread-safe, cheap.
   void KnowTarget(const std::string& target) { restarts_.Touch(target, "ok"); }
 
+  // A miner restart asked for by name (`rigwatch miner restart`), in the
+  // caller's thread: see Restarter::RequestManual. Thread-safe.
+  Restarter::Outcome RestartByName(const std::string& miner, bool force) {
+    return restarter_.RequestManual(miner, force, guard_.tripped());
+  }
+
   // One poll round: how many targets were polled and how many failed.
   // Thread-safe.
   void OnRound(std::size_t targets, std::size_t failed);

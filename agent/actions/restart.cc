@@ -7,6 +7,7 @@
 
 #include "agent/actions/subprocess.h"
 #include "agent/common/log.h"
+#include "agent/common/units.h"
 
 namespace rigwatch::actions {
 namespace {
@@ -21,6 +22,11 @@ std::string JournalKey(const std::string& target, WallTime at) {
   std::snprintf(ms, sizeof ms, "%016lld",
                 static_cast<long long>(ToUnixMillis(at)));
   return target + kSep + ms;
+}
+
+std::string Human(Duration d) {
+  return FormatDuration(
+      std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
 
 bool ParseJournalKey(const std::string& key, std::string* target,
@@ -46,8 +52,10 @@ std::string ServiceLabel(const Labels& labels) {
 
 }  // namespace
 
+constexpr std::string_view kForcedSuffix = " forced";
+
 Result<std::string> RestartJournal::Begin(const std::string& target,
-                                          WallTime at) {
+                                          WallTime at, bool forced) {
   std::string key = JournalKey(target, at);
   // Two attempts in the same millisecond are impossible (cooldown), but a
   // clash must never overwrite history: move on by a millisecond.
@@ -57,12 +65,17 @@ Result<std::string> RestartJournal::Begin(const std::string& target,
     at += std::chrono::milliseconds(1);
     key = JournalKey(target, at);
   }
-  RW_RETURN_IF_ERROR(kv_->Put(kNamespace, key, "pending"));
+  RW_RETURN_IF_ERROR(kv_->Put(kNamespace, key,
+                              forced ? "pending" + std::string(kForcedSuffix)
+                                     : std::string("pending")));
   return key;
 }
 
-Status RestartJournal::Finish(const std::string& key, std::string_view result) {
-  return kv_->Put(kNamespace, key, result);
+Status RestartJournal::Finish(const std::string& key, std::string_view result,
+                              bool forced) {
+  return kv_->Put(kNamespace, key,
+                  std::string(result) +
+                      (forced ? std::string(kForcedSuffix) : std::string()));
 }
 
 Status RestartJournal::Erase(const std::string& key) {
@@ -80,6 +93,12 @@ Result<std::vector<RestartJournal::Entry>> RestartJournal::Load() {
     }
     e.key = key;
     e.result = value;
+    if (e.result.size() > kForcedSuffix.size() &&
+        e.result.compare(e.result.size() - kForcedSuffix.size(),
+                         kForcedSuffix.size(), kForcedSuffix) == 0) {
+      e.forced = true;
+      e.result.resize(e.result.size() - kForcedSuffix.size());
+    }
     out.push_back(std::move(e));
   }
   return out;
@@ -112,7 +131,7 @@ Result<int> Restarter::Recover() {
       LogWarn("restart_outcome_unknown")
           .Kv("target", e.target)
           .Kv("at_ms", ToUnixMillis(e.at));
-      RW_RETURN_IF_ERROR(journal_.Finish(e.key, "unknown"));
+      RW_RETURN_IF_ERROR(journal_.Finish(e.key, "unknown", e.forced));
       Count(e.target, "unknown");
     }
     attempts_[e.target].push_back(e.at);
@@ -166,7 +185,28 @@ std::string Restarter::Request(const Transition& t, bool fleet_down) {
     Count(key, "suppressed");
     return "suppressed";
   }
+  return Attempt(key, t.target, svc, t.rule, /*force=*/false).result;
+}
 
+Restarter::Outcome Restarter::RequestManual(const std::string& miner,
+                                            bool force, bool fleet_down) {
+  if (fleet_down) {
+    LogInfo("restart_suppressed")
+        .Kv("target", miner)
+        .Kv("reason", "fleet_down")
+        .Kv("manual", true);
+    Count(miner, "suppressed");
+    return {"suppressed",
+            "the fleet guard is holding restarts back: too many miners "
+            "failed their last polls at once (--force does not override it)"};
+  }
+  return Attempt(miner, miner, nullptr, "manual", force);
+}
+
+Restarter::Outcome Restarter::Attempt(const std::string& key,
+                                      const std::string& target,
+                                      const HostService* svc,
+                                      const std::string& rule, bool force) {
   const WallTime now = clock_->Now();
   std::string journal_key;
   {
@@ -179,7 +219,7 @@ std::string Restarter::Request(const Transition& t, bool fleet_down) {
       if (now - at < opt_.window) ++in_window;
       last = std::max(last, at);
     }
-    if (in_window >= opt_.max_attempts) {
+    if (!force && in_window >= opt_.max_attempts) {
       if (limit_notified_.insert(key).second) {
         kv_->Put(kLimitNamespace, key, "1")
             .IgnoreError("worst case: one more limit mail after a restart");
@@ -195,46 +235,59 @@ std::string Restarter::Request(const Transition& t, bool fleet_down) {
                    std::to_string(in_window) +
                    " times within the restart window and gives up on it "
                    "until it is green again.\nRule: " +
-                   t.rule + "\n";
+                   rule + "\n";
           notices_(n);
         }
       }
       Count(key, "limit");
-      return "limit";
+      return {"limit", key + " was restarted " + std::to_string(in_window) +
+                           " times within the restart window (" +
+                           Human(opt_.window) + "), the limit is " +
+                           std::to_string(opt_.max_attempts)};
     }
-    if (!tries.empty() && now - last < opt_.cooldown) {
+    if (!force && !tries.empty() && now - last < opt_.cooldown) {
       LogDebug("restart_cooldown").Kv("target", key);
       Count(key, "cooldown");
-      return "cooldown";
+      return {"cooldown",
+              key + " was restarted " +
+                  Human(std::chrono::duration_cast<std::chrono::seconds>(
+                      now - last)) +
+                  " ago; the cooldown is " + Human(opt_.cooldown)};
     }
     // Journal BEFORE sending: if we die after this line, the next start sees
     // "pending" and records an unknown outcome instead of restarting again.
-    auto begun = journal_.Begin(key, now);
+    auto begun = journal_.Begin(key, now, force);
     if (!begun.ok()) {
       LogError("restart_journal_failed")
           .Kv("target", key)
           .Kv("err", begun.status());
       Count(key, "journal_error");
-      return "journal_error";
+      return {"journal_error", "the restart journal could not be written: " +
+                                   begun.status().message()};
     }
     journal_key = *begun;
     tries.push_back(now);
   }
 
-  std::string result = svc ? RunService(*svc) : RunMiner(t.target);
-  Status fin = journal_.Finish(journal_key, result);
+  std::string error;
+  std::string result = svc ? RunService(*svc) : RunMiner(target, &error);
+  Status fin = journal_.Finish(journal_key, result, force);
   if (!fin.ok()) {
     // The entry stays "pending" and becomes "unknown" at the next start.
     LogError("restart_journal_failed").Kv("target", key).Kv("err", fin);
   }
+  if (force) {
+    LogInfo("restart_forced").Kv("target", key).Kv("result", result);
+  }
   Count(key, result);
-  if (grace_) grace_(t.target, opt_.grace);
-  return result;
+  if (grace_) grace_(target, opt_.grace);
+  return {result, error};
 }
 
-std::string Restarter::RunMiner(const std::string& miner) {
+std::string Restarter::RunMiner(const std::string& miner, std::string* error) {
   if (!miners_) {
     LogError("restart_failed").Kv("miner", miner).Kv("err", "no restarter");
+    *error = "no poller to send the restart";
     return "failed";
   }
   Status s = miners_->Restart(miner, opt_.miner_timeout);
@@ -243,6 +296,7 @@ std::string Restarter::RunMiner(const std::string& miner) {
     return "ok";
   }
   LogWarn("restart_failed").Kv("miner", miner).Kv("err", s);
+  *error = s.ToString();
   switch (s.code()) {
     case StatusCode::kDeadlineExceeded:
       return "timeout";

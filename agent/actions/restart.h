@@ -51,11 +51,16 @@ class RestartJournal {
     std::string target;
     WallTime at;
     std::string result;  // "pending", "ok", "failed", "timeout", "unknown"
+    // Asked for by hand with --force, past cooldown and limit. Stored as
+    // " forced" after the result.
+    bool forced = false;
   };
   explicit RestartJournal(DurableKv* kv) : kv_(kv) {}
   // Durably records a pending attempt; returns its key.
-  Result<std::string> Begin(const std::string& target, WallTime at);
-  Status Finish(const std::string& key, std::string_view result);
+  Result<std::string> Begin(const std::string& target, WallTime at,
+                            bool forced = false);
+  Status Finish(const std::string& key, std::string_view result,
+                bool forced = false);
   Status Erase(const std::string& key);
   // Every entry; undecodable ones are skipped and logged.
   Result<std::vector<Entry>> Load();
@@ -86,12 +91,26 @@ class Restarter {
   // cooldown, limit, suppressed, not_needed, no_such_service, journal_error.
   std::string Request(const Transition& t, bool fleet_down);
 
+  // A miner restart asked for by name (the API behind `rigwatch miner
+  // restart`): journal, cooldown, attempt limit and fleet guard as for a
+  // rule's restart; `force` skips the cooldown and the limit (not the
+  // guard) and is journaled as forced. Blocks for the restart. `reason`
+  // says in a sentence why a restart was not sent or failed.
+  struct Outcome {
+    std::string result;  // as Request's
+    std::string reason;
+  };
+  Outcome RequestManual(const std::string& miner, bool force, bool fleet_down);
+
   // The target is green again: a later limit hit notifies again.
   void OnGreen(const std::string& target);
 
  private:
-  // The journal key of the target: the miner name, or "host/<service>".
-  std::string RunMiner(const std::string& miner);
+  // The decision and the restart for `key` (the miner name, or
+  // "host/<service>" with `svc`), after the guard was checked.
+  Outcome Attempt(const std::string& key, const std::string& target,
+                  const HostService* svc, const std::string& rule, bool force);
+  std::string RunMiner(const std::string& miner, std::string* error);
   std::string RunService(const HostService& svc);
   void Count(const std::string& target, const std::string& result);
   void PruneLocked(WallTime now);

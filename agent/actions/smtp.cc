@@ -7,6 +7,7 @@
 #include "agent/common/curl.h"
 #include "agent/common/log.h"
 #include "agent/common/secret_file.h"
+#include "agent/common/smtp_auth_policy.h"
 
 namespace rigwatch::actions {
 namespace {
@@ -55,8 +56,11 @@ Status ValidateSmtpOptions(const SmtpOptions& o) {
   if (!o.username.empty() && o.password_file.empty()) {
     add("username needs password_file");
   }
-  if (o.url.rfind("smtps://", 0) == 0 && o.starttls == StartTls::kOff) {
-    // smtps is TLS from the first byte; starttls does not apply. Not an error.
+  if (std::string why =
+          PlaintextAuthProblem(o.url, o.starttls == StartTls::kRequired,
+                               !o.username.empty(), o.allow_plaintext_auth);
+      !why.empty()) {
+    add(why);
   }
   if (!problems.empty()) return InvalidArgumentError("smtp: " + problems);
   return Status::Ok();

@@ -30,6 +30,9 @@ struct SmtpOptions {
   std::string password_file;  // read at each send; one trailing newline cut
   std::string ca_file;        // empty: the system CA store
   bool insecure_skip_verify = false;  // tests only
+  // AUTH without certain TLS (starttls not required, not smtps://) is
+  // refused unless this is set (PlaintextAuthProblem).
+  bool allow_plaintext_auth = false;
   Duration timeout = std::chrono::seconds(30);
   std::string helo_host;  // host name for Message-ID; empty: gethostname()
 };

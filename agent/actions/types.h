@@ -25,7 +25,7 @@ using ::rigwatch::Transition;
 
 // Restarts one miner through its own API (the poller implements it).
 // Restart must return within `timeout`. Called from the actions worker
-// thread only, one call at a time.
+// thread and from API requests (a restart asked for by hand): thread-safe.
 class MinerRestarter {
  public:
   virtual ~MinerRestarter() = default;

@@ -80,6 +80,10 @@ void RegisterRoutes(HttpServer& http, ApiSource& src) {
   http.Handle("/api/v1/mute",
               [&src](const HttpRequest& req) { return HandleMute(src, req); },
               {"POST", "DELETE"});
+  http.Handle(
+      "/api/v1/miners/",
+      [&src](const HttpRequest& req) { return HandleMinerRestart(src, req); },
+      {"POST"});
   http.Handle("/", [](const HttpRequest& req) {
     if (req.path != "/") return HttpResponse::Text(404, "not found\n");
     HttpResponse r;
@@ -243,6 +247,54 @@ HttpResponse HandleTarget(ApiSource& src, const HttpRequest& req) {
   }
   out += "}";
   return HttpResponse::Json(200, out);
+}
+
+// POST /api/v1/miners/NAME/restart[?force=1]
+HttpResponse HandleMinerRestart(ApiSource& src, const HttpRequest& req) {
+  constexpr std::string_view kPrefix = "/api/v1/miners/";
+  constexpr std::string_view kSuffix = "/restart";
+  std::string_view path = req.path;
+  if (path.size() <= kPrefix.size() + kSuffix.size() ||
+      path.substr(path.size() - kSuffix.size()) != kSuffix) {
+    return JsonError(404, "use POST /api/v1/miners/NAME/restart[?force=1]");
+  }
+  const std::string name(path.substr(
+      kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()));
+  if (req.method != "POST") {
+    return JsonError(405, "use POST /api/v1/miners/NAME/restart[?force=1]");
+  }
+  const std::string f = req.Param("force").value_or("0");
+  if (f != "0" && f != "1" && f != "true" && f != "false") {
+    return JsonError(400, "\"force\" must be 0 or 1");
+  }
+  const bool force = f == "1" || f == "true";
+  Result<ApiSource::RestartOutcome> r = src.RestartMiner(name, force);
+  if (!r.ok()) {
+    const int code = r.status().code() == StatusCode::kNotFound      ? 404
+                     : r.status().code() == StatusCode::kUnavailable ? 503
+                                                                     : 500;
+    return JsonError(code, r.status().message());
+  }
+  std::string body = "{\"miner\":";
+  json::AppendString(&body, name);
+  body += ",\"result\":";
+  json::AppendString(&body, r->result);
+  body += std::string(",\"forced\":") + (force ? "true" : "false");
+  if (!r->reason.empty()) {
+    body += ",\"error\":";
+    json::AppendString(&body, r->reason);
+  }
+  body += "}";
+  int status = 200;
+  if (r->result == "cooldown" || r->result == "limit" ||
+      r->result == "suppressed") {
+    status = 409;  // refused by policy: the miner was not contacted
+  } else if (r->result == "failed" || r->result == "timeout") {
+    status = 502;  // sent, the miner did not accept it
+  } else if (r->result != "ok") {
+    status = 500;
+  }
+  return HttpResponse::Json(status, body);
 }
 
 HttpResponse HandleMute(ApiSource& src, const HttpRequest& req) {

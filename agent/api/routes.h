@@ -16,6 +16,7 @@ HttpResponse HandleSeries(ApiSource& source, const HttpRequest& req);
 HttpResponse HandleExport(ApiSource& source, const HttpRequest& req);
 HttpResponse HandleTarget(ApiSource& source, const HttpRequest& req);
 HttpResponse HandleMute(ApiSource& source, const HttpRequest& req);
+HttpResponse HandleMinerRestart(ApiSource& source, const HttpRequest& req);
 
 }  // namespace rigwatch::api
 

@@ -44,6 +44,18 @@ class ApiSource {
   virtual std::string AlertsJson(bool include_unknown) const = 0;
   virtual Status Mute(std::string_view target, WallTime until) = 0;
   virtual Status Unmute(std::string_view target) = 0;
+
+  // A miner restart asked for by name, through the same journal, cooldown,
+  // limit and fleet guard as a rule's restart; `force` skips cooldown and
+  // limit. Blocks for the restart. NotFound when no watched miner (config
+  // or miner_files) has that name, Unavailable while actions are not
+  // running; otherwise the outcome, sent or not.
+  struct RestartOutcome {
+    std::string result;  // ok, failed, timeout, cooldown, limit, suppressed...
+    std::string reason;  // why it was not sent or failed; empty on ok
+  };
+  virtual Result<RestartOutcome> RestartMiner(std::string_view miner,
+                                              bool force) = 0;
 };
 
 }  // namespace rigwatch::api

@@ -68,6 +68,10 @@ constexpr std::array kAgentMetrics = {
                "Size of the newest successful backup.", ""},
     MetricDesc{"rigwatch_fleet_unreachable", MetricType::kGauge,
                "1 while the fleet fault guard holds restarts back.", ""},
+    MetricDesc{"rigwatch_config_restart_required", MetricType::kGauge,
+               "1 when the last config reload changed keys that apply only "
+               "after a restart (logged as config_reload_needs_restart).",
+               ""},
 };
 
 // The store's self metrics (Store::SelfMetrics) documented for /metrics.
@@ -137,6 +141,66 @@ std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
   return out;
 }
 
+Result<actions::ActionsOptions> ToActionsOptions(const Config& c) {
+  actions::ActionsOptions o;
+  o.restart.cooldown = c.actions.restart_cooldown;
+  o.restart.max_attempts = c.actions.restart_max_attempts;
+  o.restart.window = c.actions.restart_window;
+  o.restart.grace = c.actions.restart_grace;
+  o.restart.miner_timeout = c.scrape.timeout * 2;
+  for (const HostServiceConfig& s : c.host.services) {
+    o.services.push_back({s.name, s.check, s.restart, s.timeout});
+  }
+  o.guard_fraction = c.actions.guard_fraction;
+  const SmtpConfig& m = c.notify.smtp;
+  if (!m.to.empty()) {
+    RW_ASSIGN_OR_RETURN(o.smtp, ToSmtpOptions(m));
+  }
+  o.alertmanager.url = c.notify.alertmanager.url;
+  o.group_wait = c.notify.group_wait;
+  o.repeat_interval = c.notify.repeat_interval;
+  o.external_url = c.notify.external_url;
+  return o;
+}
+
+// Everything ToActionsOptions reads: a change rebuilds the actions.
+bool ActionsInputsDiffer(const Config& a, const Config& b) {
+  return a.notify != b.notify || a.actions != b.actions ||
+         a.host.services != b.host.services ||
+         a.scrape.timeout != b.scrape.timeout;
+}
+
+std::unique_ptr<host::Exporter> MakeHostExporter(const HostConfig& h,
+                                                 Clock* clock) {
+  if (!h.enabled) return nullptr;
+  host::Options ho;
+  ho.root = h.root;
+  ho.filesystems = h.filesystems;
+  ho.clock = clock;
+  return std::make_unique<host::Exporter>(ho);
+}
+
+// The scheduler for `b`, started; null when scheduled backups are off.
+std::unique_ptr<backup::BackupScheduler> StartBackups(
+    store::Snapshotter* snapshots, const BackupConfig& b, Clock* clock) {
+  if (snapshots == nullptr || b.every.count() <= 0) return nullptr;
+  backup::BackupOptions bo;
+  bo.dir = b.dir;
+  bo.after_command = b.after_command;
+  auto s = std::make_unique<backup::BackupScheduler>(snapshots, bo, b.every,
+                                                     b.keep, clock);
+  // Check at least every 30 s, and often enough for short schedules.
+  s->Start(
+      std::min<std::chrono::milliseconds>(std::chrono::seconds(30), b.every));
+  return s;
+}
+
+std::string JoinNames(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& n : v) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
 }  // namespace
 
 std::span<const MetricDesc> AgentMetricDescs() { return kAgentMetrics; }
@@ -190,20 +254,12 @@ Agent::Agent(Config config, AgentOptions options, Clock* clock)
 Agent::~Agent() { Stop(); }
 
 Status Agent::StartStore() {
-  store::Snapshotter* snapshots = nullptr;
   RW_ASSIGN_OR_RETURN(
       store_, store::OpenRocksStore(
                   ToStoreOptions(config_.storage, store::OpenMode::kReadWrite,
                                  options_.repair_store),
-                  &snapshots));
+                  &snapshots_));
   LogInfo("store_opened").Kv("path", config_.storage.path);
-  if (config_.backup.every.count() > 0) {
-    backup::BackupOptions bo;
-    bo.dir = config_.backup.dir;
-    bo.after_command = config_.backup.after_command;
-    backups_ = std::make_unique<backup::BackupScheduler>(
-        snapshots, bo, config_.backup.every, config_.backup.keep, clock_);
-  }
   return Status::Ok();
 }
 
@@ -228,27 +284,10 @@ Status Agent::StartRules() {
   return Status::Ok();
 }
 
-Status Agent::StartActions() {
-  actions::ActionsOptions o;
-  o.restart.cooldown = config_.actions.restart_cooldown;
-  o.restart.max_attempts = config_.actions.restart_max_attempts;
-  o.restart.window = config_.actions.restart_window;
-  o.restart.grace = config_.actions.restart_grace;
-  o.restart.miner_timeout = config_.scrape.timeout * 2;
-  for (const HostServiceConfig& s : config_.host.services) {
-    o.services.push_back({s.name, s.check, s.restart, s.timeout});
-  }
-  o.guard_fraction = config_.actions.guard_fraction;
-  const SmtpConfig& m = config_.notify.smtp;
-  if (!m.to.empty()) {
-    RW_ASSIGN_OR_RETURN(o.smtp, ToSmtpOptions(m));
-  }
-  o.alertmanager.url = config_.notify.alertmanager.url;
-  o.group_wait = config_.notify.group_wait;
-  o.repeat_interval = config_.notify.repeat_interval;
-  o.external_url = config_.notify.external_url;
+Result<std::shared_ptr<actions::Actions>> Agent::MakeActions(const Config& c) {
+  RW_ASSIGN_OR_RETURN(actions::ActionsOptions o, ToActionsOptions(c));
   rules::RuleEngine* engine = rules_.get();
-  RW_ASSIGN_OR_RETURN(actions_,
+  RW_ASSIGN_OR_RETURN(std::unique_ptr<actions::Actions> a,
                       actions::Actions::Create(
                           std::move(o), clock_, store_.get(), pipeline_.get(),
                           [engine](const std::string& target, Duration d) {
@@ -256,15 +295,30 @@ Status Agent::StartActions() {
                             if (!s.ok())
                               LogWarn("grace_not_persisted").Kv("err", s);
                           }));
-  actions_->Start();
+  return std::shared_ptr<actions::Actions>(std::move(a));
+}
+
+Status Agent::StartActions() {
+  RW_ASSIGN_OR_RETURN(std::shared_ptr<actions::Actions> a,
+                      MakeActions(config_));
+  a->Start();
+  pipeline_->Connect(rules_.get(), std::move(a));
   return Status::Ok();
 }
 
+std::shared_ptr<actions::Actions> Agent::CurrentActions() const {
+  return pipeline_ ? pipeline_->actions() : nullptr;
+}
+
 Status Agent::StartPoller() {
-  RW_ASSIGN_OR_RETURN(poller_,
+  RW_ASSIGN_OR_RETURN(std::unique_ptr<Poller> p,
                       Poller::Start(ToPollerOptions(config_.scrape), *pipeline_,
                                     registry_.get(), *clock_, &FindExporter));
-  target_files_ = std::make_unique<TargetFiles>(config_.miner_files);
+  {
+    std::lock_guard<std::mutex> l(targets_mu_);
+    poller_ = std::move(p);
+    target_files_ = std::make_unique<TargetFiles>(config_.miner_files);
+  }
   ApplyTargets(true);
   return Status::Ok();
 }
@@ -285,25 +339,16 @@ Status Agent::StartHttp() {
 Status Agent::Start() {
   Result<LogLevel> level = ParseLogLevel(config_.log.level);
   if (level.ok()) SetLogLevel(*level);
-  if (config_.host.enabled) {
-    host::Options ho;
-    ho.root = config_.host.root;
-    ho.filesystems = config_.host.filesystems;
-    ho.clock = clock_;
-    host_ = std::make_unique<host::Exporter>(ho);
-  }
+  host_ = MakeHostExporter(config_.host, clock_);
   Status s = StartStore();
   if (s.ok()) {
     pipeline_ = std::make_unique<Pipeline>(live_.get(), store_.get());
     s = StartRules();
   }
   if (s.ok()) s = StartActions();
+  if (s.ok()) s = StartPoller();
   if (s.ok()) {
-    pipeline_->Connect(rules_.get(), actions_.get());
-    s = StartPoller();
-  }
-  if (s.ok()) {
-    pipeline_->SetPoller(poller_.get());
+    pipeline_->SetPoller(poller_);
     pipeline_->Start();
     pipeline_started_ = true;
     s = StartHttp();
@@ -312,10 +357,9 @@ Status Agent::Start() {
     Stop();
     return s;
   }
-  if (backups_) {
-    // Check at least every 30 s, and often enough for short schedules.
-    backups_->Start(std::min<std::chrono::milliseconds>(
-        std::chrono::seconds(30), config_.backup.every));
+  {
+    std::lock_guard<std::mutex> l(backup_mu_);
+    backups_ = StartBackups(snapshots_, config_.backup, clock_);
   }
   collector_.Start();
   return Status::Ok();
@@ -333,10 +377,16 @@ void Agent::Stop() {
   // No more judging, then no more actions (a restart in progress finishes:
   // it holds the poller), then no more polls.
   if (pipeline_) pipeline_->Stop();
-  if (actions_) actions_->Stop();
+  if (auto a = CurrentActions()) a->Stop();
   if (pipeline_) pipeline_->SetPoller(nullptr);
-  poller_.reset();  // in-flight exchanges aborted
-  if (backups_) backups_->Stop();
+  {
+    std::lock_guard<std::mutex> l(targets_mu_);
+    poller_.reset();  // in-flight exchanges aborted
+  }
+  {
+    std::lock_guard<std::mutex> l(backup_mu_);
+    if (backups_) backups_->Stop();
+  }
   if (store_) {
     Status s = store_->Close();  // drains the queue and syncs
     if (!s.ok()) LogError("store_close_failed").Kv("err", s);
@@ -373,6 +423,7 @@ void Agent::ApplyTargets(bool log_unchanged) {
     targets.push_back(t);
   }
   size_t n = targets.size();
+  target_names_ = std::move(names);
   if (!pipeline_started_) {
     std::vector<std::pair<std::string, std::string>> warm;
     for (const MinerTarget& t : targets) warm.emplace_back(t.name, t.kind);
@@ -384,29 +435,39 @@ void Agent::ApplyTargets(bool log_unchanged) {
   LogInfo("targets_applied").Kv("miners", static_cast<uint64_t>(n));
 }
 
-void Agent::Reload(Config config) {
+Status Agent::Reload(Config config) {
+  std::lock_guard<std::mutex> reload_lock(reload_mu_);
+  Config running;
   {
     std::lock_guard<std::mutex> l(config_mu_);
-    if (config.http.listen != config_.http.listen) {
-      LogWarn("config_reload_needs_restart")
-          .Kv("key", "http.listen")
-          .Kv("running", config_.http.listen)
-          .Kv("configured", config.http.listen);
-      config.http.listen = config_.http.listen;
-    }
-    if (config.storage.path != config_.storage.path) {
-      LogWarn("config_reload_needs_restart")
-          .Kv("key", "storage.path")
-          .Kv("running", config_.storage.path)
-          .Kv("configured", config.storage.path);
-      config.storage.path = config_.storage.path;
-    }
+    running = config_;
   }
+  size_t watched;
+  {
+    std::lock_guard<std::mutex> l(targets_mu_);
+    watched = target_names_.size();
+  }
+  if (std::string why = ReloadRefusal(config, watched); !why.empty()) {
+    LogWarn("config_reload_refused").Kv("file", config.file).Kv("reason", why);
+    return FailedPreconditionError(config.file + ": reload refused: " + why);
+  }
+  const std::vector<std::string> restart_keys =
+      RestartOnlyChanges(running, config);
+  KeepRestartOnly(running, &config);
+  if (!restart_keys.empty()) {
+    LogWarn("config_reload_needs_restart")
+        .Kv("keys", JoinNames(restart_keys))
+        .Kv("effect", "kept their running values until the agent restarts");
+  }
+  restart_required_ = !restart_keys.empty();
+
+  std::vector<std::string> changed;  // sections applied, for the log
   if (rules_) {
     Result<rules::RuleSet> set = rules::LoadRuleFiles(config.rule_files);
     if (!set.ok()) {
       LogError("rules_reload_rejected").Kv("err", set.status());
       LogWarn("rules_reload_kept_old");
+      config.rule_files = running.rule_files;
     } else {
       // The pipeline keeps the old and new rules' metrics until the new
       // rules are in place, then just the new ones.
@@ -417,17 +478,52 @@ void Agent::Reload(Config config) {
       pipeline_->SetRuleMetrics(next);
     }
   }
-  if (http_) http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));
-  Result<LogLevel> level = ParseLogLevel(config.log.level);
-  if (level.ok()) SetLogLevel(*level);
-  bool files_changed;
+  if (http_ && config.http.basic_auth_users != running.http.basic_auth_users) {
+    http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));
+    changed.push_back("http.basic_auth_users");
+  }
+  if (config.log != running.log) {
+    Result<LogLevel> level = ParseLogLevel(config.log.level);
+    if (level.ok()) SetLogLevel(*level);
+    changed.push_back("log");
+  }
+  if (config.scrape != running.scrape && poller_) {
+    if (ReloadPoller(config)) {
+      changed.push_back("scrape");
+    } else {
+      config.scrape = running.scrape;
+    }
+  }
+  if (ActionsInputsDiffer(running, config) && CurrentActions()) {
+    if (ReloadActions(config)) {
+      changed.push_back("notify/actions");
+    } else {
+      config.notify = running.notify;
+      config.actions = running.actions;
+      config.host.services = running.host.services;
+    }
+  }
+  if (config.host.enabled != running.host.enabled ||
+      config.host.root != running.host.root ||
+      config.host.filesystems != running.host.filesystems) {
+    ReloadHost(config.host);
+    changed.push_back("host");
+  }
+  if (config.backup != running.backup && store_) {
+    ReloadBackups(config.backup);
+    changed.push_back("backup");
+  }
+  bool files_changed = config.miner_files != running.miner_files;
+  if (files_changed || config.miners != running.miners) {
+    changed.push_back("miners");
+  }
   {
     std::lock_guard<std::mutex> l(config_mu_);
-    files_changed = config.miner_files != config_.miner_files;
     config_ = std::move(config);
     LogInfo("config_reloaded")
         .Kv("file", config_.file)
-        .Kv("miners", static_cast<int64_t>(config_.miners.size()));
+        .Kv("miners", static_cast<int64_t>(config_.miners.size()))
+        .Kv("changed", changed.empty() ? "none" : JoinNames(changed));
   }
   if (poller_) {
     if (files_changed) {
@@ -437,6 +533,79 @@ void Agent::Reload(Config config) {
     }
     ApplyTargets(true);
   }
+  return Status::Ok();
+}
+
+bool Agent::ReloadPoller(const Config& next) {
+  Result<std::unique_ptr<Poller>> p =
+      Poller::Start(ToPollerOptions(next.scrape), *pipeline_, registry_.get(),
+                    *clock_, &FindExporter);
+  if (!p.ok()) {
+    LogError("scrape_reload_rejected").Kv("err", p.status());
+    return false;
+  }
+  std::shared_ptr<Poller> old;
+  {
+    std::lock_guard<std::mutex> l(targets_mu_);
+    old = std::move(poller_);
+    poller_ = std::move(*p);
+    pipeline_->SetPoller(poller_);
+  }
+  // The old poller stops here (its exchanges aborted) unless a restart is
+  // still using it; the targets go to the new one when the caller applies
+  // them. Miner state (backoff, breaker) starts afresh.
+  old.reset();
+  return true;
+}
+
+bool Agent::ReloadActions(const Config& next) {
+  // Validate before anything stops: a refused SMTP section keeps the old.
+  Result<actions::ActionsOptions> o = ToActionsOptions(next);
+  if (o.ok() && o->smtp) {
+    Status v = actions::ValidateSmtpOptions(*o->smtp);
+    if (!v.ok()) o = v;
+  }
+  if (!o.ok()) {
+    LogError("actions_reload_rejected").Kv("err", o.status());
+    return false;
+  }
+  // The old actions stop first, so their outbox sender and the new one
+  // never deliver the same entry; what they queued meanwhile is durable
+  // and the new ones load it. The restart journal carries over the same
+  // way.
+  std::shared_ptr<actions::Actions> old = CurrentActions();
+  old->Stop();
+  Result<std::shared_ptr<actions::Actions>> a = MakeActions(next);
+  if (!a.ok()) {
+    LogError("actions_reload_rejected").Kv("err", a.status());
+    old->Start();
+    return false;
+  }
+  (*a)->Start();
+  pipeline_->SetActions(*a);
+  return true;
+}
+
+void Agent::ReloadHost(const HostConfig& next) {
+  std::unique_ptr<host::Exporter> h = MakeHostExporter(next, clock_);
+  std::lock_guard<std::mutex> l(host_mu_);
+  host_ = std::move(h);
+}
+
+void Agent::ReloadBackups(const BackupConfig& next) {
+  std::unique_ptr<backup::BackupScheduler> old;
+  {
+    std::lock_guard<std::mutex> l(backup_mu_);
+    old = std::move(backups_);
+  }
+  // A backup in progress finishes first; the new schedule continues from
+  // the newest backup in its directory.
+  if (old) old->Stop();
+  old.reset();
+  std::unique_ptr<backup::BackupScheduler> b =
+      StartBackups(snapshots_, next, clock_);
+  std::lock_guard<std::mutex> l(backup_mu_);
+  backups_ = std::move(b);
 }
 
 std::string Agent::HttpAddress() const {
@@ -456,7 +625,7 @@ bool Agent::Healthy() const {
 
 Duration Agent::CollectTick() {
   // Between rounds, not before the first: Start() has applied the targets.
-  if (collected_once_ && poller_) ApplyTargets(false);
+  if (collected_once_ && pipeline_started_) ApplyTargets(false);
   CollectOnce();
   collected_once_ = true;
   last_collect_ms_ = ToUnixMillis(clock_->Now());
@@ -477,8 +646,10 @@ void Agent::CollectOnce() {
   }
   Samples store_self;
   if (store_) store_self = store_->SelfMetrics();
+  std::unique_lock<std::mutex> host_lock(host_mu_);
   if (host_) {
     host::Scrape scrape = host_->Collect();
+    host_lock.unlock();
     // The store's disk figures are judged on the host target (the shipped
     // store_disk_low rule), without being exported twice.
     Samples for_rules;
@@ -524,6 +695,10 @@ void Agent::CollectOnce() {
                     static_cast<double>(rules_->SeriesCount())});
     live_->Update(kRulesTarget, "", rules_->MetricSamples());
   }
+  self.push_back({"rigwatch_config_restart_required",
+                  {},
+                  restart_required_.load() ? 1.0 : 0.0});
+  std::unique_lock<std::mutex> backup_lock(backup_mu_);
   if (backups_) {
     self.push_back({"rigwatch_backup_failures_total",
                     {},
@@ -537,11 +712,12 @@ void Agent::CollectOnce() {
                       static_cast<double>(b->size_bytes)});
     }
   }
+  backup_lock.unlock();
   if (store_) live_->Update(kStoreTarget, "", store_self);
-  if (actions_) {
+  if (std::shared_ptr<actions::Actions> a = CurrentActions()) {
     self.push_back(
-        {"rigwatch_fleet_unreachable", {}, actions_->fleet_down() ? 1.0 : 0.0});
-    live_->Update(kActionsTarget, "", actions_->SelfMetrics());
+        {"rigwatch_fleet_unreachable", {}, a->fleet_down() ? 1.0 : 0.0});
+    live_->Update(kActionsTarget, "", a->SelfMetrics());
   }
   live_->Update(kSelfTarget, "", self);
 }

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,8 +36,9 @@ namespace host {
 class Exporter;
 }
 namespace store {
+class Snapshotter;
 class Store;
-}
+}  // namespace store
 namespace rules {
 class RuleEngine;
 }
@@ -82,10 +84,17 @@ class Agent final : private api::ApiSource {
   // Stops accepting, finishes in-flight work, flushes. Idempotent.
   void Stop();
 
-  // Applies a new, already validated config: miners, rules (a bad rule file
-  // keeps the old rules), users and log level change live; the listen
-  // address and storage path need a restart (logged).
-  void Reload(Config config);
+  // Applies a new, already validated config (SIGHUP). Everything applies
+  // live except the keys RestartOnlyChanges names (HTTP listener, store):
+  // those keep their running values, one warning names them and
+  // rigwatch_config_restart_required is 1 until they match again. A bad
+  // rule file keeps the old rules; a notify section the actions refuse
+  // keeps the old notify and actions settings. Refused as a whole
+  // (FailedPrecondition, nothing changes) for an empty file or one that
+  // would drop every miner (ReloadRefusal).
+  Status Reload(Config config);
+  // True while a reload found keys that need a restart to apply.
+  bool restart_required() const { return restart_required_.load(); }
 
   // "host:port" the HTTP server is bound to.
   std::string HttpAddress() const;
@@ -101,6 +110,14 @@ class Agent final : private api::ApiSource {
   Status StartPoller();
   Status StartHttp();
   void ApplyTargets(bool log_unchanged);
+  std::shared_ptr<actions::Actions> CurrentActions() const;
+  Result<std::shared_ptr<actions::Actions>> MakeActions(const Config& c);
+  // Reload parts: each builds the new component first and keeps the old
+  // one when that fails (logged); false then.
+  bool ReloadPoller(const Config& next);
+  bool ReloadActions(const Config& next);
+  void ReloadHost(const HostConfig& next);
+  void ReloadBackups(const BackupConfig& next);
   Duration CollectTick();
   void CollectOnce();
 
@@ -121,6 +138,8 @@ class Agent final : private api::ApiSource {
   std::string AlertsJson(bool include_unknown) const override;
   Status Mute(std::string_view target, WallTime until) override;
   Status Unmute(std::string_view target) override;
+  Result<RestartOutcome> RestartMiner(std::string_view miner,
+                                      bool force) override;
 
   Clock* clock_;
   AgentOptions options_;
@@ -137,12 +156,19 @@ class Agent final : private api::ApiSource {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<rules::RuleEngine> rules_;
-  std::unique_ptr<actions::Actions> actions_;
-  std::unique_ptr<Poller> poller_;
-  std::mutex targets_mu_;  // guards target_files_ and ApplyTargets
+  // The actions live in the pipeline (shared: a reload replaces them while
+  // a call may be in flight); CurrentActions() reads them.
+  std::mutex reload_mu_;   // one reload at a time
+  std::mutex targets_mu_;  // guards poller_, target_files_, target_names_
+  std::shared_ptr<Poller> poller_;
   std::unique_ptr<TargetFiles> target_files_;
+  std::set<std::string> target_names_;       // miners being watched
+  store::Snapshotter* snapshots_ = nullptr;  // the store's; for backups
+  mutable std::mutex backup_mu_;             // guards backups_
   std::unique_ptr<backup::BackupScheduler> backups_;
+  std::mutex host_mu_;  // guards host_
   std::unique_ptr<host::Exporter> host_;
+  std::atomic<bool> restart_required_{false};
   std::unique_ptr<HttpServer> http_;
 
   std::mutex stop_mu_;

@@ -1,5 +1,6 @@
 // The Agent as the HTTP API's source: reads and mutes go to the component
 // that owns them.
+#include "agent/actions/actions.h"
 #include "agent/app/agent.h"
 #include "agent/app/pipeline.h"
 #include "agent/http/server.h"
@@ -49,6 +50,23 @@ Status Agent::Mute(std::string_view target, WallTime until) {
 Status Agent::Unmute(std::string_view target) {
   if (!rules_) return UnavailableError("rules are not running");
   return rules_->Unmute(target);
+}
+
+Result<api::ApiSource::RestartOutcome> Agent::RestartMiner(
+    std::string_view miner, bool force) {
+  std::shared_ptr<actions::Actions> a = CurrentActions();
+  if (!a) return UnavailableError("actions are not running");
+  const std::string name(miner);
+  {
+    std::lock_guard<std::mutex> l(targets_mu_);
+    if (target_names_.count(name) == 0) {
+      return NotFoundError("no miner named \"" + name +
+                           "\" is being watched (neither under miners: nor "
+                           "in miner_files)");
+    }
+  }
+  actions::Restarter::Outcome o = a->RestartByName(name, force);
+  return RestartOutcome{o.result, o.reason};
 }
 
 }  // namespace rigwatch

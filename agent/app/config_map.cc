@@ -53,8 +53,69 @@ Result<actions::SmtpOptions> ToSmtpOptions(const SmtpConfig& m) {
   so.password_file = m.password_file;
   so.ca_file = m.ca_file;
   so.insecure_skip_verify = m.insecure_skip_verify;
+  so.allow_plaintext_auth = m.allow_plaintext_auth;
   so.timeout = m.timeout;
   return so;
+}
+
+}  // namespace rigwatch
+
+namespace rigwatch {
+
+namespace {
+// Every key that needs a restart, with how to read and restore it. The HTTP
+// server binds and sizes its thread pool once; the store is opened once
+// with its path, retention and limits.
+struct RestartOnlyKey {
+  const char* name;
+  bool (*differs)(const Config&, const Config&);
+  void (*keep)(const Config& from, Config* to);
+};
+#define RW_RESTART_ONLY(name, field)                                           \
+  RestartOnlyKey {                                                             \
+    name, [](const Config& a, const Config& b) { return a.field != b.field; }, \
+        [](const Config& from, Config* to) { to->field = from.field; }         \
+  }
+const RestartOnlyKey kRestartOnly[] = {
+    RW_RESTART_ONLY("http.listen", http.listen),
+    RW_RESTART_ONLY("http.threads", http.threads),
+    RW_RESTART_ONLY("http.read_timeout", http.read_timeout),
+    RW_RESTART_ONLY("storage.path", storage.path),
+    RW_RESTART_ONLY("storage.retention", storage.retention),
+    RW_RESTART_ONLY("storage.rollup_retention", storage.rollup_retention),
+    RW_RESTART_ONLY("storage.max_bytes", storage.max_bytes),
+    RW_RESTART_ONLY("storage.min_free_bytes", storage.min_free_bytes),
+    RW_RESTART_ONLY("storage.sync", storage.sync),
+};
+#undef RW_RESTART_ONLY
+}  // namespace
+
+std::vector<std::string> RestartOnlyChanges(const Config& running,
+                                            const Config& next) {
+  std::vector<std::string> out;
+  for (const RestartOnlyKey& k : kRestartOnly) {
+    if (k.differs(running, next)) out.emplace_back(k.name);
+  }
+  return out;
+}
+
+void KeepRestartOnly(const Config& running, Config* next) {
+  for (const RestartOnlyKey& k : kRestartOnly) k.keep(running, next);
+}
+
+std::string ReloadRefusal(const Config& next, size_t running_targets) {
+  if (next.empty) {
+    return "the file is empty (perhaps caught while an editor rewrote it); "
+           "the running config stays";
+  }
+  if (running_targets > 0 && next.miners.empty() && next.miner_files.empty() &&
+      !next.miners_listed) {
+    return "the file lists no miners and no miner_files, which would stop "
+           "watching all " +
+           std::to_string(running_targets) +
+           " miners; write \"miners: []\" to mean that";
+  }
+  return "";
 }
 
 }  // namespace rigwatch

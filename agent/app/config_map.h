@@ -3,6 +3,9 @@
 #ifndef RIGWATCH_AGENT_APP_CONFIG_MAP_H_
 #define RIGWATCH_AGENT_APP_CONFIG_MAP_H_
 
+#include <string>
+#include <vector>
+
 #include "agent/actions/smtp.h"
 #include "agent/common/status.h"
 #include "agent/config/config.h"
@@ -15,6 +18,21 @@ store::StoreOptions ToStoreOptions(const StorageConfig& s, store::OpenMode mode,
                                    bool repair);
 PollerOptions ToPollerOptions(const ScrapeConfig& s);
 Result<actions::SmtpOptions> ToSmtpOptions(const SmtpConfig& m);
+
+// SIGHUP reload decisions, kept apart from the agent so they can be tested
+// without one (docs/config.md "Reloading").
+//
+// The keys that only take effect at the next start and differ between the
+// running and the next config, by their config name ("http.listen").
+std::vector<std::string> RestartOnlyChanges(const Config& running,
+                                            const Config& next);
+// Copies the running values of those keys into `next`: they keep running
+// as they are until the agent restarts.
+void KeepRestartOnly(const Config& running, Config* next);
+// Why `next` must not replace the running config, or empty when it may:
+// the file is empty (caught mid-write), or it lists no miner at all while
+// `running_targets` are being watched and has no explicit `miners: []`.
+std::string ReloadRefusal(const Config& next, size_t running_targets);
 
 }  // namespace rigwatch
 

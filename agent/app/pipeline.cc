@@ -22,9 +22,25 @@ Pipeline::Pipeline(LiveState* live, store::Store* store)
 
 Pipeline::~Pipeline() { Stop(); }
 
-void Pipeline::Connect(rules::RuleEngine* rules, actions::Actions* actions) {
+void Pipeline::Connect(rules::RuleEngine* rules,
+                       std::shared_ptr<actions::Actions> actions) {
   rules_ = rules;
-  actions_ = actions;
+  SetActions(std::move(actions));
+}
+
+void Pipeline::SetActions(std::shared_ptr<actions::Actions> actions) {
+  std::lock_guard<std::mutex> l(parts_mu_);
+  actions_ = std::move(actions);
+}
+
+std::shared_ptr<actions::Actions> Pipeline::actions() const {
+  std::lock_guard<std::mutex> l(parts_mu_);
+  return actions_;
+}
+
+void Pipeline::SetPoller(std::shared_ptr<Poller> poller) {
+  std::lock_guard<std::mutex> l(parts_mu_);
+  poller_ = std::move(poller);
 }
 
 void Pipeline::Start() { rule_worker_.Start(); }
@@ -72,7 +88,7 @@ void Pipeline::OnPoll(const PollReport& report) {
   const std::string& name = report.target.name;
   live_->Update(name, "miner", report.samples);
   if (report.attempted) NoteResult(report);
-  if (actions_ != nullptr) actions_->KnowTarget(name);
+  if (auto a = actions()) a->KnowTarget(name);
   // Skipped slots (backoff, open breaker) carry miner_up 0 and the breaker
   // state: stored too, so history shows the outage.
   if (store_ != nullptr) store_->Append(name, report.time, report.samples);
@@ -104,9 +120,9 @@ void Pipeline::NoteResult(const PollReport& report) {
 
 void Pipeline::OnRound(const RoundReport& report) {
   if (store_ != nullptr) store_->SyncRound();
-  if (actions_ != nullptr) {
-    actions_->OnRound(static_cast<size_t>(report.targets),
-                      static_cast<size_t>(report.failed));
+  if (auto a = actions()) {
+    a->OnRound(static_cast<size_t>(report.targets),
+               static_cast<size_t>(report.failed));
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -204,11 +220,15 @@ void Pipeline::OnTransition(const rules::Transition& t) {
       .Kv("value", t.value ? *t.value : 0.0)
       .Kv("threshold", t.threshold)
       .Kv("muted", t.muted);
-  if (actions_ != nullptr) actions_->OnTransition(t);
+  if (auto a = actions()) a->OnTransition(t);
 }
 
 Status Pipeline::Restart(const std::string& miner, Duration timeout) {
-  Poller* poller = poller_.load();
+  std::shared_ptr<Poller> poller;
+  {
+    std::lock_guard<std::mutex> l(parts_mu_);
+    poller = poller_;
+  }
   if (poller == nullptr) return FailedPreconditionError("no poller running");
   return poller->RestartMiner(miner, timeout);
 }

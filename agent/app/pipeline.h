@@ -16,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -52,10 +53,16 @@ class Pipeline final : public PollSink,
 
   // Wiring after construction (the rule engine and actions need the
   // pipeline as their sink, the pipeline needs them as consumers).
-  // Call before the poller starts (its thread reads these).
-  void Connect(rules::RuleEngine* rules, actions::Actions* actions);
-  // The poller that carries out miner restarts; set once it runs.
-  void SetPoller(Poller* poller) { poller_.store(poller); }
+  // Call before the poller starts (its thread reads the rule engine).
+  void Connect(rules::RuleEngine* rules,
+               std::shared_ptr<actions::Actions> actions);
+  // Replaces the actions (a config reload rebuilt them). Thread-safe: a
+  // call in flight on the old ones finishes on them.
+  void SetActions(std::shared_ptr<actions::Actions> actions);
+  std::shared_ptr<actions::Actions> actions() const;
+  // The poller that carries out miner restarts; set once it runs, replaced
+  // when a reload rebuilds it. Thread-safe like SetActions.
+  void SetPoller(std::shared_ptr<Poller> poller);
   // Targets (name, kind) whose rule windows the rule thread fills from the
   // store before it judges the first round, so "avg_over_time(1h)" works
   // right after an agent restart. Call before Start().
@@ -119,8 +126,9 @@ class Pipeline final : public PollSink,
   LiveState* live_;
   store::Store* store_;
   rules::RuleEngine* rules_ = nullptr;
-  actions::Actions* actions_ = nullptr;
-  std::atomic<Poller*> poller_{nullptr};
+  mutable std::mutex parts_mu_;  // guards actions_ and poller_ (the pointers)
+  std::shared_ptr<actions::Actions> actions_;
+  std::shared_ptr<Poller> poller_;
 
   std::vector<std::pair<std::string, std::string>> warm_targets_;
   std::mutex mu_;

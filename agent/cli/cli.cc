@@ -18,6 +18,8 @@
 #include "agent/common/periodic_worker.h"
 #include "agent/common/sd_notify.h"
 #include "agent/config/config.h"
+#include "agent/config/target_files.h"
+#include "agent/rules/loader.h"
 #include "agent/version.h"
 
 namespace rigwatch {
@@ -36,13 +38,41 @@ std::string FlagHelp(const std::vector<FlagSpec>& specs) {
 
 void PrintErr(const std::string& s) { std::fputs(s.c_str(), stderr); }
 
-// Loads the config or prints every problem; nullopt on failure.
-std::optional<Config> LoadOrReport(const std::string& path) {
+// Problems in the files the config points at, read as `run` reads them:
+// the rule files through the rule loader, the miner files through
+// TargetFiles. One "FILE:LINE:COL: message" (or "FILE: message") a line.
+std::string CheckReferencedFiles(const Config& c) {
+  std::string out;
+  auto add = [&out](const std::string& text) {
+    out += text;
+    if (!text.empty() && text.back() != '\n') out += '\n';
+  };
+  Result<rules::RuleSet> set = rules::LoadRuleFiles(c.rule_files);
+  if (!set.ok()) add(set.status().message());
+  TargetFiles files(c.miner_files);
+  TargetFiles::Update u = files.Poll();
+  if (!u.error.ok()) add(u.error.message());
+  return out;
+}
+
+// Loads the config and checks the files it points at, or prints every
+// problem; nullopt on failure. `run` and `check-config` both use it, so
+// what one accepts the other starts.
+std::optional<Config> LoadOrReport(const std::string& path,
+                                   const std::string& outcome) {
   LoadResult r = LoadConfig(path);
   if (!r.ok()) {
     PrintErr(r.ErrorText());
-    PrintErr(std::to_string(r.errors.size()) +
-             " problem(s) in the configuration; nothing was started.\n");
+    PrintErr(std::to_string(r.errors.size()) + " problem(s) found" + outcome +
+             ".\n");
+    return std::nullopt;
+  }
+  if (std::string files = CheckReferencedFiles(*r.config); !files.empty()) {
+    PrintErr(files);
+    const auto lines = std::count(files.begin(), files.end(), '\n');
+    PrintErr(std::to_string(lines) +
+             " problem(s) in files the configuration points at" + outcome +
+             ".\n");
     return std::nullopt;
   }
   return std::move(r.config);
@@ -50,7 +80,8 @@ std::optional<Config> LoadOrReport(const std::string& path) {
 
 int CmdRun(const Flags& f) {
   std::string path = f.Get("config");
-  std::optional<Config> config = LoadOrReport(path);
+  std::optional<Config> config =
+      LoadOrReport(path, " in the configuration; nothing was started");
   if (!config) return kExitConfig;
   std::string level = f.Get("log-level", config->log.level);
   Result<LogLevel> lv = ParseLogLevel(level);
@@ -116,7 +147,8 @@ int CmdRun(const Flags& f) {
         SdNotifyReady().IgnoreError("not under systemd");
         continue;
       }
-      agent.Reload(std::move(*r.config));
+      agent.Reload(std::move(*r.config))
+          .IgnoreError("Reload logged why and kept the running config");
       SdNotifyReady().IgnoreError("not under systemd");
       continue;
     }
@@ -135,15 +167,11 @@ int CmdRun(const Flags& f) {
 
 int CmdCheckConfig(const Flags& f) {
   std::string path = f.Get("config");
-  LoadResult r = LoadConfig(path);
-  if (!r.ok()) {
-    PrintErr(r.ErrorText());
-    PrintErr(std::to_string(r.errors.size()) + " problem(s) found.\n");
-    return kExitConfig;
-  }
+  std::optional<Config> c = LoadOrReport(path, "");
+  if (!c) return kExitConfig;
   std::printf("%s: ok (%zu miners, %zu miner files, %zu rule files)\n",
-              path.c_str(), r.config->miners.size(),
-              r.config->miner_files.size(), r.config->rule_files.size());
+              path.c_str(), c->miners.size(), c->miner_files.size(),
+              c->rule_files.size());
   return kExitOk;
 }
 

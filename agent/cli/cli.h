@@ -9,6 +9,7 @@
 #ifndef RIGWATCH_AGENT_CLI_CLI_H_
 #define RIGWATCH_AGENT_CLI_CLI_H_
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -56,14 +57,15 @@ bool RunHealthChecks(const std::string& config_path, bool web,
                      std::string* out);
 
 // A minimal HTTP/1.1 exchange with the running agent (loopback CLI calls):
-// returns the status code and body. 3 s deadline.
+// returns the status code and body. `timeout` bounds each read and write.
 struct HttpReply {
   int status = 0;
   std::string body;
 };
-Result<HttpReply> HttpCall(const std::string& host, uint16_t port,
-                           const std::string& method, const std::string& path,
-                           const std::string& extra_headers = "");
+Result<HttpReply> HttpCall(
+    const std::string& host, uint16_t port, const std::string& method,
+    const std::string& path, const std::string& extra_headers = "",
+    std::chrono::seconds timeout = std::chrono::seconds(3));
 
 // One subcommand of the CLI.
 struct Command {

@@ -13,6 +13,7 @@
 #include "agent/app/config_map.h"
 #include "agent/backup/backup.h"
 #include "agent/cli/cli.h"
+#include "agent/common/file_read.h"
 #include "agent/common/rfc3339.h"
 #include "agent/common/units.h"
 #include "agent/config/config.h"
@@ -22,6 +23,7 @@
 #include "agent/rules/prometheus_export.h"
 #include "agent/store/csv.h"
 #include "agent/store/rocks_store.h"
+#include "exporters/json_util.h"
 #include "exporters/registry.h"
 
 namespace rigwatch {
@@ -34,6 +36,9 @@ void Err(const std::string& s) { std::fputs((s + "\n").c_str(), stderr); }
 std::optional<Config> Load(const Flags& f) {
   LoadOptions lo;
   lo.check_writable = false;  // read-only commands work on read-only media
+  // The password file is the agent's (often 0600): an operator's export or
+  // backup listing must not depend on reading it.
+  lo.check_files = false;
   LoadResult r = LoadConfig(f.Get("config"), lo);
   if (!r.ok()) {
     std::fputs(r.ErrorText().c_str(), stderr);
@@ -356,33 +361,6 @@ int CmdRulesCheck(const Flags& f) {
   return kExitOk;
 }
 
-int CmdMinerRestart(const Flags& f) {
-  std::optional<Config> c = Load(f);
-  if (!c) return kExitConfig;
-  if (f.positional.size() != 1) {
-    Err("usage: rigwatch miner restart NAME --config FILE");
-    return kExitUsage;
-  }
-  const std::string& name = f.positional[0];
-  for (const MinerConfig& m : c->miners) {
-    if (m.name != name) continue;
-    Result<HostPort> hp = ParseHostPort(m.address, 0);
-    if (!hp.ok()) break;
-    Result<std::string> r =
-        RestartOnce({m.name, m.kind, hp->host, hp->port},
-                    std::chrono::seconds(30), &FindExporter);
-    if (!r.ok()) {
-      Err("rigwatch miner restart: " + r.status().ToString());
-      return kExitFailure;
-    }
-    std::printf("%s: restart accepted\n", name.c_str());
-    return kExitOk;
-  }
-  Err("rigwatch miner restart: no miner named \"" + name +
-      "\" under miners: in " + c->file);
-  return kExitFailure;
-}
-
 int CmdNotifyTest(const Flags& f) {
   std::optional<Config> c = Load(f);
   if (!c) return kExitConfig;
@@ -406,6 +384,102 @@ int CmdNotifyTest(const Flags& f) {
   return kExitOk;
 }
 
+// The name as one URL path segment or query value.
+std::string PercentEncode(std::string_view in) {
+  std::string out;
+  for (unsigned char ch : in) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
+      out += static_cast<char>(ch);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", ch);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// One request to the running agent at http.listen (a wildcard address is
+// reached on loopback), with --user/--password-file credentials when given.
+// Prints the reason and returns nullopt when there is no usable answer
+// (unreachable, 401); any other status is the caller's to judge.
+std::optional<HttpReply> CallAgent(const Config& c, const Flags& f,
+                                   const std::string& cmd,
+                                   const std::string& method,
+                                   const std::string& path,
+                                   std::chrono::seconds timeout) {
+  Result<HostPort> hp = ParseHostPort(c.http.listen, 9842);
+  if (!hp.ok()) {
+    Err(cmd + ": " + hp.status().message());
+    return std::nullopt;
+  }
+  std::string host = hp->host == "0.0.0.0" ? "127.0.0.1"
+                     : hp->host == "::"    ? "::1"
+                                           : hp->host;
+  std::string auth;
+  if (f.Has("user")) {
+    Result<std::string> pass = ReadCappedFile(
+        f.Get("password-file"), kMaxSecretFileBytes, "--password-file");
+    if (!pass.ok()) {
+      Err(cmd + ": " + pass.status().message());
+      return std::nullopt;
+    }
+    std::string pw = *pass;
+    pw = pw.substr(0, pw.find_first_of("\r\n"));
+    auth = "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pw) +
+           "\r\n";
+  }
+  Result<HttpReply> r = HttpCall(host, hp->port, method, path, auth, timeout);
+  if (!r.ok()) {
+    Err(cmd + ": the agent does not answer: " + r.status().message());
+    return std::nullopt;
+  }
+  if (r->status == 401) {
+    Err(cmd +
+        ": the agent wants credentials: --user NAME --password-file FILE");
+    return std::nullopt;
+  }
+  return *r;
+}
+
+// The restart goes through the running agent: its journal, cooldown, limits
+// and fleet guard apply, and it knows the miners of miner_files too.
+int CmdMinerRestart(const Flags& f) {
+  std::optional<Config> c = Load(f);
+  if (!c) return kExitConfig;
+  if (f.positional.size() != 1) {
+    Err("usage: rigwatch miner restart NAME --config FILE [--force]");
+    return kExitUsage;
+  }
+  const std::string& name = f.positional[0];
+  const bool force = f.Has("force");
+  // The agent answers after the miner did (at most twice the scrape
+  // timeout), so wait a little longer than that.
+  const auto wait =
+      std::chrono::duration_cast<std::chrono::seconds>(c->scrape.timeout * 2) +
+      std::chrono::seconds(5);
+  std::optional<HttpReply> r =
+      CallAgent(*c, f, "rigwatch miner restart", "POST",
+                "/api/v1/miners/" + PercentEncode(name) + "/restart" +
+                    (force ? "?force=1" : ""),
+                wait);
+  if (!r) return kExitFailure;
+  if (r->status != 200) {
+    std::string why = std::to_string(r->status) + " " + r->body;
+    Result<json_util::Json> j = json_util::ParseLenient(r->body, "reply");
+    if (j.ok()) {
+      if (auto e = json_util::ToStringView(json_util::Field(*j, "error"))) {
+        why = std::string(*e);
+      }
+    }
+    Err("rigwatch miner restart: " + name + ": " + why);
+    return kExitFailure;
+  }
+  std::printf("%s: restart accepted%s\n", name.c_str(),
+              force ? " (forced: cooldown and limit skipped)" : "");
+  return kExitOk;
+}
+
 // Mute talks to the running agent: the store belongs to it.
 int CmdMute(const Flags& f) {
   std::optional<Config> c = Load(f);
@@ -414,52 +488,19 @@ int CmdMute(const Flags& f) {
     Err("usage: rigwatch mute NAME --for 2h --config FILE (or --off)");
     return kExitUsage;
   }
-  Result<HostPort> hp = ParseHostPort(c->http.listen, 9842);
-  if (!hp.ok()) {
-    Err(hp.status().message());
-    return kExitConfig;
-  }
-  std::string host = hp->host == "0.0.0.0" ? "127.0.0.1"
-                     : hp->host == "::"    ? "::1"
-                                           : hp->host;
   std::string dur = f.Get("for", "2h");
   Result<std::chrono::milliseconds> d = ParseDuration(dur);
   if (!d.ok()) {
     Err("rigwatch mute: --for: " + d.status().message());
     return kExitUsage;
   }
-  std::string target;
-  for (unsigned char ch : f.positional[0]) {  // percent-encode the name
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
-      target += static_cast<char>(ch);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", ch);
-      target += buf;
-    }
-  }
   bool off = f.Has("off");
-  std::string path =
-      "/api/v1/mute?target=" + target + (off ? "" : "&for=" + dur);
-  std::string auth;
-  if (f.Has("user")) {
-    std::ifstream pf(f.Get("password-file"));
-    std::string pass;
-    std::getline(pf, pass);
-    auth = "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pass) +
-           "\r\n";
-  }
-  Result<HttpReply> r =
-      HttpCall(host, hp->port, off ? "DELETE" : "POST", path, auth);
-  if (!r.ok()) {
-    Err("rigwatch mute: the agent does not answer: " + r.status().message());
-    return kExitFailure;
-  }
-  if (r->status == 401) {
-    Err("rigwatch mute: the agent wants credentials: --user NAME "
-        "--password-file FILE");
-    return kExitFailure;
-  }
+  std::string path = "/api/v1/mute?target=" + PercentEncode(f.positional[0]) +
+                     (off ? "" : "&for=" + dur);
+  std::optional<HttpReply> r =
+      CallAgent(*c, f, "rigwatch mute", off ? "DELETE" : "POST", path,
+                std::chrono::seconds(3));
+  if (!r) return kExitFailure;
   if (r->status != 200) {
     Err("rigwatch mute: " + std::to_string(r->status) + " " + r->body);
     return kExitFailure;
@@ -533,9 +574,14 @@ std::vector<Command> OperationalCommands() {
        {kConfig},
        CmdRulesCheck},
       {"miner restart",
-       "ask one configured miner to restart",
-       "rigwatch miner restart NAME --config FILE",
-       {kConfig},
+       "ask the running agent to restart one miner (journal, cooldown, "
+       "limits and fleet guard apply)",
+       "rigwatch miner restart NAME --config FILE [--force]",
+       {kConfig,
+        {"force", false,
+         "skip the cooldown and the attempt limit (journaled as forced)"},
+        {"user", true, "basic auth user of the agent"},
+        {"password-file", true, "file with that user's password"}},
        CmdMinerRestart},
       {"notify test",
        "send a test mail through notify.smtp",

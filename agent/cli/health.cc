@@ -16,7 +16,8 @@
 namespace rigwatch {
 Result<HttpReply> HttpCall(const std::string& host, uint16_t port,
                            const std::string& method, const std::string& path,
-                           const std::string& extra_headers) {
+                           const std::string& extra_headers,
+                           std::chrono::seconds timeout) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
@@ -30,7 +31,7 @@ Result<HttpReply> HttpCall(const std::string& host, uint16_t port,
     freeaddrinfo(res);
     return ErrnoToStatus(errno, "socket");
   }
-  timeval tv{3, 0};
+  timeval tv{static_cast<time_t>(timeout.count()), 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   rc = ::connect(fd, res->ai_addr, res->ai_addrlen);

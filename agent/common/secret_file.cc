@@ -1,18 +1,13 @@
 #include "agent/common/secret_file.h"
 
-#include <cerrno>
-#include <fstream>
-#include <sstream>
+#include "agent/common/file_read.h"
 
 namespace rigwatch {
 
 Result<std::string> ReadSecretFile(const std::string& path,
                                    std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoToStatus(errno, std::string(what) + " " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string pw = ss.str();
+  RW_ASSIGN_OR_RETURN(std::string pw,
+                      ReadCappedFile(path, kMaxSecretFileBytes, what));
   if (!pw.empty() && pw.back() == '\n') pw.pop_back();
   if (!pw.empty() && pw.back() == '\r') pw.pop_back();
   return pw;

@@ -1,5 +1,6 @@
 // Passwords live in files named by the config (`password_file:`), never in
-// the config itself. One reader for all of them.
+// the config itself. One reader for all of them, over ReadCappedFile
+// (agent/common/file_read.h): a regular file of at most 64 KiB.
 #ifndef RIGWATCH_AGENT_COMMON_SECRET_FILE_H_
 #define RIGWATCH_AGENT_COMMON_SECRET_FILE_H_
 

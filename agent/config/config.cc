@@ -16,9 +16,11 @@
 #include <fstream>
 #include <functional>
 #include <set>
-#include <sstream>
 
+#include "agent/common/file_read.h"
 #include "agent/common/log.h"
+#include "agent/common/secret_file.h"
+#include "agent/common/smtp_auth_policy.h"
 #include "agent/common/units.h"
 #include "agent/common/yaml_mark.h"
 #include "agent/config/target_files.h"
@@ -250,7 +252,13 @@ class Walker {
 void LoadHttp(Walker& w, const YAML::Node& n, HttpConfig* c) {
   w.Map(n, "http",
         {{"listen",
-          [&](auto& v) { w.NonEmptyString(v, "http.listen", &c->listen); }},
+          [&](const YAML::Node& v) {
+            w.NonEmptyString(v, "http.listen", &c->listen);
+            if (!v.IsScalar() || v.Scalar().empty()) return;
+            if (Status s = ValidateListenAddress(v.Scalar()); !s.ok()) {
+              w.Error(v, "http.listen: " + s.message());
+            }
+          }},
          {"read_timeout",
           [&](auto& v) { w.Dur(v, "http.read_timeout", &c->read_timeout); }},
          {"threads",
@@ -381,7 +389,8 @@ void LoadHost(Walker& w, const YAML::Node& n, HostConfig* c) {
         }}});
 }
 
-void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out) {
+void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out,
+                const LoadOptions& opts) {
   std::vector<std::string_view> kinds = KnownKinds();
   std::vector<std::string> kind_names(kinds.begin(), kinds.end());
   std::set<std::string> names;
@@ -451,18 +460,22 @@ void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out) {
       w.Error(name_node, "miners: duplicate miner name \"" + m.name + "\"");
       complete = false;
     }
-    if (!m.password_file.empty() &&
-        access(m.password_file.c_str(), R_OK) != 0) {
-      w.Error(e["auth"]["password_file"],
-              "miners.auth.password_file: cannot read \"" + m.password_file +
-                  "\": " + std::strerror(errno));
-      complete = false;
+    if (opts.check_files && !m.password_file.empty()) {
+      Result<std::string> pw =
+          ReadSecretFile(m.password_file, "miners.auth.password_file");
+      if (!pw.ok()) {
+        w.Error(e["auth"]["password_file"], pw.status().message());
+        complete = false;
+      } else {
+        ScrubSecret(*pw);
+      }
     }
     if (complete) out->push_back(std::move(m));
   });
 }
 
-void LoadNotify(Walker& w, const YAML::Node& n, NotifyConfig* c) {
+void LoadNotify(Walker& w, const YAML::Node& n, NotifyConfig* c,
+                const LoadOptions& opts) {
   w.Map(
       n, "notify",
       {{"smtp",
@@ -505,6 +518,11 @@ void LoadNotify(Walker& w, const YAML::Node& n, NotifyConfig* c) {
                     w.Bool(x, "notify.smtp.insecure_skip_verify",
                            &s->insecure_skip_verify);
                   }},
+                 {"allow_plaintext_auth",
+                  [&](auto& x) {
+                    w.Bool(x, "notify.smtp.allow_plaintext_auth",
+                           &s->allow_plaintext_auth);
+                  }},
                  {"timeout", [&](auto& x) {
                     w.Dur(x, "notify.smtp.timeout", &s->timeout);
                   }}});
@@ -517,6 +535,22 @@ void LoadNotify(Walker& w, const YAML::Node& n, NotifyConfig* c) {
                     "notify.smtp.url: expected smtp://host:port or "
                     "smtps://host:port, got \"" +
                         s->url + "\"");
+          }
+          if (!v.IsMap()) return;
+          if (std::string why = PlaintextAuthProblem(
+                  s->url, s->starttls == "required", !s->username.empty(),
+                  s->allow_plaintext_auth);
+              !why.empty()) {
+            w.Error(v["username"], "notify.smtp.username: " + why);
+          }
+          if (opts.check_files && !s->password_file.empty()) {
+            Result<std::string> pw =
+                ReadSecretFile(s->password_file, "notify.smtp.password_file");
+            if (!pw.ok()) {
+              w.Error(v["password_file"], pw.status().message());
+            } else {
+              ScrubSecret(*pw);
+            }
           }
         }},
        {"alertmanager",
@@ -685,11 +719,33 @@ Result<HostPort> ParseHostPort(std::string_view address_view,
   return hp;
 }
 
+Status ValidateListenAddress(std::string_view address) {
+  RW_ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(address, 0));
+  if (hp.port == 0) {
+    return InvalidArgumentError("invalid address \"" + std::string(address) +
+                                "\": a port is required (e.g. 0.0.0.0:9842)");
+  }
+  in_addr v4;
+  in6_addr v6;
+  if (::inet_pton(AF_INET, hp.host.c_str(), &v4) != 1 &&
+      ::inet_pton(AF_INET6, hp.host.c_str(), &v6) != 1) {
+    return InvalidArgumentError(
+        "invalid address \"" + std::string(address) + "\": \"" + hp.host +
+        "\" is not an IP address (listen on 0.0.0.0, 127.0.0.1, [::] ...)");
+  }
+  return Status::Ok();
+}
+
 LoadResult LoadConfigFromString(const std::string& yaml,
                                 const std::string& path,
                                 const LoadOptions& opts) {
   LoadResult result;
   Walker w(path, &result.errors);
+  if (std::optional<TextPosition> cr = FindLoneCarriageReturn(yaml)) {
+    result.errors.push_back({SourceLocation{path, cr->line, cr->column},
+                             std::string(LoneCarriageReturnMessage())});
+    return result;
+  }
   YAML::Node root;
   try {
     root = YAML::Load(yaml);
@@ -701,7 +757,9 @@ LoadResult LoadConfigFromString(const std::string& yaml,
   c.file = path;
   try {
     if (root.IsNull()) {
-      // An empty file is a valid config: every default applies.
+      // An empty file is a valid config: every default applies. A reload
+      // refuses it (the file was caught mid-write), so it is marked.
+      c.empty = true;
     } else if (!root.IsMap()) {
       w.Error(root, std::string("expected a map of sections at the top "
                                 "level, got ") +
@@ -721,12 +779,16 @@ LoadResult LoadConfigFromString(const std::string& yaml,
                 if (v.IsMap() && v["timeout"]) timeout_node.reset(v["timeout"]);
               }},
              {"host", [&](auto& v) { LoadHost(w, v, &c.host); }},
-             {"miners", [&](auto& v) { LoadMiners(w, v, &c.miners); }},
+             {"miners",
+              [&](auto& v) {
+                c.miners_listed = true;
+                LoadMiners(w, v, &c.miners, opts);
+              }},
              {"miner_files",
               [&](auto& v) { w.StringList(v, "miner_files", &c.miner_files); }},
              {"rule_files",
               [&](auto& v) { w.StringList(v, "rule_files", &c.rule_files); }},
-             {"notify", [&](auto& v) { LoadNotify(w, v, &c.notify); }},
+             {"notify", [&](auto& v) { LoadNotify(w, v, &c.notify, opts); }},
              {"actions", [&](auto& v) { LoadActions(w, v, &c.actions); }},
              {"backup", [&](auto& v) { LoadBackup(w, v, &c.backup); }},
              {"log", [&](const YAML::Node& v) {
@@ -768,18 +830,21 @@ LoadResult LoadConfigFromString(const std::string& yaml,
 }
 
 LoadResult LoadConfig(const std::string& path, const LoadOptions& opts) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  Result<std::string> text =
+      ReadCappedFile(path, kMaxConfigFileBytes, "config file");
+  if (!text.ok()) {
     LoadResult r;
     ConfigError e;
     e.location.file = path;
-    e.message = ErrnoToStatus(errno, "cannot open config file").message();
+    // The location names the file already.
+    e.message = text.status().message();
+    if (e.message.rfind(path + ": ", 0) == 0) {
+      e.message.erase(0, path.size() + 2);
+    }
     r.errors.push_back(std::move(e));
     return r;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return LoadConfigFromString(ss.str(), path, opts);
+  return LoadConfigFromString(*text, path, opts);
 }
 
 Result<MinerTarget> ToMinerTarget(const MinerConfig& m) {

@@ -22,6 +22,7 @@ using Millis = std::chrono::milliseconds;
 struct BasicAuthUser {
   std::string name;
   std::string bcrypt_hash;  // "$2b$..." or "$2y$..." as htpasswd -B writes
+  bool operator==(const BasicAuthUser&) const = default;
 };
 
 struct HttpConfig {
@@ -29,6 +30,7 @@ struct HttpConfig {
   Millis read_timeout{5000};
   int threads = 8;
   std::vector<BasicAuthUser> basic_auth_users;
+  bool operator==(const HttpConfig&) const = default;
 };
 
 struct StorageConfig {
@@ -38,6 +40,7 @@ struct StorageConfig {
   std::optional<uint64_t> max_bytes;
   uint64_t min_free_bytes = 100'000'000;
   std::string sync = "round";  // round | always
+  bool operator==(const StorageConfig&) const = default;
 };
 
 struct ScrapeConfig {
@@ -48,6 +51,7 @@ struct ScrapeConfig {
   int breaker_failures = 10;
   Millis breaker_open{300000};
   uint64_t max_response_bytes = 1 << 20;
+  bool operator==(const ScrapeConfig&) const = default;
 };
 
 struct HostServiceConfig {
@@ -55,6 +59,7 @@ struct HostServiceConfig {
   std::vector<std::string> check;    // argv, run without a shell
   std::vector<std::string> restart;  // argv, run without a shell
   Millis timeout{30000};
+  bool operator==(const HostServiceConfig&) const = default;
 };
 
 struct HostConfig {
@@ -62,6 +67,7 @@ struct HostConfig {
   std::string root = "/";
   std::vector<std::string> filesystems = {"/"};
   std::vector<HostServiceConfig> services;
+  bool operator==(const HostConfig&) const = default;
 };
 
 // Where a config item came from, for messages about it later.
@@ -70,6 +76,7 @@ struct SourceLocation {
   int line = 0;    // 1-based
   int column = 0;  // 1-based
   std::string ToString() const;
+  bool operator==(const SourceLocation&) const = default;
 };
 
 struct MinerConfig {
@@ -83,6 +90,7 @@ struct MinerConfig {
   std::string username;
   std::string password_file;
   SourceLocation location;
+  bool operator==(const MinerConfig&) const = default;
 };
 
 struct SmtpConfig {
@@ -94,11 +102,16 @@ struct SmtpConfig {
   std::string password_file;  // the password never appears in the config
   std::string ca_file;
   bool insecure_skip_verify = false;
+  // AUTH over a connection that may not be encrypted (no TLS, or STARTTLS
+  // only when offered) is refused unless this is set.
+  bool allow_plaintext_auth = false;
   Millis timeout{30000};
+  bool operator==(const SmtpConfig&) const = default;
 };
 
 struct AlertmanagerConfig {
   std::string url;  // empty: disabled
+  bool operator==(const AlertmanagerConfig&) const = default;
 };
 
 struct NotifyConfig {
@@ -107,6 +120,7 @@ struct NotifyConfig {
   Millis group_wait{30000};
   Millis repeat_interval{4LL * 3600 * 1000};
   std::string external_url;  // base of links in mails ("http://host:9842")
+  bool operator==(const NotifyConfig&) const = default;
 };
 
 struct ActionsConfig {
@@ -115,6 +129,7 @@ struct ActionsConfig {
   Millis restart_window{3600000};
   Millis restart_grace{300000};
   double guard_fraction = 0.3;
+  bool operator==(const ActionsConfig&) const = default;
 };
 
 struct BackupConfig {
@@ -122,10 +137,12 @@ struct BackupConfig {
   Millis every{24LL * 3600 * 1000};
   int keep = 7;
   std::vector<std::string> after_command;  // argv, run without a shell
+  bool operator==(const BackupConfig&) const = default;
 };
 
 struct LogConfig {
   std::string level = "info";
+  bool operator==(const LogConfig&) const = default;
 };
 
 struct Config {
@@ -141,6 +158,11 @@ struct Config {
   ActionsConfig actions;
   BackupConfig backup;
   LogConfig log;
+  // The file set no key at all (empty, or only comments): every default.
+  bool empty = false;
+  // The file has a `miners:` key (`miners: []` means "no miners" on purpose).
+  bool miners_listed = false;
+  bool operator==(const Config&) const = default;
 };
 
 // One problem found in a config file.
@@ -155,6 +177,9 @@ struct LoadOptions {
   // Check that storage.path (or the directory that would hold it) is
   // writable. Never creates or modifies anything.
   bool check_writable = true;
+  // Check that files the config points at and that only the agent reads
+  // (notify.smtp.password_file) exist, are regular and within their cap.
+  bool check_files = true;
 };
 
 // Loads and validates a config file. On failure returns every problem found
@@ -192,8 +217,13 @@ Result<HostPort> ParseHostPort(std::string_view address, uint16_t default_port);
 
 // The poller's target for a configured miner: address split, `http_port:`
 // and `auth:` carried over (the password stays in its file). Fails only on an
-// address LoadConfig would have refused. The agent and the CLI both use it.
+// address LoadConfig would have refused.
 Result<MinerTarget> ToMinerTarget(const MinerConfig& m);
+
+// An address to listen on: an IP literal and a port ("0.0.0.0:9842",
+// "[::1]:9842"). InvalidArgument naming the address otherwise
+// ("999.1.1.1:99999", "localhost:80", "0.0.0.0").
+Status ValidateListenAddress(std::string_view address);
 
 }  // namespace rigwatch
 

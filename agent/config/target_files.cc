@@ -5,12 +5,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <exception>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
+#include "agent/common/file_read.h"
 #include "agent/common/yaml_mark.h"
 #include "agent/config/config.h"
 #include "exporters/registry.h"
@@ -26,6 +26,19 @@ std::string At(const std::string& path, const YAML::Mark& m) {
 
 bool HasGlobChars(const std::string& p) {
   return p.find_first_of("*?[") != std::string::npos;
+}
+
+// True when the directory a glob pattern starts from does not exist (a
+// miner directory not mounted yet): the pattern matches nothing, which is
+// allowed, rather than failing to list.
+bool GlobBaseMissing(const std::string& pattern) {
+  const std::string fixed = pattern.substr(0, pattern.find_first_of("*?["));
+  const size_t slash = fixed.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : fixed.substr(0, slash);
+  struct stat st {};
+  return stat(dir.c_str(), &st) != 0 && errno == ENOENT;
 }
 
 std::string KnownKindsText(const ExporterLookup& lookup) {
@@ -160,6 +173,9 @@ TargetFiles::Update TargetFiles::Poll() {
       for (size_t i = 0; i < g.gl_pathc; ++i) files.push_back(g.gl_pathv[i]);
     } else if (rc == GLOB_NOMATCH) {
       if (!HasGlobChars(pat)) errors.push_back(pat + ": no such file");
+    } else if (rc == GLOB_ABORTED && HasGlobChars(pat) &&
+               GlobBaseMissing(pat)) {
+      // Nothing to match yet.
     } else {
       errors.push_back(pat + ": cannot list the files it matches");
     }
@@ -189,14 +205,12 @@ TargetFiles::Update TargetFiles::Poll() {
   std::vector<MinerTarget> all;
   std::map<std::string, std::string> where;  // name -> file
   for (const std::string& f : files) {
-    std::ifstream in(f);
-    if (!in) {
-      errors.push_back(f + ": cannot open");
+    Result<std::string> text = ReadConfigText(f, "miner file");
+    if (!text.ok()) {
+      errors.push_back(text.status().message());
       continue;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    Result<std::vector<MinerTarget>> r = ParseTargetFile(ss.str(), f, lookup_);
+    Result<std::vector<MinerTarget>> r = ParseTargetFile(*text, f, lookup_);
     if (!r.ok()) {
       errors.push_back(r.status().message());
       continue;

@@ -1,6 +1,6 @@
 // Where one Request of a kind goes: the API or the web side of the miner,
-// with or without its credentials. Shared by the engine (polls, restarts)
-// and RestartOnce (the CLI), so both address a miner the same way.
+// with or without its credentials. One place for the engine's polls and
+// restarts, so both address a miner the same way.
 #ifndef RIGWATCH_AGENT_POLLER_EXCHANGE_H_
 #define RIGWATCH_AGENT_POLLER_EXCHANGE_H_
 

@@ -104,48 +104,4 @@ Status Poller::RestartMiner(const std::string& name, Duration timeout) {
   return f.get();
 }
 
-Result<std::string> RestartOnce(const MinerTarget& target, Duration timeout,
-                                ExporterLookup lookup) {
-  const Exporter* e = OrDefault(std::move(lookup))(target.kind);
-  if (e == nullptr) {
-    return NotFoundError("restart " + target.name + ": unknown kind \"" +
-                         target.kind + "\"");
-  }
-  const uint16_t port = target.port != 0 ? target.port : e->DefaultPort();
-  const std::string context = target.kind + " " + target.name + " (" +
-                              FormatHostPort(target.host, port) + "): restart";
-  RW_ASSIGN_OR_RETURN(std::unique_ptr<EventLoop> loop, EventLoop::Create());
-  const SteadyTime deadline = std::chrono::steady_clock::now() + timeout;
-  std::vector<Response> replies;
-  while (true) {
-    Result<std::optional<Request>> next = e->NextRestartRequest(replies);
-    if (!next.ok()) return next.status().WithContext(context);
-    if (!next->has_value()) break;
-    Result<Exchange> ex = ExchangeFor(*e, target, std::move(**next));
-    if (!ex.ok()) return ex.status().WithContext(context);
-    ex->deadline = deadline;
-    ex->connect_timeout = timeout;
-    ex->first_byte_timeout = timeout;
-    ex->fresh_connection = true;
-    std::optional<ExchangeResult> result;
-    {
-      LoopTransport transport(*loop, 1);
-      // The transport enforces the deadline; the bound here only guards
-      // against a bug leaving the loop spinning forever.
-      const SteadyTime hard_stop = deadline + std::chrono::seconds(2);
-      (void)transport.Start(std::move(ex).value(),
-                            [&](ExchangeResult r) { result = std::move(r); });
-      while (!result && std::chrono::steady_clock::now() < hard_stop) {
-        loop->RunOnce(hard_stop);
-      }
-    }
-    if (!result) return DeadlineExceededError(context + ": no answer in time");
-    replies.push_back(std::move(result->response));
-  }
-  if (replies.empty()) return InternalError(context + ": empty restart chain");
-  Status st = e->ParseRestartReply(replies.back());
-  if (!st.ok()) return st.WithContext(context);
-  return std::move(replies.back().body);
-}
-
 }  // namespace rigwatch

@@ -78,14 +78,6 @@ class Poller {
                          }};
 };
 
-// One restart exchange without a running Poller (`rigwatch miner restart
-// NAME`). Returns the reply body when the exporter judged the restart
-// accepted; NotFound for an unknown kind, otherwise the exporter's or the
-// transport's error with the miner as context. Blocks for at most about
-// `timeout`.
-Result<std::string> RestartOnce(const MinerTarget& target, Duration timeout,
-                                ExporterLookup lookup = nullptr);
-
 }  // namespace rigwatch
 
 #endif  // RIGWATCH_AGENT_POLLER_POLLER_H_

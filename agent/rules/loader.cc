@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
 
+#include "agent/common/file_read.h"
 #include "agent/common/units.h"
 #include "agent/common/yaml_mark.h"
 #include "agent/rules/expr.h"
@@ -468,14 +468,12 @@ Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths,
   std::map<std::string, std::string> names;
   RuleSet set;
   for (const std::string& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      errors.push_back(path + ": cannot read: " + std::strerror(errno));
+    Result<std::string> read = ReadConfigText(path, "rule file");
+    if (!read.ok()) {
+      errors.push_back(read.status().message());
       continue;
     }
-    std::stringstream buf;
-    buf << in.rdbuf();
-    std::string text = buf.str();
+    const std::string& text = *read;
     FileLoader(text, path, options, errors, names, set).Load(text);
   }
   return Finish(std::move(set), errors);

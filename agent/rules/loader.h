@@ -27,7 +27,7 @@ struct LoadOptions {
 //   FILE:LINE:COL: message
 // (1-based line and column; inside a condition string the column points at
 // the offending character). An unreadable file is reported as
-//   FILE: cannot read: <reason>
+//   FILE: rule file: cannot open: <reason>  (or: not a regular file, too large)
 // Thread-safe (no shared state).
 Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths,
                               const LoadOptions& options = {});

@@ -52,6 +52,9 @@ storage: { path: "{TMP}/data" }
 scrape: { interval: 2s, timeout: 1s, breaker_failures: 1000 }
 host: { enabled: false }
 miner_files: [ "{TMP}/targets.yaml" ]
+# Most of this fleet fails on purpose: the guard must not hold the restarts
+# of test_restart_command_reaches_the_miner back.
+actions: { guard_fraction: 1.0 }
 log: { level: info }
 """)
         # 12 AxeOS (v2.12) and 12 cgminer 4.11 miners on their own addresses.
@@ -138,18 +141,11 @@ log: { level: info }
                                 shares0)
 
     def test_restart_command_reaches_the_miner(self):
-        cfg = os.path.join(self.agent.tmp, "restart.yaml")
-        addr = {m["name"]: m["address"] for m in self.sim.call("GET", "/miners")["miners"]}
-        with open(cfg, "w") as f:
-            f.write(f"""
-storage: {{ path: "{self.agent.tmp}/data" }}
-miners:
-  - {{ name: sim-cgminer-0009, kind: cgminer, address: "{addr['sim-cgminer-0009']}" }}
-  - {{ name: sim-cgminer-0005, kind: cgminer, address: "{addr['sim-cgminer-0005']}" }}
-  - {{ name: sim-axeos-0010, kind: bitaxe, address: "{addr['sim-axeos-0010']}" }}
-""")
+        # Through the running agent, which knows these miners from its
+        # miner_files.
         for name in ("sim-cgminer-0009", "sim-axeos-0010"):
-            p = subprocess.run([RIGWATCH, "miner", "restart", name, "--config", cfg],
+            p = subprocess.run([RIGWATCH, "miner", "restart", name,
+                                "--config", self.agent.config_path],
                                capture_output=True, text=True, timeout=60)
             self.assertEqual(p.returncode, 0, p.stderr)
             wait_until(lambda: any(r["what"] in ("restart", "POST /api/system/restart")
@@ -157,7 +153,8 @@ miners:
                        what=f"restart request seen by {name}")
         # Code 45: a clear, distinct refusal.
         p = subprocess.run([RIGWATCH, "miner", "restart", "sim-cgminer-0005",
-                            "--config", cfg], capture_output=True, text=True, timeout=60)
+                            "--config", self.agent.config_path],
+                           capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 1)
         self.assertIn("permission_denied", p.stderr)
         self.assertIn("Code 45", p.stderr)

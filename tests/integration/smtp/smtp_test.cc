@@ -195,6 +195,37 @@ TEST_F(SmtpTest, StartTlsRequiredWithAuthAndVerifiedCertificate) {
   EXPECT_EQ(logs.find("wrong-password"), std::string::npos) << logs;
 }
 
+// A server without STARTTLS that takes AUTH in cleartext: rigwatch refuses
+// to send the password there unless allow_plaintext_auth says so.
+TEST_F(SmtpTest, AuthWithoutTlsIsRefusedUnlessAllowed) {
+  StartSink({"--auth", "rigwatch", "s3cret-Pa55"});
+  const std::string pw_file = dir_ + "/password";
+  std::ofstream(pw_file) << "s3cret-Pa55\n";
+  SmtpOptions o = Options();
+  o.username = "rigwatch";
+  o.password_file = pw_file;
+  for (StartTls mode : {StartTls::kOpportunistic, StartTls::kOff}) {
+    o.starttls = mode;
+    Status s = SendTestMail(o);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+    EXPECT_NE(s.message().find("AUTH would be sent without TLS"),
+              std::string::npos)
+        << s.message();
+    EXPECT_EQ(s.message().find("s3cret"), std::string::npos);
+  }
+  EXPECT_TRUE(Messages(dir_).empty());
+
+  o.starttls = StartTls::kOpportunistic;
+  o.allow_plaintext_auth = true;
+  Status s = SendTestMail(o);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto msgs = Messages(dir_);
+  ASSERT_EQ(msgs.size(), 1u);
+  std::string meta = Meta(msgs[0]);
+  EXPECT_NE(meta.find("\"tls\": false"), std::string::npos) << meta;
+  EXPECT_NE(meta.find("\"login\": \"rigwatch\""), std::string::npos) << meta;
+}
+
 TEST_F(SmtpTest, StartTlsRequiredFailsAgainstPlainServer) {
   StartSink();
   SmtpOptions o = Options();

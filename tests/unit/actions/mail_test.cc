@@ -152,6 +152,28 @@ TEST(SmtpOptionsTest, Validation) {
   EXPECT_FALSE(ParseStartTls("yes").ok());
 }
 
+TEST(SmtpOptionsTest, AuthNeedsCertainTlsOrTheOverride) {
+  SmtpOptions o;
+  o.from = "a@b.c";
+  o.to = {"d@e.f"};
+  o.username = "u";
+  o.password_file = "/run/secret";
+  o.starttls = StartTls::kOpportunistic;
+  Status s = ValidateSmtpOptions(o);
+  EXPECT_NE(s.message().find("AUTH would be sent without TLS"),
+            std::string::npos)
+      << s.ToString();
+  o.starttls = StartTls::kRequired;
+  EXPECT_TRUE(ValidateSmtpOptions(o).ok());
+  o.starttls = StartTls::kOff;
+  o.url = "smtps://mail.example:465";
+  EXPECT_TRUE(ValidateSmtpOptions(o).ok());
+  o.url = "smtp://mail.example:25";
+  EXPECT_FALSE(ValidateSmtpOptions(o).ok());
+  o.allow_plaintext_auth = true;
+  EXPECT_TRUE(ValidateSmtpOptions(o).ok());
+}
+
 TEST(SmtpOptionsTest, UnreachableServerIsUnavailable) {
   SmtpOptions o;
   o.url = "smtp://127.0.0.1:1";  // nothing listens on port 1

@@ -149,6 +149,65 @@ TEST_F(RestartTest, CrashBetweenJournalAndSendIsNotResent) {
   EXPECT_EQ(r2->Request(Red(), false), "limit");
 }
 
+TEST_F(RestartTest, ManualRestartObeysCooldownAndLimitUnlessForced) {
+  auto r = Make();
+  Restarter::Outcome first = r->RequestManual("rig-1", false, false);
+  EXPECT_EQ(first.result, "ok");
+  EXPECT_EQ(first.reason, "");
+  clock_.Advance(minutes(2));
+  // A rule's restart and a manual one share the cooldown.
+  EXPECT_EQ(r->Request(Red(), false), "cooldown");
+  Restarter::Outcome again = r->RequestManual("rig-1", false, false);
+  EXPECT_EQ(again.result, "cooldown");
+  EXPECT_EQ(again.reason, "rig-1 was restarted 2m ago; the cooldown is 10m");
+  EXPECT_EQ(miner_.calls.size(), 1u);
+  Restarter::Outcome forced = r->RequestManual("rig-1", true, false);
+  EXPECT_EQ(forced.result, "ok");
+  EXPECT_EQ(miner_.calls.size(), 2u);
+  // Journaled as forced, and read back as such after an agent restart.
+  auto rows = kv_.List(RestartJournal::kNamespace);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].second, "ok");
+  EXPECT_EQ((*rows)[1].second, "ok forced");
+  auto entries = RestartJournal(&kv_).Load();
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_FALSE((*entries)[0].forced);
+  EXPECT_TRUE((*entries)[1].forced);
+  EXPECT_EQ((*entries)[1].result, "ok");
+  // A forced restart still counts: past the limit only --force goes on.
+  clock_.Advance(minutes(11));
+  EXPECT_EQ(r->RequestManual("rig-1", true, false).result, "ok");
+  clock_.Advance(minutes(11));
+  Restarter::Outcome limit = r->RequestManual("rig-1", false, false);
+  EXPECT_EQ(limit.result, "limit");
+  EXPECT_NE(limit.reason.find("3 times within the restart window"),
+            std::string::npos)
+      << limit.reason;
+  EXPECT_EQ(r->RequestManual("rig-1", true, false).result, "ok");
+  EXPECT_EQ(miner_.calls.size(), 4u);
+}
+
+TEST_F(RestartTest, ManualRestartHonoursTheFleetGuardEvenForced) {
+  auto r = Make();
+  Restarter::Outcome o = r->RequestManual("rig-1", true, true);
+  EXPECT_EQ(o.result, "suppressed");
+  EXPECT_NE(o.reason.find("fleet guard"), std::string::npos);
+  EXPECT_TRUE(miner_.calls.empty());
+}
+
+TEST_F(RestartTest, ForcedPendingEntryRecoversAsUnknownForced) {
+  RestartJournal journal(&kv_);
+  ASSERT_TRUE(journal.Begin("rig-1", clock_.Now(), /*forced=*/true).ok());
+  auto r = Make();
+  EXPECT_EQ(recovered_, 1);
+  auto rows = kv_.List(RestartJournal::kNamespace);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].second, "unknown forced");
+}
+
 TEST_F(RestartTest, FleetDownSuppressesEverything) {
   auto r = Make();
   EXPECT_EQ(r->Request(Red(), true), "suppressed");

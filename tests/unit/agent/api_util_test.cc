@@ -106,6 +106,16 @@ class FakeSource : public api::ApiSource {
     calls.push_back("unmute " + std::string(t));
     return Status::Ok();
   }
+  // Miners that exist, and the outcome each restart gets.
+  std::map<std::string, RestartOutcome> restarts;
+  Result<RestartOutcome> RestartMiner(std::string_view m, bool force) override {
+    calls.push_back("restart " + std::string(m) + (force ? " forced" : ""));
+    auto it = restarts.find(std::string(m));
+    if (it == restarts.end()) {
+      return NotFoundError("no miner named \"" + std::string(m) + "\"");
+    }
+    return it->second;
+  }
 };
 
 HttpRequest Req(std::string method, std::string path, std::string query = "") {
@@ -179,6 +189,39 @@ TEST(ApiRoutesTest, MuteAndUnmuteReachTheSource) {
           .status,
       400);
   EXPECT_EQ(src.calls.size(), 2u);  // refused requests change nothing
+}
+
+TEST(ApiRoutesTest, MinerRestartMapsOutcomesToStatusCodes) {
+  FakeSource src;
+  src.restarts["rig-1"] = {"ok", ""};
+  src.restarts["rig-2"] = {"cooldown", "rig-2 was restarted 5s ago"};
+  src.restarts["rig-3"] = {"timeout", "no reply"};
+  HttpResponse ok =
+      api::HandleMinerRestart(src, Req("POST", "/api/v1/miners/rig-1/restart"));
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, R"({"miner":"rig-1","result":"ok","forced":false})");
+  HttpResponse cool =
+      api::HandleMinerRestart(src, Req("POST", "/api/v1/miners/rig-2/restart"));
+  EXPECT_EQ(cool.status, 409);
+  EXPECT_NE(cool.body.find("restarted 5s ago"), std::string::npos) << cool.body;
+  EXPECT_EQ(api::HandleMinerRestart(
+                src, Req("POST", "/api/v1/miners/rig-3/restart", "force=1"))
+                .status,
+            502);
+  HttpResponse unknown =
+      api::HandleMinerRestart(src, Req("POST", "/api/v1/miners/nope/restart"));
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(unknown.body.find("no miner named"), std::string::npos);
+  EXPECT_EQ(
+      api::HandleMinerRestart(src, Req("POST", "/api/v1/miners/rig-1")).status,
+      404);
+  EXPECT_EQ(api::HandleMinerRestart(
+                src, Req("POST", "/api/v1/miners/rig-1/restart", "force=yes"))
+                .status,
+            400);
+  EXPECT_EQ(src.calls,
+            (std::vector<std::string>{"restart rig-1", "restart rig-2",
+                                      "restart rig-3 forced", "restart nope"}));
 }
 
 TEST(ApiRoutesTest, SeriesFromTheStore) {

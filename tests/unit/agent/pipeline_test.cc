@@ -165,7 +165,7 @@ class PipelineActionsTest : public ::testing::Test {
                                       [](const std::string&, Duration) {});
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     actions_ = std::move(*a);
-    pipeline_.Connect(&engine_, actions_.get());
+    pipeline_.Connect(&engine_, actions_);
     pipeline_.SetRuleMetrics({"miner_temperature_celsius"});
     ASSERT_TRUE(engine_.SetRules(std::move(*set)).ok());
     pipeline_.Start();
@@ -210,7 +210,7 @@ class PipelineActionsTest : public ::testing::Test {
   LiveState live_{{MinerMetricDescs()}};
   Pipeline pipeline_{&live_, nullptr};
   rules::RuleEngine engine_{&clock_, nullptr, &pipeline_};
-  std::unique_ptr<actions::Actions> actions_;
+  std::shared_ptr<actions::Actions> actions_;
 };
 
 TEST_F(PipelineActionsTest, AMutedAlertThatChangesLevelIsNotResolved) {

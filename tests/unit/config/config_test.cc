@@ -79,7 +79,10 @@ TEST(ConfigTest, ValuesAndDefaults) {
 TEST(ConfigTest, MissingFileIsAnError) {
   LoadResult r = LoadConfig("tests/fixtures/config/does-not-exist.yaml");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.ErrorText().find("cannot open config file"), std::string::npos);
+  EXPECT_NE(r.ErrorText().find("does-not-exist.yaml:0:0: config file: cannot "
+                               "open: No such file or directory"),
+            std::string::npos)
+      << r.ErrorText();
 }
 
 TEST(ConfigTest, CheckingDoesNotTouchTheDataDir) {
@@ -141,6 +144,68 @@ TEST(HostPortTest, MinerFileForms) {
               std::string::npos)
         << "error names the address: " << r.status().message();
   }
+}
+
+TEST(ListenAddressTest, OnlyAnIpLiteralAndAPort) {
+  for (const char* ok :
+       {"0.0.0.0:9842", "127.0.0.1:1", "[::]:9842", "[::1]:65535"}) {
+    EXPECT_TRUE(ValidateListenAddress(ok).ok()) << ok;
+  }
+  for (const char* bad : {"999.1.1.1:99999", "999.1.1.1:80", "localhost:80",
+                          "0.0.0.0", "0.0.0.0:0", "[::1]"}) {
+    Status s = ValidateListenAddress(bad);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find(std::string("\"") + bad + "\""),
+              std::string::npos)
+        << s.message();
+  }
+}
+
+TEST(ConfigTest, PlaintextAuthNeedsTheExplicitOverride) {
+  test_support::TempDir dir;
+  std::ofstream(dir.Sub("pw")) << "secret\n";
+  const std::string base =
+      "notify:\n  smtp:\n    url: \"smtp://127.0.0.1:2525\"\n"
+      "    from: a@example.com\n    to: [b@example.com]\n"
+      "    username: rigwatch\n    password_file: " +
+      dir.Sub("pw") + "\n";
+  LoadOptions lo;
+  lo.check_writable = false;
+  LoadResult refused = LoadConfigFromString(base, "c.yaml", lo);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.ErrorText().find("c.yaml:6:15: notify.smtp.username: AUTH "
+                                     "would be sent without TLS"),
+            std::string::npos)
+      << refused.ErrorText();
+  for (const char* fix :
+       {"    allow_plaintext_auth: true\n", "    starttls: required\n"}) {
+    LoadResult r = LoadConfigFromString(base + fix, "c.yaml", lo);
+    EXPECT_TRUE(r.ok()) << fix << r.ErrorText();
+  }
+  std::string smtps = base;
+  smtps.replace(smtps.find("smtp://"), 7, "smtps://");
+  EXPECT_TRUE(LoadConfigFromString(smtps, "c.yaml", lo).ok());
+  // No username, no AUTH: nothing to protect.
+  std::string anonymous =
+      "notify:\n  smtp:\n    from: a@example.com\n    to: [b@example.com]\n";
+  EXPECT_TRUE(LoadConfigFromString(anonymous, "c.yaml", lo).ok());
+}
+
+TEST(ConfigTest, MarksAnEmptyFileAndAnExplicitMinerList) {
+  LoadOptions lo;
+  lo.check_writable = false;
+  LoadResult empty = LoadConfigFromString("# nothing yet\n", "c.yaml", lo);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty.config->empty);
+  EXPECT_FALSE(empty.config->miners_listed);
+  LoadResult none = LoadConfigFromString("miners: []\n", "c.yaml", lo);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none.config->empty);
+  EXPECT_TRUE(none.config->miners_listed);
+  LoadResult log_only =
+      LoadConfigFromString("log: {level: info}\n", "c.yaml", lo);
+  ASSERT_TRUE(log_only.ok());
+  EXPECT_FALSE(log_only.config->miners_listed);
 }
 
 }  // namespace

@@ -210,21 +210,5 @@ TEST_F(PollerTest, RejectsBadOptions) {
   EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
 }
 
-TEST_F(PollerTest, RestartOnce) {
-  auto r = RestartOnce(T("rst", 3), seconds(2), Lookup());
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(*r, "RESTART");
-  auto denied = RestartOnce(T("ok", 0), seconds(2), Lookup());
-  EXPECT_EQ(denied.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(denied.status().message().find("): restart: unexpected reply"),
-            std::string::npos)
-      << denied.status().message();
-  auto cg = RestartOnce(T("cg", 2, "testcg"), seconds(2), Lookup());
-  EXPECT_FALSE(cg.ok());  // the fake replies "uptime=..." to anything
-  auto unknown = RestartOnce(MinerTarget{"x", "nokind", "127.0.0.1", 1},
-                             seconds(1), Lookup());
-  EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
-}
-
 }  // namespace
 }  // namespace rigwatch::testing

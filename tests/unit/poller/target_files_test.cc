@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -146,6 +147,20 @@ TEST_F(TargetFilesTest, MissingPlainPathIsAnErrorEmptyGlobIsNot) {
   TargetFiles missing({dir_ + "/none.yaml"}, kLookup);
   u = missing.Poll();
   EXPECT_EQ(u.error.message(), dir_ + "/none.yaml: no such file");
+  // A glob in a directory that is not there (not mounted yet) matches
+  // nothing, like an empty directory.
+  TargetFiles unmounted({dir_ + "/not-mounted/*.yaml"}, kLookup);
+  u = unmounted.Poll();
+  EXPECT_TRUE(u.error.ok()) << u.error.ToString();
+}
+
+TEST_F(TargetFilesTest, AMinerFileMustBeARegularFile) {
+  ASSERT_EQ(mkdir((dir_ + "/a_dir.yaml").c_str(), 0700), 0);
+  TargetFiles dir({dir_ + "/a_dir.yaml"}, kLookup);
+  TargetFiles::Update u = dir.Poll();
+  EXPECT_EQ(u.error.message(), dir_ +
+                                   "/a_dir.yaml: miner file: not a regular "
+                                   "file (a directory)");
 }
 
 }  // namespace

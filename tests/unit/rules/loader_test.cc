@@ -134,8 +134,8 @@ TEST(RulesLoaderTest, DuplicateNamesAcrossFilesAndUnreadableFile) {
                    a + ":2:11)"),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find("tests/fixtures/rules/does_not_exist.yaml: cannot read: "
-                   "No such file or directory"),
+  EXPECT_NE(m.find("tests/fixtures/rules/does_not_exist.yaml: rule file: "
+                   "cannot open: No such file or directory"),
             std::string::npos)
       << m;
   // Five duplicates plus the missing file.
