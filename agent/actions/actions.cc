@@ -167,6 +167,7 @@ void Actions::DrainRestarts(std::stop_token st) {
     // The guard is checked when the restart would be sent, not when it was
     // queued: a round reported in between counts.
     restarter_.Request(t, guard_.tripped());
+    worker_.Beat();  // each restart is bounded; a queue of them is progress
   }
 }
 
@@ -187,8 +188,10 @@ void Actions::Start() {
 }
 
 void Actions::Stop() {
-  worker_.Stop();
+  // The outbox first: its deliveries abort at once, while a restart in
+  // progress on the worker is finished.
   outbox_.Stop();
+  worker_.Stop();
 }
 
 Samples Actions::SelfMetrics() const {

@@ -59,7 +59,7 @@ AlertmanagerChannel::AlertmanagerChannel(AlertmanagerOptions options)
 }
 
 Status AlertmanagerChannel::DeliverBatch(
-    const std::vector<const std::string*>& payloads) {
+    const std::vector<const std::string*>& payloads, std::stop_token stop) {
   // Each payload is a JSON array ("[...]"); splice their elements together.
   std::string joined = "[";
   for (const std::string* p : payloads) {
@@ -72,10 +72,11 @@ Status AlertmanagerChannel::DeliverBatch(
     joined.append(v);
   }
   joined += ']';
-  return Deliver(joined);
+  return Deliver(joined, stop);
 }
 
-Status AlertmanagerChannel::Deliver(const std::string& payload) {
+Status AlertmanagerChannel::Deliver(const std::string& payload,
+                                    std::stop_token stop) {
   std::string url = opt_.url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += "/api/v2/alerts";
@@ -100,6 +101,7 @@ Status AlertmanagerChannel::Deliver(const std::string& payload) {
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, KeepBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl::AbortOnStop(c, &stop);
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     return curl::ToStatus(rc, errbuf, "alertmanager " + url);

@@ -39,10 +39,12 @@ Result<std::string> AlertsToJson(const std::vector<AmAlert>& alerts);
 class AlertmanagerChannel final : public OutboxChannel {
  public:
   explicit AlertmanagerChannel(AlertmanagerOptions options);
-  Status Deliver(const std::string& payload) override;
+  Status Deliver(const std::string& payload, std::stop_token stop) override;
   // Up to 500 alerts per POST: the JSON arrays are joined into one.
   std::size_t max_batch() const override { return 500; }
-  Status DeliverBatch(const std::vector<const std::string*>& payloads) override;
+  Status DeliverBatch(const std::vector<const std::string*>& payloads,
+                      std::stop_token stop) override;
+  Duration attempt_timeout() const override { return opt_.timeout; }
 
  private:
   AlertmanagerOptions opt_;

@@ -33,7 +33,26 @@ Outbox::~Outbox() { Stop(); }
 
 void Outbox::AddChannel(std::string name, OutboxChannel* channel) {
   std::lock_guard<std::mutex> l(mu_);
-  channels_[std::move(name)] = channel;
+  Lane& lane = LaneLocked(name);
+  lane.channel = channel;
+  // One attempt may take the channel's timeout; the lane beats between
+  // attempts.
+  lane.worker->SetStallBound(channel->attempt_timeout() +
+                             std::chrono::seconds(30));
+}
+
+Outbox::Lane& Outbox::LaneLocked(const std::string& channel) {
+  std::unique_ptr<Lane>& slot = lanes_[channel];
+  if (!slot) {
+    slot = std::make_unique<Lane>();
+    slot->name = channel;
+    Lane* lane = slot.get();
+    slot->worker = std::make_unique<PeriodicWorker>(
+        "outbox-" + channel,
+        [this, lane](std::stop_token st) { return LaneTick(*lane, st); });
+    if (running_) slot->worker->Start();
+  }
+  return *slot;
 }
 
 // Format (version 1): "1\n<channel>\n<attempts>\n<next ms>\n<created ms>\n
@@ -80,6 +99,7 @@ Status Outbox::Load() {
       continue;
     }
     e.generation = next_generation_++;
+    LaneLocked(e.channel);
     entries_[key] = std::move(e);
   }
   for (const auto& [key, value] : sent) {
@@ -118,8 +138,8 @@ Status Outbox::Enqueue(const std::string& channel, const std::string& key,
     // always on disk too.
     RW_RETURN_IF_ERROR(kv_->Put(kNamespace, key, Encode(e)));
     entries_[key] = std::move(e);
+    LaneLocked(channel).worker->Wake();
   }
-  Wake();
   return Status::Ok();
 }
 
@@ -142,12 +162,22 @@ void Outbox::PruneMarkersLocked(WallTime now) {
 }
 
 int Outbox::RunDue() {
-  std::lock_guard<std::mutex> run(run_mu_);
+  std::vector<Lane*> lanes;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [name, lane] : lanes_) lanes.push_back(lane.get());
+  }
+  int delivered = 0;
+  for (Lane* lane : lanes) delivered += RunLane(*lane, std::stop_token());
+  return delivered;
+}
+
+int Outbox::RunLane(Lane& lane, std::stop_token stop) {
+  std::lock_guard<std::mutex> run(lane.run_mu);
   const WallTime now = clock_->Now();
   struct Job {
     std::string key;
     Entry entry;
-    OutboxChannel* channel;
   };
   std::vector<Job> jobs;
   {
@@ -155,6 +185,10 @@ int Outbox::RunDue() {
     PruneMarkersLocked(now);
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& e = it->second;
+      if (e.channel != lane.name) {
+        ++it;
+        continue;
+      }
       if (now - e.created > opt_.max_age) {
         LogError("outbox_expired")
             .Kv("channel", e.channel)
@@ -166,17 +200,13 @@ int Outbox::RunDue() {
         it = entries_.erase(it);
         continue;
       }
-      if (e.next <= now) {
-        auto ch = channels_.find(e.channel);
-        jobs.push_back(
-            {it->first, e, ch == channels_.end() ? nullptr : ch->second});
-      }
+      if (e.next <= now) jobs.push_back({it->first, e});
       ++it;
     }
   }
   int delivered = 0;
   // Called with mu_ held for each job once its delivery was attempted.
-  auto finish = [&](Job& job, const Status& s) {
+  auto finish = [&](Job& job, const Status& s, WallTime retry_at) {
     auto it = entries_.find(job.key);
     const bool replaced =
         it == entries_.end() || it->second.generation != job.entry.generation;
@@ -208,43 +238,70 @@ int Outbox::RunDue() {
     if (replaced) return;
     Entry& e = it->second;
     ++e.attempts;
-    e.next = now + Backoff(e.attempts);
+    e.next = retry_at;
     LogWarn("notification_failed")
         .Kv("channel", e.channel)
         .Kv("key", job.key)
         .Kv("attempts", e.attempts)
-        .Kv("retry_in_s", static_cast<int64_t>(
-                              std::chrono::duration_cast<std::chrono::seconds>(
-                                  Backoff(e.attempts))
-                                  .count()))
+        .Kv("retry_in_s",
+            static_cast<int64_t>(
+                std::chrono::duration_cast<std::chrono::seconds>(retry_at - now)
+                    .count()))
         .Kv("err", s);
     kv_->Put(kNamespace, job.key, Encode(e))
         .IgnoreError("the attempt count is advisory; the entry stays");
   };
-  // Jobs of one channel go out in batches of its max_batch, in key order.
-  std::map<std::string, std::vector<Job*>> by_channel;
-  for (auto& job : jobs) by_channel[job.entry.channel].push_back(&job);
-  for (auto& [name, list] : by_channel) {
-    OutboxChannel* ch = list.front()->channel;
-    const std::size_t batch =
-        ch ? std::max<std::size_t>(1, ch->max_batch()) : 1;
-    for (std::size_t i = 0; i < list.size(); i += batch) {
-      const std::size_t end = std::min(list.size(), i + batch);
-      Status s;
-      if (!ch) {
-        s = UnavailableError("no channel named \"" + name + "\"");
-      } else if (batch == 1) {
-        s = ch->Deliver(list[i]->entry.payload);
-      } else {
-        std::vector<const std::string*> payloads;
-        for (std::size_t j = i; j < end; ++j) {
-          payloads.push_back(&list[j]->entry.payload);
-        }
-        s = ch->DeliverBatch(payloads);
+  // In batches of the channel's max_batch, in key order, until the first
+  // failure: then the whole lane waits out its backoff.
+  OutboxChannel* ch = lane.channel;
+  const std::size_t batch = ch ? std::max<std::size_t>(1, ch->max_batch()) : 1;
+  for (std::size_t i = 0; i < jobs.size(); i += batch) {
+    if (stop.stop_requested()) break;
+    const std::size_t end = std::min(jobs.size(), i + batch);
+    Status s;
+    if (!ch) {
+      s = UnavailableError("no channel named \"" + lane.name + "\"");
+    } else if (batch == 1) {
+      s = ch->Deliver(jobs[i].entry.payload, stop);
+    } else {
+      std::vector<const std::string*> payloads;
+      for (std::size_t j = i; j < end; ++j) {
+        payloads.push_back(&jobs[j].entry.payload);
       }
-      std::lock_guard<std::mutex> l(mu_);
-      for (std::size_t j = i; j < end; ++j) finish(*list[j], s);
+      s = ch->DeliverBatch(payloads, stop);
     }
+    if (!s.ok() && stop.stop_requested()) {
+      // Shutting down: not an attempt. The entries stay stored as they
+      // were and go out after the restart.
+      LogInfo("notification_interrupted")
+          .Kv("channel", lane.name)
+          .Kv("entries", static_cast<uint64_t>(end - i));
+      break;
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    if (s.ok()) {
+      lane.failures = 0;
+      for (std::size_t j = i; j < end; ++j) finish(jobs[j], s, now);
+      if (lane.worker->OnWorkerThread()) lane.worker->Beat();
+      continue;
+    }
+    ++lane.failures;
+    const WallTime retry_at = clock_->Now() + Backoff(lane.failures);
+    for (std::size_t j = i; j < end; ++j) finish(jobs[j], s, retry_at);
+    // The rest of the lane waits too (and keeps waiting across a restart);
+    // it was not attempted, so its attempt counts stay.
+    for (std::size_t j = end; j < jobs.size(); ++j) {
+      auto it = entries_.find(jobs[j].key);
+      if (it == entries_.end() ||
+          it->second.generation != jobs[j].entry.generation ||
+          it->second.next >= retry_at) {
+        continue;
+      }
+      it->second.next = retry_at;
+      kv_->Put(kNamespace, it->first, Encode(it->second))
+          .IgnoreError("then it is tried at once after a restart");
+    }
+    break;
   }
   return delivered;
 }
@@ -263,20 +320,39 @@ std::optional<WallTime> Outbox::NextDue() const {
   return best;
 }
 
-void Outbox::Start() { sender_.Start(); }
+void Outbox::Start() {
+  std::lock_guard<std::mutex> l(mu_);
+  running_ = true;
+  for (auto& [name, lane] : lanes_) lane->worker->Start();
+}
 
-void Outbox::Stop() { sender_.Stop(); }
+void Outbox::Stop() {
+  std::vector<PeriodicWorker*> workers;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    running_ = false;
+    for (auto& [name, lane] : lanes_) workers.push_back(lane->worker.get());
+  }
+  // Every lane is told first, so their deliveries abort together; then
+  // each is joined.
+  for (PeriodicWorker* w : workers) w->RequestStop();
+  for (PeriodicWorker* w : workers) w->Stop();
+}
 
-void Outbox::Wake() { sender_.Wake(); }
+void Outbox::Wake() {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [name, lane] : lanes_) lane->worker->Wake();
+}
 
-Duration Outbox::Tick() {
-  RunDue();
-  // Sleep until the next entry is due, at most 1 s (the clock may be
-  // moved by the system, and Wake() covers new entries).
+Duration Outbox::LaneTick(Lane& lane, std::stop_token stop) {
+  RunLane(lane, stop);
+  // Sleep until the lane's next entry is due, at most 1 s (the clock may be
+  // moved by the system, and Enqueue wakes the lane for new entries).
   std::lock_guard<std::mutex> l(mu_);
   Duration wait = std::chrono::seconds(1);
   const WallTime now = clock_->Now();
   for (const auto& [k, e] : entries_) {
+    if (e.channel != lane.name) continue;
     Duration d = e.next > now ? Duration(e.next - now) : Duration(0);
     wait = std::min(wait, d);
   }

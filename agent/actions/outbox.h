@@ -3,6 +3,17 @@
 // channel accepted it. Failed deliveries are retried with exponential
 // backoff, across outages and agent restarts.
 //
+// Lanes: each channel (SMTP, each Alertmanager) is one lane with its own
+// sender thread (PeriodicWorker "outbox-<channel>") and its own backoff: a
+// failed attempt pauses that lane only, so a dead receiver never delays
+// another. An entry's lane is its channel, which every stored entry names
+// (also those of older versions), so the storage format is unchanged.
+//
+// Shutdown: Stop() interrupts a delivery in progress (channels abort their
+// transfer when the stop token is requested, within about a second); an
+// interrupted entry is not counted as an attempt and stays stored, so it is
+// sent after the restart.
+//
 // Exactly once: each entry has a dedupe key (a mail's Message-ID). Enqueueing
 // a key that is pending, or that was delivered within max_age (a marker is
 // kept in namespace "outbox_sent"), does nothing. The one window left is a
@@ -14,8 +25,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -29,20 +42,27 @@
 
 namespace rigwatch::actions {
 
-// A destination. Deliver is called from the outbox's sender thread only.
+// A destination. Deliver is called from its lane's sender thread (or a
+// RunDue caller), one call at a time.
 class OutboxChannel {
  public:
   virtual ~OutboxChannel() = default;
   // Ok once the receiver accepted the payload; any error means "retry later".
-  virtual Status Deliver(const std::string& payload) = 0;
+  // Once `stop` is requested the attempt should end soon (the agent is
+  // shutting down); its result is then ignored and the entry kept.
+  virtual Status Deliver(const std::string& payload, std::stop_token stop) = 0;
   // Channels that can take several payloads in one request say how many
   // (the outbox then calls DeliverBatch with up to that many); the outcome
   // applies to all of them.
   virtual std::size_t max_batch() const { return 1; }
-  virtual Status DeliverBatch(const std::vector<const std::string*>& payloads) {
-    for (const std::string* p : payloads) RW_RETURN_IF_ERROR(Deliver(*p));
+  virtual Status DeliverBatch(const std::vector<const std::string*>& payloads,
+                              std::stop_token stop) {
+    for (const std::string* p : payloads) RW_RETURN_IF_ERROR(Deliver(*p, stop));
     return Status::Ok();
   }
+  // The longest one attempt can take (its timeouts): the lane's heartbeat
+  // bound is derived from it.
+  virtual Duration attempt_timeout() const { return std::chrono::seconds(30); }
 };
 
 struct OutboxOptions {
@@ -66,7 +86,8 @@ class Outbox {
          CounterFamily2* counters);
   ~Outbox();  // Stop()s
 
-  // Registers a channel by name ("smtp", "alertmanager"); before Load().
+  // Registers a channel by name ("smtp", "alertmanager"), and its lane;
+  // before Load() and Start().
   void AddChannel(std::string name, OutboxChannel* channel);
 
   // Reads pending entries and delivered markers left by an earlier run.
@@ -81,16 +102,19 @@ class Outbox {
   Status Enqueue(const std::string& channel, const std::string& key,
                  const std::string& payload, bool replace = false);
 
-  // Attempts every due entry once, in key order. Returns how many were
-  // delivered. Thread-safe (one run at a time).
+  // Runs every lane once on the calling thread: each attempts its due
+  // entries in key order and stops at its first failure (the lane then
+  // backs off). Returns how many were delivered. Thread-safe (one run per
+  // lane at a time).
   int RunDue();
 
   // Entries waiting, and the earliest time one is due (nullopt when empty).
   std::size_t pending() const;
   std::optional<WallTime> NextDue() const;
 
-  // The background sender: RunDue whenever something is due or Wake() is
-  // called. Start/Stop from the owner only.
+  // The background senders, one per lane: each runs its lane whenever an
+  // entry of it is due or Wake() is called. Start/Stop from the owner only;
+  // Stop interrupts deliveries in progress.
   void Start();
   void Stop();
   void Wake();
@@ -105,27 +129,39 @@ class Outbox {
     bool replaceable = false;  // enqueued with replace: no delivered marker
     uint64_t generation = 0;   // bumped by a replace during delivery
   };
+  // One channel's queue runner. Lanes are made on first sight of a channel
+  // name (AddChannel, Load, Enqueue; an entry of an unregistered channel
+  // fails and backs off in its own lane) and live as long as the outbox.
+  struct Lane {
+    std::string name;
+    OutboxChannel* channel = nullptr;  // null: no such channel registered
+    int failures = 0;                  // consecutive failed attempts; mu_
+    std::mutex run_mu;                 // one run of the lane at a time
+    std::unique_ptr<PeriodicWorker> worker;
+  };
   static std::string Encode(const Entry& e);
   static bool Decode(std::string_view s, Entry* e);
   Duration Backoff(int attempts) const;
   void PruneMarkersLocked(WallTime now);
-  // One run of the sender thread: RunDue, then how long to sleep.
-  Duration Tick();
+  Lane& LaneLocked(const std::string& channel);
+  // One pass over a lane's due entries; how many were delivered.
+  int RunLane(Lane& lane, std::stop_token stop);
+  // One run of a lane's sender thread: RunLane, then how long to sleep.
+  Duration LaneTick(Lane& lane, std::stop_token stop);
 
   const OutboxOptions opt_;
   Clock* clock_;
   DurableKv* kv_;
   CounterFamily2* counters_;
-  std::map<std::string, OutboxChannel*> channels_;
 
   mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;
   std::map<std::string, WallTime> sent_;  // delivered markers
   uint64_t next_generation_ = 1;
-  std::mutex run_mu_;
-
-  // Last: stopped and joined before the state above goes away.
-  PeriodicWorker sender_{"outbox", [this](std::stop_token) { return Tick(); }};
+  bool running_ = false;  // mu_; lanes made while running start at once
+  // Last: the lanes' threads are stopped (by ~Outbox) before the state
+  // above goes away.
+  std::map<std::string, std::unique_ptr<Lane>> lanes_;  // mu_
 };
 
 }  // namespace rigwatch::actions

@@ -70,7 +70,8 @@ SmtpClient::SmtpClient(SmtpOptions options) : opt_(std::move(options)) {
   curl::EnsureGlobalInit();
 }
 
-Status SmtpClient::Send(const std::string& formatted) const {
+Status SmtpClient::Send(const std::string& formatted,
+                        std::stop_token stop) const {
   RW_RETURN_IF_ERROR(ValidateSmtpOptions(opt_));
   curl::Easy easy(curl_easy_init());
   if (!easy) return InternalError("curl_easy_init failed");
@@ -135,6 +136,7 @@ Status SmtpClient::Send(const std::string& formatted) const {
     curl_easy_setopt(c, CURLOPT_USERNAME, opt_.username.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, password.c_str());
   }
+  curl::AbortOnStop(c, &stop);
   CURLcode rc = curl_easy_perform(c);
   // curl keeps its own copy of the password; drop ours at once.
   curl_easy_setopt(c, CURLOPT_PASSWORD, "");

@@ -51,7 +51,9 @@ class SmtpClient {
   explicit SmtpClient(SmtpOptions options);
   const SmtpOptions& options() const { return opt_; }
   // `formatted` is FormatMessage's output; the envelope uses options().
-  Status Send(const std::string& formatted) const;
+  // Ends early (Unavailable) once `stop` is requested.
+  Status Send(const std::string& formatted,
+              std::stop_token stop = std::stop_token()) const;
 
  private:
   SmtpOptions opt_;
@@ -61,8 +63,11 @@ class SmtpClient {
 class SmtpMailChannel final : public OutboxChannel {
  public:
   explicit SmtpMailChannel(SmtpOptions options) : client_(std::move(options)) {}
-  Status Deliver(const std::string& payload) override {
-    return client_.Send(payload);
+  Status Deliver(const std::string& payload, std::stop_token stop) override {
+    return client_.Send(payload, stop);
+  }
+  Duration attempt_timeout() const override {
+    return client_.options().timeout;
   }
 
  private:

@@ -51,8 +51,12 @@ void RegisterRoutes(HttpServer& http, ApiSource& src) {
     r.gzip_ok = true;
     return r;
   });
-  http.Handle("/healthz", [](const HttpRequest&) {
-    return HttpResponse::Text(200, "ok\n");
+  http.Handle("/healthz", [&src](const HttpRequest&) {
+    std::vector<std::string> stuck = src.StuckLoops();
+    if (stuck.empty()) return HttpResponse::Text(200, "ok\n");
+    std::string body = "stuck:";
+    for (const std::string& name : stuck) body += " " + name;
+    return HttpResponse::Text(503, body + "\n");
   });
   http.Handle("/readyz", [&src](const HttpRequest&) {
     return src.Ready() ? HttpResponse::Text(200, "ready\n")

@@ -26,6 +26,8 @@ class ApiSource {
   // Live state.
   virtual bool Ready() const = 0;
   virtual std::string RenderMetrics() const = 0;  // /metrics text
+  // Background loops that have not beaten within their bound (/healthz).
+  virtual std::vector<std::string> StuckLoops() const = 0;
   virtual std::optional<PollError> LastPollError(
       std::string_view miner) const = 0;
 

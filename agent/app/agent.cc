@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <map>
 #include <set>
 
 #include "agent/actions/actions.h"
@@ -72,6 +73,15 @@ constexpr std::array kAgentMetrics = {
                "1 when the last config reload changed keys that apply only "
                "after a restart (logged as config_reload_needs_restart).",
                ""},
+    MetricDesc{"rigwatch_loop_last_beat_timestamp_seconds", MetricType::kGauge,
+               "Unix time a background loop last showed it is alive (the "
+               "oldest of the loops of that name).",
+               "loop"},
+    MetricDesc{"rigwatch_loop_stuck", MetricType::kGauge,
+               "1 while a background loop has not beaten within its bound "
+               "(then /healthz answers 503 and the systemd watchdog is not "
+               "fed).",
+               "loop"},
 };
 
 // The store's self metrics (Store::SelfMetrics) documented for /metrics.
@@ -134,6 +144,7 @@ constexpr std::string_view kStoreTarget = "\x01store";
 constexpr std::string_view kActionsTarget =
     "\x01"
     "actions";
+constexpr std::string_view kLoopsTarget = "\x01loops";
 
 std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
   std::vector<HttpUser> out;
@@ -349,6 +360,8 @@ Status Agent::Start() {
   if (s.ok()) s = StartPoller();
   if (s.ok()) {
     pipeline_->SetPoller(poller_);
+    pipeline_->SetStallBound(
+        PeriodicWorker::StallBoundFor(config_.scrape.interval));
     pipeline_->Start();
     pipeline_started_ = true;
     s = StartHttp();
@@ -361,6 +374,8 @@ Status Agent::Start() {
     std::lock_guard<std::mutex> l(backup_mu_);
     backups_ = StartBackups(snapshots_, config_.backup, clock_);
   }
+  collector_.SetStallBound(
+      PeriodicWorker::StallBoundFor(config_.scrape.interval));
   collector_.Start();
   return Status::Ok();
 }
@@ -551,6 +566,10 @@ bool Agent::ReloadPoller(const Config& next) {
     poller_ = std::move(*p);
     pipeline_->SetPoller(poller_);
   }
+  // Loops paced by the scrape interval are stuck only past 5 intervals.
+  const Duration bound = PeriodicWorker::StallBoundFor(next.scrape.interval);
+  pipeline_->SetStallBound(bound);
+  collector_.SetStallBound(bound);
   // The old poller stops here (its exchanges aborted) unless a restart is
   // still using it; the targets go to the new one when the caller applies
   // them. Miner state (backoff, breaker) starts afresh.
@@ -612,15 +631,12 @@ std::string Agent::HttpAddress() const {
   return http_ ? http_->BoundAddress() : std::string();
 }
 
-bool Agent::Healthy() const {
-  int64_t last = last_collect_ms_.load();
-  int64_t interval_ms;
-  {
-    std::lock_guard<std::mutex> l(config_mu_);
-    interval_ms = config_.scrape.interval.count();
+std::vector<std::string> Agent::StuckLoops() const {
+  std::set<std::string> stuck;
+  for (const PeriodicWorker::LoopStatus& s : PeriodicWorker::Loops()) {
+    if (s.stuck) stuck.insert(s.name);
   }
-  int64_t now = ToUnixMillis(clock_->Now());
-  return last > 0 && now - last < 3 * interval_ms + 5000;
+  return {stuck.begin(), stuck.end()};
 }
 
 Duration Agent::CollectTick() {
@@ -628,7 +644,6 @@ Duration Agent::CollectTick() {
   if (collected_once_ && pipeline_started_) ApplyTargets(false);
   CollectOnce();
   collected_once_ = true;
-  last_collect_ms_ = ToUnixMillis(clock_->Now());
   ready_ = true;
   std::lock_guard<std::mutex> l(config_mu_);
   return config_.scrape.interval;
@@ -729,6 +744,22 @@ std::string Agent::RenderMetrics() const {
   // The agent's own (small) part first: Render then sizes the buffer once
   // for the whole body, which is tens of MB for a large fleet.
   std::string out = serializer.Serialize(registry_->Collect());
+  // Loop heartbeats are read now, not by the collector: a stuck collector
+  // must show too.
+  std::map<std::string, PeriodicWorker::LoopStatus> loops;
+  for (PeriodicWorker::LoopStatus& s : PeriodicWorker::Loops()) {
+    auto [it, fresh] = loops.emplace(s.name, s);
+    if (!fresh && s.since > it->second.since) it->second = std::move(s);
+  }
+  Samples beats;
+  for (const auto& [name, s] : loops) {
+    beats.push_back({"rigwatch_loop_last_beat_timestamp_seconds",
+                     {{"loop", name}},
+                     ToUnixSeconds(s.last_beat)});
+    beats.push_back(
+        {"rigwatch_loop_stuck", {{"loop", name}}, s.stuck ? 1.0 : 0.0});
+  }
+  live_->Update(kLoopsTarget, "", beats);
   live_->Render(&out);
   return out;
 }

@@ -99,9 +99,12 @@ class Agent final : private api::ApiSource {
   // "host:port" the HTTP server is bound to.
   std::string HttpAddress() const;
   bool Ready() const override { return ready_.load(); }
-  // True while the collection loop has run within three intervals: what the
-  // systemd watchdog vouches for.
-  bool Healthy() const;
+  // True while no background loop is stuck (PeriodicWorker heartbeats):
+  // what /healthz and the systemd watchdog vouch for.
+  bool Healthy() const { return StuckLoops().empty(); }
+  // Names of the loops that have not beaten within their bound, sorted,
+  // each once.
+  std::vector<std::string> StuckLoops() const override;
 
  private:
   Status StartStore();
@@ -147,7 +150,6 @@ class Agent final : private api::ApiSource {
   Config config_;
   const double start_time_;
   std::atomic<bool> ready_{false};
-  std::atomic<int64_t> last_collect_ms_{0};
 
   // The agent's own counters and histograms (prometheus-cpp); miner and host
   // series live in LiveState, rendered without per-series objects.

@@ -180,6 +180,7 @@ Duration Pipeline::RuleTick() {
   if (!warmed_) {
     Warm();
     warmed_ = true;
+    rule_worker_.Beat();  // warming and the first round are bounded apart
   }
   std::map<std::string, Pending> round;
   uint64_t gen;

@@ -80,6 +80,9 @@ class Pipeline final : public PollSink,
   // Starts / stops the rule thread. Stop judges nothing more.
   void Start();
   void Stop();
+  // How long judging one round may take before the rule thread counts as
+  // stuck (PeriodicWorker heartbeat).
+  void SetStallBound(Duration bound) { rule_worker_.SetStallBound(bound); }
 
   // The host collector's samples (target "host"); `rules_only` are judged
   // by the rules as the host's too but neither stored nor shown.

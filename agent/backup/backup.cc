@@ -71,15 +71,22 @@ Result<std::unique_ptr<rocksdb::BackupEngine>> OpenEngine(
   return std::unique_ptr<rocksdb::BackupEngine>(be);
 }
 
-// Runs argv without a shell and waits up to `timeout`.
+// Runs argv without a shell, in its own process group, and waits up to
+// `timeout` or until `stop` is requested; then the whole group is killed.
 Status RunCommand(const std::vector<std::string>& argv,
-                  std::chrono::seconds timeout) {
+                  std::chrono::seconds timeout, const std::stop_token& stop) {
   std::vector<char*> args;
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Its own group: a shell script's children die with it.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid;
-  int rc = posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], nullptr, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) return ErrnoToStatus(rc, "after_command " + argv[0]);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
@@ -87,11 +94,14 @@ Status RunCommand(const std::vector<std::string>& argv,
     pid_t w = waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
     if (w < 0) return ErrnoToStatus(errno, "after_command wait");
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
+    const bool stopped = stop.stop_requested();
+    if (stopped || std::chrono::steady_clock::now() > deadline) {
+      kill(-pid, SIGKILL);
       waitpid(pid, &status, 0);
-      return DeadlineExceededError("after_command " + argv[0] +
-                                   ": killed after timeout");
+      return stopped ? UnavailableError("after_command " + argv[0] +
+                                        ": killed, the agent is stopping")
+                     : DeadlineExceededError("after_command " + argv[0] +
+                                             ": killed after timeout");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -110,10 +120,26 @@ Status VerifyWith(rocksdb::BackupEngine& be, uint32_t id) {
                        " failed verification: " + s.ToString());
 }
 
+// An interrupted backup run leaves nothing listed: the backup (when it
+// was committed) and its files go.
+Status Abandon(rocksdb::BackupEngine& be, const std::string& dir,
+               std::optional<uint32_t> id, std::string_view during) {
+  if (id) {
+    be.DeleteBackup(*id).PermitUncheckedError();
+    std::error_code ec;
+    fs::remove(VerifyPath(dir, *id), ec);
+  }
+  be.GarbageCollect().PermitUncheckedError();  // a stopped copy's files
+  LogWarn("backup_interrupted").Kv("during", during).Kv("dir", dir);
+  return UnavailableError("backup in " + dir + " interrupted during " +
+                          std::string(during) +
+                          " (the agent is stopping); nothing was kept");
+}
+
 }  // namespace
 
-Result<BackupInfo> CreateBackup(store::Snapshotter& st,
-                                const BackupOptions& o) {
+Result<BackupInfo> CreateBackup(store::Snapshotter& st, const BackupOptions& o,
+                                std::stop_token stop) {
   if (o.dir.empty()) return InvalidArgumentError("backup: empty dir");
   std::error_code ec;
   fs::create_directories(o.dir + "/rigwatch", ec);
@@ -127,9 +153,19 @@ Result<BackupInfo> CreateBackup(store::Snapshotter& st,
   co.flush_before_backup = true;
   co.decrease_background_thread_cpu_priority = true;
   uint32_t id = 0;
-  Status created = st.AddBackup(
-      *be, co, EncodeMeta(ToUnixMillis(SystemClock::Default()->Now()), samples),
-      &id);
+  Status created;
+  {
+    // The engine stops copying at the next file and returns Incomplete.
+    std::stop_callback abort(stop, [&be] { be->StopBackup(); });
+    created = st.AddBackup(
+        *be, co,
+        EncodeMeta(ToUnixMillis(SystemClock::Default()->Now()), samples), &id);
+  }
+  if (stop.stop_requested()) {
+    return Abandon(*be, o.dir,
+                   created.ok() ? std::optional<uint32_t>(id) : std::nullopt,
+                   "the copy");
+  }
   if (!created.ok()) {
     return Status(created.code(),
                   "backup in " + o.dir + ": " + created.message());
@@ -144,12 +180,16 @@ Result<BackupInfo> CreateBackup(store::Snapshotter& st,
   rocksdb::BackupInfo bi;
   RW_RETURN_IF_ERROR(FromRocks(be->GetBackupInfo(id, &bi), "backup info"));
   BackupInfo info = ToInfo(o.dir, bi);
+  if (stop.stop_requested()) return Abandon(*be, o.dir, id, "verification");
   if (!verified.ok()) {
     LogError("backup_verify_failed").Kv("id", int64_t{id}).Kv("err", verified);
     return verified;
   }
   if (!o.after_command.empty()) {
-    Status c = RunCommand(o.after_command, o.after_command_timeout);
+    Status c = RunCommand(o.after_command, o.after_command_timeout, stop);
+    if (stop.stop_requested()) {
+      return Abandon(*be, o.dir, id, "after_command");
+    }
     if (!c.ok()) {
       info.after_command_error = c.message();
       LogError("backup_after_command_failed").Kv("err", c);
@@ -250,11 +290,12 @@ BackupScheduler::BackupScheduler(store::Snapshotter* store,
 
 BackupScheduler::~BackupScheduler() { Stop(); }
 
-Result<std::optional<BackupInfo>> BackupScheduler::Tick() {
+Result<std::optional<BackupInfo>> BackupScheduler::Tick(std::stop_token stop) {
   SteadyTime now = clock_->SteadyNow();
   if (last_ && now - *last_ < every_) return std::optional<BackupInfo>();
   last_ = now;  // a failure waits a full interval too: no retry storm
-  Result<BackupInfo> r = CreateBackup(*store_, options_);
+  Result<BackupInfo> r = CreateBackup(*store_, options_, stop);
+  if (stop.stop_requested()) return r.status();  // not a failure: a stop
   if (!r.ok()) {
     failures_.fetch_add(1);
     return r.status();
@@ -288,10 +329,18 @@ void BackupScheduler::Start(std::chrono::milliseconds poll) {
     Duration age = clock_->Now() - newest.time;
     if (age < every_ && age.count() >= 0) last_ = clock_->SteadyNow() - age;
   }
-  worker_ = std::make_unique<PeriodicWorker>("backup", poll, [this] {
-    auto r = Tick();
-    if (!r.ok()) LogError("backup_failed").Kv("err", r.status());
-  });
+  worker_ = std::make_unique<PeriodicWorker>(
+      "backup", [this, poll](std::stop_token st) -> Duration {
+        auto r = Tick(st);
+        if (!r.ok() && !st.stop_requested()) {
+          LogError("backup_failed").Kv("err", r.status());
+        }
+        return poll;
+      });
+  // Copying a large store and then after_command take long; only a wedged
+  // backup is stuck.
+  worker_->SetStallBound(std::chrono::hours(1) +
+                         options_.after_command_timeout);
   worker_->Start();
 }
 

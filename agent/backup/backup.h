@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,9 +60,13 @@ struct BackupInfo {
 };
 
 // Backs up the running agent's store through its snapshot side
-// (OpenRocksStore gives it). Consistent while ingest continues.
+// (OpenRocksStore gives it). Consistent while ingest continues. Once `stop`
+// is requested the copy ends at the next file and after_command's process
+// group is killed; the run then fails with Unavailable and leaves no
+// backup listed (verification itself runs to its end).
 Result<BackupInfo> CreateBackup(store::Snapshotter& store,
-                                const BackupOptions& options);
+                                const BackupOptions& options,
+                                std::stop_token stop = std::stop_token());
 // Opens the store at store_options.path itself (for `rigwatch backup` with
 // the agent stopped); FailedPrecondition when a running agent holds it.
 Result<BackupInfo> CreateBackup(const store::StoreOptions& store_options,
@@ -97,8 +102,9 @@ class BackupScheduler {
   BackupScheduler& operator=(const BackupScheduler&) = delete;
 
   // Creates a backup when one is due (first tick, then every `every`).
-  // Ok(nullopt) when none was due.
-  Result<std::optional<BackupInfo>> Tick();
+  // Ok(nullopt) when none was due. `stop` interrupts it (CreateBackup).
+  Result<std::optional<BackupInfo>> Tick(
+      std::stop_token stop = std::stop_token());
   void Start(std::chrono::milliseconds poll = std::chrono::seconds(30));
   void Stop();
   uint64_t failures() const { return failures_.load(); }

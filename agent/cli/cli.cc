@@ -121,9 +121,15 @@ int CmdRun(const Flags& f) {
   std::optional<PeriodicWorker> wd;
   if (watchdog) {
     wd.emplace("watchdog", *watchdog / 2, [&agent] {
-      if (agent.Healthy()) {
+      std::vector<std::string> stuck = agent.StuckLoops();
+      if (stuck.empty()) {
         SdNotifyWatchdog().IgnoreError("systemd restarts us if it matters");
+        return;
       }
+      std::string names;
+      for (const std::string& n : stuck)
+        names += (names.empty() ? "" : ",") + n;
+      LogError("watchdog_withheld").Kv("stuck", names);
     });
     wd->Start(*watchdog / 2);
   }

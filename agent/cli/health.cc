@@ -129,7 +129,17 @@ bool RunHealthChecks(const std::string& config_path, bool web,
         // The agent is alive; it wants credentials this command does not have.
         line(true, "web", "/healthz answered 401 (basic auth enabled)");
       } else {
-        line(false, "web", "/healthz answered " + std::to_string(st->status));
+        // A 503 names the stuck loops ("stuck: rules"); say which.
+        std::string why = st->body.substr(0, 200);
+        while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) {
+          why.pop_back();
+        }
+        for (char& ch : why) {
+          if (ch == '\n' || ch == '\r') ch = ' ';
+        }
+        line(false, "web",
+             "/healthz answered " + std::to_string(st->status) +
+                 (why.empty() ? "" : " (" + why + ")"));
       }
     }
   }

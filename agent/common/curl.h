@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,12 @@ struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+// Makes the transfer on `c` end with CURLE_ABORTED_BY_CALLBACK soon after
+// `stop` is requested: libcurl calls the progress callback at least once a
+// second, also while it waits on a silent server or a connect. `*stop`
+// must outlive the transfer.
+void AbortOnStop(CURL* c, const std::stop_token* stop);
 
 // Converts a CURLcode (with the handle's error buffer text) into a Status:
 // login failures -> PermissionDenied, timeouts -> DeadlineExceeded, the rest

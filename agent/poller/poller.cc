@@ -44,6 +44,8 @@ Result<std::unique_ptr<Poller>> Poller::Start(const PollerOptions& opts,
       opts, clock, *p->transport_, sink, p->metrics_.get(),
       OrDefault(std::move(lookup)),
       static_cast<uint64_t>(clock.SteadyNow().time_since_epoch().count()));
+  // A turn waits at most until the next round is due.
+  p->thread_.SetStallBound(PeriodicWorker::StallBoundFor(opts.interval));
   p->thread_.Start();
   return p;
 }

@@ -120,6 +120,7 @@ Duration TcpClient::ResolveQueued(std::stop_token st) {
     loop_.Post([this, alive, id = lk.id, out = std::move(out)]() mutable {
       if (alive.lock()) Resolved(id, std::move(out));
     });
+    resolver_.Beat();  // each lookup is bounded; a queue of them is progress
   }
   return std::chrono::hours(1);  // idle until the next Start wakes it
 }

@@ -289,6 +289,9 @@ Status RocksStore::OpenDb() {
     LoadLastTimestamps();
     StartWriter();
     if (opts_.maintenance_interval.count() > 0) {
+      // A pass (retention, chunking, rollups, compaction of a large store)
+      // may legitimately take minutes; only a wedged one is stuck.
+      maintenance_.SetStallBound(std::chrono::minutes(30));
       maintenance_.Start(opts_.maintenance_interval);  // first pass: later
     }
   } else {

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -239,6 +240,89 @@ class SmtpSink:
 
     def subjects(self):
         return [m["Subject"] for m in self.mails()]
+
+
+class BlackHole:
+    """A TCP server on 127.0.0.1:port that accepts every connection and then
+    never sends a byte: an SMTP (or HTTP) receiver that hangs."""
+
+    def __init__(self, port):
+        self.port = port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.held = []
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.held.append(conn)  # kept open, never answered
+            self.accepted += 1
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for c in self.held:
+            c.close()
+        self.sock.close()
+
+
+class Alertmanager:
+    """The real Alertmanager (Debian's prometheus-alertmanager) on loopback
+    with a config that routes nowhere; alerts() lists what it received."""
+
+    BINARY = "/usr/bin/prometheus-alertmanager"
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "alertmanager")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        with open(os.path.join(self.dir, "am.yml"), "w") as f:
+            f.write("route: { receiver: none, group_wait: 1s }\n"
+                    "receivers: [ { name: none } ]\n")
+        self.proc = None
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "am.log"), "wb")
+        self.proc = subprocess.Popen(
+            [self.BINARY, f"--config.file={self.dir}/am.yml",
+             f"--storage.path={self.dir}/data",
+             f"--web.listen-address=127.0.0.1:{self.port}",
+             "--cluster.listen-address=", "--log.level=warn"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(lambda: self.proc.poll() is None and
+                   http_get(self.base + "/-/ready", timeout=2)[0] == 200,
+                   timeout=30, what="alertmanager ready")
+        return self
+
+    def alerts(self):
+        status, _, body = http_get(self.base + "/api/v2/alerts")
+        if status != 200:
+            raise AssertionError(f"alertmanager /api/v2/alerts: {status}")
+        return json.loads(body)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
 
 
 def parse_metrics(text):

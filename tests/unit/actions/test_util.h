@@ -15,7 +15,7 @@ namespace rigwatch::actions::testing {
 // Records every payload; fails while `fail_next` > 0 or `down` is set.
 class RecordingChannel final : public OutboxChannel {
  public:
-  Status Deliver(const std::string& payload) override {
+  Status Deliver(const std::string& payload, std::stop_token) override {
     std::lock_guard<std::mutex> l(mu);
     ++attempts;
     if (down || fail_next > 0) {

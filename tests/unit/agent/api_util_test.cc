@@ -75,6 +75,8 @@ class FakeSource : public api::ApiSource {
   WallTime Now() const override { return now; }
   bool Ready() const override { return true; }
   std::string RenderMetrics() const override { return "m 1\n"; }
+  std::vector<std::string> stuck;
+  std::vector<std::string> StuckLoops() const override { return stuck; }
   std::optional<PollError> LastPollError(std::string_view m) const override {
     auto it = errors.find(std::string(m));
     if (it == errors.end()) return std::nullopt;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <stop_token>
 #include <thread>
 
 #include "agent/store/memory_store.h"
@@ -158,6 +159,67 @@ TEST(Backup, PruneKeepsTheNewestAndAfterCommandFailureIsReported) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(ListBackups(dir.Sub("nothing")).status().code(),
             StatusCode::kNotFound);
+}
+
+TEST(Backup, AStopKillsAfterCommandAndLeavesNoBackupListed) {
+  TempDir dir;
+  FakeClock clock;
+  store::Snapshotter* snap = nullptr;
+  auto st = Open(Opts(dir.Sub("db"), &clock), &snap);
+  ASSERT_TRUE(st);
+  st->Append("rig-1", At(0), MinerPoll(0, 1, 2, 3));
+  BackupOptions bo;
+  bo.dir = dir.Sub("backups");
+  ASSERT_TRUE(CreateBackup(*snap, bo).ok());  // one good backup stays
+  // A shell whose child outlives it unless the whole group is killed.
+  const std::string marker = dir.Sub("child-survived");
+  bo.after_command = {"sh", "-c", "(sleep 1; touch " + marker + ") & sleep 60"};
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    stop.request_stop();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = CreateBackup(*snap, bo, stop.get_token());
+  const auto took = std::chrono::steady_clock::now() - t0;
+  stopper.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("after_command"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_LT(took, std::chrono::seconds(5)) << "not the 60 s command";
+  auto list = ListBackups(bo.dir);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u) << "the interrupted backup is not listed";
+  EXPECT_EQ((*list)[0].id, 1u);
+  EXPECT_FALSE(fs::exists(bo.dir + "/rigwatch/2.verify"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_FALSE(fs::exists(marker)) << "the command's child was killed too";
+}
+
+TEST(Backup, AStopBeforeTheCopyKeepsNothing) {
+  TempDir dir;
+  FakeClock clock;
+  store::Snapshotter* snap = nullptr;
+  auto st = Open(Opts(dir.Sub("db"), &clock), &snap);
+  ASSERT_TRUE(st);
+  st->Append("rig-1", At(0), MinerPoll(0, 1, 2, 3));
+  ASSERT_TRUE(st->Flush().ok());
+  BackupOptions bo;
+  bo.dir = dir.Sub("backups");
+  std::stop_source stop;
+  stop.request_stop();
+  auto r = CreateBackup(*snap, bo, stop.get_token());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("interrupted during the copy"),
+            std::string::npos)
+      << r.status().ToString();
+  auto list = ListBackups(bo.dir);
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+  // The set is usable afterwards: the next run backs up.
+  ASSERT_TRUE(CreateBackup(*snap, bo).ok());
+  EXPECT_EQ(ListBackups(bo.dir)->size(), 1u);
 }
 
 TEST(Backup, OfflineBackupRefusesAStoreInUseAndRejectsMemoryStore) {

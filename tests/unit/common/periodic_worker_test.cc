@@ -10,6 +10,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "tests/support/wait.h"
 
 namespace rigwatch {
 namespace {
@@ -160,6 +165,103 @@ TEST(PeriodicWorkerTest, StopDuringTheFirstWaitRunsNoTick) {
   w.Start(kHour);
   w.Stop();
   EXPECT_EQ(log.count(), 0);
+}
+
+// The one worker named `name` among the running ones, if any.
+std::optional<PeriodicWorker::LoopStatus> LoopNamed(const std::string& name) {
+  std::optional<PeriodicWorker::LoopStatus> found;
+  for (PeriodicWorker::LoopStatus& s : PeriodicWorker::Loops()) {
+    if (s.name == name) found = std::move(s);
+  }
+  return found;
+}
+
+TEST(PeriodicWorkerTest, ASleepingWorkerKeepsBeating) {
+  TickLog log;
+  PeriodicWorker w("sleeper", kHour, [&] { log.Tick(); });
+  w.SetStallBound(std::chrono::milliseconds(200));
+  w.Start();
+  ASSERT_TRUE(log.WaitFor(1));
+  // Five bounds asleep: never stuck, and the beat stays fresh.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < until) {
+    std::optional<PeriodicWorker::LoopStatus> s = LoopNamed("sleeper");
+    ASSERT_TRUE(s.has_value());
+    EXPECT_FALSE(s->stuck) << "since " << s->since.count() << " ns";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  w.Stop();
+  EXPECT_FALSE(LoopNamed("sleeper").has_value()) << "a stopped worker is gone";
+}
+
+TEST(PeriodicWorkerTest, ATickRunningPastItsBoundIsStuckUntilItReturns) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  bool release = false;
+  TickLog entered;
+  PeriodicWorker w("wedged", [&](std::stop_token st) {
+    entered.Tick();
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, st, [&] { return release; });
+    release = false;
+    return kHour;
+  });
+  w.SetStallBound(std::chrono::milliseconds(300));
+  const auto t0 = std::chrono::steady_clock::now();
+  w.Start();
+  ASSERT_TRUE(entered.WaitFor(1));
+  ASSERT_TRUE(test_support::WaitFor(
+      [] {
+        auto s = LoopNamed("wedged");
+        return s && s->stuck;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0,
+            std::chrono::milliseconds(300))
+      << "stuck only once the bound passed";
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(test_support::WaitFor(
+      [] {
+        auto s = LoopNamed("wedged");
+        return s && !s->stuck;
+      },
+      std::chrono::seconds(10)));
+  w.Stop();
+}
+
+TEST(PeriodicWorkerTest, BeatFromALongTickKeepsItAlive) {
+  std::atomic<bool> done{false};
+  PeriodicWorker* self = nullptr;
+  PeriodicWorker w("stepper", [&](std::stop_token st) {
+    // Ten steps of 50 ms against a 200 ms bound, beating between them.
+    for (int i = 0; i < 10 && !st.stop_requested(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      self->Beat();
+      auto s = LoopNamed("stepper");
+      if (s && s->stuck) ADD_FAILURE() << "stuck at step " << i;
+    }
+    done = true;
+    return kHour;
+  });
+  self = &w;
+  w.SetStallBound(std::chrono::milliseconds(200));
+  w.Start();
+  ASSERT_TRUE(test_support::WaitFor([&] { return done.load(); },
+                                    std::chrono::seconds(10)));
+  w.Stop();
+}
+
+TEST(PeriodicWorkerTest, TheIntervalGivesTheDefaultBound) {
+  PeriodicWorker w("x", std::chrono::seconds(10), [] {});
+  EXPECT_EQ(w.stall_bound(), std::chrono::seconds(50));
+  PeriodicWorker v("y", std::chrono::seconds(1), [] {});
+  EXPECT_EQ(v.stall_bound(), std::chrono::seconds(15));
+  PeriodicWorker u("z", [](std::stop_token) { return kHour; });
+  EXPECT_EQ(u.stall_bound(), PeriodicWorker::kDefaultStallBound);
 }
 
 }  // namespace
