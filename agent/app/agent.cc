@@ -2,7 +2,9 @@
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <set>
@@ -124,6 +126,48 @@ constexpr std::string_view kStoreTarget = "\x01store";
 constexpr std::string_view kActionsTarget =
     "\x01"
     "actions";
+
+std::optional<HttpTlsOptions> ToHttpTls(const std::optional<HttpTlsConfig>& c) {
+  if (!c) return std::nullopt;
+  using CA = HttpTlsOptions::ClientAuth;
+  HttpTlsOptions t;
+  t.cert_file = c->cert_file;
+  t.key_file = c->key_file;
+  t.priorities = c->priorities;
+  t.client_ca_file = c->client_ca_file;
+  switch (c->client_auth_type) {
+    case TlsClientAuth::kNoClientCert:
+      t.client_auth = CA::kNoClientCert;
+      break;
+    case TlsClientAuth::kRequestClientCert:
+      t.client_auth = CA::kRequestClientCert;
+      break;
+    case TlsClientAuth::kRequireAnyClientCert:
+      t.client_auth = CA::kRequireAnyClientCert;
+      break;
+    case TlsClientAuth::kVerifyClientCertIfGiven:
+      t.client_auth = CA::kVerifyClientCertIfGiven;
+      break;
+    case TlsClientAuth::kRequireAndVerifyClientCert:
+      t.client_auth = CA::kRequireAndVerifyClientCert;
+      break;
+  }
+  return t;
+}
+
+// Lets the HTTP server hold many idle connections (slow or keep-alive
+// clients): the soft descriptor limit up to the hard one.
+void RaiseFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 65536);
+  if (rl.rlim_cur > before && setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    LogDebug("file_limit_raised")
+        .Kv("from", static_cast<uint64_t>(before))
+        .Kv("to", static_cast<uint64_t>(rl.rlim_cur));
+  }
+}
 
 std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
   std::vector<HttpUser> out;
@@ -267,10 +311,14 @@ Status Agent::StartHttp() {
   ho.threads = config_.http.threads;
   ho.request_timeout = config_.http.read_timeout;
   ho.users = ToHttpUsers(config_.http.basic_auth_users);
+  ho.tls = ToHttpTls(config_.http.tls);
+  RaiseFileLimit();
   http_ = std::make_unique<HttpServer>(ho);
   api::RegisterRoutes(*http_, *this);
   RW_RETURN_IF_ERROR(http_->Start());
-  LogInfo("http_listening").Kv("address", http_->BoundAddress());
+  LogInfo("http_listening")
+      .Kv("address", http_->BoundAddress())
+      .Kv("scheme", ho.tls ? "https" : "http");
   return Status::Ok();
 }
 
@@ -319,7 +367,7 @@ void Agent::Stop() {
     if (stopped_) return;
     stopped_ = true;
   }
-  // Stop accepting first; civetweb waits for requests in flight.
+  // Stop accepting first; the server waits for handlers running.
   if (http_) http_->Stop();
   collector_.Stop();
   // No more judging, then no more actions (a restart in progress finishes:
@@ -386,6 +434,18 @@ void Agent::Reload(Config config) {
           .Kv("configured", config.http.listen);
       config.http.listen = config_.http.listen;
     }
+    const auto& tls_now = config_.http.tls;
+    const auto& tls_next = config.http.tls;
+    if (tls_now.has_value() != tls_next.has_value() ||
+        (tls_now && (tls_now->cert_file != tls_next->cert_file ||
+                     tls_now->key_file != tls_next->key_file ||
+                     tls_now->priorities != tls_next->priorities ||
+                     tls_now->client_auth_type != tls_next->client_auth_type ||
+                     tls_now->client_ca_file != tls_next->client_ca_file))) {
+      // The files' contents are reloaded below; the settings need a restart.
+      LogWarn("config_reload_needs_restart").Kv("key", "http.tls");
+      config.http.tls = config_.http.tls;
+    }
     if (config.storage.path != config_.storage.path) {
       LogWarn("config_reload_needs_restart")
           .Kv("key", "storage.path")
@@ -409,7 +469,11 @@ void Agent::Reload(Config config) {
       pipeline_->SetRuleMetrics(next);
     }
   }
-  if (http_) http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));
+  if (http_) {
+    http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));
+    // A failure is logged by the server, which keeps the pair it has.
+    http_->ReloadTlsIfChanged().IgnoreError("logged; old certificate kept");
+  }
   Result<LogLevel> level = ParseLogLevel(config.log.level);
   if (level.ok()) SetLogLevel(*level);
   bool files_changed;
@@ -449,6 +513,10 @@ bool Agent::Healthy() const {
 Duration Agent::CollectTick() {
   // Between rounds, not before the first: Start() has applied the targets.
   if (collected_once_ && poller_) ApplyTargets(false);
+  // Renewed certificates are picked up without a SIGHUP, too.
+  if (http_) {
+    http_->ReloadTlsIfChanged().IgnoreError("logged; old certificate kept");
+  }
   CollectOnce();
   collected_once_ = true;
   last_collect_ms_ = ToUnixMillis(clock_->Now());
