@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "agent/common/status.h"
+#include "agent/config/config.h"
 
 namespace rigwatch {
 
@@ -56,14 +57,18 @@ bool RunHealthChecks(const std::string& config_path, bool web,
                      std::string* out);
 
 // A minimal HTTP/1.1 exchange with the running agent (loopback CLI calls):
-// returns the status code and body. 3 s deadline.
+// returns the status code and body. 3 s deadline. With `tls` (the agent's
+// http.tls), over HTTPS: the agent's own certificate is not verified (this
+// talks to the address in the config) and is presented as the client
+// certificate when the agent asks for one (docs/security.md "TLS").
 struct HttpReply {
   int status = 0;
   std::string body;
 };
 Result<HttpReply> HttpCall(const std::string& host, uint16_t port,
                            const std::string& method, const std::string& path,
-                           const std::string& extra_headers = "");
+                           const std::string& extra_headers = "",
+                           const HttpTlsConfig* tls = nullptr);
 
 // One subcommand of the CLI.
 struct Command {

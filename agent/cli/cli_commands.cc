@@ -449,8 +449,8 @@ int CmdMute(const Flags& f) {
     auth = "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pass) +
            "\r\n";
   }
-  Result<HttpReply> r =
-      HttpCall(host, hp->port, off ? "DELETE" : "POST", path, auth);
+  Result<HttpReply> r = HttpCall(host, hp->port, off ? "DELETE" : "POST", path,
+                                 auth, c->http.tls ? &*c->http.tls : nullptr);
   if (!r.ok()) {
     Err("rigwatch mute: the agent does not answer: " + r.status().message());
     return kExitFailure;

@@ -126,7 +126,19 @@ unsigned ConnectionLimit() {
 
 struct HttpServer::Backend::Conn {
   std::string uri;  // the raw request target of the request being read
+  int fd = -1;
+  // Since when the connection waits for a request head (accepted, or the
+  // previous request completed); in_request once the head is read.
+  std::chrono::steady_clock::time_point waiting_since;
+  bool in_request = false;
+  bool cut = false;
 };
+
+HttpServer::Backend::Conn* HttpServer::Backend::ConnOf(MHD_Connection* c) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return info == nullptr ? nullptr : static_cast<Conn*>(info->socket_context);
+}
 
 struct HttpServer::Backend::Exchange {
   HttpRequest req;
@@ -265,6 +277,7 @@ Status HttpServer::Backend::Start() {
   for (int i = 0; i < std::max(1, options_.threads); ++i) {
     workers_.emplace_back([this] { WorkerLoop(); });
   }
+  sweeper_ = std::thread([this] { SweepLoop(); });
   if (tls_) {
     // Refuse to run with a TLS setup no client could use.
     std::string host = bound_host_;
@@ -276,7 +289,7 @@ Status HttpServer::Backend::Start() {
     Status s = tls_->SelfCheck(host, bound_port_);
     if (!s.ok()) {
       Stop();
-      return fail(s.message());
+      return s;  // names the address and what failed
     }
     LogInfo("http_tls_self_check_ok")
         .Kv("address", host + ":" + std::to_string(bound_port_))
@@ -313,10 +326,43 @@ void HttpServer::Backend::Stop() {
   // their connections themselves.
   for (std::thread& t : workers_) t.join();
   workers_.clear();
+  {
+    std::lock_guard<std::mutex> l(conns_mu_);
+    sweep_stop_ = true;
+  }
+  sweep_cv_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
   MHD_stop_daemon(daemon_);
   daemon_ = nullptr;
   if (fd != MHD_INVALID_SOCKET) close(fd);
   listen_fd_ = -1;
+}
+
+void HttpServer::Backend::SweepLoop() {
+  const auto limit = options_.request_timeout;
+  std::unique_lock<std::mutex> l(conns_mu_);
+  while (!sweep_cv_.wait_for(l, std::chrono::milliseconds(250),
+                             [&] { return sweep_stop_; })) {
+    const auto now = std::chrono::steady_clock::now();
+    uint64_t cut = 0;
+    for (Conn* conn : conns_) {
+      if (conn->in_request || conn->cut || conn->fd < 0 ||
+          now - conn->waiting_since < limit) {
+        continue;
+      }
+      // The event thread sees the connection end and closes it; the fd
+      // stays valid until then (OnConnection CLOSED runs first, under
+      // conns_mu_).
+      shutdown(conn->fd, SHUT_RDWR);
+      conn->cut = true;
+      ++cut;
+    }
+    if (cut > 0) {
+      LogDebug("http_slow_heads_cut")
+          .Kv("connections", cut)
+          .Kv("after_ms", static_cast<int64_t>(limit.count()));
+    }
+  }
 }
 
 void HttpServer::Backend::WorkerLoop() {
@@ -359,9 +405,18 @@ void HttpServer::Backend::Run(const Job& job) {
 void HttpServer::Backend::OnConnection(void* cls, MHD_Connection* c,
                                        void** socket_context,
                                        MHD_ConnectionNotificationCode code) {
+  auto* self = static_cast<Backend*>(cls);
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-    *socket_context = new Conn();
-    auto* self = static_cast<Backend*>(cls);
+    auto* conn = new Conn();
+    *socket_context = conn;
+    const MHD_ConnectionInfo* fd_info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    {
+      std::lock_guard<std::mutex> l(self->conns_mu_);
+      conn->fd = fd_info != nullptr ? fd_info->connect_fd : -1;
+      conn->waiting_since = std::chrono::steady_clock::now();
+      self->conns_.insert(conn);
+    }
     if (self->tls_) {
       const MHD_ConnectionInfo* info =
           MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -371,22 +426,31 @@ void HttpServer::Backend::OnConnection(void* cls, MHD_Connection* c,
       }
     }
   } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-    delete static_cast<Conn*>(*socket_context);
+    auto* conn = static_cast<Conn*>(*socket_context);
+    {
+      std::lock_guard<std::mutex> l(self->conns_mu_);
+      self->conns_.erase(conn);
+    }
+    delete conn;
     *socket_context = nullptr;
   }
 }
 
 void* HttpServer::Backend::OnUri(void*, const char* uri, MHD_Connection* c) {
-  const MHD_ConnectionInfo* info =
-      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  if (info != nullptr && info->socket_context != nullptr) {
-    static_cast<Conn*>(info->socket_context)->uri = uri ? uri : "";
-  }
+  if (Conn* conn = ConnOf(c)) conn->uri = uri ? uri : "";
   return nullptr;  // the exchange starts in OnRequest
 }
 
-void HttpServer::Backend::OnCompleted(void*, MHD_Connection*, void** con_cls,
+void HttpServer::Backend::OnCompleted(void* cls, MHD_Connection* c,
+                                      void** con_cls,
                                       MHD_RequestTerminationCode) {
+  auto* self = static_cast<Backend*>(cls);
+  if (Conn* conn = ConnOf(c)) {
+    // The next request's head has its own deadline, from now.
+    std::lock_guard<std::mutex> l(self->conns_mu_);
+    conn->in_request = false;
+    conn->waiting_since = std::chrono::steady_clock::now();
+  }
   auto* ex = static_cast<Exchange*>(*con_cls);
   // A stream whose response was never sent (client gone first) must not
   // keep its producer waiting.
@@ -456,14 +520,14 @@ MHD_Result HttpServer::Backend::Begin(MHD_Connection* c, Exchange& ex,
   HttpRequest& req = ex.req;
   req.method = method ? method : "";
   req.path = url && *url ? url : "/";
-  const MHD_ConnectionInfo* info =
-      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  if (info != nullptr && info->socket_context != nullptr) {
-    const std::string& uri = static_cast<Conn*>(info->socket_context)->uri;
-    size_t q = uri.find('?');
-    if (q != std::string::npos) req.query = uri.substr(q + 1);
+  if (Conn* conn = ConnOf(c)) {
+    size_t q = conn->uri.find('?');
+    if (q != std::string::npos) req.query = conn->uri.substr(q + 1);
+    std::lock_guard<std::mutex> l(conns_mu_);
+    conn->in_request = true;
   }
-  info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   if (info != nullptr) req.remote_addr = AddressText(info->client_addr);
   MHD_get_connection_values(c, MHD_HEADER_KIND, &AddHeader, &req);
 

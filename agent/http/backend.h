@@ -64,6 +64,7 @@ class HttpServer::Backend {
                           MHD_RequestTerminationCode code);
   static ssize_t ReadStream(void* cls, uint64_t pos, char* buf, size_t max);
   static void FreeStream(void* cls);
+  static Conn* ConnOf(MHD_Connection* c);
 
   // First call for a request: fills `ex.req`, decides early refusals.
   MHD_Result Begin(MHD_Connection* c, Exchange& ex, const char* url,
@@ -71,6 +72,10 @@ class HttpServer::Backend {
   MHD_Result Queue(MHD_Connection* c, Exchange& ex, HttpResponse resp);
   void WorkerLoop();
   void Run(const Job& job);
+  // Cuts connections whose request head (or TLS handshake) has not arrived
+  // within request_timeout: a trickling client must not hold a connection
+  // slot for hours.
+  void SweepLoop();
 
   HttpServer& server_;
   const HttpServerOptions& options_;
@@ -88,6 +93,13 @@ class HttpServer::Backend {
   bool stopping_ = false;
   std::set<Stream*> streams_;  // streamed bodies still being sent
   std::vector<std::thread> workers_;
+
+  // Guards conns_ and every Conn's timing fields.
+  std::mutex conns_mu_;
+  std::condition_variable sweep_cv_;
+  bool sweep_stop_ = false;
+  std::set<Conn*> conns_;
+  std::thread sweeper_;
 };
 
 }  // namespace rigwatch

@@ -93,8 +93,9 @@ struct HttpTlsOptions {
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0 picks a free port
   int threads = 8;                     // workers running handlers
-  // A connection that sends or reads nothing for this long is closed, and a
-  // request's head must arrive within it (rounded up to whole seconds).
+  // A request's head (and a new connection's TLS handshake) must arrive
+  // within this, from the connection's start or the previous answer; a
+  // connection silent this long is closed (idle timeout in whole seconds).
   std::chrono::milliseconds request_timeout{5000};
   std::optional<HttpTlsOptions> tls;  // absent: plain HTTP
   std::vector<HttpUser> users;        // empty: no authentication

@@ -266,10 +266,29 @@ int TlsContext::VerifyPeer(gnutls_session_t session) {
       reason.assign(reinterpret_cast<const char*>(why.data), why.size);
       gnutls_free(why.data);
     }
-    LogWarn("http_tls_client_cert_refused").Kv("reason", reason);
+    self->LogRefusal(reason);
     return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
   }
   return 0;
+}
+
+void TlsContext::LogRefusal(const std::string& reason) {
+  const auto now = std::chrono::steady_clock::now();
+  uint64_t refused = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++refusals_unlogged_;
+    if (last_refusal_log_ != std::chrono::steady_clock::time_point{} &&
+        now - last_refusal_log_ < std::chrono::seconds(10)) {
+      return;
+    }
+    last_refusal_log_ = now;
+    refused = refusals_unlogged_;
+    refusals_unlogged_ = 0;
+  }
+  LogWarn("http_tls_client_cert_refused")
+      .Kv("reason", reason)
+      .Kv("refused", refused);
 }
 
 Status TlsContext::SelfCheck(const std::string& host, int port) const {

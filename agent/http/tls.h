@@ -8,6 +8,8 @@
 #include <gnutls/gnutls.h>
 #include <sys/stat.h>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -62,6 +64,9 @@ class TlsContext {
   std::vector<FileStamp> Stamps() const;
   std::shared_ptr<Bundle> Current() const;
   static int VerifyPeer(gnutls_session_t session);
+  // Logs a refused client certificate; at most one line per 10 s with the
+  // number refused since, so bad certificates cannot flood the log.
+  void LogRefusal(const std::string& reason);
 
   const HttpTlsOptions options_;
   mutable std::mutex mu_;
@@ -70,6 +75,8 @@ class TlsContext {
   // into it, so they live as long as this context (reloads are rare).
   std::vector<std::shared_ptr<Bundle>> retired_;
   std::vector<FileStamp> loaded_stamps_;  // of the last load attempt
+  std::chrono::steady_clock::time_point last_refusal_log_{};
+  uint64_t refusals_unlogged_ = 0;
 };
 
 }  // namespace rigwatch

@@ -4,7 +4,8 @@ scrapes over https with a CA file (and with a client certificate where one
 is required); RequireAndVerifyClientCert refuses a client without a
 certificate and one with a certificate from another CA; TLS 1.0/1.1 are
 refused by the server; a bad certificate or key stops the start with a
-clear error; renewed certificate files are picked up while running."""
+clear error (unreadable, non-PEM, mismatched, or one the self-check handshake
+cannot use); renewed certificate files are picked up while running."""
 
 import json
 import os
@@ -20,8 +21,8 @@ import urllib.parse
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from rigwatch_testlib import (Agent, free_port, http_get, main,  # noqa: E402
-                              require_tool, wait_until)
+from rigwatch_testlib import (RIGWATCH, Agent, free_port, http_get,  # noqa: E402
+                              main, require_tool, wait_until)
 
 PROMETHEUS = "/usr/bin/prometheus"
 # TLS 1.0/1.1 are named on purpose: the server must refuse them.
@@ -256,6 +257,17 @@ scrape_configs:
             pass
         self.assertNotEqual(st, 200)
 
+    def test_cli_health_over_tls(self):
+        # `rigwatch health --web` (the Docker HEALTHCHECK) reaches an agent
+        # that requires client certificates: it presents the agent's own.
+        for agent in (self.plain, self.mtls):
+            r = subprocess.run(
+                [RIGWATCH, "health", "--config", agent.config_path, "--web",
+                 "--exit-code"], capture_output=True, text=True, timeout=30,
+                cwd=agent.tmp)
+            self.assertIn("ok    web: /healthz answered 200", r.stdout,
+                          r.stdout + r.stderr)
+
     def test_old_tls_versions_refused(self):
         port = self.plain.port
         # The same client lowered to TLS 1.2 works: the refusals below are
@@ -332,6 +344,14 @@ class TlsStartErrorTest(unittest.TestCase):
         self.start_fails(dict(cert_file=p("missing.crt"),
                               key_file=p("server.key")),
                          r"missing\.crt: No such file")
+        # Loads, but no TLS 1.2+ handshake can use a DSA key: only the
+        # self-check finds that out.
+        openssl("dsaparam", "-out", "dsa.param", "2048", cwd=self.d)
+        openssl("req", "-x509", "-newkey", "dsa:dsa.param", "-nodes",
+                "-keyout", "dsa.key", "-out", "dsa.crt", "-days", "2",
+                "-subj", "/CN=dsa", cwd=self.d)
+        self.start_fails(dict(cert_file=p("dsa.crt"), key_file=p("dsa.key")),
+                         r"TLS self-check: no handshake with 127\.0\.0\.1:\d+")
 
     def test_bad_tls_config_is_a_located_error(self):
         p = lambda n: os.path.join(self.d, n)  # noqa: E731
