@@ -370,10 +370,9 @@ Status HttpServer::Start() {
 }
 
 void HttpServer::Stop() {
-  if (backend_ != nullptr) {
-    backend_->Stop();
-    backend_.reset();
-  }
+  // The backend (with its TLS context) lives until the destructor: other
+  // threads may still ask for a certificate reload or the bound address.
+  if (backend_ != nullptr) backend_->Stop();
 }
 
 Status HttpServer::ReloadTlsIfChanged() {
