@@ -286,13 +286,17 @@ Status HttpServer::Backend::Start() {
     }
     if (host.empty() || host == "*" || host == "0.0.0.0") host = "127.0.0.1";
     if (host == "::") host = "::1";
+    const auto t0 = std::chrono::steady_clock::now();
     Status s = tls_->SelfCheck(host, bound_port_);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0);
     if (!s.ok()) {
       Stop();
       return s;  // names the address and what failed
     }
     LogInfo("http_tls_self_check_ok")
         .Kv("address", host + ":" + std::to_string(bound_port_))
+        .Kv("took_ms", static_cast<int64_t>(took.count()))
         .Kv("cert_file", tls_->options().cert_file)
         .Kv("priorities", tls_->options().priorities);
   }
