@@ -17,7 +17,7 @@ TEST_BUILD ?= $(if $(filter thread,$(SANITIZE)),build-tsan,build-test)
 LAUNCHER := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
 # Debian packages (docs/architecture.md "Dependencies"). Build and run:
-DEPS := build-essential cmake pkg-config prometheus-cpp-dev libcivetweb-dev \
+DEPS := build-essential cmake pkg-config prometheus-cpp-dev libmicrohttpd-dev libgnutls28-dev \
         libcurl4-openssl-dev librocksdb-dev libyaml-cpp-dev libgtest-dev \
         libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev libcrypt-dev \
         libre2-dev libssl-dev

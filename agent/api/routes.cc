@@ -158,7 +158,10 @@ HttpResponse HandleExport(ApiSource& src, const HttpRequest& req) {
   r.stream = [shared, filter](const BodyWriter& write) {
     std::string buf = "timestamp,miner,metric,labels,value\n";
     store::Row row;
-    while (true) {
+    for (uint64_t scanned = 1;; ++scanned) {
+      // A filter may skip rows for a long time: ask now and then whether
+      // the client is still there (an empty write sends nothing).
+      if (scanned % 4096 == 0 && !write({})) return;
       Result<bool> more = (*shared)->Next(row);
       if (!more.ok()) {
         // Headers are gone; say it in the body where a reader sees it.

@@ -2,7 +2,9 @@
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
@@ -145,6 +147,48 @@ constexpr std::string_view kActionsTarget =
     "\x01"
     "actions";
 constexpr std::string_view kLoopsTarget = "\x01loops";
+
+std::optional<HttpTlsOptions> ToHttpTls(const std::optional<HttpTlsConfig>& c) {
+  if (!c) return std::nullopt;
+  using CA = HttpTlsOptions::ClientAuth;
+  HttpTlsOptions t;
+  t.cert_file = c->cert_file;
+  t.key_file = c->key_file;
+  t.priorities = c->priorities;
+  t.client_ca_file = c->client_ca_file;
+  switch (c->client_auth_type) {
+    case TlsClientAuth::kNoClientCert:
+      t.client_auth = CA::kNoClientCert;
+      break;
+    case TlsClientAuth::kRequestClientCert:
+      t.client_auth = CA::kRequestClientCert;
+      break;
+    case TlsClientAuth::kRequireAnyClientCert:
+      t.client_auth = CA::kRequireAnyClientCert;
+      break;
+    case TlsClientAuth::kVerifyClientCertIfGiven:
+      t.client_auth = CA::kVerifyClientCertIfGiven;
+      break;
+    case TlsClientAuth::kRequireAndVerifyClientCert:
+      t.client_auth = CA::kRequireAndVerifyClientCert;
+      break;
+  }
+  return t;
+}
+
+// Lets the HTTP server hold many idle connections (slow or keep-alive
+// clients): the soft descriptor limit up to the hard one.
+void RaiseFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 65536);
+  if (rl.rlim_cur > before && setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    LogDebug("file_limit_raised")
+        .Kv("from", static_cast<uint64_t>(before))
+        .Kv("to", static_cast<uint64_t>(rl.rlim_cur));
+  }
+}
 
 std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
   std::vector<HttpUser> out;
@@ -340,10 +384,14 @@ Status Agent::StartHttp() {
   ho.threads = config_.http.threads;
   ho.request_timeout = config_.http.read_timeout;
   ho.users = ToHttpUsers(config_.http.basic_auth_users);
+  ho.tls = ToHttpTls(config_.http.tls);
+  RaiseFileLimit();
   http_ = std::make_unique<HttpServer>(ho);
   api::RegisterRoutes(*http_, *this);
   RW_RETURN_IF_ERROR(http_->Start());
-  LogInfo("http_listening").Kv("address", http_->BoundAddress());
+  LogInfo("http_listening")
+      .Kv("address", http_->BoundAddress())
+      .Kv("scheme", ho.tls ? "https" : "http");
   return Status::Ok();
 }
 
@@ -386,7 +434,7 @@ void Agent::Stop() {
     if (stopped_) return;
     stopped_ = true;
   }
-  // Stop accepting first; civetweb waits for requests in flight.
+  // Stop accepting first; the server waits for handlers running.
   if (http_) http_->Stop();
   collector_.Stop();
   // No more judging, then no more actions (a restart in progress finishes:
@@ -496,6 +544,11 @@ Status Agent::Reload(Config config) {
   if (http_ && config.http.basic_auth_users != running.http.basic_auth_users) {
     http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));
     changed.push_back("http.basic_auth_users");
+  }
+  if (http_) {
+    // The certificate files' contents (http.tls settings need a restart).
+    // A failure is logged by the server, which keeps the pair it has.
+    http_->ReloadTlsIfChanged().IgnoreError("logged; old certificate kept");
   }
   if (config.log != running.log) {
     Result<LogLevel> level = ParseLogLevel(config.log.level);
@@ -642,6 +695,10 @@ std::vector<std::string> Agent::StuckLoops() const {
 Duration Agent::CollectTick() {
   // Between rounds, not before the first: Start() has applied the targets.
   if (collected_once_ && pipeline_started_) ApplyTargets(false);
+  // Renewed certificates are picked up without a SIGHUP, too.
+  if (http_) {
+    http_->ReloadTlsIfChanged().IgnoreError("logged; old certificate kept");
+  }
   CollectOnce();
   collected_once_ = true;
   ready_ = true;

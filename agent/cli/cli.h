@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/common/status.h"
+#include "agent/config/config.h"
 
 namespace rigwatch {
 
@@ -57,7 +58,11 @@ bool RunHealthChecks(const std::string& config_path, bool web,
                      std::string* out);
 
 // A minimal HTTP/1.1 exchange with the running agent (loopback CLI calls):
-// returns the status code and body. `timeout` bounds each read and write.
+// returns the status code and body. `timeout` bounds each read and write
+// (the whole exchange over HTTPS). With `tls` (the agent's http.tls), over
+// HTTPS: the agent's own certificate is not verified (this talks to the
+// address in the config) and is presented as the client certificate when
+// the agent asks for one (docs/security.md "TLS").
 struct HttpReply {
   int status = 0;
   std::string body;
@@ -65,7 +70,8 @@ struct HttpReply {
 Result<HttpReply> HttpCall(
     const std::string& host, uint16_t port, const std::string& method,
     const std::string& path, const std::string& extra_headers = "",
-    std::chrono::seconds timeout = std::chrono::seconds(3));
+    std::chrono::seconds timeout = std::chrono::seconds(3),
+    const HttpTlsConfig* tls = nullptr);
 
 // One subcommand of the CLI.
 struct Command {

@@ -429,7 +429,8 @@ std::optional<HttpReply> CallAgent(const Config& c, const Flags& f,
     auth = "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pw) +
            "\r\n";
   }
-  Result<HttpReply> r = HttpCall(host, hp->port, method, path, auth, timeout);
+  Result<HttpReply> r = HttpCall(host, hp->port, method, path, auth, timeout,
+                                 c.http.tls ? &*c.http.tls : nullptr);
   if (!r.ok()) {
     Err(cmd + ": the agent does not answer: " + r.status().message());
     return std::nullopt;

@@ -11,13 +11,80 @@
 #include <string>
 
 #include "agent/cli/cli.h"
+#include "agent/common/curl.h"
 #include "agent/config/config.h"
 
 namespace rigwatch {
+namespace {
+
+size_t AppendReply(char* data, size_t size, size_t n, void* out) {
+  auto* body = static_cast<std::string*>(out);
+  if (body->size() + size * n > (1 << 20)) return 0;  // too large: abort
+  body->append(data, size * n);
+  return size * n;
+}
+
+Result<HttpReply> HttpsCall(const std::string& host, uint16_t port,
+                            const std::string& method, const std::string& path,
+                            const std::string& extra_headers,
+                            std::chrono::seconds timeout,
+                            const HttpTlsConfig& tls) {
+  curl::EnsureGlobalInit();
+  curl::Easy e(curl_easy_init());
+  if (!e) return InternalError("curl_easy_init failed");
+  const bool v6 = host.find(':') != std::string::npos;
+  const std::string url = "https://" + (v6 ? "[" + host + "]" : host) + ":" +
+                          std::to_string(port) + path;
+  curl::Slist headers;
+  size_t pos = 0;
+  while (pos < extra_headers.size()) {
+    size_t end = extra_headers.find("\r\n", pos);
+    if (end == std::string::npos) end = extra_headers.size();
+    if (end > pos) {
+      headers.reset(curl_slist_append(
+          headers.release(), extra_headers.substr(pos, end - pos).c_str()));
+    }
+    pos = end + 2;
+  }
+  HttpReply out;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  CURL* h = e.get();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(timeout.count() * 1000));
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &AppendReply);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &out.body);
+  // The agent at the configured address, not a name to check.
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  if (tls.client_auth_type != TlsClientAuth::kNoClientCert) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, tls.cert_file.c_str());
+    curl_easy_setopt(h, CURLOPT_SSLKEY, tls.key_file.c_str());
+  }
+  CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) return curl::ToStatus(rc, errbuf, url);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  out.status = static_cast<int>(status);
+  return out;
+}
+
+}  // namespace
+
 Result<HttpReply> HttpCall(const std::string& host, uint16_t port,
                            const std::string& method, const std::string& path,
                            const std::string& extra_headers,
-                           std::chrono::seconds timeout) {
+                           std::chrono::seconds timeout,
+                           const HttpTlsConfig* tls) {
+  if (tls != nullptr) {
+    return HttpsCall(host, port, method, path, extra_headers, timeout, *tls);
+  }
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
@@ -120,7 +187,9 @@ bool RunHealthChecks(const std::string& config_path, bool web,
       std::string host = hp->host;
       if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
       if (host == "::") host = "::1";
-      Result<HttpReply> st = HttpCall(host, hp->port, "GET", "/healthz");
+      Result<HttpReply> st = HttpCall(host, hp->port, "GET", "/healthz", "",
+                                      std::chrono::seconds(3),
+                                      c.http.tls ? &*c.http.tls : nullptr);
       if (!st.ok()) {
         line(false, "web", st.status().message());
       } else if (st->status == 200) {

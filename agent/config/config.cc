@@ -89,6 +89,7 @@ class Walker {
   void Error(const YAML::Node& n, std::string msg) {
     errors_->push_back({Where(n), std::move(msg)});
   }
+  size_t ErrorCount() const { return errors_->size(); }
 
   // A table of allowed keys for one map, fluent-bit's config_map style:
   // unknown keys are errors that list the allowed ones.
@@ -249,6 +250,118 @@ class Walker {
   std::vector<ConfigError>* errors_;
 };
 
+// http.tls with exporter-toolkit's key names; versions and groups become a
+// GnuTLS priority string here, the one place that knows both vocabularies.
+void LoadHttpTls(Walker& w, const YAML::Node& n, HttpConfig* http) {
+  if (!n || n.IsNull()) return;
+  HttpTlsConfig t;
+  const size_t errors_before = w.ErrorCount();
+  w.Map(n, "http.tls",
+        {{"cert_file",
+          [&](auto& v) {
+            w.NonEmptyString(v, "http.tls.cert_file", &t.cert_file);
+          }},
+         {"key_file",
+          [&](auto& v) {
+            w.NonEmptyString(v, "http.tls.key_file", &t.key_file);
+          }},
+         {"client_ca_file",
+          [&](auto& v) {
+            w.NonEmptyString(v, "http.tls.client_ca_file", &t.client_ca_file);
+          }},
+         {"min_version",
+          [&](const YAML::Node& v) {
+            if (!w.Scalar(v, "http.tls.min_version", "TLS12 or TLS13")) return;
+            t.min_version = v.Scalar();
+            if (t.min_version == "TLS10" || t.min_version == "TLS11") {
+              w.Error(v, "http.tls.min_version: " + t.min_version +
+                             " is not supported (TLS 1.0 and 1.1 are "
+                             "broken); use TLS12 or TLS13");
+            } else if (t.min_version != "TLS12" && t.min_version != "TLS13") {
+              w.Error(v, "http.tls.min_version: unknown version \"" +
+                             t.min_version + "\" (allowed: TLS12, TLS13)");
+            }
+          }},
+         {"curve_preferences",
+          [&](const YAML::Node& v) {
+            w.StringList(v, "http.tls.curve_preferences", &t.curve_preferences);
+            for (const std::string& curve : t.curve_preferences) {
+              if (curve != "CurveP256" && curve != "CurveP384" &&
+                  curve != "CurveP521" && curve != "X25519") {
+                w.Error(v, "http.tls.curve_preferences: unknown curve \"" +
+                               curve +
+                               "\" (allowed: CurveP256, CurveP384, CurveP521, "
+                               "X25519)");
+              }
+            }
+          }},
+         {"cipher_suites",
+          [&](const YAML::Node& v) {
+            w.Error(v,
+                    "http.tls.cipher_suites: not supported: GnuTLS cannot "
+                    "restrict individual suites; the server offers GnuTLS' "
+                    "NORMAL suites for TLS 1.2 and every TLS 1.3 suite "
+                    "(remove the key, or set min_version: TLS13)");
+          }},
+         {"client_auth_type", [&](const YAML::Node& v) {
+            static const std::pair<const char*, TlsClientAuth> kModes[] = {
+                {"NoClientCert", TlsClientAuth::kNoClientCert},
+                {"RequestClientCert", TlsClientAuth::kRequestClientCert},
+                {"RequireAnyClientCert", TlsClientAuth::kRequireAnyClientCert},
+                {"VerifyClientCertIfGiven",
+                 TlsClientAuth::kVerifyClientCertIfGiven},
+                {"RequireAndVerifyClientCert",
+                 TlsClientAuth::kRequireAndVerifyClientCert},
+            };
+            if (!w.Scalar(v, "http.tls.client_auth_type", "a mode name"))
+              return;
+            std::vector<std::string> names;
+            for (const auto& [name, mode] : kModes) {
+              if (v.Scalar() == name) {
+                t.client_auth_type = mode;
+                return;
+              }
+              names.push_back(name);
+            }
+            w.Error(v, "http.tls.client_auth_type: unknown mode \"" +
+                           v.Scalar() + "\" (allowed: " + Join(names) + ")");
+          }}});
+  if (w.ErrorCount() != errors_before) return;
+  if (t.cert_file.empty() || t.key_file.empty()) {
+    w.Error(n, "http.tls: cert_file and key_file are both required");
+    return;
+  }
+  const bool verifies =
+      t.client_auth_type == TlsClientAuth::kVerifyClientCertIfGiven ||
+      t.client_auth_type == TlsClientAuth::kRequireAndVerifyClientCert;
+  if (verifies && t.client_ca_file.empty()) {
+    w.Error(n,
+            "http.tls: client_auth_type VerifyClientCertIfGiven and "
+            "RequireAndVerifyClientCert need client_ca_file");
+    return;
+  }
+  if (!verifies && !t.client_ca_file.empty()) {
+    w.Error(n,
+            "http.tls: client_ca_file is set but client_auth_type does "
+            "not verify client certificates (use VerifyClientCertIfGiven "
+            "or RequireAndVerifyClientCert)");
+    return;
+  }
+  t.priorities = t.min_version == "TLS13"
+                     ? "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+                     : "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+  if (!t.curve_preferences.empty()) {
+    t.priorities += ":-GROUP-ALL";
+    for (const std::string& curve : t.curve_preferences) {
+      t.priorities += curve == "CurveP256"   ? ":+GROUP-SECP256R1"
+                      : curve == "CurveP384" ? ":+GROUP-SECP384R1"
+                      : curve == "CurveP521" ? ":+GROUP-SECP521R1"
+                                             : ":+GROUP-X25519";
+    }
+  }
+  http->tls = std::move(t);
+}
+
 void LoadHttp(Walker& w, const YAML::Node& n, HttpConfig* c) {
   w.Map(n, "http",
         {{"listen",
@@ -263,6 +376,7 @@ void LoadHttp(Walker& w, const YAML::Node& n, HttpConfig* c) {
           [&](auto& v) { w.Dur(v, "http.read_timeout", &c->read_timeout); }},
          {"threads",
           [&](auto& v) { w.Int(v, "http.threads", &c->threads, 1, 256); }},
+         {"tls", [&](const YAML::Node& v) { LoadHttpTls(w, v, c); }},
          {"basic_auth_users", [&](const YAML::Node& v) {
             if (!v.IsMap()) {
               w.Error(v, std::string("http.basic_auth_users: expected a map "

@@ -25,11 +25,34 @@ struct BasicAuthUser {
   bool operator==(const BasicAuthUser&) const = default;
 };
 
+// exporter-toolkit's client_auth_type values.
+enum class TlsClientAuth {
+  kNoClientCert,
+  kRequestClientCert,
+  kRequireAnyClientCert,
+  kVerifyClientCertIfGiven,
+  kRequireAndVerifyClientCert,
+};
+
+// http.tls: native TLS on the agent's port (docs/security.md).
+struct HttpTlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string min_version = "TLS12";           // TLS12 | TLS13
+  std::vector<std::string> curve_preferences;  // CurveP256 ... X25519
+  // GnuTLS priority string made from min_version and curve_preferences.
+  std::string priorities;
+  TlsClientAuth client_auth_type = TlsClientAuth::kNoClientCert;
+  std::string client_ca_file;
+  bool operator==(const HttpTlsConfig&) const = default;
+};
+
 struct HttpConfig {
   std::string listen = "0.0.0.0:9842";
   Millis read_timeout{5000};
   int threads = 8;
   std::vector<BasicAuthUser> basic_auth_users;
+  std::optional<HttpTlsConfig> tls;
   bool operator==(const HttpConfig&) const = default;
 };
 

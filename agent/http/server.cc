@@ -1,6 +1,5 @@
 #include "agent/http/server.h"
 
-#include <civetweb.h>
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -13,6 +12,7 @@
 #include <cstring>
 
 #include "agent/common/log.h"
+#include "agent/http/backend.h"
 
 namespace rigwatch {
 
@@ -173,16 +173,6 @@ bool AcceptsGzip(std::string_view ae) {
 
 namespace {
 
-int LogMessage(const mg_connection*, const char* message) {
-  LogDebug("http_server_message").Kv("msg", message);
-  return 1;  // handled: civetweb must not print it itself
-}
-
-const char* ReasonPhrase(int status) {
-  const char* r = mg_get_response_code_text(nullptr, status);
-  return r ? r : "";
-}
-
 // Address entries the failure table may hold; past this, expired windows
 // are dropped, and if none has expired the table starts over.
 constexpr size_t kMaxFailureEntries = 10000;
@@ -207,17 +197,13 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 HttpServer::HttpServer(HttpServerOptions options)
     : options_(std::move(options)), users_(options_.users) {
-  mg_init_library(0);
   if (RAND_bytes(mac_key_.data(), static_cast<int>(mac_key_.size())) != 1) {
     // Without a random key the cache would be a fast oracle: never use it.
     AbortWithMessage("RAND_bytes failed: ", "no key for the auth cache");
   }
 }
 
-HttpServer::~HttpServer() {
-  Stop();
-  mg_exit_library();
-}
+HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Handle(std::string path, HttpHandler handler,
                         std::vector<std::string> methods) {
@@ -376,192 +362,64 @@ HttpServer::AuthResult HttpServer::Authorized(const HttpRequest& req) {
 }
 
 Status HttpServer::Start() {
-  if (ctx_ != nullptr) return FailedPreconditionError("already started");
-  std::string threads = std::to_string(options_.threads);
-  std::string timeout = std::to_string(options_.request_timeout.count());
-  const char* opts[] = {"listening_ports",
-                        options_.listen.c_str(),
-                        "num_threads",
-                        threads.c_str(),
-                        "request_timeout_ms",
-                        timeout.c_str(),
-                        "enable_keep_alive",
-                        "yes",
-                        "keep_alive_timeout_ms",
-                        "500",
-                        "enable_directory_listing",
-                        "no",
-                        nullptr};
-  mg_callbacks callbacks{};
-  callbacks.log_message = &LogMessage;
-  char errtxt[256] = {0};
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.user_data = this;
-  init.configuration_options = opts;
-  mg_error_data err{};
-  err.text = errtxt;
-  err.text_buffer_size = sizeof errtxt;
-  ctx_ = mg_start2(&init, &err);
-  if (ctx_ == nullptr) {
-    return UnavailableError("cannot listen on " + options_.listen + ": " +
-                            (errtxt[0] ? errtxt : "unknown error"));
-  }
-  mg_set_request_handler(ctx_, "/", &HttpServer::Dispatch, this);
-  mg_server_port ports[4];
-  int n = mg_get_server_ports(ctx_, 4, ports);
-  if (n > 0) bound_port_ = ports[0].port;
-  size_t colon = options_.listen.rfind(':');
-  bound_host_ =
-      colon == std::string::npos ? "0.0.0.0" : options_.listen.substr(0, colon);
+  if (backend_ != nullptr) return FailedPreconditionError("already started");
+  auto backend = std::make_unique<Backend>(*this);
+  RW_RETURN_IF_ERROR(backend->Start());
+  backend_ = std::move(backend);
   return Status::Ok();
 }
 
 void HttpServer::Stop() {
-  if (ctx_ != nullptr) {
-    mg_stop(ctx_);
-    ctx_ = nullptr;
-  }
+  // The backend (with its TLS context) lives until the destructor: other
+  // threads may still ask for a certificate reload or the bound address.
+  if (backend_ != nullptr) backend_->Stop();
+}
+
+Status HttpServer::ReloadTlsIfChanged() {
+  return backend_ ? backend_->ReloadTlsIfChanged() : Status::Ok();
 }
 
 std::string HttpServer::BoundAddress() const {
-  return bound_host_ + ":" + std::to_string(bound_port_);
+  return backend_ ? backend_->BoundAddress() : std::string();
 }
 
-int HttpServer::BoundPort() const { return bound_port_; }
-
-int HttpServer::Dispatch(mg_connection* conn, void* self) {
-  return static_cast<HttpServer*>(self)->Serve(conn);
+int HttpServer::BoundPort() const {
+  return backend_ ? backend_->BoundPort() : 0;
 }
 
-int HttpServer::Serve(mg_connection* conn) {
-  const mg_request_info* ri = mg_get_request_info(conn);
-  HttpRequest req;
-  req.method = ri->request_method ? ri->request_method : "";
-  req.path = ri->local_uri ? ri->local_uri : "/";
-  req.query = ri->query_string ? ri->query_string : "";
-  req.remote_addr = ri->remote_addr;
-  for (int i = 0; i < ri->num_headers; ++i) {
-    req.headers.emplace_back(ri->http_headers[i].name,
-                             ri->http_headers[i].value);
-  }
-
-  auto send_simple = [&](int status, std::string_view extra_headers,
-                         std::string_view body) {
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: text/plain; "
-              "charset=utf-8\r\nContent-Length: %zu\r\n%.*s\r\n",
-              status, ReasonPhrase(status), body.size(),
-              static_cast<int>(extra_headers.size()), extra_headers.data());
-    mg_write(conn, body.data(), body.size());
-    return status;
-  };
-
-  // Framing first: a request whose body length is ambiguous (both
-  // Content-Length and Transfer-Encoding, or a coding other than chunked)
-  // is how requests are smuggled past a proxy. Refused, connection closed.
-  std::string_view te = req.Header("Transfer-Encoding");
-  const bool chunked = strcasecmp(std::string(te).c_str(), "chunked") == 0;
-  if (!te.empty() && (!req.Header("Content-Length").empty() || !chunked)) {
-    return send_simple(400, "Connection: close\r\n",
-                       "ambiguous request framing: Transfer-Encoding must be "
-                       "\"chunked\" alone, without Content-Length\n");
-  }
-
+HttpResponse HttpServer::Serve(const HttpRequest& req) {
   switch (Authorized(req)) {
     case AuthResult::kOk:
       break;
     case AuthResult::kDenied: {
-      std::string hdr =
-          "WWW-Authenticate: Basic realm=\"" + options_.realm + "\"\r\n";
-      return send_simple(401, hdr, "Unauthorized\n");
+      HttpResponse r = HttpResponse::Text(401, "Unauthorized\n");
+      r.headers.emplace_back("WWW-Authenticate",
+                             "Basic realm=\"" + options_.realm + "\"");
+      return r;
     }
     case AuthResult::kRateLimited: {
-      std::string hdr =
-          "Retry-After: " + std::to_string(kAuthFailureWindow.count()) + "\r\n";
-      return send_simple(429, hdr,
-                         "too many failed logins from this address; retry "
-                         "later\n");
+      HttpResponse r = HttpResponse::Text(
+          429, "too many failed logins from this address; retry later\n");
+      r.headers.emplace_back("Retry-After",
+                             std::to_string(kAuthFailureWindow.count()));
+      return r;
     }
   }
 
   const Route_* route = Route(req.path);
-  if (route == nullptr) return send_simple(404, "", "not found\n");
+  if (route == nullptr) return HttpResponse::Text(404, "not found\n");
   if (std::find(route->methods.begin(), route->methods.end(), req.method) ==
       route->methods.end()) {
-    std::string allow = "Allow: ";
+    std::string allow;
     for (size_t i = 0; i < route->methods.size(); ++i) {
       allow += (i ? ", " : "") + route->methods[i];
     }
-    return send_simple(
-        405, allow + "\r\n",
-        "method " + req.method + " not allowed; " + allow + "\n");
+    HttpResponse r = HttpResponse::Text(
+        405, "method " + req.method + " not allowed; Allow: " + allow + "\n");
+    r.headers.emplace_back("Allow", allow);
+    return r;
   }
-
-  // Read a bounded body (POSTs to the API are small). A chunked body has no
-  // length up front: read until the limit, one byte more means too large.
-  const std::string too_large = "request body larger than " +
-                                std::to_string(options_.max_body_bytes) +
-                                " bytes\n";
-  if (ri->content_length > 0) {
-    if (static_cast<size_t>(ri->content_length) > options_.max_body_bytes) {
-      return send_simple(413, "Connection: close\r\n", too_large);
-    }
-    req.body.resize(static_cast<size_t>(ri->content_length));
-    size_t got = 0;
-    while (got < req.body.size()) {
-      int n = mg_read(conn, req.body.data() + got, req.body.size() - got);
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
-    req.body.resize(got);
-  } else if (chunked) {
-    char buf[8192];
-    for (;;) {
-      int n = mg_read(conn, buf, sizeof buf);
-      if (n <= 0) break;
-      if (req.body.size() + static_cast<size_t>(n) > options_.max_body_bytes) {
-        return send_simple(413, "Connection: close\r\n", too_large);
-      }
-      req.body.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-  HttpResponse resp = route->handler(req);
-  std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
-                     ReasonPhrase(resp.status) +
-                     "\r\nContent-Type: " + resp.content_type + "\r\n";
-  for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
-
-  if (resp.stream) {
-    head += "Transfer-Encoding: chunked\r\n\r\n";
-    mg_write(conn, head.data(), head.size());
-    bool alive = true;
-    resp.stream([&](std::string_view piece) {
-      if (!alive || piece.empty()) return alive;
-      alive = mg_send_chunk(conn, piece.data(),
-                            static_cast<unsigned>(piece.size())) > 0;
-      return alive;
-    });
-    if (alive) mg_write(conn, "0\r\n\r\n", 5);
-    return resp.status;
-  }
-
-  std::string_view body = resp.body;
-  std::string zipped;
-  if (resp.gzip_ok && AcceptsGzip(req.Header("Accept-Encoding"))) {
-    Result<std::string> z = Gzip(resp.body, 1);
-    if (z.ok()) {
-      zipped = std::move(*z);
-      body = zipped;
-      head += "Content-Encoding: gzip\r\n";
-    }
-  }
-  if (resp.gzip_ok) head += "Vary: Accept-Encoding\r\n";
-  head += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-  mg_write(conn, head.data(), head.size());
-  if (req.method != "HEAD") mg_write(conn, body.data(), body.size());
-  return resp.status;
+  return route->handler(req);
 }
 
 }  // namespace rigwatch

@@ -1,14 +1,13 @@
-// The one HTTP server of the agent (civetweb underneath).
+// The one HTTP server of the agent (libmicrohttpd underneath, with GnuTLS).
 //
-// civetweb is thread-per-connection; `threads` bounds concurrent requests
-// and `request_timeout` bounds how long a slow or stuck client can hold one
-// of them, so two half-sent requests cannot starve /metrics
-// (docs/architecture.md "HTTP server"). civetweb's own TLS is never enabled (it
-// crashes with OpenSSL 3 as Debian ships it); put a TLS proxy in front when
-// needed (docs/operations.md).
+// Event-driven: a few event threads read requests and write responses for
+// every connection, so a slow or idle client costs a socket and a little
+// memory, never a thread. Complete requests run on `threads` workers
+// (docs/architecture.md "HTTP server"). Native TLS with optional client
+// certificates (HttpTlsOptions, docs/security.md).
 //
 // Basic auth (what Prometheus sends) is checked here against bcrypt hashes,
-// as Prometheus' web config does; civetweb itself only knows Digest.
+// as Prometheus' web config does.
 #ifndef RIGWATCH_AGENT_HTTP_SERVER_H_
 #define RIGWATCH_AGENT_HTTP_SERVER_H_
 
@@ -27,9 +26,6 @@
 #include <vector>
 
 #include "agent/common/status.h"
-
-struct mg_context;
-struct mg_connection;
 
 namespace rigwatch {
 
@@ -50,7 +46,8 @@ struct HttpRequest {
 };
 
 // Writes one piece of a streamed body; returns false when the client went
-// away (stop producing).
+// away or the server stops (stop producing). Waits while the client is far
+// behind. An empty piece sends nothing and just asks.
 using BodyWriter = std::function<bool(std::string_view)>;
 
 struct HttpResponse {
@@ -75,11 +72,33 @@ struct HttpUser {
   std::string bcrypt_hash;
 };
 
+// TLS on the listening port, with exporter-toolkit's meaning of each field.
+struct HttpTlsOptions {
+  std::string cert_file;  // PEM, the server certificate (and chain)
+  std::string key_file;   // PEM, its private key
+  // GnuTLS priority string for versions, ciphers and groups; made from
+  // min_version and curve_preferences by the config.
+  std::string priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+  enum class ClientAuth {
+    kNoClientCert,
+    kRequestClientCert,
+    kRequireAnyClientCert,
+    kVerifyClientCertIfGiven,
+    kRequireAndVerifyClientCert,
+  };
+  ClientAuth client_auth = ClientAuth::kNoClientCert;
+  std::string client_ca_file;  // PEM; needed by the two Verify modes
+};
+
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0 picks a free port
-  int threads = 8;
+  int threads = 8;                     // workers running handlers
+  // A request's head (and a new connection's TLS handshake) must arrive
+  // within this, from the connection's start or the previous answer; a
+  // connection silent this long is closed (idle timeout in whole seconds).
   std::chrono::milliseconds request_timeout{5000};
-  std::vector<HttpUser> users;  // empty: no authentication
+  std::optional<HttpTlsOptions> tls;  // absent: plain HTTP
+  std::vector<HttpUser> users;        // empty: no authentication
   std::string realm = "rigwatch";
   size_t max_body_bytes = 1 << 20;
 };
@@ -99,8 +118,14 @@ class HttpServer {
 
   // Binds and starts serving. Fails with the listen address in the message.
   Status Start();
-  // Stops accepting, waits for in-flight requests, joins the threads.
+  // Stops accepting, waits for handlers running (queued ones get 503, streams
+  // are told the client went away), closes every connection.
   void Stop();
+
+  // Reads the TLS certificate and key files again when they changed since
+  // the last load (SIGHUP, or a periodic check). A bad new pair is logged
+  // and the old one kept. No-op without TLS.
+  Status ReloadTlsIfChanged();
 
   // "host:port" actually bound (port resolved when 0 was asked).
   std::string BoundAddress() const;
@@ -124,8 +149,9 @@ class HttpServer {
   enum class AuthResult { kOk, kDenied, kRateLimited };
   using Mac = std::array<unsigned char, 32>;
 
-  static int Dispatch(mg_connection* conn, void* self);
-  int Serve(mg_connection* conn);
+  class Backend;  // the libmicrohttpd glue, agent/http/backend.cc
+  // A request fully read and framed correctly: auth, route, method, handler.
+  HttpResponse Serve(const HttpRequest& req);
   AuthResult Authorized(const HttpRequest& req);
   Mac CredentialMac(std::string_view user, std::string_view pass) const;
   bool RateLimited(const std::string& addr);
@@ -139,9 +165,7 @@ class HttpServer {
   HttpServerOptions options_;
   std::map<std::string, Route_> exact_;
   std::vector<std::pair<std::string, Route_>> prefix_;
-  mg_context* ctx_ = nullptr;
-  int bound_port_ = 0;
-  std::string bound_host_;
+  std::unique_ptr<Backend> backend_;
 
   // Guards users_, verified_ and failures_; never held during bcrypt.
   std::mutex auth_mu_;

@@ -76,6 +76,21 @@ TEST(ConfigTest, ValuesAndDefaults) {
   EXPECT_DOUBLE_EQ(c.actions.guard_fraction, 0.3);
 }
 
+TEST(ConfigTest, TlsBecomesGnutlsPriorities) {
+  LoadResult r = LoadConfig("tests/fixtures/config/good/tls.yaml");
+  ASSERT_TRUE(r.ok()) << r.ErrorText();
+  ASSERT_TRUE(r.config->http.tls.has_value());
+  const HttpTlsConfig& t = *r.config->http.tls;
+  EXPECT_EQ(t.cert_file, "/etc/rigwatch/tls/server.crt");
+  EXPECT_EQ(t.client_auth_type, TlsClientAuth::kRequireAndVerifyClientCert);
+  EXPECT_EQ(t.priorities,
+            "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519:"
+            "+GROUP-SECP256R1");
+  LoadResult plain = LoadConfig("tests/fixtures/config/good/full.yaml");
+  ASSERT_TRUE(plain.ok()) << plain.ErrorText();
+  EXPECT_FALSE(plain.config->http.tls.has_value());
+}
+
 TEST(ConfigTest, MissingFileIsAnError) {
   LoadResult r = LoadConfig("tests/fixtures/config/does-not-exist.yaml");
   ASSERT_FALSE(r.ok());

@@ -6,10 +6,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
 #include "agent/http/server.h"
+#include "tests/support/wait.h"
 
 namespace rigwatch {
 namespace {
@@ -221,6 +223,44 @@ TEST_F(HttpServerTest, SlowClientsDoNotBlockOthers) {
   EXPECT_EQ(Body(r), "hello fast");
   EXPECT_LT(took, std::chrono::milliseconds(1000));
   for (int fd : stalled) close(fd);
+}
+
+TEST_F(HttpServerTest, StreamStopsWhenTheClientGoesAway) {
+  std::atomic<bool> stopped{false};
+  std::atomic<int> writes{0};
+  HttpServerOptions o;
+  o.listen = "127.0.0.1:0";
+  server_ = std::make_unique<HttpServer>(o);
+  server_->Handle("/forever", [&](const HttpRequest&) {
+    HttpResponse r;
+    r.stream = [&](const BodyWriter& w) {
+      const std::string piece(16 * 1024, 'x');
+      while (w(piece)) ++writes;
+      stopped = true;
+    };
+    return r;
+  });
+  ASSERT_TRUE(server_->Start().ok());
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(server_->BoundPort()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::string req = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
+  send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  char buf[65536];
+  size_t got = 0;
+  while (got < (1u << 20)) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  // The producer learns it at its next write, and never runs far ahead.
+  EXPECT_TRUE(test_support::WaitFor([&] { return stopped.load(); },
+                                    std::chrono::seconds(10)));
+  EXPECT_LT(static_cast<size_t>(writes.load()) * 16 * 1024, got + (8u << 20));
 }
 
 TEST(HttpHelpersTest, Base64AndUrlDecode) {
