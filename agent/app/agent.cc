@@ -409,7 +409,7 @@ void Agent::Reload(Config config) {
       pipeline_->SetRuleMetrics(next);
     }
   }
-  if (http_) http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));
+  if (http_) http_->auth().SetUsers(ToHttpUsers(config.http.basic_auth_users));
   Result<LogLevel> level = ParseLogLevel(config.log.level);
   if (level.ok()) SetLogLevel(*level);
   bool files_changed;
@@ -487,7 +487,7 @@ void Agent::CollectOnce() {
   if (http_) {
     self.push_back({"rigwatch_http_auth_failures_total",
                     {},
-                    static_cast<double>(http_->auth_failures())});
+                    static_cast<double>(http_->auth().failures())});
   }
   if (pipeline_) {
     self.push_back({"rigwatch_rule_rounds_total",

@@ -1,11 +1,6 @@
 #include "agent/http/server.h"
 
 #include <civetweb.h>
-#include <crypt.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <strings.h>
 #include <zlib.h>
 
@@ -183,35 +178,11 @@ const char* ReasonPhrase(int status) {
   return r ? r : "";
 }
 
-// Address entries the failure table may hold; past this, expired windows
-// are dropped, and if none has expired the table starts over.
-constexpr size_t kMaxFailureEntries = 10000;
-
-// The cost of a "$2b$10$..." hash; 0 when it is not one.
-int BcryptCost(std::string_view h) {
-  if (h.size() < 7 || h[0] != '$' || h[3] != '$' || h[6] != '$') return 0;
-  if (h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9') return 0;
-  return (h[4] - '0') * 10 + (h[5] - '0');
-}
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  }
-  return diff == 0;
-}
-
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options)
-    : options_(std::move(options)), users_(options_.users) {
+    : options_(std::move(options)), auth_(options_.users) {
   mg_init_library(0);
-  if (RAND_bytes(mac_key_.data(), static_cast<int>(mac_key_.size())) != 1) {
-    // Without a random key the cache would be a fast oracle: never use it.
-    AbortWithMessage("RAND_bytes failed: ", "no key for the auth cache");
-  }
 }
 
 HttpServer::~HttpServer() {
@@ -245,134 +216,6 @@ const HttpServer::Route_* HttpServer::Route(const std::string& path) const {
     }
   }
   return best;
-}
-
-void HttpServer::SetUsers(std::vector<HttpUser> users) {
-  std::lock_guard<std::mutex> l(auth_mu_);
-  users_ = std::move(users);
-  verified_.clear();
-  ++users_generation_;
-}
-
-std::vector<std::string> HttpServer::CredentialCacheForTest() {
-  std::lock_guard<std::mutex> l(auth_mu_);
-  std::vector<std::string> out;
-  for (const auto& [user, mac] : verified_) {
-    out.emplace_back(reinterpret_cast<const char*>(mac.data()), mac.size());
-  }
-  return out;
-}
-
-HttpServer::Mac HttpServer::CredentialMac(std::string_view user,
-                                          std::string_view pass) const {
-  Mac out{};
-  unsigned int len = 0;
-  std::string msg;
-  msg.reserve(user.size() + 1 + pass.size());
-  msg.append(user).append(1, ':').append(pass);
-  HMAC(EVP_sha256(), mac_key_.data(), static_cast<int>(mac_key_.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
-       out.data(), &len);
-  OPENSSL_cleanse(msg.data(), msg.size());
-  return out;
-}
-
-bool HttpServer::RateLimited(const std::string& addr) {
-  auto it = failures_.find(addr);
-  if (it == failures_.end()) return false;
-  if (std::chrono::steady_clock::now() - it->second.window_start >=
-      kAuthFailureWindow) {
-    failures_.erase(it);
-    return false;
-  }
-  return it->second.count >= kAuthFailuresPerWindow;
-}
-
-void HttpServer::CountFailure(const std::string& addr) {
-  auth_failures_.fetch_add(1);
-  const auto now = std::chrono::steady_clock::now();
-  if (failures_.size() >= kMaxFailureEntries && !failures_.count(addr)) {
-    std::erase_if(failures_, [&](const auto& e) {
-      return now - e.second.window_start >= kAuthFailureWindow;
-    });
-    if (failures_.size() >= kMaxFailureEntries) failures_.clear();
-  }
-  Failures& f = failures_[addr];
-  if (f.count == 0 || now - f.window_start >= kAuthFailureWindow) {
-    f = Failures{0, now};
-  }
-  if (++f.count == kAuthFailuresPerWindow) {
-    LogWarn("http_auth_rate_limited")
-        .Kv("remote", addr)
-        .Kv("failures", f.count)
-        .Kv("for", std::to_string(kAuthFailureWindow.count()) + "s");
-  }
-}
-
-HttpServer::AuthResult HttpServer::Authorized(const HttpRequest& req) {
-  std::string hash;  // the user's bcrypt hash, or a stand-in of equal cost
-  bool known = false;
-  uint64_t generation = 0;
-  std::string user, pass;
-  Mac mac{};
-  {
-    std::lock_guard<std::mutex> l(auth_mu_);
-    if (users_.empty()) return AuthResult::kOk;
-    if (RateLimited(req.remote_addr)) {
-      auth_failures_.fetch_add(1);
-      return AuthResult::kRateLimited;
-    }
-    std::string_view h = req.Header("Authorization");
-    std::optional<std::string> decoded;
-    if (h.size() >= 6 && strncasecmp(h.data(), "Basic ", 6) == 0) {
-      decoded = Base64Decode(h.substr(6));
-    }
-    size_t colon = decoded ? decoded->find(':') : std::string::npos;
-    if (colon == std::string::npos) {
-      if (decoded) OPENSSL_cleanse(decoded->data(), decoded->size());
-      // No credentials at all is how every browser starts: counted, but it
-      // is not a guess, so it does not use up the address' allowance.
-      auth_failures_.fetch_add(1);
-      return AuthResult::kDenied;
-    }
-    user = decoded->substr(0, colon);
-    pass = decoded->substr(colon + 1);
-    OPENSSL_cleanse(decoded->data(), decoded->size());
-    mac = CredentialMac(user, pass);
-    auto v = verified_.find(user);
-    if (v != verified_.end() &&
-        CRYPTO_memcmp(v->second.data(), mac.data(), mac.size()) == 0) {
-      OPENSSL_cleanse(pass.data(), pass.size());
-      return AuthResult::kOk;
-    }
-    // An unknown user is checked against the costliest configured hash, so
-    // it takes as long as a known one and names cannot be found by timing.
-    for (const HttpUser& u : users_) {
-      if (u.name == user) {
-        hash = u.bcrypt_hash;
-        known = true;
-        break;
-      }
-      if (hash.empty() || BcryptCost(u.bcrypt_hash) > BcryptCost(hash)) {
-        hash = u.bcrypt_hash;
-      }
-    }
-    generation = users_generation_;
-  }
-  // bcrypt without the lock: a guesser must not delay other requests.
-  crypt_data data{};
-  const char* out = crypt_r(pass.c_str(), hash.c_str(), &data);
-  OPENSSL_cleanse(pass.data(), pass.size());
-  const bool ok =
-      known && out != nullptr && out[0] != '*' && ConstantTimeEquals(out, hash);
-  OPENSSL_cleanse(&data, sizeof data);
-  std::lock_guard<std::mutex> l(auth_mu_);
-  if (!ok) {
-    CountFailure(req.remote_addr);
-    return AuthResult::kDenied;
-  }
-  if (generation == users_generation_) verified_[user] = mac;
-  return AuthResult::kOk;
 }
 
 Status HttpServer::Start() {
@@ -468,17 +311,18 @@ int HttpServer::Serve(mg_connection* conn) {
                        "\"chunked\" alone, without Content-Length\n");
   }
 
-  switch (Authorized(req)) {
-    case AuthResult::kOk:
+  switch (auth_.Check(req)) {
+    case Authenticator::Result::kOk:
       break;
-    case AuthResult::kDenied: {
+    case Authenticator::Result::kDenied: {
       std::string hdr =
           "WWW-Authenticate: Basic realm=\"" + options_.realm + "\"\r\n";
       return send_simple(401, hdr, "Unauthorized\n");
     }
-    case AuthResult::kRateLimited: {
-      std::string hdr =
-          "Retry-After: " + std::to_string(kAuthFailureWindow.count()) + "\r\n";
+    case Authenticator::Result::kRateLimited: {
+      std::string hdr = "Retry-After: " +
+                        std::to_string(Authenticator::kFailureWindow.count()) +
+                        "\r\n";
       return send_simple(429, hdr,
                          "too many failed logins from this address; retry "
                          "later\n");

@@ -7,19 +7,16 @@
 // crashes with OpenSSL 3 as Debian ships it); put a TLS proxy in front when
 // needed (docs/operations.md).
 //
-// Basic auth (what Prometheus sends) is checked here against bcrypt hashes,
-// as Prometheus' web config does; civetweb itself only knows Digest.
+// Who may make a request is the Authenticator's decision (agent/http/auth.h),
+// asked once per request before routing.
 #ifndef RIGWATCH_AGENT_HTTP_SERVER_H_
 #define RIGWATCH_AGENT_HTTP_SERVER_H_
 
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +24,7 @@
 #include <vector>
 
 #include "agent/common/status.h"
+#include "agent/http/auth.h"
 
 struct mg_context;
 struct mg_connection;
@@ -70,11 +68,6 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
-struct HttpUser {
-  std::string name;
-  std::string bcrypt_hash;
-};
-
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0 picks a free port
   int threads = 8;
@@ -106,30 +99,12 @@ class HttpServer {
   std::string BoundAddress() const;
   int BoundPort() const;
 
-  // Swaps the users for Basic auth (config reload). Thread-safe.
-  void SetUsers(std::vector<HttpUser> users);
-
-  // Requests refused for bad or missing credentials, and for coming from an
-  // address that failed too often (rigwatch_http_auth_failures_total).
-  uint64_t auth_failures() const { return auth_failures_.load(); }
-  // For tests: the bytes the credential cache holds, one entry per user.
-  std::vector<std::string> CredentialCacheForTest();
-
-  // Failed logins one client address may make per window before it gets
-  // 429 without any password check until the window ends.
-  static constexpr int kAuthFailuresPerWindow = 10;
-  static constexpr std::chrono::seconds kAuthFailureWindow{60};
+  // Who may make requests (credentials swapped on config reload).
+  Authenticator& auth() { return auth_; }
 
  private:
-  enum class AuthResult { kOk, kDenied, kRateLimited };
-  using Mac = std::array<unsigned char, 32>;
-
   static int Dispatch(mg_connection* conn, void* self);
   int Serve(mg_connection* conn);
-  AuthResult Authorized(const HttpRequest& req);
-  Mac CredentialMac(std::string_view user, std::string_view pass) const;
-  bool RateLimited(const std::string& addr);
-  void CountFailure(const std::string& addr);
   struct Route_ {
     HttpHandler handler;
     std::vector<std::string> methods;
@@ -142,23 +117,7 @@ class HttpServer {
   mg_context* ctx_ = nullptr;
   int bound_port_ = 0;
   std::string bound_host_;
-
-  // Guards users_, verified_ and failures_; never held during bcrypt.
-  std::mutex auth_mu_;
-  std::vector<HttpUser> users_;
-  uint64_t users_generation_ = 0;  // bumped by SetUsers
-  // user -> HMAC-SHA256(key, user ":" password) of credentials verified
-  // against the bcrypt hash: bcrypt costs tens of milliseconds, too much for
-  // every scrape, and the plaintext is never kept. The key is random per
-  // process, so the cache is useless outside it.
-  std::map<std::string, Mac> verified_;
-  Mac mac_key_{};
-  struct Failures {
-    int count = 0;
-    std::chrono::steady_clock::time_point window_start;
-  };
-  std::map<std::string, Failures> failures_;  // by client address
-  std::atomic<uint64_t> auth_failures_{0};
+  Authenticator auth_;
 };
 
 // Base64 (RFC 4648) encode, with padding.
