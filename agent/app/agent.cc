@@ -125,10 +125,37 @@ constexpr std::string_view kActionsTarget =
     "\x01"
     "actions";
 
-std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
-  std::vector<HttpUser> out;
-  for (const BasicAuthUser& u : in) out.push_back({u.name, u.bcrypt_hash});
-  return out;
+AuthSettings ToAuthSettings(const HttpConfig& c) {
+  AuthSettings a;
+  auto role = [](bool admin) { return admin ? Role::kAdmin : Role::kRead; };
+  for (const BasicAuthUser& u : c.basic_auth_users) {
+    a.users.push_back({u.name, u.bcrypt_hash, role(u.admin)});
+  }
+  for (const HttpTokenConfig& t : c.tokens) {
+    a.tokens.push_back({t.name, t.token, role(t.admin)});
+  }
+  // Default: a loopback listener is reached only from this machine, where
+  // whoever can run `rigwatch mute` may as well.
+  Result<HostPort> hp = ParseHostPort(c.listen, 0);
+  a.allow_loopback_admin =
+      c.allow_loopback_admin.value_or(hp.ok() && IsLoopbackAddress(hp->host));
+  return a;
+}
+
+void LogAuthSettings(const AuthSettings& a) {
+  int admins = 0;
+  for (const HttpUser& u : a.users) admins += u.role == Role::kAdmin;
+  for (const HttpToken& t : a.tokens) admins += t.role == Role::kAdmin;
+  LogInfo("http_auth")
+      .Kv("users", static_cast<uint64_t>(a.users.size()))
+      .Kv("tokens", static_cast<uint64_t>(a.tokens.size()))
+      .Kv("admins", admins)
+      .Kv("allow_loopback_admin", a.allow_loopback_admin);
+  if (admins == 0 && !a.allow_loopback_admin) {
+    LogWarn("http_mutations_disabled")
+        .Kv("reason",
+            "no admin credential and http.allow_loopback_admin is false");
+  }
 }
 
 }  // namespace
@@ -266,7 +293,9 @@ Status Agent::StartHttp() {
   ho.listen = config_.http.listen;
   ho.threads = config_.http.threads;
   ho.request_timeout = config_.http.read_timeout;
-  ho.users = ToHttpUsers(config_.http.basic_auth_users);
+  ho.auth = ToAuthSettings(config_.http);
+  LogAuthSettings(ho.auth);
+  ho.on_mutation = [this](const MutationRecord& r) { RecordMutation(r); };
   http_ = std::make_unique<HttpServer>(ho);
   api::RegisterRoutes(*http_, *this);
   RW_RETURN_IF_ERROR(http_->Start());
@@ -365,6 +394,12 @@ void Agent::ApplyTargets(bool log_unchanged) {
     targets.push_back(t);
   }
   size_t n = targets.size();
+  {
+    std::lock_guard<std::mutex> l(known_mu_);
+    known_targets_.clear();
+    for (const MinerTarget& t : targets) known_targets_.insert(t.name);
+    if (config_.host.enabled) known_targets_.insert("host");
+  }
   if (!pipeline_started_) {
     std::vector<std::pair<std::string, std::string>> warm;
     for (const MinerTarget& t : targets) warm.emplace_back(t.name, t.kind);
@@ -409,7 +444,11 @@ void Agent::Reload(Config config) {
       pipeline_->SetRuleMetrics(next);
     }
   }
-  if (http_) http_->auth().SetUsers(ToHttpUsers(config.http.basic_auth_users));
+  if (http_) {
+    AuthSettings auth = ToAuthSettings(config.http);
+    LogAuthSettings(auth);
+    http_->auth().SetSettings(std::move(auth));
+  }
   Result<LogLevel> level = ParseLogLevel(config.log.level);
   if (level.ok()) SetLogLevel(*level);
   bool files_changed;

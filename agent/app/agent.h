@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "agent/common/periodic_worker.h"
 #include "agent/common/status.h"
 #include "agent/config/config.h"
+#include "agent/http/server.h"
 #include "exporters/sample.h"
 
 namespace prometheus {
@@ -121,6 +123,11 @@ class Agent final : private api::ApiSource {
   std::string AlertsJson(bool include_unknown) const override;
   Status Mute(std::string_view target, WallTime until) override;
   Status Unmute(std::string_view target) override;
+  Result<std::string> MutationsJson(size_t limit) override;
+  // NotFound unless `target` is a configured miner or the host.
+  Status CheckKnownTarget(std::string_view target) const;
+  // Keeps one HTTP mutation in the store's journal (bounded).
+  void RecordMutation(const MutationRecord& r);
 
   Clock* clock_;
   AgentOptions options_;
@@ -144,6 +151,11 @@ class Agent final : private api::ApiSource {
   std::unique_ptr<backup::BackupScheduler> backups_;
   std::unique_ptr<host::Exporter> host_;
   std::unique_ptr<HttpServer> http_;
+  // Names a mute may name: the miners of the last ApplyTargets, and "host".
+  mutable std::mutex known_mu_;
+  std::set<std::string, std::less<>> known_targets_;
+  std::mutex journal_mu_;  // one journal write (and prune) at a time
+  uint64_t journal_seq_ = 0;
 
   std::mutex stop_mu_;
   bool stopped_ = false;

@@ -3,8 +3,10 @@
 // none needs the agent to be stopped except where RocksDB's lock says so.
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -406,6 +408,52 @@ int CmdNotifyTest(const Flags& f) {
   return kExitOk;
 }
 
+// The first line of a secret file, without its line ending. A missing,
+// unreadable or empty file is an error: sending an empty secret would only
+// earn a confusing 401.
+Result<std::string> ReadSecretFile(const std::string& flag,
+                                   const std::string& path) {
+  if (path.empty()) return InvalidArgumentError("--" + flag + " needs a file");
+  std::ifstream in(path);
+  if (!in) {
+    return InvalidArgumentError("--" + flag + " " + path + ": " +
+                                std::strerror(errno));
+  }
+  std::string line;
+  std::getline(in, line);
+  if (in.bad()) {
+    return InvalidArgumentError("--" + flag + " " + path + ": read error");
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) {
+    return InvalidArgumentError("--" + flag + " " + path +
+                                ": the first line is empty");
+  }
+  return line;
+}
+
+// The Authorization header line for mute's flags: --user with
+// --password-file (Basic), or --token-file (Bearer), or none.
+Result<std::string> MuteAuthorization(const Flags& f) {
+  if (f.Has("token-file")) {
+    if (f.Has("user") || f.Has("password-file")) {
+      return InvalidArgumentError(
+          "--token-file or --user/--password-file, not both");
+    }
+    RW_ASSIGN_OR_RETURN(std::string token,
+                        ReadSecretFile("token-file", f.Get("token-file")));
+    return "Authorization: Bearer " + token + "\r\n";
+  }
+  if (f.Has("user") != f.Has("password-file")) {
+    return InvalidArgumentError("--user and --password-file go together");
+  }
+  if (!f.Has("user")) return std::string();
+  RW_ASSIGN_OR_RETURN(std::string pass,
+                      ReadSecretFile("password-file", f.Get("password-file")));
+  return "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pass) +
+         "\r\n";
+}
+
 // Mute talks to the running agent: the store belongs to it.
 int CmdMute(const Flags& f) {
   std::optional<Config> c = Load(f);
@@ -441,23 +489,23 @@ int CmdMute(const Flags& f) {
   bool off = f.Has("off");
   std::string path =
       "/api/v1/mute?target=" + target + (off ? "" : "&for=" + dur);
-  std::string auth;
-  if (f.Has("user")) {
-    std::ifstream pf(f.Get("password-file"));
-    std::string pass;
-    std::getline(pf, pass);
-    auth = "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pass) +
-           "\r\n";
+  Result<std::string> auth = MuteAuthorization(f);
+  if (!auth.ok()) {
+    Err("rigwatch mute: " + auth.status().message());
+    return kExitUsage;
   }
   Result<HttpReply> r =
-      HttpCall(host, hp->port, off ? "DELETE" : "POST", path, auth);
+      HttpCall(host, hp->port, off ? "DELETE" : "POST", path, *auth);
   if (!r.ok()) {
     Err("rigwatch mute: the agent does not answer: " + r.status().message());
     return kExitFailure;
   }
   if (r->status == 401) {
-    Err("rigwatch mute: the agent wants credentials: --user NAME "
-        "--password-file FILE");
+    Err(std::string("rigwatch mute: ") +
+        (auth->empty() ? "the agent wants credentials: --user NAME "
+                         "--password-file FILE, or --token-file FILE"
+                       : "the agent refused the credentials") +
+        ": " + r->body);
     return kExitFailure;
   }
   if (r->status != 200) {
@@ -549,7 +597,8 @@ std::vector<Command> OperationalCommands() {
         {"for", true, "how long (default 2h)"},
         {"off", false, "end the mute now"},
         {"user", true, "basic auth user of the agent"},
-        {"password-file", true, "file with that user's password"}},
+        {"password-file", true, "file with that user's password"},
+        {"token-file", true, "file with a bearer token (http.tokens)"}},
        CmdMute},
   };
 }

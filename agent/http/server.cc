@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "agent/common/json.h"
 #include "agent/common/log.h"
+#include "agent/http/mutation.h"
 
 namespace rigwatch {
 
@@ -57,6 +59,13 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
   r.content_type = "application/json";
   r.body = std::move(body);
   return r;
+}
+
+HttpResponse HttpResponse::Error(int status, std::string_view message) {
+  std::string body = "{\"error\":";
+  json::AppendString(&body, message);
+  body += "}\n";
+  return Json(status, std::move(body));
 }
 
 std::string Base64Encode(std::string_view in) {
@@ -181,7 +190,7 @@ const char* ReasonPhrase(int status) {
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options)
-    : options_(std::move(options)), auth_(options_.users) {
+    : options_(std::move(options)), auth_(options_.auth) {
   mg_init_library(0);
 }
 
@@ -191,12 +200,22 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::Handle(std::string path, HttpHandler handler,
-                        std::vector<std::string> methods) {
+                        std::vector<std::string> methods, Role role,
+                        size_t max_body_bytes) {
+  if (role == Role::kAdmin) {
+    for (const std::string& m : methods) {
+      // Changes go through methods a page cannot send by a link or an <img>.
+      if (m != "POST" && m != "DELETE") {
+        AbortWithMessage("admin routes are POST or DELETE only: ",
+                         path.c_str());
+      }
+    }
+  }
   if (std::find(methods.begin(), methods.end(), "GET") != methods.end() &&
       std::find(methods.begin(), methods.end(), "HEAD") == methods.end()) {
     methods.push_back("HEAD");
   }
-  Route_ r{std::move(handler), std::move(methods)};
+  Route_ r{std::move(handler), std::move(methods), role, max_body_bytes};
   if (!path.empty() && path.back() == '/' && path != "/") {
     prefix_.emplace_back(std::move(path), std::move(r));
   } else {
@@ -289,11 +308,13 @@ int HttpServer::Serve(mg_connection* conn) {
                              ri->http_headers[i].value);
   }
 
+  // Every refusal is a JSON error body with a message.
   auto send_simple = [&](int status, std::string_view extra_headers,
-                         std::string_view body) {
+                         std::string_view message) {
+    const std::string body = HttpResponse::Error(status, message).body;
     mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: text/plain; "
-              "charset=utf-8\r\nContent-Length: %zu\r\n%.*s\r\n",
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+              "Content-Length: %zu\r\n%.*s\r\n",
               status, ReasonPhrase(status), body.size(),
               static_cast<int>(extra_headers.size()), extra_headers.data());
     mg_write(conn, body.data(), body.size());
@@ -308,47 +329,48 @@ int HttpServer::Serve(mg_connection* conn) {
   if (!te.empty() && (!req.Header("Content-Length").empty() || !chunked)) {
     return send_simple(400, "Connection: close\r\n",
                        "ambiguous request framing: Transfer-Encoding must be "
-                       "\"chunked\" alone, without Content-Length\n");
-  }
-
-  switch (auth_.Check(req)) {
-    case Authenticator::Result::kOk:
-      break;
-    case Authenticator::Result::kDenied: {
-      std::string hdr =
-          "WWW-Authenticate: Basic realm=\"" + options_.realm + "\"\r\n";
-      return send_simple(401, hdr, "Unauthorized\n");
-    }
-    case Authenticator::Result::kRateLimited: {
-      std::string hdr = "Retry-After: " +
-                        std::to_string(Authenticator::kFailureWindow.count()) +
-                        "\r\n";
-      return send_simple(429, hdr,
-                         "too many failed logins from this address; retry "
-                         "later\n");
-    }
+                       "\"chunked\" alone, without Content-Length");
   }
 
   const Route_* route = Route(req.path);
-  if (route == nullptr) return send_simple(404, "", "not found\n");
+  const bool mutation = route != nullptr && route->role == Role::kAdmin;
+  Access access = auth_.Check(req, route ? route->role : Role::kRead);
+  req.principal = access.who;
+  if (access.kind != Access::Kind::kOk) {
+    std::string hdr;
+    int status = 403;
+    if (access.kind == Access::Kind::kUnauthorized) {
+      status = 401;
+      hdr = "WWW-Authenticate: Basic realm=\"" + options_.realm + "\"\r\n";
+    } else if (access.kind == Access::Kind::kRateLimited) {
+      status = 429;
+      hdr = "Retry-After: " +
+            std::to_string(Authenticator::kFailureWindow.count()) + "\r\n";
+    }
+    if (mutation)
+      JournalMutation(req, status, access.reason, options_.on_mutation);
+    return send_simple(status, hdr, access.reason);
+  }
+
+  if (route == nullptr) return send_simple(404, "", "not found: " + req.path);
   if (std::find(route->methods.begin(), route->methods.end(), req.method) ==
       route->methods.end()) {
     std::string allow = "Allow: ";
     for (size_t i = 0; i < route->methods.size(); ++i) {
       allow += (i ? ", " : "") + route->methods[i];
     }
-    return send_simple(
-        405, allow + "\r\n",
-        "method " + req.method + " not allowed; " + allow + "\n");
+    return send_simple(405, allow + "\r\n",
+                       "method " + req.method + " not allowed; " + allow);
   }
 
   // Read a bounded body (POSTs to the API are small). A chunked body has no
   // length up front: read until the limit, one byte more means too large.
-  const std::string too_large = "request body larger than " +
-                                std::to_string(options_.max_body_bytes) +
-                                " bytes\n";
+  const size_t max_body =
+      route->max_body_bytes ? route->max_body_bytes : options_.max_body_bytes;
+  const std::string too_large =
+      "request body larger than " + std::to_string(max_body) + " bytes";
   if (ri->content_length > 0) {
-    if (static_cast<size_t>(ri->content_length) > options_.max_body_bytes) {
+    if (static_cast<size_t>(ri->content_length) > max_body) {
       return send_simple(413, "Connection: close\r\n", too_large);
     }
     req.body.resize(static_cast<size_t>(ri->content_length));
@@ -364,7 +386,7 @@ int HttpServer::Serve(mg_connection* conn) {
     for (;;) {
       int n = mg_read(conn, buf, sizeof buf);
       if (n <= 0) break;
-      if (req.body.size() + static_cast<size_t>(n) > options_.max_body_bytes) {
+      if (req.body.size() + static_cast<size_t>(n) > max_body) {
         return send_simple(413, "Connection: close\r\n", too_large);
       }
       req.body.append(buf, static_cast<size_t>(n));
@@ -372,6 +394,10 @@ int HttpServer::Serve(mg_connection* conn) {
   }
 
   HttpResponse resp = route->handler(req);
+  if (mutation) {
+    JournalMutation(req, resp.status, resp.status >= 400 ? resp.body : "",
+                    options_.on_mutation);
+  }
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
                      ReasonPhrase(resp.status) +
                      "\r\nContent-Type: " + resp.content_type + "\r\n";

@@ -38,6 +38,8 @@ struct HttpRequest {
   std::string remote_addr;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Who made it (Access::who), set by the server before the handler runs.
+  std::string principal;
 
   // Case-insensitive header lookup; empty when absent.
   std::string_view Header(std::string_view name) const;
@@ -64,17 +66,35 @@ struct HttpResponse {
 
   static HttpResponse Text(int status, std::string body);
   static HttpResponse Json(int status, std::string body);
+  // {"error":"message"}, the body of every 4xx and 5xx.
+  static HttpResponse Error(int status, std::string_view message);
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// One request to an admin route, as the journal keeps it.
+struct MutationRecord {
+  std::string who;  // Access::who; empty when authentication failed
+  std::string method;
+  std::string path;
+  std::string target;  // the `target` parameter, when given
+  std::string params;  // the decoded query without csrf_token, "k=v&k=v"
+  std::string remote;  // client address
+  int status = 0;
+  std::string error;  // the refusal or error message, empty on success
+};
+using MutationSink = std::function<void(const MutationRecord&)>;
 
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0 picks a free port
   int threads = 8;
   std::chrono::milliseconds request_timeout{5000};
-  std::vector<HttpUser> users;  // empty: no authentication
+  AuthSettings auth;  // no users or tokens: no authentication
   std::string realm = "rigwatch";
   size_t max_body_bytes = 1 << 20;
+  // Called after every request to an admin route (also refused ones),
+  // besides the "http_mutation" log event. May be empty.
+  MutationSink on_mutation;
 };
 
 class HttpServer {
@@ -87,8 +107,12 @@ class HttpServer {
   // Registers a handler for an exact path, or for every path below `path`
   // when it ends with '/'. Call before Start(). Any other method than
   // `methods` gets 405 with an Allow header (HEAD is allowed with GET).
+  // `role` is what a client needs (Authenticator::Check); an admin route is
+  // a mutation: POST or DELETE only, journaled. `max_body_bytes` (0: the
+  // server's limit) bounds the request body of this route.
   void Handle(std::string path, HttpHandler handler,
-              std::vector<std::string> methods = {"GET"});
+              std::vector<std::string> methods = {"GET"},
+              Role role = Role::kRead, size_t max_body_bytes = 0);
 
   // Binds and starts serving. Fails with the listen address in the message.
   Status Start();
@@ -108,6 +132,8 @@ class HttpServer {
   struct Route_ {
     HttpHandler handler;
     std::vector<std::string> methods;
+    Role role = Role::kRead;
+    size_t max_body_bytes = 0;
   };
   const Route_* Route(const std::string& path) const;
 

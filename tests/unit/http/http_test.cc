@@ -126,7 +126,7 @@ TEST_F(HttpServerTest, StreamsChunked) {
 TEST_F(HttpServerTest, BasicAuth) {
   HttpServerOptions o;
   // bcrypt of "s3cret" (cost 4), made with glibc crypt("$2b$04$...").
-  o.users = {
+  o.auth.users = {
       {"prom", "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"}};
   StartWith(o);
   EXPECT_NE(Get(port_, "/hello").find("HTTP/1.1 401"), std::string::npos);
@@ -146,7 +146,7 @@ TEST_F(HttpServerTest, BasicAuth) {
 
 TEST_F(HttpServerTest, CredentialCacheHoldsNoPlaintext) {
   HttpServerOptions o;
-  o.users = {
+  o.auth.users = {
       {"prom", "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"}};
   StartWith(o);
   EXPECT_TRUE(server_->auth().CredentialCacheForTest().empty());
@@ -163,13 +163,13 @@ TEST_F(HttpServerTest, CredentialCacheHoldsNoPlaintext) {
             std::string::npos);
   EXPECT_EQ(server_->auth().failures(), 1u);
   // A reload forgets what was verified.
-  server_->auth().SetUsers(o.users);
+  server_->auth().SetUsers(o.auth.users);
   EXPECT_TRUE(server_->auth().CredentialCacheForTest().empty());
 }
 
 TEST_F(HttpServerTest, FailedLoginsAreRateLimitedPerAddress) {
   HttpServerOptions o;
-  o.users = {
+  o.auth.users = {
       {"prom", "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"}};
   StartWith(o);
   const std::string wrong = "Authorization: Basic cHJvbTp3cm9uZw==\r\n";
