@@ -193,13 +193,6 @@ void Authenticator::SetSettings(AuthSettings settings) {
   ++users_generation_;
 }
 
-void Authenticator::SetUsers(std::vector<HttpUser> users) {
-  std::lock_guard<std::mutex> l(mu_);
-  users_ = std::move(users);
-  verified_.clear();
-  ++users_generation_;
-}
-
 std::string Authenticator::CsrfToken(std::string_view who) const {
   Mac m = KeyedMac("\x02csrf", who);
   return Hex(m.data(), m.size());

@@ -116,8 +116,6 @@ class Authenticator {
 
   // Swaps the credentials (config reload) and forgets what was verified.
   void SetSettings(AuthSettings settings);
-  // Keeps allow_loopback_admin, swaps users only (tests).
-  void SetUsers(std::vector<HttpUser> users);
 
   // Requests refused for bad or missing credentials, and for coming from an
   // address that failed too often (rigwatch_http_auth_failures_total).

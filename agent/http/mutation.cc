@@ -14,20 +14,10 @@ constexpr size_t kMaxErrorChars = 300;
 // The decoded query without secrets, "k=v&k=v".
 std::string Params(const HttpRequest& req) {
   std::string out;
-  std::string_view q = req.query;
-  while (!q.empty()) {
-    size_t amp = q.find('&');
-    std::string_view part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    size_t eq = part.find('=');
-    std::string key = UrlDecode(part.substr(0, eq));
-    if (key.empty() || key == "csrf_token") continue;
+  for (const auto& [k, v] : req.AllParams()) {
+    if (k.empty() || k == "csrf_token") continue;
     if (!out.empty()) out += '&';
-    out += key;
-    if (eq != std::string_view::npos) {
-      out += '=';
-      out += UrlDecode(part.substr(eq + 1));
-    }
+    out += k + "=" + v;
   }
   return out;
 }

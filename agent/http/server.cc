@@ -23,19 +23,27 @@ std::string_view HttpRequest::Header(std::string_view name) const {
   return {};
 }
 
-std::vector<std::string> HttpRequest::Params(std::string_view name) const {
-  std::vector<std::string> out;
+std::vector<std::pair<std::string, std::string>> HttpRequest::AllParams()
+    const {
+  std::vector<std::pair<std::string, std::string>> out;
   std::string_view q = query;
   while (!q.empty()) {
     size_t amp = q.find('&');
     std::string_view part = q.substr(0, amp);
     q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
     size_t eq = part.find('=');
-    std::string key = UrlDecode(part.substr(0, eq));
-    if (key != name) continue;
-    out.push_back(eq == std::string_view::npos
-                      ? std::string()
-                      : UrlDecode(part.substr(eq + 1)));
+    out.emplace_back(UrlDecode(part.substr(0, eq)),
+                     eq == std::string_view::npos
+                         ? std::string()
+                         : UrlDecode(part.substr(eq + 1)));
+  }
+  return out;
+}
+
+std::vector<std::string> HttpRequest::Params(std::string_view name) const {
+  std::vector<std::string> out;
+  for (auto& [k, v] : AllParams()) {
+    if (k == name) out.push_back(std::move(v));
   }
   return out;
 }

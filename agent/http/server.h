@@ -47,6 +47,9 @@ struct HttpRequest {
   std::optional<std::string> Param(std::string_view name) const;
   // Every value of a repeated query parameter, URL-decoded, in order.
   std::vector<std::string> Params(std::string_view name) const;
+  // Every parameter as (name, value), URL-decoded, in order; a part without
+  // '=' has an empty value.
+  std::vector<std::pair<std::string, std::string>> AllParams() const;
 };
 
 // Writes one piece of a streamed body; returns false when the client went

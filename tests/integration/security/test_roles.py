@@ -9,7 +9,7 @@ tested on the policy function (tests/unit/http/auth_test.cc)."""
 
 import json
 import os
-import re
+import signal
 import subprocess
 import sys
 import unittest
@@ -210,6 +210,32 @@ class RolesTest(unittest.TestCase):
         # Only the token run reached the agent.
         self.assertEqual(len(after), before + 1)
         self.assertEqual(after[0]["who"], "ci")
+
+
+class ReloadTest(unittest.TestCase):
+    def test_sighup_rereads_token_files(self):
+        agent = start(ROLES_CONFIG, {"ci.token": ADMIN_TOKEN,
+                                     "grafana.token": READ_TOKEN})
+        try:
+            url = agent.base + MUTATIONS[0][1]
+            self.assertEqual(http_request("POST", url, bearer(ADMIN_TOKEN))[0], 200)
+            new = "n" * 24 + "fedcba9876543210"
+            with open(os.path.join(agent.tmp, "ci.token"), "w") as f:
+                f.write(new + "\n")
+            agent.signal(signal.SIGHUP)
+            wait_until(lambda: http_request("POST", url, bearer(new))[0] == 200,
+                       timeout=20, what="the new token after SIGHUP")
+            self.assertEqual(http_request("POST", url, bearer(ADMIN_TOKEN))[0], 401)
+            # A token file that became too short is a reload error: the
+            # running credentials stay.
+            with open(os.path.join(agent.tmp, "ci.token"), "w") as f:
+                f.write("short")
+            agent.signal(signal.SIGHUP)
+            wait_until(lambda: "must hold one token of at least 16" in agent.logs(),
+                       timeout=20, what="the reload error")
+            self.assertEqual(http_request("POST", url, bearer(new))[0], 200)
+        finally:
+            agent.cleanup()
 
 
 class NoAdminTest(unittest.TestCase):

@@ -163,7 +163,7 @@ TEST_F(HttpServerTest, CredentialCacheHoldsNoPlaintext) {
             std::string::npos);
   EXPECT_EQ(server_->auth().failures(), 1u);
   // A reload forgets what was verified.
-  server_->auth().SetUsers(o.auth.users);
+  server_->auth().SetSettings(o.auth);
   EXPECT_TRUE(server_->auth().CredentialCacheForTest().empty());
 }
 
