@@ -38,6 +38,10 @@ std::string_view ErrorText(std::string_view e) {
 
 void JournalMutation(const HttpRequest& req, int status, std::string_view error,
                      const MutationSink& sink) {
+  // Refusals of clients that proved no identity are counted
+  // (rigwatch_http_auth_failures_total), not journaled: anyone could fill
+  // the log and the store with them.
+  if (req.principal.empty() || req.principal == "anonymous") return;
   MutationRecord r;
   r.who = req.principal;
   r.method = req.method;
@@ -50,7 +54,7 @@ void JournalMutation(const HttpRequest& req, int status, std::string_view error,
   {
     LogEvent ev(status < 400 ? LogLevel::kInfo : LogLevel::kWarn,
                 "http_mutation");
-    ev.Kv("who", r.who.empty() ? "-" : r.who)
+    ev.Kv("who", r.who)
         .Kv("method", r.method)
         .Kv("path", r.path)
         .Kv("target", r.target)

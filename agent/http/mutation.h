@@ -1,7 +1,8 @@
 // The journal of changes made through the HTTP API: every request to an
-// admin route (done or refused) becomes one "http_mutation" log event and
-// one MutationRecord for the server's sink (the agent keeps them in its
-// store; GET /api/v1/journal lists them).
+// admin route by a known principal (a credential, or "loopback"), done or
+// refused, becomes one "http_mutation" log event and one MutationRecord for
+// the server's sink (the agent keeps them in its store; GET /api/v1/journal
+// lists them).
 #ifndef RIGWATCH_AGENT_HTTP_MUTATION_H_
 #define RIGWATCH_AGENT_HTTP_MUTATION_H_
 
@@ -13,7 +14,8 @@ namespace rigwatch {
 
 // Builds the record of `req` answered with `status` (`error`: the refusal
 // or the JSON error body, empty on success), logs it (info when done, warn
-// when refused) and hands it to `sink` when set.
+// when refused) and hands it to `sink` when set. Does nothing when
+// req.principal is empty or "anonymous" (authentication failed).
 void JournalMutation(const HttpRequest& req, int status, std::string_view error,
                      const MutationSink& sink);
 

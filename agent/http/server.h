@@ -95,8 +95,9 @@ struct HttpServerOptions {
   AuthSettings auth;  // no users or tokens: no authentication
   std::string realm = "rigwatch";
   size_t max_body_bytes = 1 << 20;
-  // Called after every request to an admin route (also refused ones),
-  // besides the "http_mutation" log event. May be empty.
+  // Called after every request to an admin route by a known principal
+  // (also refused ones), besides the "http_mutation" log event
+  // (agent/http/mutation.h). May be empty.
   MutationSink on_mutation;
 };
 

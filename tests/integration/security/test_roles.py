@@ -127,7 +127,14 @@ class RolesTest(unittest.TestCase):
             self.assertEqual(newest[1]["params"], "target=rig-1&for=10m")
         self.assertIn("event=http_mutation who=ci method=DELETE", self.agent.logs())
 
+    def journal(self):
+        st, _, body = self.call("GET", "/api/v1/journal?limit=1000",
+                                bearer(READ_TOKEN))
+        self.assertEqual(st, 200, body)
+        return json.loads(body)["mutations"]
+
     def test_wrong_token_is_401(self):
+        before = len(self.journal())
         for hdrs in (bearer("x" * 40), bearer(ADMIN_TOKEN[:-1]),
                      {"Authorization": "Bearer"}):
             st, h, body = self.call("POST", MUTATIONS[0][1], hdrs)
@@ -136,6 +143,8 @@ class RolesTest(unittest.TestCase):
             self.assertTrue(error_of(body))
         st, _, _ = self.call("GET", "/metrics", bearer("y" * 40))
         self.assertEqual(st, 401)
+        # Refusals without an identity are counted, not journaled.
+        self.assertEqual(len(self.journal()), before)
 
     def test_unknown_target_is_404(self):
         for method in ("POST", "DELETE"):
@@ -189,8 +198,7 @@ class RolesTest(unittest.TestCase):
         self.assertIn("larger than 4096 bytes", error_of(body))
 
     def test_cli_mute_password_and_token_files(self):
-        before = len(json.loads(self.call("GET", "/api/v1/journal",
-                                          bearer(READ_TOKEN))[2])["mutations"])
+        before = len(self.journal())
         cfg = self.agent.config_path
         missing = os.path.join(self.agent.tmp, "no-such-password")
         r = subprocess.run([RIGWATCH, "mute", "rig-1", "--for", "5m", "--config",
@@ -205,8 +213,7 @@ class RolesTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("rig-1 muted for 5m", r.stdout)
-        after = json.loads(self.call("GET", "/api/v1/journal",
-                                     bearer(READ_TOKEN))[2])["mutations"]
+        after = self.journal()
         # Only the token run reached the agent.
         self.assertEqual(len(after), before + 1)
         self.assertEqual(after[0]["who"], "ci")
