@@ -7,6 +7,7 @@
 #include "agent/common/json.h"
 #include "agent/common/units.h"
 #include "agent/live_state/live_state.h"
+#include "exporters/json_util.h"
 
 namespace rigwatch {
 namespace {
@@ -211,6 +212,55 @@ Result<store::Selector> ParseSelector(std::string_view s) {
     return InvalidArgumentError("empty selector");
   }
   return sel;
+}
+
+Result<MuteRequest> ParseMuteRequest(const HttpRequest& req) {
+  std::optional<std::string> target = req.Param("target");
+  std::optional<std::string> dur = req.Param("for");
+  std::string_view type = req.Header("Content-Type");
+  const bool json_body = type.substr(0, 16) == "application/json";
+  if (json_body && !req.body.empty()) {
+    Result<json_util::Json> j = json_util::ParseLenient(req.body, "mute body");
+    if (!j.ok()) return j.status();
+    if (!j->is_object()) {
+      return InvalidArgumentError(
+          "mute body: expected a JSON object {\"target\":..,\"for\":..}");
+    }
+    for (auto it = j->begin(); it != j->end(); ++it) {
+      std::optional<std::string>* slot = it.key() == "target" ? &target
+                                         : it.key() == "for"  ? &dur
+                                                              : nullptr;
+      if (slot == nullptr) {
+        return InvalidArgumentError("mute body: unknown field \"" + it.key() +
+                                    "\" (allowed: for, target)");
+      }
+      if (!it.value().is_string()) {
+        return InvalidArgumentError("mute body: \"" + it.key() +
+                                    "\" must be a string");
+      }
+      if (*slot) {
+        return InvalidArgumentError("\"" + it.key() +
+                                    "\" given in both the query and the body");
+      }
+      *slot = it.value().get<std::string>();
+    }
+  }
+  if (!target || target->empty()) {
+    return InvalidArgumentError("missing \"target\" (a miner name or host)");
+  }
+  MuteRequest out;
+  out.target = std::move(*target);
+  if (req.method == "DELETE") return out;
+  Result<std::chrono::milliseconds> d = ParseDuration(dur.value_or("1h"));
+  if (!d.ok()) {
+    return InvalidArgumentError("\"for\": " + d.status().message());
+  }
+  // Bounded: a mute is for maintenance, and now + a huge `for` would wrap.
+  if (d->count() <= 0 || *d > kMaxMute) {
+    return InvalidArgumentError("\"for\" must be more than 0 and at most 365d");
+  }
+  out.duration = *d;
+  return out;
 }
 
 std::string SeriesJson(const std::vector<store::SeriesPoints>& series) {

@@ -3,6 +3,8 @@
 #ifndef RIGWATCH_AGENT_API_API_UTIL_H_
 #define RIGWATCH_AGENT_API_API_UTIL_H_
 
+#include <chrono>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -10,6 +12,7 @@
 
 #include "agent/common/clock.h"
 #include "agent/common/status.h"
+#include "agent/http/server.h"
 #include "agent/store/store.h"
 
 namespace rigwatch {
@@ -23,6 +26,17 @@ Result<WallTime> ParseTimeArg(std::string_view s, WallTime now);
 // `{miner=~"rig-.*"}`; operators =, !=, =~, !~; values in double quotes
 // with \" and \\ escapes. Errors name the column.
 Result<store::Selector> ParseSelector(std::string_view s);
+
+// A mute or unmute as asked: from the query (?target=NAME&for=2h) or a JSON
+// body ({"target":"NAME","for":"2h"}, Content-Type application/json), not
+// both for one field. `for` defaults to 1h, must be more than 0 and at most
+// kMaxMute. InvalidArgument with a message naming the field.
+struct MuteRequest {
+  std::string target;
+  std::chrono::milliseconds duration{0};  // POST only
+};
+inline constexpr std::chrono::hours kMaxMute{24 * 365};
+Result<MuteRequest> ParseMuteRequest(const HttpRequest& req);
 
 // Keeps the rows of the named miners and metrics (empty set: all).
 struct RowFilter {

@@ -1,5 +1,6 @@
 #include "agent/api/routes.h"
 
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -15,11 +16,11 @@ namespace rigwatch::api {
 namespace {
 
 HttpResponse JsonError(int status, const std::string& message) {
-  std::string body = "{\"error\":";
-  json::AppendString(&body, message);
-  body += "}";
-  return HttpResponse::Json(status, body);
+  return HttpResponse::Error(status, message);
 }
+
+// A mute needs no body; a JSON one is a few dozen bytes.
+constexpr size_t kMaxMutationBody = 4096;
 
 // from/to query parameters with defaults; `to` must follow `from`.
 Result<std::pair<WallTime, WallTime>> TimeRange(const HttpRequest& req,
@@ -81,15 +82,38 @@ void RegisterRoutes(HttpServer& http, ApiSource& src) {
   http.Handle("/api/v1/targets/", [&src](const HttpRequest& req) {
     return HandleTarget(src, req);
   });
-  http.Handle("/api/v1/mute",
-              [&src](const HttpRequest& req) { return HandleMute(src, req); },
-              {"POST", "DELETE"});
+  http.Handle(
+      "/api/v1/mute",
+      [&src](const HttpRequest& req) { return HandleMute(src, req); },
+      {"POST", "DELETE"}, Role::kAdmin, kMaxMutationBody);
   http.Handle(
       "/api/v1/miners/",
       [&src](const HttpRequest& req) { return HandleMinerRestart(src, req); },
-      {"POST"});
+      {"POST"}, Role::kAdmin, kMaxMutationBody);
+  http.Handle("/api/v1/journal", [&src](const HttpRequest& req) {
+    size_t limit = 100;
+    if (auto l = req.Param("limit")) {
+      auto r = std::from_chars(l->data(), l->data() + l->size(), limit);
+      if (r.ec != std::errc() || r.ptr != l->data() + l->size() || limit < 1 ||
+          limit > 1000) {
+        return JsonError(400, "\"limit\" must be a number from 1 to 1000");
+      }
+    }
+    Result<std::string> j = src.MutationsJson(limit);
+    if (!j.ok()) return JsonError(503, j.status().message());
+    return HttpResponse::Json(200, std::move(*j));
+  });
+  Authenticator* auth = &http.auth();
+  http.Handle("/api/v1/csrf", [auth](const HttpRequest& req) {
+    std::string body = "{\"csrf_token\":";
+    json::AppendString(&body, auth->CsrfToken(req.principal));
+    body += ",\"header\":\"X-CSRF-Token\"}";
+    HttpResponse r = HttpResponse::Json(200, body);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  });
   http.Handle("/", [](const HttpRequest& req) {
-    if (req.path != "/") return HttpResponse::Text(404, "not found\n");
+    if (req.path != "/") return JsonError(404, "not found: " + req.path);
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
     r.body =
@@ -138,17 +162,15 @@ HttpResponse HandleSeries(ApiSource& src, const HttpRequest& req) {
 }
 
 HttpResponse HandleExport(ApiSource& src, const HttpRequest& req) {
-  if (!src.HasStore())
-    return HttpResponse::Text(503, "the store is not open\n");
+  if (!src.HasStore()) return JsonError(503, "the store is not open");
   auto range = TimeRange(req, src.Now(), std::chrono::hours(24));
-  if (!range.ok())
-    return HttpResponse::Text(400, range.status().message() + "\n");
+  if (!range.ok()) return JsonError(400, range.status().message());
   RowFilter filter;
   for (const std::string& m : req.Params("miner")) filter.miners.insert(m);
   for (const std::string& m : req.Params("metric")) filter.metrics.insert(m);
   Result<std::unique_ptr<store::RowIterator>> it =
       src.Scan(range->first, range->second);
-  if (!it.ok()) return HttpResponse::Text(500, it.status().message() + "\n");
+  if (!it.ok()) return JsonError(500, it.status().message());
   HttpResponse r;
   r.content_type = "text/csv; charset=utf-8";
   r.headers.emplace_back("Content-Disposition",
@@ -310,26 +332,25 @@ HttpResponse HandleMute(ApiSource& src, const HttpRequest& req) {
     return JsonError(405,
                      "use POST ?target=NAME&for=2h, or DELETE ?target=NAME");
   }
-  std::optional<std::string> target = req.Param("target");
-  if (!target || target->empty()) return JsonError(400, "missing \"target\"");
+  Result<MuteRequest> m = ParseMuteRequest(req);
+  if (!m.ok()) return JsonError(400, m.status().message());
+  auto failed = [](const Status& s) {
+    return JsonError(s.code() == StatusCode::kNotFound ? 404 : 500,
+                     s.message());
+  };
   if (req.method == "DELETE") {
-    Status s = src.Unmute(*target);
-    if (!s.ok()) return JsonError(500, s.message());
-    LogInfo("unmuted").Kv("target", *target);
+    Status s = src.Unmute(m->target);
+    if (!s.ok()) return failed(s);
+    LogInfo("unmuted").Kv("target", m->target).Kv("by", req.principal);
     return HttpResponse::Json(200, "{\"status\":\"unmuted\"}");
   }
-  Result<std::chrono::milliseconds> d =
-      ParseDuration(req.Param("for").value_or("1h"));
-  if (!d.ok()) return JsonError(400, d.status().message());
-  // Bounded: a mute is for maintenance, and now + a huge `for` would wrap.
-  constexpr std::chrono::hours kMaxMute{24 * 365};
-  if (d->count() <= 0 || *d > kMaxMute) {
-    return JsonError(400, "\"for\" must be more than 0 and at most 365d");
-  }
-  WallTime until = src.Now() + *d;
-  Status s = src.Mute(*target, until);
-  if (!s.ok()) return JsonError(500, s.message());
-  LogInfo("muted").Kv("target", *target).Kv("for", FormatDuration(*d));
+  WallTime until = src.Now() + m->duration;
+  Status s = src.Mute(m->target, until);
+  if (!s.ok()) return failed(s);
+  LogInfo("muted")
+      .Kv("target", m->target)
+      .Kv("for", FormatDuration(m->duration))
+      .Kv("by", req.principal);
   return HttpResponse::Json(200, "{\"status\":\"muted\",\"until_ms\":" +
                                      std::to_string(ToUnixMillis(until)) + "}");
 }

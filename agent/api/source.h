@@ -44,6 +44,7 @@ class ApiSource {
   virtual bool HasRules() const = 0;
   virtual std::vector<rules::AlertView> Alerts(bool include_unknown) const = 0;
   virtual std::string AlertsJson(bool include_unknown) const = 0;
+  // NotFound when the target is neither a configured miner nor the host.
   virtual Status Mute(std::string_view target, WallTime until) = 0;
   virtual Status Unmute(std::string_view target) = 0;
 
@@ -58,6 +59,10 @@ class ApiSource {
   };
   virtual Result<RestartOutcome> RestartMiner(std::string_view miner,
                                               bool force) = 0;
+  // {"mutations":[...]}: the most recent changes made through the API, newest
+  // first, at most `limit` (MutationJson objects). Unavailable without a
+  // store (the log still has every one).
+  virtual Result<std::string> MutationsJson(size_t limit) = 0;
 };
 
 }  // namespace rigwatch::api

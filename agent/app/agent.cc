@@ -190,10 +190,37 @@ void RaiseFileLimit() {
   }
 }
 
-std::vector<HttpUser> ToHttpUsers(const std::vector<BasicAuthUser>& in) {
-  std::vector<HttpUser> out;
-  for (const BasicAuthUser& u : in) out.push_back({u.name, u.bcrypt_hash});
-  return out;
+AuthSettings ToAuthSettings(const HttpConfig& c) {
+  AuthSettings a;
+  auto role = [](bool admin) { return admin ? Role::kAdmin : Role::kRead; };
+  for (const BasicAuthUser& u : c.basic_auth_users) {
+    a.users.push_back({u.name, u.bcrypt_hash, role(u.admin)});
+  }
+  for (const HttpTokenConfig& t : c.tokens) {
+    a.tokens.push_back({t.name, t.token, role(t.admin)});
+  }
+  // Default: a loopback listener is reached only from this machine, where
+  // whoever can run `rigwatch mute` may as well.
+  Result<HostPort> hp = ParseHostPort(c.listen, 0);
+  a.allow_loopback_admin =
+      c.allow_loopback_admin.value_or(hp.ok() && IsLoopbackAddress(hp->host));
+  return a;
+}
+
+void LogAuthSettings(const AuthSettings& a) {
+  int admins = 0;
+  for (const HttpUser& u : a.users) admins += u.role == Role::kAdmin;
+  for (const HttpToken& t : a.tokens) admins += t.role == Role::kAdmin;
+  LogInfo("http_auth")
+      .Kv("users", static_cast<uint64_t>(a.users.size()))
+      .Kv("tokens", static_cast<uint64_t>(a.tokens.size()))
+      .Kv("admins", admins)
+      .Kv("allow_loopback_admin", a.allow_loopback_admin);
+  if (admins == 0 && !a.allow_loopback_admin) {
+    LogWarn("http_mutations_disabled")
+        .Kv("reason",
+            "no admin credential and http.allow_loopback_admin is false");
+  }
 }
 
 Result<actions::ActionsOptions> ToActionsOptions(const Config& c) {
@@ -383,7 +410,9 @@ Status Agent::StartHttp() {
   ho.listen = config_.http.listen;
   ho.threads = config_.http.threads;
   ho.request_timeout = config_.http.read_timeout;
-  ho.users = ToHttpUsers(config_.http.basic_auth_users);
+  ho.auth = ToAuthSettings(config_.http);
+  LogAuthSettings(ho.auth);
+  ho.on_mutation = [this](const MutationRecord& r) { RecordMutation(r); };
   ho.tls = ToHttpTls(config_.http.tls);
   RaiseFileLimit();
   http_ = std::make_unique<HttpServer>(ho);
@@ -541,11 +570,12 @@ Status Agent::Reload(Config config) {
       pipeline_->SetRuleMetrics(next);
     }
   }
-  if (http_ && config.http.basic_auth_users != running.http.basic_auth_users) {
-    http_->SetUsers(ToHttpUsers(config.http.basic_auth_users));
-    changed.push_back("http.basic_auth_users");
-  }
   if (http_) {
+    // Token files are read with the config, so every reload re-reads them.
+    AuthSettings auth = ToAuthSettings(config.http);
+    LogAuthSettings(auth);
+    http_->auth().SetSettings(std::move(auth));
+    if (config.http != running.http) changed.push_back("http");
     // The certificate files' contents (http.tls settings need a restart).
     // A failure is logged by the server, which keeps the pair it has.
     http_->ReloadTlsIfChanged().IgnoreError("logged; old certificate kept");
@@ -751,7 +781,7 @@ void Agent::CollectOnce() {
   if (http_) {
     self.push_back({"rigwatch_http_auth_failures_total",
                     {},
-                    static_cast<double>(http_->auth_failures())});
+                    static_cast<double>(http_->auth().failures())});
   }
   if (pipeline_) {
     self.push_back({"rigwatch_rule_rounds_total",

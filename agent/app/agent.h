@@ -19,6 +19,7 @@
 #include "agent/common/periodic_worker.h"
 #include "agent/common/status.h"
 #include "agent/config/config.h"
+#include "agent/http/server.h"
 #include "exporters/sample.h"
 
 namespace prometheus {
@@ -143,6 +144,12 @@ class Agent final : private api::ApiSource {
   Status Unmute(std::string_view target) override;
   Result<RestartOutcome> RestartMiner(std::string_view miner,
                                       bool force) override;
+  Result<std::string> MutationsJson(size_t limit) override;
+  // NotFound unless `target` is a watched miner (config or miner_files) or
+  // the host.
+  Status CheckKnownTarget(std::string_view target);
+  // Keeps one HTTP mutation in the store's journal (bounded).
+  void RecordMutation(const MutationRecord& r);
 
   Clock* clock_;
   AgentOptions options_;
@@ -172,6 +179,8 @@ class Agent final : private api::ApiSource {
   std::unique_ptr<host::Exporter> host_;
   std::atomic<bool> restart_required_{false};
   std::unique_ptr<HttpServer> http_;
+  std::mutex journal_mu_;  // one journal write (and prune) at a time
+  uint64_t journal_seq_ = 0;
 
   std::mutex stop_mu_;
   bool stopped_ = false;

@@ -1,13 +1,27 @@
 // The Agent as the HTTP API's source: reads and mutes go to the component
 // that owns them.
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
 #include "agent/actions/actions.h"
 #include "agent/app/agent.h"
 #include "agent/app/pipeline.h"
+#include "agent/common/log.h"
+#include "agent/http/mutation.h"
 #include "agent/http/server.h"
 #include "agent/rules/engine.h"
 #include "agent/store/store.h"
 
 namespace rigwatch {
+namespace {
+
+// DurableKv namespace of the HTTP mutation journal; keys sort by time.
+constexpr std::string_view kJournalNamespace = "http_journal";
+// Entries kept; older ones are dropped as new ones come.
+constexpr size_t kMaxJournalEntries = 1000;
+
+}  // namespace
 
 std::optional<PollError> Agent::LastPollError(std::string_view miner) const {
   if (!pipeline_) return std::nullopt;
@@ -42,13 +56,28 @@ std::string Agent::AlertsJson(bool include_unknown) const {
   return rules_->AlertsJson(include_unknown);
 }
 
+Status Agent::CheckKnownTarget(std::string_view target) {
+  {
+    std::lock_guard<std::mutex> l(targets_mu_);
+    if (target_names_.count(std::string(target)) != 0) return Status::Ok();
+  }
+  if (target == "host") {
+    std::lock_guard<std::mutex> l(config_mu_);
+    if (config_.host.enabled) return Status::Ok();
+  }
+  return NotFoundError("unknown target \"" + std::string(target) +
+                       "\": not a configured miner or the host");
+}
+
 Status Agent::Mute(std::string_view target, WallTime until) {
   if (!rules_) return UnavailableError("rules are not running");
+  RW_RETURN_IF_ERROR(CheckKnownTarget(target));
   return rules_->Mute(target, until);
 }
 
 Status Agent::Unmute(std::string_view target) {
   if (!rules_) return UnavailableError("rules are not running");
+  RW_RETURN_IF_ERROR(CheckKnownTarget(target));
   return rules_->Unmute(target);
 }
 
@@ -67,6 +96,40 @@ Result<api::ApiSource::RestartOutcome> Agent::RestartMiner(
   }
   actions::Restarter::Outcome o = a->RestartByName(name, force);
   return RestartOutcome{o.result, o.reason};
+void Agent::RecordMutation(const MutationRecord& r) {
+  if (!store_) return;  // the http_mutation log line is the record then
+  std::lock_guard<std::mutex> l(journal_mu_);
+  const int64_t ms = ToUnixMillis(clock_->Now());
+  char key[48];
+  std::snprintf(key, sizeof key, "%016" PRId64 "-%08" PRIu64, ms,
+                journal_seq_++);
+  Status s = store_->Put(kJournalNamespace, key, MutationJson(r, ms));
+  if (!s.ok()) {
+    LogError("http_journal_failed").Kv("err", s);
+    return;
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> all =
+      store_->List(kJournalNamespace);
+  if (!all.ok() || all->size() <= kMaxJournalEntries) return;
+  std::sort(all->begin(), all->end());
+  for (size_t i = 0; i + kMaxJournalEntries < all->size(); ++i) {
+    Status d = store_->Delete(kJournalNamespace, (*all)[i].first);
+    if (!d.ok()) LogWarn("http_journal_prune_failed").Kv("err", d);
+  }
+}
+
+Result<std::string> Agent::MutationsJson(size_t limit) {
+  if (!store_) return UnavailableError("the store is not open");
+  RW_ASSIGN_OR_RETURN(auto all, store_->List(kJournalNamespace));
+  std::sort(all.begin(), all.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string out = "{\"mutations\":[";
+  for (size_t i = 0; i < all.size() && i < limit; ++i) {
+    if (i) out += ',';
+    out += all[i].second;
+  }
+  out += "]}";
+  return out;
 }
 
 }  // namespace rigwatch

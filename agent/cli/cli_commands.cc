@@ -3,8 +3,10 @@
 // none needs the agent to be stopped except where RocksDB's lock says so.
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -13,7 +15,7 @@
 #include "agent/app/config_map.h"
 #include "agent/backup/backup.h"
 #include "agent/cli/cli.h"
-#include "agent/common/file_read.h"
+#include "agent/common/secret_file.h"
 #include "agent/common/rfc3339.h"
 #include "agent/common/units.h"
 #include "agent/config/config.h"
@@ -399,15 +401,53 @@ std::string PercentEncode(std::string_view in) {
   return out;
 }
 
+// The secret a --password-file or --token-file flag names
+// (agent/common/secret_file.h), its first line. An empty one is an error:
+// sending an empty secret would only earn a confusing 401.
+Result<std::string> FlagSecret(const Flags& f, const std::string& flag) {
+  const std::string path = f.Get(flag);
+  if (path.empty()) return InvalidArgumentError("--" + flag + " needs a file");
+  RW_ASSIGN_OR_RETURN(std::string s, ReadSecretFile(path, "--" + flag));
+  s = s.substr(0, s.find_first_of("\r\n"));
+  if (s.empty()) {
+    return InvalidArgumentError("--" + flag + " " + path +
+                                ": the first line is empty");
+  }
+  return s;
+}
+
+// The Authorization header line for the flags: --user with --password-file
+// (Basic), or --token-file (Bearer), or none.
+Result<std::string> AgentAuthorization(const Flags& f) {
+  if (f.Has("token-file")) {
+    if (f.Has("user") || f.Has("password-file")) {
+      return InvalidArgumentError(
+          "--token-file or --user/--password-file, not both");
+    }
+    RW_ASSIGN_OR_RETURN(std::string token, FlagSecret(f, "token-file"));
+    return "Authorization: Bearer " + token + "\r\n";
+  }
+  if (f.Has("user") != f.Has("password-file")) {
+    return InvalidArgumentError("--user and --password-file go together");
+  }
+  if (!f.Has("user")) return std::string();
+  RW_ASSIGN_OR_RETURN(std::string pass, FlagSecret(f, "password-file"));
+  return "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pass) +
+         "\r\n";
+}
+
 // One request to the running agent at http.listen (a wildcard address is
-// reached on loopback), with --user/--password-file credentials when given.
+// reached on loopback), with the flags' credentials (AgentAuthorization).
 // Prints the reason and returns nullopt when there is no usable answer
-// (unreachable, 401); any other status is the caller's to judge.
+// (bad credential flags, unreachable, 401); any other status is the
+// caller's to judge. `exit_code` says which exit fits the failure.
 std::optional<HttpReply> CallAgent(const Config& c, const Flags& f,
                                    const std::string& cmd,
                                    const std::string& method,
                                    const std::string& path,
-                                   std::chrono::seconds timeout) {
+                                   std::chrono::seconds timeout,
+                                   int* exit_code) {
+  *exit_code = kExitFailure;
   Result<HostPort> hp = ParseHostPort(c.http.listen, 9842);
   if (!hp.ok()) {
     Err(cmd + ": " + hp.status().message());
@@ -416,28 +456,24 @@ std::optional<HttpReply> CallAgent(const Config& c, const Flags& f,
   std::string host = hp->host == "0.0.0.0" ? "127.0.0.1"
                      : hp->host == "::"    ? "::1"
                                            : hp->host;
-  std::string auth;
-  if (f.Has("user")) {
-    Result<std::string> pass = ReadCappedFile(
-        f.Get("password-file"), kMaxSecretFileBytes, "--password-file");
-    if (!pass.ok()) {
-      Err(cmd + ": " + pass.status().message());
-      return std::nullopt;
-    }
-    std::string pw = *pass;
-    pw = pw.substr(0, pw.find_first_of("\r\n"));
-    auth = "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pw) +
-           "\r\n";
+  Result<std::string> auth = AgentAuthorization(f);
+  if (!auth.ok()) {
+    Err(cmd + ": " + auth.status().message());
+    *exit_code = kExitUsage;
+    return std::nullopt;
   }
-  Result<HttpReply> r = HttpCall(host, hp->port, method, path, auth, timeout,
+  Result<HttpReply> r = HttpCall(host, hp->port, method, path, *auth, timeout,
                                  c.http.tls ? &*c.http.tls : nullptr);
   if (!r.ok()) {
     Err(cmd + ": the agent does not answer: " + r.status().message());
     return std::nullopt;
   }
   if (r->status == 401) {
-    Err(cmd +
-        ": the agent wants credentials: --user NAME --password-file FILE");
+    Err(cmd + ": " +
+        (auth->empty() ? "the agent wants credentials: --user NAME "
+                         "--password-file FILE, or --token-file FILE"
+                       : "the agent refused the credentials") +
+        ": " + r->body);
     return std::nullopt;
   }
   return *r;
@@ -459,12 +495,13 @@ int CmdMinerRestart(const Flags& f) {
   const auto wait =
       std::chrono::duration_cast<std::chrono::seconds>(c->scrape.timeout * 2) +
       std::chrono::seconds(5);
+  int exit_code = kExitFailure;
   std::optional<HttpReply> r =
       CallAgent(*c, f, "rigwatch miner restart", "POST",
                 "/api/v1/miners/" + PercentEncode(name) + "/restart" +
                     (force ? "?force=1" : ""),
-                wait);
-  if (!r) return kExitFailure;
+                wait, &exit_code);
+  if (!r) return exit_code;
   if (r->status != 200) {
     std::string why = std::to_string(r->status) + " " + r->body;
     Result<json_util::Json> j = json_util::ParseLenient(r->body, "reply");
@@ -479,6 +516,14 @@ int CmdMinerRestart(const Flags& f) {
   std::printf("%s: restart accepted%s\n", name.c_str(),
               force ? " (forced: cooldown and limit skipped)" : "");
   return kExitOk;
+++=======
+++<<<<<<< HEAD
+  std::string path = "/api/v1/mute?target=" + PercentEncode(f.positional[0]) +
+                     (off ? "" : "&for=" + dur);
+  std::optional<HttpReply> r =
+      CallAgent(*c, f, "rigwatch mute", off ? "DELETE" : "POST", path,
+                std::chrono::seconds(3));
+  if (!r) return kExitFailure;
 }
 
 // Mute talks to the running agent: the store belongs to it.
@@ -498,10 +543,11 @@ int CmdMute(const Flags& f) {
   bool off = f.Has("off");
   std::string path = "/api/v1/mute?target=" + PercentEncode(f.positional[0]) +
                      (off ? "" : "&for=" + dur);
+  int exit_code = kExitFailure;
   std::optional<HttpReply> r =
       CallAgent(*c, f, "rigwatch mute", off ? "DELETE" : "POST", path,
-                std::chrono::seconds(3));
-  if (!r) return kExitFailure;
+                std::chrono::seconds(3), &exit_code);
+  if (!r) return exit_code;
   if (r->status != 200) {
     Err("rigwatch mute: " + std::to_string(r->status) + " " + r->body);
     return kExitFailure;
@@ -596,7 +642,8 @@ std::vector<Command> OperationalCommands() {
         {"for", true, "how long (default 2h)"},
         {"off", false, "end the mute now"},
         {"user", true, "basic auth user of the agent"},
-        {"password-file", true, "file with that user's password"}},
+        {"password-file", true, "file with that user's password"},
+        {"token-file", true, "file with a bearer token (http.tokens)"}},
        CmdMute},
   };
 }

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -362,7 +363,62 @@ void LoadHttpTls(Walker& w, const YAML::Node& n, HttpConfig* http) {
   http->tls = std::move(t);
 }
 
+// A bcrypt hash as htpasswd -B writes it; an error at `n` otherwise.
+bool CheckBcryptHash(Walker& w, const YAML::Node& n, const std::string& what) {
+  const std::string& h = n.Scalar();
+  if (h.rfind("$2", 0) != 0 || h.size() != 60) {
+    w.Error(n, what + ": expected a bcrypt hash ($2b$..., 60 characters)");
+    return false;
+  }
+  return true;
+}
+
+// "read" or "admin"; an error at `n` otherwise.
+void LoadRole(Walker& w, const YAML::Node& n, const std::string& what,
+              bool* admin) {
+  std::string role;
+  w.NonEmptyString(n, what, &role);
+  if (role == "admin") {
+    *admin = true;
+  } else if (role == "read") {
+    *admin = false;
+  } else if (!role.empty()) {
+    w.Error(n, what + ": expected read or admin, got \"" + role + "\"");
+  }
+}
+
+// The token in `path`: at most kMaxTokenFileBytes, trailing whitespace
+// (the newline an editor adds) removed, at least kMinTokenChars left.
+std::optional<std::string> ReadTokenFile(Walker& w, const YAML::Node& n,
+                                         const std::string& what,
+                                         const std::string& path) {
+  Result<std::string> read = ReadCappedFile(path, kMaxTokenFileBytes, what);
+  if (!read.ok()) {
+    w.Error(n, read.status().message());
+    return std::nullopt;
+  }
+  std::string token = std::move(*read);
+  while (!token.empty() &&
+         std::isspace(static_cast<unsigned char>(token.back()))) {
+    token.pop_back();
+  }
+  if (token.size() < kMinTokenChars ||
+      token.find_first_of(" \t\r\n") != std::string::npos) {
+    w.Error(n, what + ": \"" + path + "\" must hold one token of at least " +
+                   std::to_string(kMinTokenChars) +
+                   " characters without spaces (openssl rand -hex 32)");
+    return std::nullopt;
+  }
+  return token;
+}
+
 void LoadHttp(Walker& w, const YAML::Node& n, HttpConfig* c) {
+  std::set<std::string> names;  // users and tokens share one name space
+  auto unique = [&](const YAML::Node& at, const std::string& name) {
+    if (names.insert(name).second) return true;
+    w.Error(at, "http: duplicate user or token name \"" + name + "\"");
+    return false;
+  };
   w.Map(n, "http",
         {{"listen",
           [&](const YAML::Node& v) {
@@ -377,7 +433,14 @@ void LoadHttp(Walker& w, const YAML::Node& n, HttpConfig* c) {
          {"threads",
           [&](auto& v) { w.Int(v, "http.threads", &c->threads, 1, 256); }},
          {"tls", [&](const YAML::Node& v) { LoadHttpTls(w, v, c); }},
-         {"basic_auth_users", [&](const YAML::Node& v) {
+         {"allow_loopback_admin",
+          [&](auto& v) {
+            bool b = false;
+            w.Bool(v, "http.allow_loopback_admin", &b);
+            c->allow_loopback_admin = b;
+          }},
+         {"basic_auth_users",
+          [&](const YAML::Node& v) {
             if (!v.IsMap()) {
               w.Error(v, std::string("http.basic_auth_users: expected a map "
                                      "of user: bcrypt-hash, got ") +
@@ -387,20 +450,81 @@ void LoadHttp(Walker& w, const YAML::Node& n, HttpConfig* c) {
             for (auto it = v.begin(); it != v.end(); ++it) {
               BasicAuthUser u;
               u.name = it->first.Scalar();
-              if (!w.Scalar(it->second, "http.basic_auth_users." + u.name,
-                            "a bcrypt hash string")) {
+              const std::string what = "http.basic_auth_users." + u.name;
+              if (!w.Scalar(it->second, what, "a bcrypt hash string") ||
+                  !CheckBcryptHash(w, it->second, what) ||
+                  !unique(it->first, u.name)) {
                 continue;
               }
               u.bcrypt_hash = it->second.Scalar();
-              if (u.bcrypt_hash.rfind("$2", 0) != 0 ||
-                  u.bcrypt_hash.size() != 60) {
-                w.Error(it->second, "http.basic_auth_users." + u.name +
-                                        ": expected a bcrypt hash ($2b$..., "
-                                        "60 characters)");
-                continue;
-              }
               c->basic_auth_users.push_back(std::move(u));
             }
+          }},
+         {"users",
+          [&](const YAML::Node& v) {
+            w.List(v, "http.users", [&](const YAML::Node& e) {
+              BasicAuthUser u;
+              bool hash_ok = false;
+              w.Map(e, "http.users entry",
+                    {{"name",
+                      [&](auto& x) {
+                        w.NonEmptyString(x, "http.users.name", &u.name);
+                      }},
+                     {"bcrypt_hash",
+                      [&](auto& x) {
+                        if (w.Scalar(x, "http.users.bcrypt_hash",
+                                     "a bcrypt hash string") &&
+                            CheckBcryptHash(w, x, "http.users.bcrypt_hash")) {
+                          u.bcrypt_hash = x.Scalar();
+                          hash_ok = true;
+                        }
+                      }},
+                     {"role", [&](auto& x) {
+                        LoadRole(w, x, "http.users.role", &u.admin);
+                      }}});
+              if (!e.IsMap()) return;
+              if (u.name.empty() || !e["bcrypt_hash"]) {
+                w.Error(e,
+                        "http.users entry: needs \"name\" and "
+                        "\"bcrypt_hash\"");
+                return;
+              }
+              if (hash_ok && unique(e, u.name)) {
+                c->basic_auth_users.push_back(std::move(u));
+              }
+            });
+          }},
+         {"tokens", [&](const YAML::Node& v) {
+            w.List(v, "http.tokens", [&](const YAML::Node& e) {
+              HttpTokenConfig t;
+              YAML::Node file_node;
+              w.Map(e, "http.tokens entry",
+                    {{"name",
+                      [&](auto& x) {
+                        w.NonEmptyString(x, "http.tokens.name", &t.name);
+                      }},
+                     {"token_file",
+                      [&](auto& x) {
+                        w.NonEmptyString(x, "http.tokens.token_file",
+                                         &t.token_file);
+                        file_node = x;
+                      }},
+                     {"role", [&](auto& x) {
+                        LoadRole(w, x, "http.tokens.role", &t.admin);
+                      }}});
+              if (!e.IsMap()) return;
+              if (t.name.empty() || t.token_file.empty()) {
+                w.Error(e,
+                        "http.tokens entry: needs \"name\" and "
+                        "\"token_file\"");
+                return;
+              }
+              std::optional<std::string> token = ReadTokenFile(
+                  w, file_node, "http.tokens." + t.name, t.token_file);
+              if (!token || !unique(e, t.name)) return;
+              t.token = std::move(*token);
+              c->tokens.push_back(std::move(t));
+            });
           }}});
 }
 

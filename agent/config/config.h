@@ -22,7 +22,18 @@ using Millis = std::chrono::milliseconds;
 struct BasicAuthUser {
   std::string name;
   std::string bcrypt_hash;  // "$2b$..." or "$2y$..." as htpasswd -B writes
+  bool admin = false;       // role: admin (else read)
   bool operator==(const BasicAuthUser&) const = default;
+};
+
+// A bearer token for scripts, read from `token_file` at load (and so again
+// on every reload).
+struct HttpTokenConfig {
+  std::string name;
+  std::string token_file;
+  std::string token;  // the file's content without trailing whitespace
+  bool admin = false;
+  bool operator==(const HttpTokenConfig&) const = default;
 };
 
 // exporter-toolkit's client_auth_type values.
@@ -51,10 +62,18 @@ struct HttpConfig {
   std::string listen = "0.0.0.0:9842";
   Millis read_timeout{5000};
   int threads = 8;
+  // http.basic_auth_users (role read) and http.users, in that order.
   std::vector<BasicAuthUser> basic_auth_users;
+  std::vector<HttpTokenConfig> tokens;
+  // Unset: true exactly when `listen` is a loopback address.
+  std::optional<bool> allow_loopback_admin;
   std::optional<HttpTlsConfig> tls;
   bool operator==(const HttpConfig&) const = default;
 };
+
+// The largest token file read, and the shortest token accepted.
+inline constexpr size_t kMaxTokenFileBytes = 4096;
+inline constexpr size_t kMinTokenChars = 16;
 
 struct StorageConfig {
   std::string path = "./data";

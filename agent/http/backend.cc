@@ -143,6 +143,7 @@ HttpServer::Backend::Conn* HttpServer::Backend::ConnOf(MHD_Connection* c) {
 struct HttpServer::Backend::Exchange {
   HttpRequest req;
   bool begun = false;
+  size_t max_body = 0;  // the route's body limit (HttpServer::MaxBodyFor)
   // Decided while reading (bad framing, body too large): sent once the
   // request is read, without running any handler.
   std::optional<HttpResponse> refusal;
@@ -322,7 +323,7 @@ void HttpServer::Backend::Stop() {
   }
   work_cv_.notify_all();
   for (const Job& job : waiting) {
-    job.ex->answer = HttpResponse::Text(503, "server shutting down\n");
+    job.ex->answer = HttpResponse::Error(503, "server shutting down");
     MHD_resume_connection(job.conn);
   }
   for (MHD_Connection* c : to_resume) MHD_resume_connection(c);
@@ -487,10 +488,10 @@ MHD_Result HttpServer::Backend::OnRequest(void* cls, MHD_Connection* c,
     }
     // A chunked body has no length up front: read until the limit, one
     // byte more means too large.
-    if (ex->req.body.size() + n > self->options_.max_body_bytes) {
-      HttpResponse r = HttpResponse::Text(
-          413, "request body larger than " +
-                   std::to_string(self->options_.max_body_bytes) + " bytes\n");
+    if (ex->req.body.size() + n > ex->max_body) {
+      HttpResponse r = HttpResponse::Error(
+          413, "request body larger than " + std::to_string(ex->max_body) +
+                   " bytes");
       r.headers.emplace_back("Connection", "close");
       ex->refusal = std::move(r);
       ex->req.body.clear();
@@ -514,7 +515,7 @@ MHD_Result HttpServer::Backend::OnRequest(void* cls, MHD_Connection* c,
       return MHD_YES;
     }
   }
-  ex->answer = HttpResponse::Text(503, "server shutting down\n");
+  ex->answer = HttpResponse::Error(503, "server shutting down");
   MHD_resume_connection(c);
   return MHD_YES;
 }
@@ -534,6 +535,7 @@ MHD_Result HttpServer::Backend::Begin(MHD_Connection* c, Exchange& ex,
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   if (info != nullptr) req.remote_addr = AddressText(info->client_addr);
   MHD_get_connection_values(c, MHD_HEADER_KIND, &AddHeader, &req);
+  ex.max_body = server_.MaxBodyFor(req.path);
 
   // Framing first: a request whose body length is ambiguous (both
   // Content-Length and Transfer-Encoding, or a coding other than chunked)
@@ -542,10 +544,10 @@ MHD_Result HttpServer::Backend::Begin(MHD_Connection* c, Exchange& ex,
   const bool chunked =
       te.size() == 7 && strncasecmp(te.data(), "chunked", 7) == 0;
   if (!te.empty() && (!req.Header("Content-Length").empty() || !chunked)) {
-    HttpResponse r = HttpResponse::Text(
+    HttpResponse r = HttpResponse::Error(
         400,
         "ambiguous request framing: Transfer-Encoding must be \"chunked\" "
-        "alone, without Content-Length\n");
+        "alone, without Content-Length");
     r.headers.emplace_back("Connection", "close");
     return Queue(c, ex, std::move(r));
   }
@@ -556,10 +558,10 @@ MHD_Result HttpServer::Backend::Begin(MHD_Connection* c, Exchange& ex,
     std::string cls(cl);
     unsigned long long n = strtoull(cls.c_str(), &end, 10);
     if (errno != 0 || end == cls.c_str() || *end != '\0' ||
-        n > options_.max_body_bytes) {
-      HttpResponse r = HttpResponse::Text(
-          413, "request body larger than " +
-                   std::to_string(options_.max_body_bytes) + " bytes\n");
+        n > ex.max_body) {
+      HttpResponse r = HttpResponse::Error(
+          413, "request body larger than " + std::to_string(ex.max_body) +
+                   " bytes");
       r.headers.emplace_back("Connection", "close");
       return Queue(c, ex, std::move(r));
     }

@@ -1,18 +1,15 @@
 #include "agent/http/server.h"
 
-#include <crypt.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <strings.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
 
+#include "agent/common/json.h"
 #include "agent/common/log.h"
 #include "agent/http/backend.h"
+#include "agent/http/mutation.h"
 
 namespace rigwatch {
 
@@ -26,19 +23,27 @@ std::string_view HttpRequest::Header(std::string_view name) const {
   return {};
 }
 
-std::vector<std::string> HttpRequest::Params(std::string_view name) const {
-  std::vector<std::string> out;
+std::vector<std::pair<std::string, std::string>> HttpRequest::AllParams()
+    const {
+  std::vector<std::pair<std::string, std::string>> out;
   std::string_view q = query;
   while (!q.empty()) {
     size_t amp = q.find('&');
     std::string_view part = q.substr(0, amp);
     q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
     size_t eq = part.find('=');
-    std::string key = UrlDecode(part.substr(0, eq));
-    if (key != name) continue;
-    out.push_back(eq == std::string_view::npos
-                      ? std::string()
-                      : UrlDecode(part.substr(eq + 1)));
+    out.emplace_back(UrlDecode(part.substr(0, eq)),
+                     eq == std::string_view::npos
+                         ? std::string()
+                         : UrlDecode(part.substr(eq + 1)));
+  }
+  return out;
+}
+
+std::vector<std::string> HttpRequest::Params(std::string_view name) const {
+  std::vector<std::string> out;
+  for (auto& [k, v] : AllParams()) {
+    if (k == name) out.push_back(std::move(v));
   }
   return out;
 }
@@ -62,6 +67,13 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
   r.content_type = "application/json";
   r.body = std::move(body);
   return r;
+}
+
+HttpResponse HttpResponse::Error(int status, std::string_view message) {
+  std::string body = "{\"error\":";
+  json::AppendString(&body, message);
+  body += "}\n";
+  return Json(status, std::move(body));
 }
 
 std::string Base64Encode(std::string_view in) {
@@ -171,47 +183,31 @@ bool AcceptsGzip(std::string_view ae) {
   return true;
 }
 
-namespace {
-
-// Address entries the failure table may hold; past this, expired windows
-// are dropped, and if none has expired the table starts over.
-constexpr size_t kMaxFailureEntries = 10000;
-
-// The cost of a "$2b$10$..." hash; 0 when it is not one.
-int BcryptCost(std::string_view h) {
-  if (h.size() < 7 || h[0] != '$' || h[3] != '$' || h[6] != '$') return 0;
-  if (h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9') return 0;
-  return (h[4] - '0') * 10 + (h[5] - '0');
-}
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  }
-  return diff == 0;
-}
-
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options)
-    : options_(std::move(options)), users_(options_.users) {
-  if (RAND_bytes(mac_key_.data(), static_cast<int>(mac_key_.size())) != 1) {
-    // Without a random key the cache would be a fast oracle: never use it.
-    AbortWithMessage("RAND_bytes failed: ", "no key for the auth cache");
-  }
+    : options_(std::move(options)), auth_(options_.auth) {}
 }
 
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Handle(std::string path, HttpHandler handler,
-                        std::vector<std::string> methods) {
+                        std::vector<std::string> methods, Role role,
+                        size_t max_body_bytes) {
+  if (role == Role::kAdmin) {
+    for (const std::string& m : methods) {
+      // Changes go through methods a page cannot send by a link or an <img>.
+      if (m != "POST" && m != "DELETE") {
+        AbortWithMessage("admin routes are POST or DELETE only: ",
+                         path.c_str());
+      }
+    }
+  }
   if (std::find(methods.begin(), methods.end(), "GET") != methods.end() &&
       std::find(methods.begin(), methods.end(), "HEAD") == methods.end()) {
     methods.push_back("HEAD");
   }
-  Route_ r{std::move(handler), std::move(methods)};
+  Route_ r{std::move(handler), std::move(methods), role, max_body_bytes};
   if (!path.empty() && path.back() == '/' && path != "/") {
     prefix_.emplace_back(std::move(path), std::move(r));
   } else {
@@ -233,132 +229,11 @@ const HttpServer::Route_* HttpServer::Route(const std::string& path) const {
   return best;
 }
 
-void HttpServer::SetUsers(std::vector<HttpUser> users) {
-  std::lock_guard<std::mutex> l(auth_mu_);
-  users_ = std::move(users);
-  verified_.clear();
-  ++users_generation_;
-}
-
-std::vector<std::string> HttpServer::CredentialCacheForTest() {
-  std::lock_guard<std::mutex> l(auth_mu_);
-  std::vector<std::string> out;
-  for (const auto& [user, mac] : verified_) {
-    out.emplace_back(reinterpret_cast<const char*>(mac.data()), mac.size());
-  }
-  return out;
-}
-
-HttpServer::Mac HttpServer::CredentialMac(std::string_view user,
-                                          std::string_view pass) const {
-  Mac out{};
-  unsigned int len = 0;
-  std::string msg;
-  msg.reserve(user.size() + 1 + pass.size());
-  msg.append(user).append(1, ':').append(pass);
-  HMAC(EVP_sha256(), mac_key_.data(), static_cast<int>(mac_key_.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
-       out.data(), &len);
-  OPENSSL_cleanse(msg.data(), msg.size());
-  return out;
-}
-
-bool HttpServer::RateLimited(const std::string& addr) {
-  auto it = failures_.find(addr);
-  if (it == failures_.end()) return false;
-  if (std::chrono::steady_clock::now() - it->second.window_start >=
-      kAuthFailureWindow) {
-    failures_.erase(it);
-    return false;
-  }
-  return it->second.count >= kAuthFailuresPerWindow;
-}
-
-void HttpServer::CountFailure(const std::string& addr) {
-  auth_failures_.fetch_add(1);
-  const auto now = std::chrono::steady_clock::now();
-  if (failures_.size() >= kMaxFailureEntries && !failures_.count(addr)) {
-    std::erase_if(failures_, [&](const auto& e) {
-      return now - e.second.window_start >= kAuthFailureWindow;
-    });
-    if (failures_.size() >= kMaxFailureEntries) failures_.clear();
-  }
-  Failures& f = failures_[addr];
-  if (f.count == 0 || now - f.window_start >= kAuthFailureWindow) {
-    f = Failures{0, now};
-  }
-  if (++f.count == kAuthFailuresPerWindow) {
-    LogWarn("http_auth_rate_limited")
-        .Kv("remote", addr)
-        .Kv("failures", f.count)
-        .Kv("for", std::to_string(kAuthFailureWindow.count()) + "s");
-  }
-}
-
-HttpServer::AuthResult HttpServer::Authorized(const HttpRequest& req) {
-  std::string hash;  // the user's bcrypt hash, or a stand-in of equal cost
-  bool known = false;
-  uint64_t generation = 0;
-  std::string user, pass;
-  Mac mac{};
-  {
-    std::lock_guard<std::mutex> l(auth_mu_);
-    if (users_.empty()) return AuthResult::kOk;
-    if (RateLimited(req.remote_addr)) {
-      auth_failures_.fetch_add(1);
-      return AuthResult::kRateLimited;
-    }
-    std::string_view h = req.Header("Authorization");
-    std::optional<std::string> decoded;
-    if (h.size() >= 6 && strncasecmp(h.data(), "Basic ", 6) == 0) {
-      decoded = Base64Decode(h.substr(6));
-    }
-    size_t colon = decoded ? decoded->find(':') : std::string::npos;
-    if (colon == std::string::npos) {
-      if (decoded) OPENSSL_cleanse(decoded->data(), decoded->size());
-      // No credentials at all is how every browser starts: counted, but it
-      // is not a guess, so it does not use up the address' allowance.
-      auth_failures_.fetch_add(1);
-      return AuthResult::kDenied;
-    }
-    user = decoded->substr(0, colon);
-    pass = decoded->substr(colon + 1);
-    OPENSSL_cleanse(decoded->data(), decoded->size());
-    mac = CredentialMac(user, pass);
-    auto v = verified_.find(user);
-    if (v != verified_.end() &&
-        CRYPTO_memcmp(v->second.data(), mac.data(), mac.size()) == 0) {
-      OPENSSL_cleanse(pass.data(), pass.size());
-      return AuthResult::kOk;
-    }
-    // An unknown user is checked against the costliest configured hash, so
-    // it takes as long as a known one and names cannot be found by timing.
-    for (const HttpUser& u : users_) {
-      if (u.name == user) {
-        hash = u.bcrypt_hash;
-        known = true;
-        break;
-      }
-      if (hash.empty() || BcryptCost(u.bcrypt_hash) > BcryptCost(hash)) {
-        hash = u.bcrypt_hash;
-      }
-    }
-    generation = users_generation_;
-  }
-  // bcrypt without the lock: a guesser must not delay other requests.
-  crypt_data data{};
-  const char* out = crypt_r(pass.c_str(), hash.c_str(), &data);
-  OPENSSL_cleanse(pass.data(), pass.size());
-  const bool ok =
-      known && out != nullptr && out[0] != '*' && ConstantTimeEquals(out, hash);
-  OPENSSL_cleanse(&data, sizeof data);
-  std::lock_guard<std::mutex> l(auth_mu_);
-  if (!ok) {
-    CountFailure(req.remote_addr);
-    return AuthResult::kDenied;
-  }
-  if (generation == users_generation_) verified_[user] = mac;
-  return AuthResult::kOk;
+size_t HttpServer::MaxBodyFor(const std::string& path) const {
+  const Route_* route = Route(path);
+  return route != nullptr && route->max_body_bytes != 0
+             ? route->max_body_bytes
+             : options_.max_body_bytes;
 }
 
 Status HttpServer::Start() {
@@ -387,39 +262,47 @@ int HttpServer::BoundPort() const {
   return backend_ ? backend_->BoundPort() : 0;
 }
 
-HttpResponse HttpServer::Serve(const HttpRequest& req) {
-  switch (Authorized(req)) {
-    case AuthResult::kOk:
-      break;
-    case AuthResult::kDenied: {
-      HttpResponse r = HttpResponse::Text(401, "Unauthorized\n");
+HttpResponse HttpServer::Serve(HttpRequest& req) {
+  const Route_* route = Route(req.path);
+  const bool mutation = route != nullptr && route->role == Role::kAdmin;
+  Access access = auth_.Check(req, route ? route->role : Role::kRead);
+  req.principal = access.who;
+  if (access.kind != Access::Kind::kOk) {
+    int status = 403;
+    if (access.kind == Access::Kind::kUnauthorized) status = 401;
+    if (access.kind == Access::Kind::kRateLimited) status = 429;
+    HttpResponse r = HttpResponse::Error(status, access.reason);
+    if (status == 401) {
       r.headers.emplace_back("WWW-Authenticate",
                              "Basic realm=\"" + options_.realm + "\"");
-      return r;
+    } else if (status == 429) {
+      r.headers.emplace_back(
+          "Retry-After", std::to_string(Authenticator::kFailureWindow.count()));
     }
-    case AuthResult::kRateLimited: {
-      HttpResponse r = HttpResponse::Text(
-          429, "too many failed logins from this address; retry later\n");
-      r.headers.emplace_back("Retry-After",
-                             std::to_string(kAuthFailureWindow.count()));
-      return r;
+    if (mutation) {
+      JournalMutation(req, status, access.reason, options_.on_mutation);
     }
+    return r;
   }
 
-  const Route_* route = Route(req.path);
-  if (route == nullptr) return HttpResponse::Text(404, "not found\n");
+  if (route == nullptr) return HttpResponse::Error(404, "not found: " + req.path);
   if (std::find(route->methods.begin(), route->methods.end(), req.method) ==
       route->methods.end()) {
     std::string allow;
     for (size_t i = 0; i < route->methods.size(); ++i) {
       allow += (i ? ", " : "") + route->methods[i];
     }
-    HttpResponse r = HttpResponse::Text(
-        405, "method " + req.method + " not allowed; Allow: " + allow + "\n");
+    HttpResponse r = HttpResponse::Error(
+        405, "method " + req.method + " not allowed; Allow: " + allow);
     r.headers.emplace_back("Allow", allow);
     return r;
   }
-  return route->handler(req);
+  HttpResponse resp = route->handler(req);
+  if (mutation) {
+    JournalMutation(req, resp.status, resp.status >= 400 ? resp.body : "",
+                    options_.on_mutation);
+  }
+  return resp;
 }
 
 }  // namespace rigwatch

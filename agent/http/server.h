@@ -6,19 +6,16 @@
 // (docs/architecture.md "HTTP server"). Native TLS with optional client
 // certificates (HttpTlsOptions, docs/security.md).
 //
-// Basic auth (what Prometheus sends) is checked here against bcrypt hashes,
-// as Prometheus' web config does.
+// Who may make a request is the Authenticator's decision (agent/http/auth.h),
+// asked once per request before routing.
 #ifndef RIGWATCH_AGENT_HTTP_SERVER_H_
 #define RIGWATCH_AGENT_HTTP_SERVER_H_
 
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +23,7 @@
 #include <vector>
 
 #include "agent/common/status.h"
+#include "agent/http/auth.h"
 
 namespace rigwatch {
 
@@ -36,6 +34,8 @@ struct HttpRequest {
   std::string remote_addr;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Who made it (Access::who), set by the server before the handler runs.
+  std::string principal;
 
   // Case-insensitive header lookup; empty when absent.
   std::string_view Header(std::string_view name) const;
@@ -43,6 +43,9 @@ struct HttpRequest {
   std::optional<std::string> Param(std::string_view name) const;
   // Every value of a repeated query parameter, URL-decoded, in order.
   std::vector<std::string> Params(std::string_view name) const;
+  // Every parameter as (name, value), URL-decoded, in order; a part without
+  // '=' has an empty value.
+  std::vector<std::pair<std::string, std::string>> AllParams() const;
 };
 
 // Writes one piece of a streamed body; returns false when the client went
@@ -63,14 +66,24 @@ struct HttpResponse {
 
   static HttpResponse Text(int status, std::string body);
   static HttpResponse Json(int status, std::string body);
+  // {"error":"message"}, the body of every 4xx and 5xx.
+  static HttpResponse Error(int status, std::string_view message);
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
-struct HttpUser {
-  std::string name;
-  std::string bcrypt_hash;
+// One request to an admin route, as the journal keeps it.
+struct MutationRecord {
+  std::string who;  // Access::who; empty when authentication failed
+  std::string method;
+  std::string path;
+  std::string target;  // the `target` parameter, when given
+  std::string params;  // the decoded query without csrf_token, "k=v&k=v"
+  std::string remote;  // client address
+  int status = 0;
+  std::string error;  // the refusal or error message, empty on success
 };
+using MutationSink = std::function<void(const MutationRecord&)>;
 
 // TLS on the listening port, with exporter-toolkit's meaning of each field.
 struct HttpTlsOptions {
@@ -98,9 +111,13 @@ struct HttpServerOptions {
   // connection silent this long is closed (idle timeout in whole seconds).
   std::chrono::milliseconds request_timeout{5000};
   std::optional<HttpTlsOptions> tls;  // absent: plain HTTP
-  std::vector<HttpUser> users;        // empty: no authentication
+  AuthSettings auth;                  // no users or tokens: no authentication
   std::string realm = "rigwatch";
   size_t max_body_bytes = 1 << 20;
+  // Called after every request to an admin route by a known principal
+  // (also refused ones), besides the "http_mutation" log event
+  // (agent/http/mutation.h). May be empty.
+  MutationSink on_mutation;
 };
 
 class HttpServer {
@@ -113,8 +130,12 @@ class HttpServer {
   // Registers a handler for an exact path, or for every path below `path`
   // when it ends with '/'. Call before Start(). Any other method than
   // `methods` gets 405 with an Allow header (HEAD is allowed with GET).
+  // `role` is what a client needs (Authenticator::Check); an admin route is
+  // a mutation: POST or DELETE only, journaled. `max_body_bytes` (0: the
+  // server's limit) bounds the request body of this route.
   void Handle(std::string path, HttpHandler handler,
-              std::vector<std::string> methods = {"GET"});
+              std::vector<std::string> methods = {"GET"},
+              Role role = Role::kRead, size_t max_body_bytes = 0);
 
   // Binds and starts serving. Fails with the listen address in the message.
   Status Start();
@@ -131,34 +152,22 @@ class HttpServer {
   std::string BoundAddress() const;
   int BoundPort() const;
 
-  // Swaps the users for Basic auth (config reload). Thread-safe.
-  void SetUsers(std::vector<HttpUser> users);
-
-  // Requests refused for bad or missing credentials, and for coming from an
-  // address that failed too often (rigwatch_http_auth_failures_total).
-  uint64_t auth_failures() const { return auth_failures_.load(); }
-  // For tests: the bytes the credential cache holds, one entry per user.
-  std::vector<std::string> CredentialCacheForTest();
-
-  // Failed logins one client address may make per window before it gets
-  // 429 without any password check until the window ends.
-  static constexpr int kAuthFailuresPerWindow = 10;
-  static constexpr std::chrono::seconds kAuthFailureWindow{60};
+  // Who may make requests (credentials swapped on config reload).
+  Authenticator& auth() { return auth_; }
 
  private:
-  enum class AuthResult { kOk, kDenied, kRateLimited };
-  using Mac = std::array<unsigned char, 32>;
-
   class Backend;  // the libmicrohttpd glue, agent/http/backend.cc
-  // A request fully read and framed correctly: auth, route, method, handler.
-  HttpResponse Serve(const HttpRequest& req);
-  AuthResult Authorized(const HttpRequest& req);
-  Mac CredentialMac(std::string_view user, std::string_view pass) const;
-  bool RateLimited(const std::string& addr);
-  void CountFailure(const std::string& addr);
+  // A request fully read and framed correctly: route, auth, method, handler.
+  // Sets req.principal.
+  HttpResponse Serve(HttpRequest& req);
+  // The body limit of the route `path` falls under (Handle's
+  // max_body_bytes, else HttpServerOptions::max_body_bytes).
+  size_t MaxBodyFor(const std::string& path) const;
   struct Route_ {
     HttpHandler handler;
     std::vector<std::string> methods;
+    Role role = Role::kRead;
+    size_t max_body_bytes = 0;
   };
   const Route_* Route(const std::string& path) const;
 
@@ -166,23 +175,7 @@ class HttpServer {
   std::map<std::string, Route_> exact_;
   std::vector<std::pair<std::string, Route_>> prefix_;
   std::unique_ptr<Backend> backend_;
-
-  // Guards users_, verified_ and failures_; never held during bcrypt.
-  std::mutex auth_mu_;
-  std::vector<HttpUser> users_;
-  uint64_t users_generation_ = 0;  // bumped by SetUsers
-  // user -> HMAC-SHA256(key, user ":" password) of credentials verified
-  // against the bcrypt hash: bcrypt costs tens of milliseconds, too much for
-  // every scrape, and the plaintext is never kept. The key is random per
-  // process, so the cache is useless outside it.
-  std::map<std::string, Mac> verified_;
-  Mac mac_key_{};
-  struct Failures {
-    int count = 0;
-    std::chrono::steady_clock::time_point window_start;
-  };
-  std::map<std::string, Failures> failures_;  // by client address
-  std::atomic<uint64_t> auth_failures_{0};
+  Authenticator auth_;
 };
 
 // Base64 (RFC 4648) encode, with padding.

@@ -49,7 +49,14 @@ def wait_until(pred, timeout=20.0, interval=0.05, what="condition"):
 
 def http_get(url, headers=None, timeout=10.0):
     """Returns (status, headers, body bytes); never raises on HTTP errors."""
-    req = urllib.request.Request(url, headers=headers or {})
+    return http_request("GET", url, headers=headers, timeout=timeout)
+
+
+def http_request(method, url, headers=None, body=None, timeout=10.0):
+    """Any method; returns (status, headers, body bytes), never raises on
+    HTTP errors."""
+    req = urllib.request.Request(url, headers=headers or {}, data=body,
+                                 method=method)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, dict(r.headers), r.read()

@@ -19,7 +19,7 @@ from rigwatch_testlib import Agent, basic_auth, http_get  # noqa: E402
 # enough (~50 ms) that its cost is measurable next to a plain request.
 PASSWORD = "correct-horse-7x"
 HASH10 = "$2b$10$2MCFfbRuK2LBQaHj41HUnO7cufr2GmQDrhDlxr8eIZfo1dLVfpECm"
-LIMIT = 10  # HttpServer::kAuthFailuresPerWindow
+LIMIT = 10  # Authenticator::kFailuresPerWindow
 
 CONFIG = """
 http: { listen: "127.0.0.1:{PORT}", threads: 8,

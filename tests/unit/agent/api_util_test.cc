@@ -100,6 +100,7 @@ class FakeSource : public api::ApiSource {
   std::vector<rules::AlertView> Alerts(bool) const override { return alerts; }
   std::string AlertsJson(bool) const override { return "{\"alerts\":[]}"; }
   Status Mute(std::string_view t, WallTime until) override {
+    if (t == "nope") return NotFoundError("unknown target \"nope\"");
     calls.push_back("mute " + std::string(t) + " " +
                     std::to_string(ToUnixMillis(until)));
     return Status::Ok();
@@ -117,6 +118,9 @@ class FakeSource : public api::ApiSource {
       return NotFoundError("no miner named \"" + std::string(m) + "\"");
     }
     return it->second;
+  }
+  Result<std::string> MutationsJson(size_t limit) override {
+    return "{\"mutations\":[],\"limit\":" + std::to_string(limit) + "}";
   }
 };
 
@@ -190,6 +194,9 @@ TEST(ApiRoutesTest, MuteAndUnmuteReachTheSource) {
       api::HandleMute(src, Req("POST", "/api/v1/mute", "target=a&for=soon"))
           .status,
       400);
+  EXPECT_EQ(
+      api::HandleMute(src, Req("POST", "/api/v1/mute", "target=nope")).status,
+      404);
   EXPECT_EQ(src.calls.size(), 2u);  // refused requests change nothing
 }
 
@@ -224,6 +231,48 @@ TEST(ApiRoutesTest, MinerRestartMapsOutcomesToStatusCodes) {
   EXPECT_EQ(src.calls,
             (std::vector<std::string>{"restart rig-1", "restart rig-2",
                                       "restart rig-3 forced", "restart nope"}));
+}
+
+TEST(ApiRoutesTest, MuteRequestFromQueryOrJsonBody) {
+  HttpRequest r = Req("POST", "/api/v1/mute");
+  r.headers = {{"Content-Type", "application/json; charset=utf-8"}};
+  r.body = R"({"target":"rig 1","for":"90m"})";
+  Result<MuteRequest> m = ParseMuteRequest(r);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->target, "rig 1");
+  EXPECT_EQ(m->duration, std::chrono::minutes(90));
+  // Defaults to 1h; DELETE needs only the target.
+  m = ParseMuteRequest(Req("POST", "/api/v1/mute", "target=a"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->duration, std::chrono::hours(1));
+  EXPECT_TRUE(ParseMuteRequest(Req("DELETE", "/api/v1/mute", "target=a")).ok());
+  struct Case {
+    std::string query, body, error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"target=a", R"({"target":"b"})",
+            "\"target\" given in both the query and the body"},
+           {"", R"({"target":"a","for":7})",
+            "mute body: \"for\" must be a string"},
+           {"", R"({"target":"a","x":"1"})",
+            "mute body: unknown field \"x\" (allowed: for, target)"},
+           {"", "[]",
+            "mute body: expected a JSON object {\"target\":..,\"for\":..}"},
+           {"", R"({"for":"1h"})", "missing \"target\" (a miner name or host)"},
+           {"target=a&for=0s", "",
+            "\"for\" must be more than 0 and at most 365d"},
+       }) {
+    HttpRequest q = Req("POST", "/api/v1/mute", c.query);
+    q.headers = {{"Content-Type", "application/json"}};
+    q.body = c.body;
+    Result<MuteRequest> bad = ParseMuteRequest(q);
+    ASSERT_FALSE(bad.ok()) << c.query << " " << c.body;
+    EXPECT_EQ(bad.status().message(), c.error);
+  }
+  // A body without the JSON content type is not read.
+  HttpRequest plain = Req("POST", "/api/v1/mute", "target=a");
+  plain.body = "{}";
+  EXPECT_TRUE(ParseMuteRequest(plain).ok());
 }
 
 TEST(ApiRoutesTest, SeriesFromTheStore) {

@@ -128,7 +128,7 @@ TEST_F(HttpServerTest, StreamsChunked) {
 TEST_F(HttpServerTest, BasicAuth) {
   HttpServerOptions o;
   // bcrypt of "s3cret" (cost 4), made with glibc crypt("$2b$04$...").
-  o.users = {
+  o.auth.users = {
       {"prom", "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"}};
   StartWith(o);
   EXPECT_NE(Get(port_, "/hello").find("HTTP/1.1 401"), std::string::npos);
@@ -148,14 +148,14 @@ TEST_F(HttpServerTest, BasicAuth) {
 
 TEST_F(HttpServerTest, CredentialCacheHoldsNoPlaintext) {
   HttpServerOptions o;
-  o.users = {
+  o.auth.users = {
       {"prom", "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"}};
   StartWith(o);
-  EXPECT_TRUE(server_->CredentialCacheForTest().empty());
+  EXPECT_TRUE(server_->auth().CredentialCacheForTest().empty());
   ASSERT_NE(Get(port_, "/hello", "Authorization: Basic cHJvbTpzM2NyZXQ=\r\n")
                 .find("HTTP/1.1 200"),
             std::string::npos);
-  std::vector<std::string> cache = server_->CredentialCacheForTest();
+  std::vector<std::string> cache = server_->auth().CredentialCacheForTest();
   ASSERT_EQ(cache.size(), 1u);
   EXPECT_EQ(cache[0].size(), 32u);  // an HMAC-SHA256, nothing else
   EXPECT_EQ(cache[0].find("s3cret"), std::string::npos);
@@ -163,19 +163,19 @@ TEST_F(HttpServerTest, CredentialCacheHoldsNoPlaintext) {
   EXPECT_NE(Get(port_, "/hello", "Authorization: Basic cHJvbTp3cm9uZw==\r\n")
                 .find("HTTP/1.1 401"),
             std::string::npos);
-  EXPECT_EQ(server_->auth_failures(), 1u);
+  EXPECT_EQ(server_->auth().failures(), 1u);
   // A reload forgets what was verified.
-  server_->SetUsers(o.users);
-  EXPECT_TRUE(server_->CredentialCacheForTest().empty());
+  server_->auth().SetSettings(o.auth);
+  EXPECT_TRUE(server_->auth().CredentialCacheForTest().empty());
 }
 
 TEST_F(HttpServerTest, FailedLoginsAreRateLimitedPerAddress) {
   HttpServerOptions o;
-  o.users = {
+  o.auth.users = {
       {"prom", "$2b$04$abcdefghijklmnopqrstuuLZYjhNQAOdpbzt4WxWlUHjv1wsyH5DG"}};
   StartWith(o);
   const std::string wrong = "Authorization: Basic cHJvbTp3cm9uZw==\r\n";
-  for (int i = 0; i < HttpServer::kAuthFailuresPerWindow; ++i) {
+  for (int i = 0; i < Authenticator::kFailuresPerWindow; ++i) {
     EXPECT_NE(Get(port_, "/hello", wrong).find("HTTP/1.1 401"),
               std::string::npos)
         << i;
@@ -187,8 +187,8 @@ TEST_F(HttpServerTest, FailedLoginsAreRateLimitedPerAddress) {
   EXPECT_NE(Get(port_, "/hello", "Authorization: Basic cHJvbTpzM2NyZXQ=\r\n")
                 .find("HTTP/1.1 429"),
             std::string::npos);
-  EXPECT_EQ(server_->auth_failures(),
-            static_cast<uint64_t>(HttpServer::kAuthFailuresPerWindow) + 2);
+  EXPECT_EQ(server_->auth().failures(),
+            static_cast<uint64_t>(Authenticator::kFailuresPerWindow) + 2);
 }
 
 TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
