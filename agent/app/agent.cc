@@ -14,6 +14,7 @@
 #include "agent/backup/backup.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
+#include "agent/common/rfc3339.h"
 #include "agent/config/target_files.h"
 #include "agent/http/server.h"
 #include "agent/live_state/live_state.h"
@@ -230,7 +231,10 @@ Status Agent::StartActions() {
   for (const HostServiceConfig& s : config_.host.services) {
     o.services.push_back({s.name, s.check, s.restart, s.timeout});
   }
-  o.guard_fraction = config_.actions.guard_fraction;
+  o.guard.fraction = config_.actions.guard_fraction;
+  o.guard.min_failed =
+      static_cast<std::size_t>(config_.actions.guard_min_failed);
+  o.guard.rounds = config_.actions.guard_for;
   const SmtpConfig& m = config_.notify.smtp;
   if (!m.to.empty()) {
     RW_ASSIGN_OR_RETURN(o.smtp, ToSmtpOptions(m));
@@ -238,8 +242,22 @@ Status Agent::StartActions() {
   o.alertmanager.url = config_.notify.alertmanager.url;
   o.group_wait = config_.notify.group_wait;
   o.repeat_interval = config_.notify.repeat_interval;
-  o.external_url = config_.notify.external_url;
+  o.external_url = LinkBaseUrl(config_.notify, config_.http);
+  Pipeline* pipeline = pipeline_.get();
+  o.last_error = [pipeline](const std::string& target) -> std::string {
+    std::optional<PollError> e = pipeline->poll_errors().Last(target);
+    if (!e) return "";
+    return e->result + " at " + FormatRfc3339(e->time) + ": " + e->text +
+           (e->failing ? "" : " (it has answered since)");
+  };
   rules::RuleEngine* engine = rules_.get();
+  o.active_alerts = [engine] {
+    std::set<std::pair<std::string, std::string>> out;
+    for (const rules::AlertView& a : engine->Alerts(false)) {
+      out.emplace(a.rule, a.target);
+    }
+    return out;
+  };
   RW_ASSIGN_OR_RETURN(actions_,
                       actions::Actions::Create(
                           std::move(o), clock_, store_.get(), pipeline_.get(),

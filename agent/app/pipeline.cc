@@ -72,6 +72,7 @@ void Pipeline::OnPoll(const PollReport& report) {
   // state: stored too, so history shows the outage.
   if (store_ != nullptr) store_->Append(name, report.time, report.samples);
   std::lock_guard<std::mutex> l(mu_);
+  round_failed_[name] = report.result != PollResult::kOk;
   KeepLocked(building_[name], report.target.kind, report.samples);
 }
 
@@ -99,9 +100,16 @@ void Pipeline::NoteResult(const PollReport& report) {
 
 void Pipeline::OnRound(const RoundReport& report) {
   if (store_ != nullptr) store_->SyncRound();
+  std::vector<std::string> failed;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [name, bad] : round_failed_) {
+      if (bad) failed.push_back(name);
+    }
+    round_failed_.clear();
+  }
   if (actions_ != nullptr) {
-    actions_->OnRound(static_cast<size_t>(report.targets),
-                      static_cast<size_t>(report.failed));
+    actions_->OnRound(static_cast<size_t>(report.targets), failed);
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -124,6 +132,7 @@ void Pipeline::OnRemoved(const MinerTarget& target) {
   poll_errors_.Remove(target.name);
   std::lock_guard<std::mutex> l(mu_);
   building_.erase(target.name);
+  round_failed_.erase(target.name);
 }
 
 void Pipeline::SetWarmTargets(
@@ -181,6 +190,8 @@ Duration Pipeline::RuleTick() {
   }
   Status s = rules_->Evaluate(batch);
   if (!s.ok()) LogWarn("rules_persist_failed").Kv("err", s);
+  // What the round's transitions changed in the notifier, in one batch.
+  if (actions_ != nullptr) actions_->CommitRound();
   rounds_judged_.fetch_add(1);
   batch.clear();
   round.clear();

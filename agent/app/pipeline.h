@@ -125,7 +125,9 @@ class Pipeline final : public PollSink,
   std::unordered_set<std::string> rule_metrics_;  // mu_
   uint64_t filter_gen_ = 0;                       // mu_; bumped per change
   std::map<std::string, Pending> building_;       // this round so far
-  std::map<std::string, Pending> ready_;          // handed to the rule thread
+  // Per miner, whether its last poll in this round failed (fleet guard).
+  std::map<std::string, bool> round_failed_;
+  std::map<std::string, Pending> ready_;  // handed to the rule thread
   bool have_ready_ = false;
   bool warmed_ = false;  // the rule thread's own
   PollErrors poll_errors_;

@@ -241,6 +241,57 @@ class SmtpSink:
         return [m["Subject"] for m in self.mails()]
 
 
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+
+
+class Alertmanager:
+    """The real Alertmanager on 127.0.0.1:port with one receiver that sends
+    nothing (the tests read its API), no clustering, state in tmp/am."""
+
+    def __init__(self, tmp, port=None):
+        self.dir = os.path.join(tmp, "am")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        with open(os.path.join(self.dir, "am.yml"), "w") as f:
+            f.write("route:\n  receiver: 'null'\n  group_wait: 1s\n"
+                    "receivers:\n  - name: 'null'\n")
+
+    def start(self):
+        require_tool(ALERTMANAGER)
+        self.log = open(os.path.join(self.dir, "am.log"), "ab")
+        self.proc = subprocess.Popen(
+            [ALERTMANAGER, "--config.file=" + os.path.join(self.dir, "am.yml"),
+             f"--web.listen-address=127.0.0.1:{self.port}",
+             "--cluster.listen-address=",
+             "--storage.path=" + os.path.join(self.dir, "data")],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(lambda: http_get(self.url + "/api/v2/status", timeout=2)[0] == 200,
+                   timeout=30, what="Alertmanager ready")
+        return self
+
+    def alerts(self, **labels):
+        """Alerts Alertmanager lists (active ones; resolved ones drop out)
+        whose labels include `labels`."""
+        status, _, body = http_get(self.url + "/api/v2/alerts", timeout=5)
+        if status != 200:
+            raise AssertionError(f"Alertmanager /api/v2/alerts: {status}")
+        return [a for a in json.loads(body)
+                if all(a["labels"].get(k) == v for k, v in labels.items())]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+
 def parse_metrics(text):
     """{(name, frozenset(labels.items())): value} from exposition text."""
     out = {}
