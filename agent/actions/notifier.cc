@@ -150,6 +150,7 @@ std::string Notifier::EncodeLocked(const Key& key, const Alert& a) const {
   }
   j["starts_at_ms"] = ToUnixMillis(a.starts_at);
   j["am_active"] = a.am_active;
+  j["am_severity"] = a.am_severity;
   auto g = group_.find(key);
   j["group"] = g == group_.end() ? -1 : static_cast<int>(g->second);
   return Dump(j);
@@ -194,6 +195,7 @@ bool Notifier::DecodeLocked(std::string_view value, SteadyTime steady_now,
     }
     a.starts_at = FromUnixMillis(j.at("starts_at_ms").get<int64_t>());
     a.am_active = j.at("am_active").get<bool>();
+    a.am_severity = j.value("am_severity", "");
     const int g = j.value("group", -1);
     if (g < -1 || g > 2) return false;
     const Key key{t.rule, t.target};
@@ -494,7 +496,11 @@ void Notifier::PushAmLocked(const Key& key, Alert& a, bool active) {
   AmAlert am;
   am.labels["alertname"] = key.first;
   am.labels["miner"] = key.second;
-  am.labels["severity"] = AmSeverity(t);
+  // A resolve must carry the labels the alert fired with (a green
+  // transition's own severity is "none"), or Alertmanager would take it for
+  // another alert and keep the firing one.
+  if (active || a.am_severity.empty()) a.am_severity = AmSeverity(t);
+  am.labels["severity"] = a.am_severity;
   for (const auto& l : t.labels) {
     if (!am.labels.count(l.name)) am.labels[l.name] = l.value;
   }

@@ -19,7 +19,8 @@
 // before a crash and queued again after it has the same Message-ID and the
 // outbox drops the copy.
 //   alert<US>RULE<US>TARGET -> JSON {"v":1, the Transition, "firing",
-//       "mailed", "last_mail_ms", "starts_at_ms", "am_active", "group"}
+//       "mailed", "last_mail_ms", "starts_at_ms", "am_active",
+//       "am_severity", "group"}
 //   meta -> JSON {"v":1, "instance", "seq", "group_opened_ms"}
 #ifndef RIGWATCH_AGENT_ACTIONS_NOTIFIER_H_
 #define RIGWATCH_AGENT_ACTIONS_NOTIFIER_H_
@@ -111,12 +112,13 @@ class Notifier {
   using Key = std::pair<std::string, std::string>;  // rule, target
   struct Alert {
     Transition last;
-    bool firing = false;     // at a level that notifies
-    bool mailed = false;     // a firing mail went out (resolved is due)
-    SteadyTime last_mail{};  // firing or reminder mail
-    WallTime starts_at{};    // for Alertmanager
-    bool am_active = false;  // Alertmanager believes it is firing
-    SteadyTime am_last{};    // last push
+    bool firing = false;      // at a level that notifies
+    bool mailed = false;      // a firing mail went out (resolved is due)
+    SteadyTime last_mail{};   // firing or reminder mail
+    WallTime starts_at{};     // for Alertmanager
+    bool am_active = false;   // Alertmanager believes it is firing
+    SteadyTime am_last{};     // last push
+    std::string am_severity;  // the severity label it was pushed with
   };
   // Numbers are persisted: do not renumber.
   enum class Kind { kFiring = 0, kResolved = 1, kReminder = 2 };

@@ -218,11 +218,15 @@ TEST_F(NotifierTest, AlertmanagerFiringResendAndResolved) {
   EXPECT_EQ(am_.delivered.size(), 1u);
   Step(seconds(1));
   ASSERT_EQ(am_.delivered.size(), 2u);  // re-sent before endsAt
-  n_->OnTransition(Green("rig-1"), false);
+  Transition g = Green("rig-1");
+  g.severity = "none";  // what the rules engine says of a green level
+  n_->OnTransition(g, false);
   outbox_.RunDue();
   ASSERT_EQ(am_.delivered.size(), 3u);
   j = nlohmann::json::parse(am_.delivered[2]);
   EXPECT_EQ(j[0]["endsAt"], FormatRfc3339(clock_.Now()));
+  // The same labels as when it fired: Alertmanager resolves that alert.
+  EXPECT_EQ(j[0]["labels"]["severity"], "critical");
   Step(minutes(10));
   EXPECT_EQ(am_.delivered.size(), 3u);
 }
