@@ -72,7 +72,7 @@ void Pipeline::OnPoll(const PollReport& report) {
   // state: stored too, so history shows the outage.
   if (store_ != nullptr) store_->Append(name, report.time, report.samples);
   std::lock_guard<std::mutex> l(mu_);
-  round_failed_[name] = report.result != PollResult::kOk;
+  failing_[name] = report.result != PollResult::kOk;
   KeepLocked(building_[name], report.target.kind, report.samples);
 }
 
@@ -103,10 +103,9 @@ void Pipeline::OnRound(const RoundReport& report) {
   std::vector<std::string> failed;
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [name, bad] : round_failed_) {
+    for (const auto& [name, bad] : failing_) {
       if (bad) failed.push_back(name);
     }
-    round_failed_.clear();
   }
   if (actions_ != nullptr) {
     actions_->OnRound(static_cast<size_t>(report.targets), failed);
@@ -132,7 +131,7 @@ void Pipeline::OnRemoved(const MinerTarget& target) {
   poll_errors_.Remove(target.name);
   std::lock_guard<std::mutex> l(mu_);
   building_.erase(target.name);
-  round_failed_.erase(target.name);
+  failing_.erase(target.name);
 }
 
 void Pipeline::SetWarmTargets(

@@ -125,8 +125,10 @@ class Pipeline final : public PollSink,
   std::unordered_set<std::string> rule_metrics_;  // mu_
   uint64_t filter_gen_ = 0;                       // mu_; bumped per change
   std::map<std::string, Pending> building_;       // this round so far
-  // Per miner, whether its last poll in this round failed (fleet guard).
-  std::map<std::string, bool> round_failed_;
+  // Per miner, whether its latest poll failed (the fleet guard's input). Not
+  // reset per round: a poll in flight across a round's end leaves the
+  // miner as it was.
+  std::map<std::string, bool> failing_;
   std::map<std::string, Pending> ready_;  // handed to the rule thread
   bool have_ready_ = false;
   bool warmed_ = false;  // the rule thread's own
