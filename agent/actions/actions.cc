@@ -31,8 +31,8 @@ Result<std::unique_ptr<Actions>> Actions::Create(ActionsOptions options,
   if (options.smtp) {
     RW_RETURN_IF_ERROR(ValidateSmtpOptions(*options.smtp));
   }
-  if (!(options.guard_fraction > 0 && options.guard_fraction <= 1)) {
-    return InvalidArgumentError("guard fraction must be in (0, 1]");
+  if (std::string e = FleetGuardOptionsError(options.guard); !e.empty()) {
+    return InvalidArgumentError(e);
   }
   if (options.restart.max_attempts < 1) {
     return InvalidArgumentError("restart max_attempts must be at least 1");
@@ -50,6 +50,8 @@ Result<std::unique_ptr<Actions>> Actions::Create(ActionsOptions options,
     LogWarn("restart_journal_recovered").Kv("unknown_outcomes", unknown);
   }
   RW_RETURN_IF_ERROR(a->outbox_.Load());
+  RW_RETURN_IF_ERROR(a->notifier_.Load());
+  if (a->opt_.active_alerts) a->notifier_.Reconcile(a->opt_.active_alerts());
   return a;
 }
 
@@ -69,6 +71,7 @@ NotifierOptions MakeNotifierOptions(const ActionsOptions& o) {
   n.alert_template = o.alert_template;
   n.alertmanager = !o.alertmanager.url.empty();
   n.am_resend_interval = o.alertmanager.resend_interval;
+  n.last_error = o.last_error;
   return n;
 }
 }  // namespace
@@ -78,10 +81,26 @@ Actions::Actions(ActionsOptions options, Clock* clock, DurableKv* kv,
     : opt_(std::move(options)),
       clock_(clock),
       outbox_(opt_.outbox, clock, kv, &notifications_),
-      notifier_(MakeNotifierOptions(opt_), clock, &outbox_),
-      guard_(opt_.guard_fraction, [this](const Notice& n) { HandleNotice(n); }),
+      notifier_(
+          [this] {
+            NotifierOptions n = MakeNotifierOptions(opt_);
+            n.action_taken = [this](const std::string& target, WallTime since) {
+              return restarter_.Describe(target, since);
+            };
+            return n;
+          }(),
+          clock, &outbox_, kv),
+      guard_(opt_.guard, [this](const Notice& n) { HandleNotice(n); }),
       restarter_(
-          opt_.restart, opt_.services, clock, kv, miners, std::move(grace),
+          opt_.restart, opt_.services, clock, kv, miners,
+          [this, grace = std::move(grace)](const std::string& target,
+                                           Duration d) {
+            {
+              std::lock_guard<std::mutex> l(mu_);
+              grace_until_[target] = clock_->SteadyNow() + d;
+            }
+            if (grace) grace(target, d);
+          },
           [this](const Notice& n) { notifier_.OnNotice(n); }, &restarts_) {
   if (opt_.smtp) {
     smtp_channel_ = std::make_unique<SmtpMailChannel>(*opt_.smtp);
@@ -136,6 +155,12 @@ void Actions::OnTransition(const Transition& t) {
   if (t.to == Level::kGreen) restarter_.OnGreen(t.target);
   {
     std::lock_guard<std::mutex> l(mu_);
+    const std::pair<std::string, std::string> rk{t.rule, t.target};
+    if (t.to == Level::kRed) {
+      if (red_.insert(rk).second) ++red_rules_[t.target];
+    } else if (red_.erase(rk) != 0 && --red_rules_[t.target] == 0) {
+      red_rules_.erase(t.target);
+    }
     // A newer judgement by the same rule replaces a held restart.
     const std::string held_key = t.rule + '\x1f' + t.target;
     held_.erase(held_key);
@@ -151,8 +176,25 @@ void Actions::OnTransition(const Transition& t) {
   worker_.Wake();
 }
 
-void Actions::OnRound(std::size_t targets, std::size_t failed) {
-  guard_.OnRound(targets, failed);
+void Actions::CommitRound() {
+  Status s = notifier_.Persist();
+  if (!s.ok()) LogWarn("notifier_state_not_persisted").Kv("err", s);
+}
+
+bool Actions::Excused(const std::string& target) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (red_rules_.count(target) != 0) return true;
+  auto it = grace_until_.find(target);
+  if (it == grace_until_.end()) return false;
+  if (clock_->SteadyNow() < it->second) return true;
+  grace_until_.erase(it);
+  return false;
+}
+
+void Actions::OnRound(std::size_t targets,
+                      const std::vector<std::string>& failed) {
+  guard_.OnRound(targets, failed,
+                 [this](const std::string& t) { return Excused(t); });
 }
 
 void Actions::DrainRestarts(std::stop_token st) {

@@ -3,7 +3,7 @@
 //
 //   auto actions = Actions::Create(opts, clock, kv, poller, grace_sink);
 //   (*actions)->Start();
-//   ... (*actions)->OnTransition(t); (*actions)->OnRound(n, failed);
+//   ... (*actions)->OnTransition(t); (*actions)->OnRound(n, failed_names);
 //   (*actions)->Stop();
 //
 // Restarts run on a worker thread behind a bounded queue; mails and
@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <stop_token>
 #include <vector>
@@ -37,7 +38,7 @@ namespace rigwatch::actions {
 struct ActionsOptions {
   RestartOptions restart;
   std::vector<HostService> services;
-  double guard_fraction = 0.3;
+  FleetGuardOptions guard;
   std::optional<SmtpOptions> smtp;   // absent: no mail
   AlertmanagerOptions alertmanager;  // empty url: no Alertmanager
   Duration group_wait = std::chrono::seconds(30);
@@ -46,6 +47,11 @@ struct ActionsOptions {
   std::string alert_template = std::string(kDefaultAlertTemplate);
   OutboxOptions outbox;
   std::size_t restart_queue = 256;  // pending restarts; beyond: dropped
+  // The target's last poll error as one line for mails; may be empty.
+  std::function<std::string(const std::string& target)> last_error;
+  // Every (rule, target) the rules engine has at yellow or red, asked once
+  // at Create to reconcile the notifier's restored state; may be empty.
+  std::function<std::set<std::pair<std::string, std::string>>()> active_alerts;
 };
 
 // The self metrics Actions exports (HELP texts are the documentation).
@@ -54,8 +60,10 @@ extern const MetricDesc kActionsMetrics[4];
 class Actions {
  public:
   // Validates options, loads the restart journal (pending entries become
-  // "unknown", never re-sent) and the outbox. `clock`, `kv` and `miners`
-  // must outlive the Actions; `miners` may be null when no miner restarts.
+  // "unknown", never re-sent), the outbox and the notifier's alert state
+  // (active alerts are pushed to Alertmanager again at once). `clock`, `kv` and
+  // `miners` must outlive the Actions; `miners` may be null when no miner
+  // restarts.
   static Result<std::unique_ptr<Actions>> Create(ActionsOptions options,
                                                  Clock* clock, DurableKv* kv,
                                                  MinerRestarter* miners,
@@ -79,6 +87,14 @@ class Actions {
   // One poll round: how many targets were polled and how many failed.
   // Thread-safe.
   void OnRound(std::size_t targets, std::size_t failed);
+  // The rules finished a round: the notifier's changes are persisted now, in
+  // one batch (Tick does it too, within a second). Thread-safe.
+  void CommitRound();
+
+  // One poll round: how many targets are configured and which failed.
+  // Targets rigwatch restarted (grace window) or that were red before the
+  // round do not count as new failures for the fleet guard. Thread-safe.
+  void OnRound(std::size_t targets, const std::vector<std::string>& failed);
 
   // Starts / stops the restart worker and the outbox sender.
   void Start();
@@ -107,6 +123,8 @@ class Actions {
   // notifier's timers; every second, or at once when a restart is queued.
   void WorkerTick(std::stop_token st);
   void HandleNotice(const Notice& n);
+  // The fleet guard's excuse: in a restart's grace window, or red.
+  bool Excused(const std::string& target);
 
   const ActionsOptions opt_;
   Clock* clock_;
@@ -129,6 +147,9 @@ class Actions {
   // again, unless the target turned green meanwhile.
   std::map<std::string, Transition> held_;
   std::optional<SteadyTime> release_held_at_;
+  std::map<std::string, SteadyTime> grace_until_;      // restarts we sent
+  std::map<std::string, int> red_rules_;               // target -> red rules
+  std::set<std::pair<std::string, std::string>> red_;  // (rule, target)
   // Last: stopped and joined before the state above goes away.
   PeriodicWorker worker_{"actions", [this](std::stop_token st) {
                            WorkerTick(st);

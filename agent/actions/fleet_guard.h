@@ -1,40 +1,85 @@
-// The fleet fault guard: when too many targets fail in the same poll round
-// the cause is almost never the miners (a switch, the agent's own network,
-// a power cut). Restarting them all or mailing once per miner would make it
-// worse, so while the guard is tripped there are no restarts and one
-// "fleet unreachable" notice replaces the per-miner notifications.
+// The fleet fault guard: when many targets fail together the cause is almost
+// never the miners (a switch, the agent's own network, a power cut).
+// Restarting them all or mailing once per miner would make it worse, so
+// while the guard is tripped there are no restarts and one "fleet
+// unreachable" notice replaces the per-miner notifications.
+//
+// It must never mistake one miner's own trouble for a fleet outage: on a
+// fleet of one or three a single rebooting miner is no fleet problem. So it
+// counts only NEW failures, needs at least `min_failed` of them AND more
+// than `fraction` of the fleet, and needs that for `rounds` consecutive
+// rounds. A failure is new unless the target was red or in a restart's
+// grace window when its failures began (asked once, at the first failed
+// round of the streak), or it had been failing for more than rounds + 2
+// rounds before the episode began. docs/rules.md has worked examples.
 #ifndef RIGWATCH_AGENT_ACTIONS_FLEET_GUARD_H_
 #define RIGWATCH_AGENT_ACTIONS_FLEET_GUARD_H_
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <mutex>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "agent/actions/types.h"
 
 namespace rigwatch::actions {
 
+struct FleetGuardOptions {
+  double fraction = 0.3;       // (0, 1]: more than this share must fail
+  std::size_t min_failed = 3;  // >= 1: and at least this many
+  int rounds = 2;              // >= 1: for this many rounds in a row
+};
+
+// "" when valid, else what is wrong (for config errors).
+std::string FleetGuardOptionsError(const FleetGuardOptions& o);
+
 class FleetGuard {
  public:
   enum class Change { kNone, kTripped, kRecovered };
 
-  // Trips when failed/targets > fraction in one round; recovers at the
-  // first round with failed/targets <= fraction. `notices` (may be empty)
-  // receives one notice per change.
-  FleetGuard(double fraction, NoticeSink notices)
-      : fraction_(fraction), notices_(std::move(notices)) {}
+  // True for a target whose failure is not news: rigwatch restarted it (its
+  // grace window) or it was already red. Asked at a streak's first round.
+  using Excused = std::function<bool(const std::string& target)>;
 
-  // One poll round's outcome. Rounds with zero targets change nothing.
-  // Thread-safe.
-  Change OnRound(std::size_t targets, std::size_t failed);
+  // `notices` (may be empty) receives one notice per change.
+  FleetGuard(FleetGuardOptions options, NoticeSink notices)
+      : opt_(options), notices_(std::move(notices)) {}
+
+  // One poll round: `targets` configured, `failed` the names whose last poll
+  // in the round failed. `excused` may be empty. Rounds with zero targets
+  // change nothing. Thread-safe.
+  Change OnRound(std::size_t targets, const std::vector<std::string>& failed,
+                 const Excused& excused = {});
+
+  // The decision for one round with `fresh` new failures out of `targets`.
+  bool RoundIsBad(std::size_t targets, std::size_t fresh) const;
 
   // True while tripped. Thread-safe, lock-free.
   bool tripped() const { return tripped_.load(); }
 
  private:
-  const double fraction_;
+  std::size_t NewFailuresLocked(const std::vector<std::string>& failed,
+                                const Excused& excused);
+
+  const FleetGuardOptions opt_;
   NoticeSink notices_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  // Every target failing in the last round: how many rounds in a row, and
+  // whether it was excused when the streak began (a target that turns red
+  // because it is unreachable, a miner_down rule, does not become excused).
+  struct Streak {
+    int rounds = 0;
+    bool excused = false;
+  };
+  std::map<std::string, Streak> streaks_;
+  // Targets counted as new in the current episode (bad rounds in a row and
+  // the tripped time after them): they keep counting while it lasts.
+  std::set<std::string> episode_;
+  int bad_rounds_ = 0;  // consecutive bad rounds so far
   std::atomic<bool> tripped_{false};
 };
 

@@ -174,6 +174,23 @@ Result<std::string> FormatMessage(const MailMessage& m) {
   return out;
 }
 
+std::string MessageIdFor(std::string_view unique, std::string_view host) {
+  std::string id = "rigwatch.";
+  for (char c : unique) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') {
+      id += c;
+    }
+  }
+  id += '@';
+  std::string h;
+  for (char c : host) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') {
+      h += c;
+    }
+  }
+  return id + (h.empty() ? std::string("localhost") : h);
+}
+
 std::string NewMessageId(WallTime now, std::string_view host) {
   static std::atomic<uint64_t> counter{0};
   static const uint64_t salt = [] {
@@ -181,17 +198,11 @@ std::string NewMessageId(WallTime now, std::string_view host) {
     return (static_cast<uint64_t>(rd()) << 32) | rd();
   }();
   char buf[96];
-  std::snprintf(buf, sizeof buf, "rigwatch.%lld.%llu.%016llx@",
+  std::snprintf(buf, sizeof buf, "%lld.%llu.%016llx",
                 static_cast<long long>(ToUnixMillis(now)),
                 static_cast<unsigned long long>(counter.fetch_add(1)),
                 static_cast<unsigned long long>(salt));
-  std::string h;
-  for (char c : host) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') {
-      h += c;
-    }
-  }
-  return buf + (h.empty() ? std::string("localhost") : h);
+  return MessageIdFor(buf, host);
 }
 
 std::string RenderTemplate(std::string_view tmpl,
@@ -217,12 +228,14 @@ std::string RenderTemplate(std::string_view tmpl,
 
 const std::string_view kDefaultAlertTemplate =
     "[{{status}}] {{rule}} on {{target}}\n"
-    "  level:     {{from}} -> {{to}}\n"
-    "  value:     {{value}}\n"
-    "  threshold: {{threshold}}\n"
-    "  since:     {{since}}\n"
-    "  severity:  {{severity}}\n"
-    "  summary:   {{summary}}\n"
-    "  link:      {{link}}\n";
+    "  level:      {{from}} -> {{to}}\n"
+    "  value:      {{value}}\n"
+    "  threshold:  {{threshold}}\n"
+    "  since:      {{since}}\n"
+    "  severity:   {{severity}}\n"
+    "  summary:    {{summary}}\n"
+    "  action:     {{action}}\n"
+    "  last error: {{last_error}}\n"
+    "  link:       {{link}}\n";
 
 }  // namespace rigwatch::actions

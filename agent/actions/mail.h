@@ -45,6 +45,11 @@ std::string FormatRfc5322Date(WallTime t);
 // to the SMTP client. Fails when an address is invalid.
 Result<std::string> FormatMessage(const MailMessage& m);
 
+// The Message-ID "rigwatch.<unique>@<host>" (both reduced to letters,
+// digits, '.' and '-'): the same inputs give the same ID, so a message
+// queued twice is recognised by the outbox.
+std::string MessageIdFor(std::string_view unique, std::string_view host);
+
 // A fresh Message-ID ("rigwatch.<ms>.<n>.<random>@<host>"), unique across
 // restarts of the agent. Thread-safe.
 std::string NewMessageId(WallTime now, std::string_view host);
@@ -55,7 +60,9 @@ std::string RenderTemplate(std::string_view tmpl,
                            const std::map<std::string, std::string>& vars);
 
 // The default per-alert block of a mail body. Variables: status, rule,
-// target, from, to, value, threshold, since, severity, summary, link.
+// target, from, to, value (with its unit), threshold, since, severity,
+// summary, action (what rigwatch did: "restart sent at T: accepted"),
+// last_error (the miner's last poll error), link.
 extern const std::string_view kDefaultAlertTemplate;
 
 }  // namespace rigwatch::actions

@@ -8,6 +8,7 @@
 #include "agent/actions/subprocess.h"
 #include "agent/common/log.h"
 #include "agent/common/units.h"
+#include "agent/common/rfc3339.h"
 
 namespace rigwatch::actions {
 namespace {
@@ -135,6 +136,11 @@ Result<int> Restarter::Recover() {
       Count(e.target, "unknown");
     }
     attempts_[e.target].push_back(e.at);
+    std::lock_guard<std::mutex> ll(last_mu_);
+    Decision& d = last_[e.target];
+    if (e.at >= d.at) {
+      d = Decision{e.at, e.result == "pending" ? "unknown" : e.result};
+    }
   }
   for (const auto& [target, v] : limits) limit_notified_.insert(target);
   PruneLocked(clock_->Now());
@@ -163,6 +169,38 @@ void Restarter::PruneLocked(WallTime now) {
 
 void Restarter::Count(const std::string& target, const std::string& result) {
   if (counters_) counters_->Inc(target, result);
+  std::lock_guard<std::mutex> l(last_mu_);
+  last_[target] = Decision{clock_->Now(), result};
+}
+
+std::string Restarter::Describe(const std::string& target,
+                                WallTime since) const {
+  Decision d;
+  {
+    std::lock_guard<std::mutex> l(last_mu_);
+    auto it = last_.find(target);
+    if (it == last_.end() || it->second.at < since) return "";
+    d = it->second;
+  }
+  const std::string at = FormatRfc3339(d.at);
+  const std::string& r = d.result;
+  if (r == "ok") return "restart sent at " + at + ": accepted";
+  if (r == "not_needed") {
+    return "restart not needed at " + at + ": the service check passed";
+  }
+  if (r == "failed" || r == "timeout") {
+    return "restart sent at " + at + ": " + r + " (see the agent log)";
+  }
+  if (r == "unknown") {
+    return "restart sent at " + at +
+           ": outcome unknown (the agent stopped meanwhile)";
+  }
+  if (r == "cooldown") return "no restart at " + at + ": within the cooldown";
+  if (r == "limit") return "no restart at " + at + ": restart limit reached";
+  if (r == "suppressed") {
+    return "no restart at " + at + ": held back by the fleet guard";
+  }
+  return "no restart at " + at + ": " + r;
 }
 
 std::string Restarter::Request(const Transition& t, bool fleet_down) {

@@ -105,6 +105,12 @@ class Restarter {
   // The target is green again: a later limit hit notifies again.
   void OnGreen(const std::string& target);
 
+  // The last restart decision about `target` (a miner; "host/<service>")
+  // made at or after `since`, as one line for a mail ("restart sent at
+  // 2026-12-04T03:10:00Z: the miner accepted it"); "" when there was none.
+  // Restarts journaled before an agent restart count. Thread-safe.
+  std::string Describe(const std::string& target, WallTime since) const;
+
  private:
   // The decision and the restart for `key` (the miner name, or
   // "host/<service>" with `svc`), after the guard was checked.
@@ -128,6 +134,13 @@ class Restarter {
   std::mutex mu_;
   std::map<std::string, std::vector<WallTime>> attempts_;  // per target
   std::set<std::string> limit_notified_;  // persisted in "restart_limit"
+
+  struct Decision {
+    WallTime at{};
+    std::string result;
+  };
+  mutable std::mutex last_mu_;            // after mu_ when both are held
+  std::map<std::string, Decision> last_;  // per target, for Describe
 };
 
 }  // namespace rigwatch::actions

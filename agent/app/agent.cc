@@ -17,6 +17,7 @@
 #include "agent/backup/backup.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
+#include "agent/common/rfc3339.h"
 #include "agent/config/target_files.h"
 #include "agent/http/server.h"
 #include "agent/live_state/live_state.h"
@@ -233,7 +234,9 @@ Result<actions::ActionsOptions> ToActionsOptions(const Config& c) {
   for (const HostServiceConfig& s : c.host.services) {
     o.services.push_back({s.name, s.check, s.restart, s.timeout});
   }
-  o.guard_fraction = c.actions.guard_fraction;
+  o.guard.fraction = c.actions.guard_fraction;
+  o.guard.min_failed = static_cast<std::size_t>(c.actions.guard_min_failed);
+  o.guard.rounds = c.actions.guard_for;
   const SmtpConfig& m = c.notify.smtp;
   if (!m.to.empty()) {
     RW_ASSIGN_OR_RETURN(o.smtp, ToSmtpOptions(m));
@@ -241,7 +244,7 @@ Result<actions::ActionsOptions> ToActionsOptions(const Config& c) {
   o.alertmanager.url = c.notify.alertmanager.url;
   o.group_wait = c.notify.group_wait;
   o.repeat_interval = c.notify.repeat_interval;
-  o.external_url = c.notify.external_url;
+  o.external_url = LinkBaseUrl(c.notify, c.http);
   return o;
 }
 
@@ -368,7 +371,21 @@ Status Agent::StartRules() {
 
 Result<std::shared_ptr<actions::Actions>> Agent::MakeActions(const Config& c) {
   RW_ASSIGN_OR_RETURN(actions::ActionsOptions o, ToActionsOptions(c));
+  Pipeline* pipeline = pipeline_.get();
+  o.last_error = [pipeline](const std::string& target) -> std::string {
+    std::optional<PollError> e = pipeline->poll_errors().Last(target);
+    if (!e) return "";
+    return e->result + " at " + FormatRfc3339(e->time) + ": " + e->text +
+           (e->failing ? "" : " (it has answered since)");
+  };
   rules::RuleEngine* engine = rules_.get();
+  o.active_alerts = [engine] {
+    std::set<std::pair<std::string, std::string>> out;
+    for (const rules::AlertView& a : engine->Alerts(false)) {
+      out.emplace(a.rule, a.target);
+    }
+    return out;
+  };
   RW_ASSIGN_OR_RETURN(std::unique_ptr<actions::Actions> a,
                       actions::Actions::Create(
                           std::move(o), clock_, store_.get(), pipeline_.get(),

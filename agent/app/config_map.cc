@@ -58,6 +58,23 @@ Result<actions::SmtpOptions> ToSmtpOptions(const SmtpConfig& m) {
   return so;
 }
 
+std::string LinkBaseUrl(const NotifyConfig& n, const HttpConfig& h) {
+  std::string url = n.external_url;
+  if (url.empty()) {
+    const std::string& l = h.listen;
+    const size_t colon = l.rfind(':');
+    std::string host = colon == std::string::npos ? l : l.substr(0, colon);
+    const std::string port =
+        colon == std::string::npos ? "9842" : l.substr(colon + 1);
+    if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+      host = actions::LocalHostName();
+    }
+    url = "http://" + host + ":" + port;
+  }
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 }  // namespace rigwatch
 
 namespace rigwatch {

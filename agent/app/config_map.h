@@ -18,6 +18,10 @@ store::StoreOptions ToStoreOptions(const StorageConfig& s, store::OpenMode mode,
                                    bool repair);
 PollerOptions ToPollerOptions(const ScrapeConfig& s);
 Result<actions::SmtpOptions> ToSmtpOptions(const SmtpConfig& m);
+// The base of links in notifications: notify.external_url, or else the
+// agent's own http.listen address ("http://127.0.0.1:9842"; a wildcard
+// address becomes this machine's host name), without a trailing '/'.
+std::string LinkBaseUrl(const NotifyConfig& n, const HttpConfig& h);
 
 // SIGHUP reload decisions, kept apart from the agent so they can be tested
 // without one (docs/config.md "Reloading").

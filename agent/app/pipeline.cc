@@ -93,6 +93,7 @@ void Pipeline::OnPoll(const PollReport& report) {
   // state: stored too, so history shows the outage.
   if (store_ != nullptr) store_->Append(name, report.time, report.samples);
   std::lock_guard<std::mutex> l(mu_);
+  failing_[name] = report.result != PollResult::kOk;
   KeepLocked(building_[name], report.target.kind, report.samples);
 }
 
@@ -120,9 +121,15 @@ void Pipeline::NoteResult(const PollReport& report) {
 
 void Pipeline::OnRound(const RoundReport& report) {
   if (store_ != nullptr) store_->SyncRound();
+  std::vector<std::string> failed;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [name, bad] : failing_) {
+      if (bad) failed.push_back(name);
+    }
+  }
   if (auto a = actions()) {
-    a->OnRound(static_cast<size_t>(report.targets),
-               static_cast<size_t>(report.failed));
+    a->OnRound(static_cast<size_t>(report.targets), failed);
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -145,6 +152,7 @@ void Pipeline::OnRemoved(const MinerTarget& target) {
   poll_errors_.Remove(target.name);
   std::lock_guard<std::mutex> l(mu_);
   building_.erase(target.name);
+  failing_.erase(target.name);
 }
 
 void Pipeline::SetWarmTargets(
@@ -203,6 +211,8 @@ Duration Pipeline::RuleTick() {
   }
   Status s = rules_->Evaluate(batch);
   if (!s.ok()) LogWarn("rules_persist_failed").Kv("err", s);
+  // What the round's transitions changed in the notifier, in one batch.
+  if (auto a = actions()) a->CommitRound();
   rounds_judged_.fetch_add(1);
   batch.clear();
   round.clear();

@@ -138,7 +138,11 @@ class Pipeline final : public PollSink,
   std::unordered_set<std::string> rule_metrics_;  // mu_
   uint64_t filter_gen_ = 0;                       // mu_; bumped per change
   std::map<std::string, Pending> building_;       // this round so far
-  std::map<std::string, Pending> ready_;          // handed to the rule thread
+  // Per miner, whether its latest poll failed (the fleet guard's input). Not
+  // reset per round: a poll in flight across a round's end leaves the
+  // miner as it was.
+  std::map<std::string, bool> failing_;
+  std::map<std::string, Pending> ready_;  // handed to the rule thread
   bool have_ready_ = false;
   bool warmed_ = false;  // the rule thread's own
   PollErrors poll_errors_;

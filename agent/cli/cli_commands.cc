@@ -516,14 +516,6 @@ int CmdMinerRestart(const Flags& f) {
   std::printf("%s: restart accepted%s\n", name.c_str(),
               force ? " (forced: cooldown and limit skipped)" : "");
   return kExitOk;
-++=======
-++<<<<<<< HEAD
-  std::string path = "/api/v1/mute?target=" + PercentEncode(f.positional[0]) +
-                     (off ? "" : "&for=" + dur);
-  std::optional<HttpReply> r =
-      CallAgent(*c, f, "rigwatch mute", off ? "DELETE" : "POST", path,
-                std::chrono::seconds(3));
-  if (!r) return kExitFailure;
 }
 
 // Mute talks to the running agent: the store belongs to it.

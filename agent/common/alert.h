@@ -33,6 +33,10 @@ struct Transition {
   // The value the condition compared (the current value, or the window
   // function's result); empty for absence rules and for UNKNOWN.
   std::optional<double> value;
+  // The metric whose base unit `value` is in (FormatMetricValue prints it
+  // as "95.0 °C"); empty when the value has no unit of its own (rate,
+  // increase, absence rules).
+  std::string value_metric;
   // The condition text of the level entered ("> 72"); when entering GREEN or
   // UNKNOWN, the one of the level left.
   std::string threshold;

@@ -837,8 +837,17 @@ void LoadActions(Walker& w, const YAML::Node& n, ActionsConfig* c) {
           [&](auto& v) {
             w.Dur(v, "actions.restart_grace", &c->restart_grace, true);
           }},
-         {"guard_fraction", [&](auto& v) {
+         {"guard_fraction",
+          [&](auto& v) {
             w.Fraction(v, "actions.guard_fraction", &c->guard_fraction);
+          }},
+         {"guard_min_failed",
+          [&](auto& v) {
+            w.Int(v, "actions.guard_min_failed", &c->guard_min_failed, 1,
+                  1000000);
+          }},
+         {"guard_for", [&](auto& v) {
+            w.Int(v, "actions.guard_for", &c->guard_for, 1, 1000);
           }}});
 }
 

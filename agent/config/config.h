@@ -170,7 +170,11 @@ struct ActionsConfig {
   int restart_max_attempts = 3;
   Millis restart_window{3600000};
   Millis restart_grace{300000};
+  // The fleet guard trips when at least guard_min_failed targets AND more
+  // than guard_fraction of them newly fail, for guard_for rounds in a row.
   double guard_fraction = 0.3;
+  int guard_min_failed = 3;
+  int guard_for = 2;  // poll rounds
   bool operator==(const ActionsConfig&) const = default;
 };
 

@@ -153,6 +153,7 @@ void Step(RuleEngine::Impl& im, const CompiledRule& cr,
       const std::optional<Condition>& c = CondOf(rule, k);
       if (c) t.threshold = c->text;
       t.value = evals[k].value;
+      t.value_metric = std::string(ValueMetric(rule, c ? &*c : nullptr));
       t.threshold_value = evals[k].threshold;
       t.since = FromUnixMillis(im.now_wall_ms);
       t.severity = std::string(rule.SeverityOf(desired));

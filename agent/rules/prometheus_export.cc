@@ -189,6 +189,37 @@ std::string CoveredGuard(const std::string& sel, std::chrono::milliseconds w) {
   return " and " + sel + " offset " + FormatDuration(w);
 }
 
+// {{value}} with its unit, as FormatMetricValue prints it for the agent's
+// own descriptions, in Prometheus' template functions.
+std::string PromValue(std::string_view metric) {
+  if (metric.empty() || metric.ends_with("_total")) return "{{ $value }}";
+  switch (MetricDim(metric)) {
+    case Dim::kCelsius:
+      return "{{ printf \"%.1f\" $value }} \u00b0C";
+    case Dim::kRatio:
+      return "{{ humanizePercentage $value }}";
+    case Dim::kSeconds:
+      return "{{ humanizeDuration $value }}";
+    case Dim::kHashrate:
+      return "{{ humanize $value }}H/s";
+    case Dim::kBytes:
+      return "{{ humanize $value }}B";
+    case Dim::kHertz:
+      return "{{ humanize $value }}Hz";
+    case Dim::kWatts:
+      return "{{ humanize $value }}W";
+    case Dim::kVolts:
+      return "{{ humanize $value }}V";
+    case Dim::kAmperes:
+      return "{{ humanize $value }}A";
+    case Dim::kRpm:
+      return "{{ printf \"%.0f\" $value }} rpm";
+    case Dim::kNone:
+      break;
+  }
+  return "{{ $value }}";
+}
+
 // Placeholders of our description template in Prometheus' template syntax.
 std::string Template(const Rule& r, Level level, const Condition& c) {
   std::string t = r.description;
@@ -214,7 +245,7 @@ std::string Template(const Rule& r, Level level, const Condition& c) {
     } else if (key == "level") {
       out += LevelName(level);
     } else if (key == "value") {
-      out += "{{ $value }}";
+      out += PromValue(ValueMetric(r, &c));
     } else if (key == "threshold") {
       out += c.text;
     } else if (key.starts_with("label.")) {

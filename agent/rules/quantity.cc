@@ -2,34 +2,6 @@
 
 namespace rigwatch::rules {
 
-std::string_view DimName(Dim d) {
-  switch (d) {
-    case Dim::kNone:
-      return "plain number";
-    case Dim::kBytes:
-      return "bytes";
-    case Dim::kHashrate:
-      return "hashes per second";
-    case Dim::kSeconds:
-      return "seconds";
-    case Dim::kRatio:
-      return "ratio";
-    case Dim::kHertz:
-      return "hertz";
-    case Dim::kWatts:
-      return "watts";
-    case Dim::kVolts:
-      return "volts";
-    case Dim::kAmperes:
-      return "amperes";
-    case Dim::kCelsius:
-      return "celsius";
-    case Dim::kRpm:
-      return "rpm";
-  }
-  return "?";
-}
-
 namespace {
 
 // Case matters: "m" is minutes, "M" only appears in prefixes (MB, MH/s).
@@ -88,34 +60,6 @@ std::string UnitList() {
     out += u.name;
   }
   return out;
-}
-
-namespace {
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.substr(s.size() - suffix.size()) == suffix;
-}
-
-}  // namespace
-
-Dim MetricDim(std::string_view metric) {
-  if (EndsWith(metric, "_total")) metric.remove_suffix(6);
-  struct S {
-    std::string_view suffix;
-    Dim dim;
-  };
-  static constexpr S kSuffixes[] = {
-      {"_bytes", Dim::kBytes},     {"_hashes_per_second", Dim::kHashrate},
-      {"_seconds", Dim::kSeconds}, {"_ratio", Dim::kRatio},
-      {"_hertz", Dim::kHertz},     {"_watts", Dim::kWatts},
-      {"_volts", Dim::kVolts},     {"_amperes", Dim::kAmperes},
-      {"_celsius", Dim::kCelsius}, {"_rpm", Dim::kRpm},
-  };
-  for (const S& s : kSuffixes) {
-    if (EndsWith(metric, s.suffix)) return s.dim;
-  }
-  return Dim::kNone;
 }
 
 }  // namespace rigwatch::rules

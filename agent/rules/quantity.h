@@ -7,24 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "agent/common/units.h"
+
 namespace rigwatch::rules {
 
-enum class Dim {
-  kNone,
-  kBytes,
-  kHashrate,
-  kSeconds,
-  kRatio,
-  kHertz,
-  kWatts,
-  kVolts,
-  kAmperes,
-  kCelsius,
-  kRpm
-};
-
-// "bytes", "hashes per second", ...; "plain number" for kNone.
-std::string_view DimName(Dim d);
+// A metric's dimension and its name are shared with the mail formatter.
+using ::rigwatch::Dim;
+using ::rigwatch::DimName;
+using ::rigwatch::MetricDim;
 
 struct Unit {
   std::string_view name;
@@ -37,10 +27,6 @@ const Unit* FindUnit(std::string_view name);
 
 // Every unit name, comma-separated, for error messages.
 std::string UnitList();
-
-// The dimension a metric's name suffix implies (a counter's _total is
-// ignored); kNone when the name carries no known unit.
-Dim MetricDim(std::string_view metric);
 
 }  // namespace rigwatch::rules
 

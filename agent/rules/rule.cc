@@ -131,4 +131,12 @@ std::string FormatNumber(double v) {
   return std::string(buf, r.ptr);
 }
 
+std::string_view ValueMetric(const Rule& rule, const Condition* c) {
+  if (c == nullptr || c->absent || c->lhs.fn == WindowFn::kRate ||
+      c->lhs.fn == WindowFn::kIncrease) {
+    return "";
+  }
+  return rule.selector.metric;
+}
+
 }  // namespace rigwatch::rules

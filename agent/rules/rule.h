@@ -140,6 +140,11 @@ struct RuleSet {
   std::vector<Rule> rules;
 };
 
+// The metric whose base unit the left side of `c` is in (the rule's own
+// metric), or "" when that value has no unit of its own: rate(),
+// increase(), `absent`, or no condition.
+std::string_view ValueMetric(const Rule& rule, const Condition* c);
+
 // Shortest round-trip text of a double ("72", "0.7", "1e+12").
 std::string FormatNumber(double v);
 

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "agent/common/units.h"
+
 namespace rigwatch::rules {
 namespace {
 
@@ -69,7 +71,15 @@ std::string RenderDescription(const Rule& rule, std::string_view miner,
     } else if (key == "level") {
       out += LevelName(level);
     } else if (key == "value") {
-      out += value ? FormatNumber(*value) : "none";
+      if (value) {
+        const Level side =
+            level == Level::kYellow ? Level::kYellow : Level::kRed;
+        const std::optional<Condition>& c =
+            side == Level::kRed && rule.red ? rule.red : rule.yellow;
+        out += FormatMetricValue(*value, ValueMetric(rule, c ? &*c : nullptr));
+      } else {
+        out += "none";
+      }
     } else if (key == "threshold") {
       out += threshold;
     } else if (key.starts_with("label.")) {

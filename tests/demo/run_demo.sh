@@ -11,6 +11,13 @@
 # Needs BUILD_DIR/rigwatch and BUILD_DIR/fleet_sim, /usr/bin/prometheus,
 # /usr/bin/prometheus-alertmanager, /usr/bin/python3 with aiosmtpd, curl.
 # RIGWATCH_DEMO_KEEP=1 keeps the temp directory (logs, data) afterwards.
+#
+# Mail takes ONE path, so one event is one mail:
+#   RIGWATCH_DEMO_MAIL=rigwatch      (default) the agent mails the sink itself;
+#                                    Alertmanager gets every alert but its
+#                                    receiver sends nothing.
+#   RIGWATCH_DEMO_MAIL=alertmanager  the agent pushes to Alertmanager only,
+#                                    and Alertmanager mails the sink.
 set -euo pipefail
 
 usage() {
@@ -25,6 +32,12 @@ if [[ $# -ge 2 ]]; then
   CHECK=1
 fi
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+MAIL_PATH=${RIGWATCH_DEMO_MAIL:-rigwatch}
+case $MAIL_PATH in
+  rigwatch | alertmanager) ;;
+  *) echo "demo: RIGWATCH_DEMO_MAIL must be rigwatch or alertmanager, got \"$MAIL_PATH\"" >&2
+     exit 2 ;;
+esac
 PY=/usr/bin/python3
 MINERS=20
 HOT=sim-axeos-0001   # scripted to overheat
@@ -127,13 +140,23 @@ PIDS+=("$!")
 wait_for 20 "SMTP sink" "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $SMTP_PORT), 1).close()" ||
   show_log_and_fail "the SMTP sink did not start" "$TMP/smtp.log"
 
-# --- Alertmanager (shipped config, mail to the sink) -----------------------
+# --- Alertmanager (shipped config, mail to the sink or to nobody) ----------
+AM_QUIET=()
+if [[ $MAIL_PATH == rigwatch ]]; then
+  # The agent mails: Alertmanager's route goes to a receiver without mail.
+  AM_QUIET=(-e "s#^  receiver: email#  receiver: quiet#"
+            -e "s#^receivers:#receivers:\n  - name: quiet#")
+fi
 sed -e "s#smtp_smarthost: \"localhost:25\"#smtp_smarthost: \"127.0.0.1:$SMTP_PORT\"#" \
     -e "s#- \"templates/\*.tmpl\"#- \"$SRC/alertmanager/templates/*.tmpl\"#" \
-    -e "s#group_wait: 30s#group_wait: 5s#" \
+    -e "s#group_wait: 30s#group_wait: 5s#" "${AM_QUIET[@]}" \
     "$SRC/alertmanager/alertmanager.yml" >"$TMP/alertmanager.yml"
 grep -q "127.0.0.1:$SMTP_PORT" "$TMP/alertmanager.yml" ||
   { echo "demo: alertmanager.yml has no smtp_smarthost line to rewrite" >&2; exit 1; }
+if [[ $MAIL_PATH == rigwatch ]]; then
+  grep -q "^  receiver: quiet" "$TMP/alertmanager.yml" && grep -q "^  - name: quiet" "$TMP/alertmanager.yml" ||
+    { echo "demo: could not route alertmanager.yml to a quiet receiver" >&2; exit 1; }
+fi
 /usr/bin/prometheus-alertmanager --config.file="$TMP/alertmanager.yml" \
   --storage.path="$TMP/alertmanager" --web.listen-address="127.0.0.1:$AM_PORT" \
   --cluster.listen-address= --log.level=warn >"$TMP/alertmanager.log" 2>&1 &
@@ -150,9 +173,12 @@ host: { enabled: true, root: /, filesystems: [/] }
 miner_files: [ "$TMP/targets.yaml" ]
 rule_files: [ "$SRC/rules/default.yaml" ]
 notify:
-  smtp: { url: "smtp://127.0.0.1:$SMTP_PORT", from: "rigwatch@localhost",
-          to: ["ops@localhost"], starttls: "off", timeout: 5s }
+$(if [[ $MAIL_PATH == rigwatch ]]; then
+  echo '  smtp: { url: "smtp://127.0.0.1:'"$SMTP_PORT"'", from: "rigwatch@localhost",'
+  echo '          to: ["ops@localhost"], starttls: "off", timeout: 5s }'
+fi)
   alertmanager: { url: "http://127.0.0.1:$AM_PORT" }
+  external_url: "http://127.0.0.1:$AGENT_PORT"
   group_wait: 5s
 backup: { dir: "$TMP/backups", every: 1m, keep: 2 }
 log: { level: info }
@@ -204,6 +230,7 @@ rigwatch demo is running ($MINERS simulated miners; $HOT overheats, $DEAD is dea
   Alertmanager       http://127.0.0.1:$AM_PORT/
   simulator control  http://$CONTROL/miners
   SMTP sink          127.0.0.1:$SMTP_PORT (mail is printed below)
+  mail path          $MAIL_PATH (RIGWATCH_DEMO_MAIL=rigwatch|alertmanager)
   logs and data      $TMP
 EOF
 

@@ -285,40 +285,45 @@ class BlackHole:
         self.sock.close()
 
 
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+
+
 class Alertmanager:
-    """The real Alertmanager (Debian's prometheus-alertmanager) on loopback
-    with a config that routes nowhere; alerts() lists what it received."""
+    """The real Alertmanager on 127.0.0.1:port with one receiver that sends
+    nothing (the tests read its API), no clustering, state in tmp/am."""
 
-    BINARY = "/usr/bin/prometheus-alertmanager"
-
-    def __init__(self, tmp):
-        self.dir = os.path.join(tmp, "alertmanager")
+    def __init__(self, tmp, port=None):
+        self.dir = os.path.join(tmp, "am")
         os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        with open(os.path.join(self.dir, "am.yml"), "w") as f:
-            f.write("route: { receiver: none, group_wait: 1s }\n"
-                    "receivers: [ { name: none } ]\n")
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.base = self.url
         self.proc = None
+        with open(os.path.join(self.dir, "am.yml"), "w") as f:
+            f.write("route:\n  receiver: 'null'\n  group_wait: 1s\n"
+                    "receivers:\n  - name: 'null'\n")
 
     def start(self):
-        self.log = open(os.path.join(self.dir, "am.log"), "wb")
+        require_tool(ALERTMANAGER)
+        self.log = open(os.path.join(self.dir, "am.log"), "ab")
         self.proc = subprocess.Popen(
-            [self.BINARY, f"--config.file={self.dir}/am.yml",
-             f"--storage.path={self.dir}/data",
+            [ALERTMANAGER, "--config.file=" + os.path.join(self.dir, "am.yml"),
              f"--web.listen-address=127.0.0.1:{self.port}",
-             "--cluster.listen-address=", "--log.level=warn"],
+             "--cluster.listen-address=",
+             "--storage.path=" + os.path.join(self.dir, "data")],
             stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(lambda: self.proc.poll() is None and
-                   http_get(self.base + "/-/ready", timeout=2)[0] == 200,
-                   timeout=30, what="alertmanager ready")
+        wait_until(lambda: http_get(self.url + "/api/v2/status", timeout=2)[0] == 200,
+                   timeout=30, what="Alertmanager ready")
         return self
 
-    def alerts(self):
-        status, _, body = http_get(self.base + "/api/v2/alerts")
+    def alerts(self, **labels):
+        """Alerts Alertmanager lists (active ones; resolved ones drop out)
+        whose labels include `labels`."""
+        status, _, body = http_get(self.url + "/api/v2/alerts", timeout=5)
         if status != 200:
-            raise AssertionError(f"alertmanager /api/v2/alerts: {status}")
-        return json.loads(body)
+            raise AssertionError(f"Alertmanager /api/v2/alerts: {status}")
+        return [a for a in json.loads(body)
+                if all(a["labels"].get(k) == v for k, v in labels.items())]
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -46,6 +46,13 @@ class ActionsTest : public ::testing::Test {
     }
     return out;
   }
+  // "rig-FIRST" .. "rig-LAST".
+  static std::vector<std::string> Rigs(int first, int last) {
+    std::vector<std::string> out;
+    for (int i = first; i <= last; ++i)
+      out.push_back("rig-" + std::to_string(i));
+    return out;
+  }
   Transition Red(int i) {
     return MakeTransition("temp", "rig-" + std::to_string(i), Level::kGreen,
                           Level::kRed, {"notify", "restart"});
@@ -59,7 +66,7 @@ class ActionsTest : public ::testing::Test {
 };
 
 TEST_F(ActionsTest, RedTransitionRestartsAndMails) {
-  actions_->OnRound(10, 1);
+  actions_->OnRound(10, Rigs(1, 1));
   actions_->OnTransition(Red(1));
   actions_->RunOnce();
   EXPECT_EQ(miner_.calls, std::vector<std::string>{"rig-1"});
@@ -74,11 +81,16 @@ TEST_F(ActionsTest, RedTransitionRestartsAndMails) {
 }
 
 TEST_F(ActionsTest, FleetGuardHalfFailingMeansNoRestartsAndOneNotification) {
-  actions_->OnRound(10, 5);  // 50% > 30%
+  actions_->OnRound(10, Rigs(1, 5));  // 50% > 30%, 5 >= 3: one bad round
+  EXPECT_FALSE(actions_->fleet_down());
+  actions_->OnRound(10, Rigs(1, 5));  // the second: tripped
   EXPECT_TRUE(actions_->fleet_down());
+  // The rules now see them down and turn them red: that does not excuse
+  // them while the episode lasts.
   for (int i = 1; i <= 5; ++i) actions_->OnTransition(Red(i));
   for (int i = 0; i < 10; ++i) {
-    actions_->OnRound(10, 5);
+    actions_->OnRound(10, Rigs(1, 5));
+    EXPECT_TRUE(actions_->fleet_down());
     clock_.Advance(seconds(10));
     actions_->RunOnce();
   }
@@ -91,7 +103,7 @@ TEST_F(ActionsTest, FleetGuardHalfFailingMeansNoRestartsAndOneNotification) {
 
   // Recovery: one notice; rig-1..rig-4 turn green, rig-5 stays red and is
   // restarted once the rules had group_wait to look again.
-  actions_->OnRound(10, 0);
+  actions_->OnRound(10, {});
   EXPECT_FALSE(actions_->fleet_down());
   for (int i = 1; i <= 4; ++i) {
     actions_->OnTransition(MakeTransition("temp", "rig-" + std::to_string(i),
@@ -114,11 +126,40 @@ TEST_F(ActionsTest, FleetGuardHalfFailingMeansNoRestartsAndOneNotification) {
 }
 
 TEST_F(ActionsTest, GuardThresholdIsStrictlyMoreThanTheFraction) {
-  actions_->OnRound(10, 3);  // exactly 30%: not tripped
+  for (int i = 0; i < 5; ++i) {
+    actions_->OnRound(10, Rigs(1, 3));  // exactly 30%: not tripped
+    EXPECT_FALSE(actions_->fleet_down());
+  }
+  // rig-1..3 have been down for 5 rounds (more than guard_for + 2): four
+  // NEW failures are needed.
+  actions_->OnRound(10, Rigs(1, 6));
+  actions_->OnRound(10, Rigs(1, 6));
   EXPECT_FALSE(actions_->fleet_down());
-  actions_->OnRound(10, 4);
+  actions_->OnRound(10, Rigs(1, 3));
+  actions_->OnRound(10, Rigs(1, 7));
+  actions_->OnRound(10, Rigs(1, 7));
   EXPECT_TRUE(actions_->fleet_down());
-  actions_->OnRound(0, 0);  // an empty round changes nothing
+  actions_->OnRound(0, {});  // an empty round changes nothing
+  EXPECT_TRUE(actions_->fleet_down());
+}
+
+TEST_F(ActionsTest, RestartedTargetsDoNotTripTheGuard) {
+  // Three miners overheat at once and are restarted: their reboot is
+  // rigwatch's own doing, not a fleet outage.
+  for (int i = 1; i <= 3; ++i) actions_->OnTransition(Red(i));
+  actions_->RunOnce();
+  ASSERT_EQ(miner_.calls.size(), 3u);
+  for (int i = 1; i <= 3; ++i) {
+    actions_->OnTransition(MakeTransition("temp", "rig-" + std::to_string(i),
+                                          Level::kRed, Level::kGreen));
+  }
+  for (int r = 0; r < 5; ++r) actions_->OnRound(4, Rigs(1, 3));
+  EXPECT_FALSE(actions_->fleet_down());
+  // Once the grace window (5m) is over, the same failures are news.
+  clock_.Advance(minutes(6));
+  actions_->OnRound(4, {});
+  actions_->OnRound(4, Rigs(1, 3));
+  actions_->OnRound(4, Rigs(1, 3));
   EXPECT_TRUE(actions_->fleet_down());
 }
 
@@ -146,7 +187,13 @@ TEST_F(ActionsTest, SelfMetrics) {
 
 TEST_F(ActionsTest, InvalidOptionsRejected) {
   ActionsOptions o;
-  o.guard_fraction = 0;
+  o.guard.fraction = 0;
+  EXPECT_FALSE(Actions::Create(o, &clock_, &kv_, nullptr, nullptr).ok());
+  o = ActionsOptions();
+  o.guard.min_failed = 0;
+  EXPECT_FALSE(Actions::Create(o, &clock_, &kv_, nullptr, nullptr).ok());
+  o = ActionsOptions();
+  o.guard.rounds = 0;
   EXPECT_FALSE(Actions::Create(o, &clock_, &kv_, nullptr, nullptr).ok());
   o = ActionsOptions();
   o.smtp = SmtpOptions();  // no from/to

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/fakes/fake_clock.h"
 #include "tests/unit/actions/test_util.h"
@@ -23,14 +24,27 @@ class NotifierTest : public ::testing::Test {
     outbox_.AddChannel(Notifier::kMailChannel, &mail_);
     outbox_.AddChannel(Notifier::kAmChannel, &am_);
   }
-  void Make(bool alertmanager = false) {
-    NotifierOptions o;
+  void Make(bool alertmanager = false, DurableKv* kv = nullptr,
+            NotifierOptions o = {}) {
     o.from = "rigwatch@example.org";
     o.to = {"ops@example.org"};
     o.host = "testhost";
     o.external_url = "http://agent:9842";
     o.alertmanager = alertmanager;
-    n_ = std::make_unique<Notifier>(o, &clock_, &outbox_);
+    n_ = std::make_unique<Notifier>(o, &clock_, &outbox_, kv);
+    ASSERT_TRUE(n_->Load().ok());
+  }
+  // The agent dies and starts again on the same store: a new Notifier over
+  // the same DurableKv (the outbox, durable on its own, is kept).
+  void Restart(bool alertmanager = false) {
+    n_.reset();
+    outbox_.RunDue();
+    Make(alertmanager, &kv_);
+  }
+  std::vector<std::string> Subjects() const {
+    std::vector<std::string> out;
+    for (const auto& m : mail_.delivered) out.push_back(SubjectOf(m));
+    return out;
   }
   // Advances the clock, ticks, and delivers what the outbox holds.
   void Step(Duration d) {
@@ -72,8 +86,10 @@ TEST_F(NotifierTest, ChangesWithinGroupWaitGoOutAsOneDigest) {
   EXPECT_NE(m.find("[FIRING] temp on rig-1"), std::string::npos);
   EXPECT_NE(m.find("[FIRING] temp on rig-2"), std::string::npos);
   EXPECT_NE(m.find("[FIRING] hashrate_low on rig-3"), std::string::npos);
-  EXPECT_NE(m.find("value:     81.5"), std::string::npos);
-  EXPECT_NE(m.find("threshold: > 75"), std::string::npos);
+  EXPECT_NE(m.find("value:      81.5"), std::string::npos);
+  EXPECT_NE(m.find("threshold:  > 75"), std::string::npos);
+  EXPECT_NE(m.find("action:     restart requested"), std::string::npos);
+  EXPECT_NE(m.find("last error: (none)"), std::string::npos);
   EXPECT_NE(m.find("http://agent:9842/api/v1/targets/rig-1"),
             std::string::npos);
   Step(minutes(5));
@@ -202,11 +218,15 @@ TEST_F(NotifierTest, AlertmanagerFiringResendAndResolved) {
   EXPECT_EQ(am_.delivered.size(), 1u);
   Step(seconds(1));
   ASSERT_EQ(am_.delivered.size(), 2u);  // re-sent before endsAt
-  n_->OnTransition(Green("rig-1"), false);
+  Transition g = Green("rig-1");
+  g.severity = "none";  // what the rules engine says of a green level
+  n_->OnTransition(g, false);
   outbox_.RunDue();
   ASSERT_EQ(am_.delivered.size(), 3u);
   j = nlohmann::json::parse(am_.delivered[2]);
   EXPECT_EQ(j[0]["endsAt"], FormatRfc3339(clock_.Now()));
+  // The same labels as when it fired: Alertmanager resolves that alert.
+  EXPECT_EQ(j[0]["labels"]["severity"], "critical");
   Step(minutes(10));
   EXPECT_EQ(am_.delivered.size(), 3u);
 }
@@ -221,6 +241,200 @@ TEST_F(NotifierTest, HostileMinerNameStaysInItsHeader) {
   EXPECT_EQ(m.find("\r\nBcc:"), std::string::npos);
   EXPECT_NE(SubjectOf(m).find("rig-1  Bcc: victim@example.com"),
             std::string::npos);
+}
+
+TEST_F(NotifierTest, MailShowsUnitsTheActionTakenAndTheLastPollError) {
+  NotifierOptions o;
+  std::vector<std::pair<std::string, WallTime>> asked;
+  o.action_taken = [&](const std::string& target, WallTime since) {
+    asked.emplace_back(target, since);
+    return "restart sent at 2026-12-04T03:10:00Z: accepted";
+  };
+  o.last_error = [](const std::string& target) {
+    return "timeout at 2026-12-04T03:10:05Z: " + target + ": no answer";
+  };
+  Make(false, nullptr, o);
+  Transition t = Red("rig-1");
+  t.value = 95.04220581054688;
+  t.value_metric = "miner_temperature_celsius";
+  n_->OnTransition(t, false);
+  Step(seconds(30));
+  ASSERT_EQ(mail_.delivered.size(), 1u);
+  const std::string& m = mail_.delivered[0];
+  EXPECT_NE(m.find("value:      95.0 \u00b0C"), std::string::npos) << m;
+  EXPECT_EQ(m.find("95.042"), std::string::npos) << m;
+  EXPECT_NE(
+      m.find("action:     restart sent at 2026-12-04T03:10:00Z: accepted"),
+      std::string::npos);
+  EXPECT_NE(m.find("last error: timeout at 2026-12-04T03:10:05Z: rig-1: no "
+                   "answer"),
+            std::string::npos);
+  ASSERT_FALSE(asked.empty());
+  EXPECT_EQ(asked[0].first, "rig-1");
+}
+
+TEST_F(NotifierTest, RemindersContinueOnScheduleAcrossAnAgentRestart) {
+  Make(false, &kv_);
+  n_->OnTransition(Red("rig-1"), false);
+  Step(seconds(30));
+  ASSERT_EQ(Subjects(), std::vector<std::string>{
+                            "[rigwatch] FIRING: temp on rig-1 is RED"});
+  Step(hours(3));
+  Restart();
+  // A restarted rules engine may judge the same level again: no news.
+  n_->OnTransition(Red("rig-1"), false);
+  Step(hours(1) - seconds(1));
+  EXPECT_EQ(mail_.delivered.size(), 1u) << "not mailed again as new";
+  Step(seconds(1));   // 4 h after the first mail
+  Step(seconds(30));  // the reminder's group closes
+  ASSERT_EQ(mail_.delivered.size(), 2u);
+  EXPECT_EQ(SubjectOf(mail_.delivered[1]),
+            "[rigwatch] REMINDER: temp on rig-1 is RED");
+  Restart();
+  n_->OnTransition(Green("rig-1"), false);
+  Step(seconds(30));
+  Step(hours(5));
+  ASSERT_EQ(mail_.delivered.size(), 3u);
+  EXPECT_EQ(SubjectOf(mail_.delivered[2]),
+            "[rigwatch] RESOLVED: temp on rig-1 is GREEN");
+  // Nothing left behind once resolved.
+  Restart();
+  Step(hours(5));
+  EXPECT_EQ(mail_.delivered.size(), 3u);
+  auto rows = kv_.List(Notifier::kNamespace);
+  ASSERT_TRUE(rows.ok());
+  for (const auto& [k, v] : *rows) EXPECT_EQ(k, "meta") << v;
+  std::set<std::string> ids;
+  for (const auto& msg : mail_.delivered) {
+    const size_t at = msg.find("Message-ID: ");
+    ASSERT_NE(at, std::string::npos);
+    ids.insert(msg.substr(at, msg.find('\r', at) - at));
+  }
+  EXPECT_EQ(ids.size(), 3u) << "Message-IDs are unique across restarts";
+}
+
+TEST_F(NotifierTest, ADigestWaitingInItsGroupSurvivesARestart) {
+  Make(false, &kv_);
+  n_->OnTransition(Red("rig-1"), false);
+  Step(seconds(10));
+  Restart();
+  Step(seconds(19));
+  EXPECT_TRUE(mail_.delivered.empty());
+  Step(seconds(1));  // 30 s after the change, as without the restart
+  ASSERT_EQ(Subjects(), std::vector<std::string>{
+                            "[rigwatch] FIRING: temp on rig-1 is RED"});
+}
+
+TEST_F(NotifierTest, ADigestQueuedJustBeforeACrashIsSentOnce) {
+  Make(false, &kv_);
+  n_->OnTransition(Red("rig-1"), false);
+  Step(seconds(1));
+  // The state as persisted before the digest went out.
+  auto before = kv_.List(Notifier::kNamespace);
+  ASSERT_TRUE(before.ok());
+  Step(seconds(29));  // queued, delivered, state persisted
+  ASSERT_EQ(mail_.delivered.size(), 1u);
+  // The crash came between queueing and persisting: roll the state back.
+  auto after = kv_.List(Notifier::kNamespace);
+  ASSERT_TRUE(after.ok());
+  for (const auto& [k, v] : *after) {
+    ASSERT_TRUE(kv_.Delete(Notifier::kNamespace, k).ok());
+  }
+  for (const auto& [k, v] : *before) {
+    ASSERT_TRUE(kv_.Put(Notifier::kNamespace, k, v).ok());
+  }
+  Restart();
+  Step(seconds(30));
+  EXPECT_EQ(mail_.delivered.size(), 1u) << "same Message-ID: dropped";
+  // The next mail is a new one.
+  n_->OnTransition(Green("rig-1"), false);
+  Step(seconds(30));
+  ASSERT_EQ(mail_.delivered.size(), 2u);
+  EXPECT_EQ(SubjectOf(mail_.delivered[1]),
+            "[rigwatch] RESOLVED: temp on rig-1 is GREEN");
+}
+
+TEST_F(NotifierTest, AlertmanagerIsToldAtOnceAfterARestartAndResolvedOnClear) {
+  Make(/*alertmanager=*/true, &kv_);
+  Transition t = Red("rig-1");
+  t.labels = {{"site", "barn"}};
+  t.value_metric = "miner_temperature_celsius";
+  n_->OnTransition(t, false);
+  outbox_.RunDue();
+  ASSERT_EQ(am_.delivered.size(), 1u);
+  Step(seconds(20));
+  Restart(/*alertmanager=*/true);
+  outbox_.RunDue();  // no tick, no time passed: pushed by Load
+  ASSERT_EQ(am_.delivered.size(), 2u);
+  auto j = nlohmann::json::parse(am_.delivered[1]);
+  EXPECT_EQ(j[0]["labels"]["alertname"], "temp");
+  EXPECT_EQ(j[0]["labels"]["site"], "barn");
+  EXPECT_EQ(j[0]["endsAt"], FormatRfc3339(clock_.Now() + minutes(4)));
+  EXPECT_NE(j[0]["annotations"]["description"].get<std::string>().find(
+                "81.5 \u00b0C"),
+            std::string::npos);
+  n_->OnTransition(Green("rig-1"), false);
+  ASSERT_TRUE(n_->Persist().ok());  // as after every rules round
+  outbox_.RunDue();
+  ASSERT_EQ(am_.delivered.size(), 3u);
+  j = nlohmann::json::parse(am_.delivered[2]);
+  EXPECT_EQ(j[0]["endsAt"], FormatRfc3339(clock_.Now()));
+  Restart(/*alertmanager=*/true);
+  Step(minutes(10));
+  EXPECT_EQ(am_.delivered.size(), 3u);
+}
+
+TEST_F(NotifierTest, AnAlertThatEndedJustBeforeACrashIsResolvedAfterIt) {
+  Make(/*alertmanager=*/true, &kv_);
+  n_->OnTransition(Red("rig-1"), false);
+  n_->OnTransition(Red("rig-2"), false);
+  Step(seconds(30));
+  ASSERT_EQ(mail_.delivered.size(), 1u);
+  // The rules persisted rig-1's green, the agent died before the notifier
+  // persisted it.
+  n_->OnTransition(Green("rig-1"), false);
+  Restart(/*alertmanager=*/true);
+  outbox_.RunDue();
+  const size_t pushes = am_.delivered.size();
+  n_->Reconcile({{"temp", "rig-2"}});  // what the rules engine holds red
+  Step(seconds(30));
+  ASSERT_EQ(Subjects(),
+            (std::vector<std::string>{
+                "[rigwatch] 2 alerts: 2 firing, 0 resolved, 0 still red",
+                "[rigwatch] RESOLVED: temp on rig-1 is GREEN"}));
+  ASSERT_EQ(am_.delivered.size(), pushes + 1);
+  auto j = nlohmann::json::parse(am_.delivered.back());
+  EXPECT_EQ(j[0]["labels"]["miner"], "rig-1");
+  EXPECT_EQ(j[0]["endsAt"], FormatRfc3339(clock_.Now() - seconds(30)));
+}
+
+TEST_F(NotifierTest, UndecodableStateIsDroppedNotFatal) {
+  ASSERT_TRUE(
+      kv_.Put(Notifier::kNamespace, "alert\x1ftemp\x1frig-9", "{not json")
+          .ok());
+  ASSERT_TRUE(
+      kv_.Put(Notifier::kNamespace, "alert\x1fx\x1fy", R"({"v":1,"rule":3})")
+          .ok());
+  Make(false, &kv_);
+  auto rows = kv_.List(Notifier::kNamespace);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].first, "meta");
+  n_->OnTransition(Red("rig-1"), false);
+  Step(seconds(30));
+  EXPECT_EQ(mail_.delivered.size(), 1u);
+}
+
+TEST_F(NotifierTest, AFailedPersistIsRetried) {
+  Make(false, &kv_);
+  n_->OnTransition(Red("rig-1"), false);
+  kv_.FailNextWrites(1);
+  EXPECT_FALSE(n_->Persist().ok());
+  EXPECT_TRUE(n_->Persist().ok());
+  Restart();
+  Step(seconds(30));
+  ASSERT_EQ(Subjects(), std::vector<std::string>{
+                            "[rigwatch] FIRING: temp on rig-1 is RED"});
 }
 
 }  // namespace

@@ -49,5 +49,36 @@ TEST(ByteSizeTest, Units) {
   EXPECT_FALSE(ParseByteSize("1.2.3MB").ok());
 }
 
+TEST(FormatMetricValueTest, ValuesReadLikeAPersonWouldWriteThem) {
+  EXPECT_EQ(FormatMetricValue(95.04220581054688, "miner_temperature_celsius"),
+            "95.0 \u00b0C");
+  EXPECT_EQ(FormatMetricValue(1.0905e12, "miner_hashrate_hashes_per_second"),
+            "1.09 TH/s");
+  EXPECT_EQ(FormatMetricValue(525e9, "miner_hashrate_hashes_per_second"),
+            "525 GH/s");
+  EXPECT_EQ(FormatMetricValue(18.66, "miner_power_watts"), "18.7 W");
+  EXPECT_EQ(FormatMetricValue(3250, "miner_power_watts"), "3.25 kW");
+  EXPECT_EQ(FormatMetricValue(999.7, "miner_power_watts"), "1.00 kW");
+  EXPECT_EQ(FormatMetricValue(1.2, "miner_voltage_volts"), "1.20 V");
+  EXPECT_EQ(FormatMetricValue(0.85, "miner_voltage_volts"), "850 mV");
+  EXPECT_EQ(FormatMetricValue(0.953, "miner_share_reject_ratio"), "95.3 %");
+  EXPECT_EQ(FormatMetricValue(5400, "miner_uptime_seconds"), "1h30m");
+  EXPECT_EQ(FormatMetricValue(0.25, "miner_poll_duration_seconds"), "250 ms");
+  EXPECT_EQ(FormatMetricValue(4200, "miner_fan_speed_rpm"), "4200 rpm");
+  EXPECT_EQ(FormatMetricValue(2.5e9, "host_memory_available_bytes"), "2.50 GB");
+  EXPECT_EQ(FormatMetricValue(525e6, "miner_frequency_hertz"), "525 MHz");
+  EXPECT_EQ(FormatMetricValue(0, "miner_hashrate_hashes_per_second"), "0 H/s");
+  // Counters (increase/rate of them) and unit-less names: plain numbers.
+  EXPECT_EQ(FormatMetricValue(3, "miner_shares_accepted_total"), "3");
+  EXPECT_EQ(FormatMetricValue(0, "miner_up"), "0");
+  EXPECT_EQ(FormatMetricValue(0.25, "miner_up"), "0.25");
+}
+
+TEST(MetricDimTest, SuffixDecides) {
+  EXPECT_EQ(MetricDim("miner_temperature_celsius"), Dim::kCelsius);
+  EXPECT_EQ(MetricDim("miner_hashes_per_second_total"), Dim::kHashrate);
+  EXPECT_EQ(MetricDim("miner_up"), Dim::kNone);
+}
+
 }  // namespace
 }  // namespace rigwatch

@@ -74,6 +74,8 @@ TEST(ConfigTest, ValuesAndDefaults) {
   EXPECT_EQ(c.storage.sync, "round");
   EXPECT_EQ(c.notify.group_wait, std::chrono::seconds(30));
   EXPECT_DOUBLE_EQ(c.actions.guard_fraction, 0.3);
+  EXPECT_EQ(c.actions.guard_min_failed, 3);
+  EXPECT_EQ(c.actions.guard_for, 2);
 }
 
 TEST(ConfigTest, TlsBecomesGnutlsPriorities) {
