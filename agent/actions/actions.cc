@@ -8,7 +8,8 @@ const MetricDesc kActionsMetrics[4] = {
     {"rigwatch_restarts_total", MetricType::kCounter,
      "Restart decisions per target and result: ok, failed, timeout, unknown "
      "(agent died between journal and outcome), cooldown, limit, suppressed "
-     "(fleet guard), not_needed, no_such_service, journal_error.",
+     "(fleet guard), not_needed, no_such_service, journal_error, not_back "
+     "(a host service not up within its start_timeout).",
      "miner,result"},
     {"rigwatch_notifications_total", MetricType::kCounter,
      "Notification delivery attempts per channel (smtp, alertmanager) and "

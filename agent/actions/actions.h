@@ -70,6 +70,18 @@ class Actions {
   // (rigwatch_restarts_total{miner,result="ok"}). Thread-safe, cheap.
   void KnowTarget(const std::string& target) { restarts_.Touch(target, "ok"); }
 
+  // Host services (Restarter::Reset / GaveUp). Thread-safe.
+  Status ResetService(const std::string& name) {
+    return restarter_.Reset(name);
+  }
+  bool ServiceGaveUp(const std::string& name) const {
+    return restarter_.GaveUp(name);
+  }
+  std::optional<Restarter::LastRestart> LastServiceRestart(
+      const std::string& name) const {
+    return restarter_.LastRestartOf(name);
+  }
+
   // One poll round: how many targets were polled and how many failed.
   // Thread-safe.
   void OnRound(std::size_t targets, std::size_t failed);

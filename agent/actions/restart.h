@@ -9,8 +9,10 @@
 #ifndef RIGWATCH_AGENT_ACTIONS_RESTART_H_
 #define RIGWATCH_AGENT_ACTIONS_RESTART_H_
 
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,14 +33,22 @@ struct RestartOptions {
   Duration miner_timeout = std::chrono::seconds(30);
 };
 
-// A host service restarted through configured argv (no shell). `check` is
-// optional: when it exits 0 the service is considered healthy and the
-// restart is skipped (result "not_needed").
+// A host service's check as the restarter uses it: true when the service
+// is up; otherwise `detail` says why. Runs on the actions worker thread.
+using ServiceProbe = std::function<bool(std::string* detail)>;
+
+// A host service restarted through configured argv (no shell). With a
+// `probe`, a service that is up is not restarted (result "not_needed"), and
+// after a restart the probe runs until the service is up or `start_timeout`
+// has passed; a "service_restarted" notice says which. A service that
+// reaches the attempt limit is not restarted again until Reset (a person
+// acts), unlike a miner, which is tried again once its window has room.
 struct HostService {
   std::string name;
-  std::vector<std::string> check;
   std::vector<std::string> restart;
-  Duration timeout = std::chrono::seconds(30);
+  Duration timeout = std::chrono::seconds(30);  // of the restart command
+  Duration start_timeout = std::chrono::seconds(30);
+  ServiceProbe probe;  // may be empty
 };
 
 // The journal's storage format, separate so a test can write exactly what a
@@ -82,16 +92,36 @@ class Restarter {
   // Handles a transition whose actions include "restart". With `fleet_down`
   // nothing is sent (result "suppressed"). Returns the result label counted:
   // ok, failed, timeout, cooldown, limit, suppressed, not_needed,
-  // no_such_service, journal_error.
+  // no_such_service, journal_error, and for a service whose probe did not
+  // pass within start_timeout after its restart, not_back.
   std::string Request(const Transition& t, bool fleet_down);
 
-  // The target is green again: a later limit hit notifies again.
+  // The target is green again: a later limit hit notifies again. Host
+  // services stay given up until Reset.
   void OnGreen(const std::string& target);
+
+  // A person acted on host service `service`: its attempts, journal and
+  // limit are cleared, so rules may restart it again. NotFound for a name
+  // that is not a configured service. Thread-safe.
+  Status Reset(const std::string& service);
+  // True while `service` reached its limit and waits for Reset.
+  bool GaveUp(const std::string& service) const;
+  // The last restart of `service` (kept in the journal) and its result.
+  struct LastRestart {
+    WallTime at;
+    std::string result;
+  };
+  std::optional<LastRestart> LastRestartOf(const std::string& service) const;
+  // Where a service's restarts are journaled and counted.
+  static std::string ServiceKey(const std::string& service) {
+    return "host/" + service;
+  }
 
  private:
   // The journal key of the target: the miner name, or "host/<service>".
   std::string RunMiner(const std::string& miner);
-  std::string RunService(const HostService& svc);
+  std::string RunService(const HostService& svc, const Transition& t);
+  const HostService* FindService(const Transition& t) const;
   void Count(const std::string& target, const std::string& result);
   void PruneLocked(WallTime now);
 
@@ -105,9 +135,10 @@ class Restarter {
   NoticeSink notices_;
   CounterFamily2* counters_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, std::vector<WallTime>> attempts_;  // per target
-  std::set<std::string> limit_notified_;  // persisted in "restart_limit"
+  std::set<std::string> limit_notified_;     // persisted in "restart_limit"
+  std::map<std::string, LastRestart> last_;  // per target, from the journal
 };
 
 }  // namespace rigwatch::actions

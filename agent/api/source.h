@@ -44,6 +44,18 @@ class ApiSource {
   virtual std::string AlertsJson(bool include_unknown) const = 0;
   virtual Status Mute(std::string_view target, WallTime until) = 0;
   virtual Status Unmute(std::string_view target) = 0;
+
+  // Host services: {"services":[...]} (ServiceMonitor::StatesJson), and a
+  // person's reset of one service's restart limit (NotFound for a name
+  // that is not a service with a restart command).
+  virtual std::string ServicesJson() const { return "{\"services\":[]}"; }
+  virtual Status ResetService(std::string_view /*name*/) {
+    return UnavailableError("host services are not running");
+  }
+  // GET /api/v1/health: overall status, host usage, services, fleet counts.
+  virtual std::string HealthJson() const {
+    return "{\"overall_status\":\"OK\"}";
+  }
 };
 
 }  // namespace rigwatch::api

@@ -20,6 +20,7 @@
 #include "agent/poller/poller.h"
 #include "agent/rules/engine.h"
 #include "agent/rules/loader.h"
+#include "agent/services/monitor.h"
 #include "agent/store/rocks_store.h"
 #include "agent/version.h"
 #include "exporters/host.h"
@@ -139,6 +140,7 @@ std::vector<MetricTable> AllMetricTables() {
   return {
       {"Miners", MinerMetricDescs()},
       {"Host (node_exporter names)", host::MetricDescs()},
+      {"Host services", services::MetricDescs()},
       {"Agent", kAgentMetrics},
       {"Poller", kPollerMetricsTable},
       {"Store", kStoreMetricsTable},
@@ -228,7 +230,17 @@ Status Agent::StartActions() {
   o.restart.grace = config_.actions.restart_grace;
   o.restart.miner_timeout = config_.scrape.timeout * 2;
   for (const HostServiceConfig& s : config_.host.services) {
-    o.services.push_back({s.name, s.check, s.restart, s.timeout});
+    if (s.restart.empty()) continue;  // watched only
+    actions::HostService h{s.name, s.restart, s.timeout, s.start_timeout};
+    if (!s.check.kind.empty()) {
+      services::ServiceMonitor* mon = services_.get();
+      h.probe = [mon, name = s.name](std::string* why) {
+        std::optional<services::CheckResult> r = mon->CheckNow(name);
+        if (r && !r->up) *why = r->error;
+        return r && r->up;
+      };
+    }
+    o.services.push_back(std::move(h));
   }
   o.guard_fraction = config_.actions.guard_fraction;
   const SmtpConfig& m = config_.notify.smtp;
@@ -287,6 +299,12 @@ Status Agent::Start() {
   Status s = StartStore();
   if (s.ok()) {
     pipeline_ = std::make_unique<Pipeline>(live_.get(), store_.get());
+    Pipeline* p = pipeline_.get();
+    services_ = std::make_unique<services::ServiceMonitor>(
+        config_.host.services, clock_,
+        [p](const std::string& name, WallTime t, const Samples& samples) {
+          p->OnServiceSamples(name, t, samples);
+        });
     s = StartRules();
   }
   if (s.ok()) s = StartActions();
@@ -298,6 +316,7 @@ Status Agent::Start() {
     pipeline_->SetPoller(poller_.get());
     pipeline_->Start();
     pipeline_started_ = true;
+    services_->Start();
     s = StartHttp();
   }
   if (!s.ok()) {
@@ -326,6 +345,7 @@ void Agent::Stop() {
   // it holds the poller), then no more polls.
   if (pipeline_) pipeline_->Stop();
   if (actions_) actions_->Stop();
+  if (services_) services_->Stop();
   if (pipeline_) pipeline_->SetPoller(nullptr);
   poller_.reset();  // in-flight exchanges aborted
   if (backups_) backups_->Stop();
@@ -369,6 +389,9 @@ void Agent::ApplyTargets(bool log_unchanged) {
     std::vector<std::pair<std::string, std::string>> warm;
     for (const MinerTarget& t : targets) warm.emplace_back(t.name, t.kind);
     if (config_.host.enabled) warm.emplace_back("host", "host");
+    for (const HostServiceConfig& svc : config_.host.services) {
+      warm.emplace_back(svc.name, "service");
+    }
     pipeline_->SetWarmTargets(std::move(warm));
   }
   Status s = poller_->SetTargets(std::move(targets));
@@ -470,6 +493,11 @@ void Agent::CollectOnce() {
   if (host_) {
     host::Scrape scrape = host_->Collect();
     if (pipeline_) pipeline_->OnHostSamples(clock_->Now(), scrape.samples);
+    HostUsage usage = usage_tracker_.Update(scrape.samples);
+    {
+      std::lock_guard<std::mutex> l(usage_mu_);
+      usage_ = std::move(usage);
+    }
     for (const host::CollectorOutcome& o : scrape.collectors) {
       self.push_back({"rigwatch_collector_success",
                       {{"collector", "host_" + o.name}},

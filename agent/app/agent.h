@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/api/source.h"
+#include "agent/app/host_usage.h"
 #include "agent/common/clock.h"
 #include "agent/common/periodic_worker.h"
 #include "agent/common/status.h"
@@ -45,6 +46,9 @@ class Actions;
 }
 namespace backup {
 class BackupScheduler;
+}
+namespace services {
+class ServiceMonitor;
 }
 
 // The agent's own series (rigwatch_*) rendered from LiveState.
@@ -121,6 +125,9 @@ class Agent final : private api::ApiSource {
   std::string AlertsJson(bool include_unknown) const override;
   Status Mute(std::string_view target, WallTime until) override;
   Status Unmute(std::string_view target) override;
+  std::string ServicesJson() const override;
+  std::string HealthJson() const override;
+  Status ResetService(std::string_view name) override;
 
   Clock* clock_;
   AgentOptions options_;
@@ -136,6 +143,9 @@ class Agent final : private api::ApiSource {
   std::unique_ptr<LiveState> live_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Pipeline> pipeline_;
+  // Host service checks; its samples go to the pipeline, the restarter
+  // runs its checks.
+  std::unique_ptr<services::ServiceMonitor> services_;
   std::unique_ptr<rules::RuleEngine> rules_;
   std::unique_ptr<actions::Actions> actions_;
   std::unique_ptr<Poller> poller_;
@@ -144,6 +154,10 @@ class Agent final : private api::ApiSource {
   std::unique_ptr<backup::BackupScheduler> backups_;
   std::unique_ptr<host::Exporter> host_;
   std::unique_ptr<HttpServer> http_;
+
+  HostUsageTracker usage_tracker_;  // the collector thread's own
+  mutable std::mutex usage_mu_;
+  HostUsage usage_;  // usage_mu_
 
   std::mutex stop_mu_;
   bool stopped_ = false;

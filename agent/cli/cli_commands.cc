@@ -406,15 +406,27 @@ int CmdNotifyTest(const Flags& f) {
   return kExitOk;
 }
 
-// Mute talks to the running agent: the store belongs to it.
-int CmdMute(const Flags& f) {
-  std::optional<Config> c = Load(f);
-  if (!c) return kExitConfig;
-  if (f.positional.size() != 1) {
-    Err("usage: rigwatch mute NAME --for 2h --config FILE (or --off)");
-    return kExitUsage;
+// Percent-encodes a name for a URL path or query.
+std::string UrlEncode(std::string_view name) {
+  std::string out;
+  for (unsigned char ch : name) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
+      out += static_cast<char>(ch);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", ch);
+      out += buf;
+    }
   }
-  Result<HostPort> hp = ParseHostPort(c->http.listen, 9842);
+  return out;
+}
+
+// One call to the running agent's API at http.listen, with --user and
+// --password-file when given. Returns the exit code: kExitOk on a 200, else
+// the failure is printed as "rigwatch CMD: ...".
+int CallAgent(const Config& c, const Flags& f, const std::string& cmd,
+              const std::string& method, const std::string& path) {
+  Result<HostPort> hp = ParseHostPort(c.http.listen, 9842);
   if (!hp.ok()) {
     Err(hp.status().message());
     return kExitConfig;
@@ -422,25 +434,6 @@ int CmdMute(const Flags& f) {
   std::string host = hp->host == "0.0.0.0" ? "127.0.0.1"
                      : hp->host == "::"    ? "::1"
                                            : hp->host;
-  std::string dur = f.Get("for", "2h");
-  Result<std::chrono::milliseconds> d = ParseDuration(dur);
-  if (!d.ok()) {
-    Err("rigwatch mute: --for: " + d.status().message());
-    return kExitUsage;
-  }
-  std::string target;
-  for (unsigned char ch : f.positional[0]) {  // percent-encode the name
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
-      target += static_cast<char>(ch);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", ch);
-      target += buf;
-    }
-  }
-  bool off = f.Has("off");
-  std::string path =
-      "/api/v1/mute?target=" + target + (off ? "" : "&for=" + dur);
   std::string auth;
   if (f.Has("user")) {
     std::ifstream pf(f.Get("password-file"));
@@ -449,23 +442,63 @@ int CmdMute(const Flags& f) {
     auth = "Authorization: Basic " + Base64Encode(f.Get("user") + ":" + pass) +
            "\r\n";
   }
-  Result<HttpReply> r =
-      HttpCall(host, hp->port, off ? "DELETE" : "POST", path, auth);
+  Result<HttpReply> r = HttpCall(host, hp->port, method, path, auth);
   if (!r.ok()) {
-    Err("rigwatch mute: the agent does not answer: " + r.status().message());
+    Err("rigwatch " + cmd +
+        ": the agent does not answer: " + r.status().message());
     return kExitFailure;
   }
   if (r->status == 401) {
-    Err("rigwatch mute: the agent wants credentials: --user NAME "
-        "--password-file FILE");
+    Err("rigwatch " + cmd +
+        ": the agent wants credentials: --user NAME --password-file FILE");
     return kExitFailure;
   }
   if (r->status != 200) {
-    Err("rigwatch mute: " + std::to_string(r->status) + " " + r->body);
+    Err("rigwatch " + cmd + ": " + std::to_string(r->status) + " " + r->body);
     return kExitFailure;
   }
+  return kExitOk;
+}
+
+// Mute talks to the running agent: the store belongs to it.
+int CmdMute(const Flags& f) {
+  std::optional<Config> c = Load(f);
+  if (!c) return kExitConfig;
+  if (f.positional.size() != 1) {
+    Err("usage: rigwatch mute NAME --for 2h --config FILE (or --off)");
+    return kExitUsage;
+  }
+  std::string dur = f.Get("for", "2h");
+  Result<std::chrono::milliseconds> d = ParseDuration(dur);
+  if (!d.ok()) {
+    Err("rigwatch mute: --for: " + d.status().message());
+    return kExitUsage;
+  }
+  bool off = f.Has("off");
+  std::string path = "/api/v1/mute?target=" + UrlEncode(f.positional[0]) +
+                     (off ? "" : "&for=" + dur);
+  int rc = CallAgent(*c, f, "mute", off ? "DELETE" : "POST", path);
+  if (rc != kExitOk) return rc;
   std::printf("%s %s\n", f.positional[0].c_str(),
               off ? "unmuted" : ("muted for " + dur).c_str());
+  return kExitOk;
+}
+
+// A person acted on a service that reached its restart limit: the running
+// agent may restart it again.
+int CmdServiceReset(const Flags& f) {
+  std::optional<Config> c = Load(f);
+  if (!c) return kExitConfig;
+  if (f.positional.size() != 1) {
+    Err("usage: rigwatch service reset NAME --config FILE");
+    return kExitUsage;
+  }
+  int rc =
+      CallAgent(*c, f, "service reset", "POST",
+                "/api/v1/services/" + UrlEncode(f.positional[0]) + "/reset");
+  if (rc != kExitOk) return rc;
+  std::printf("%s: restart attempts and limit reset\n",
+              f.positional[0].c_str());
   return kExitOk;
 }
 
@@ -551,6 +584,13 @@ std::vector<Command> OperationalCommands() {
         {"user", true, "basic auth user of the agent"},
         {"password-file", true, "file with that user's password"}},
        CmdMute},
+      {"service reset",
+       "let the agent restart a host service again after its restart limit",
+       "rigwatch service reset NAME --config FILE",
+       {kConfig,
+        {"user", true, "basic auth user of the agent"},
+        {"password-file", true, "file with that user's password"}},
+       CmdServiceReset},
   };
 }
 

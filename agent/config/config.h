@@ -49,11 +49,35 @@ struct ScrapeConfig {
   uint64_t max_response_bytes = 1 << 20;
 };
 
+// Where a config item came from, for messages about it later.
+struct SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+  std::string ToString() const;
+};
+
+// How a host service is checked: exactly one kind (docs/config.md).
+struct ServiceCheckConfig {
+  // "process" (by name), "pidfile", "cgroup", "http", "command", "systemd";
+  // empty: the service has no check.
+  std::string kind;
+  std::string target;             // the name, pidfile, cgroup path, URL or unit
+  std::vector<std::string> argv;  // kind "command": run without a shell
+  std::string method = "GET";     // kind "http"
+  int status = 200;               // kind "http": the expected status
+  std::string body_contains;      // kind "http": optional
+  Millis timeout{5000};           // http and command checks
+};
+
 struct HostServiceConfig {
   std::string name;
-  std::vector<std::string> check;    // argv, run without a shell
+  ServiceCheckConfig check;
   std::vector<std::string> restart;  // argv, run without a shell
-  Millis timeout{30000};
+  Millis timeout{30000};             // of the restart command
+  Millis interval{30000};            // between two checks
+  Millis start_timeout{30000};       // to come back after a restart
+  SourceLocation location;
 };
 
 struct HostConfig {
@@ -61,14 +85,6 @@ struct HostConfig {
   std::string root = "/";
   std::vector<std::string> filesystems = {"/"};
   std::vector<HostServiceConfig> services;
-};
-
-// Where a config item came from, for messages about it later.
-struct SourceLocation {
-  std::string file;
-  int line = 0;    // 1-based
-  int column = 0;  // 1-based
-  std::string ToString() const;
 };
 
 struct MinerConfig {

@@ -14,8 +14,9 @@ namespace rigwatch::rules {
 
 struct LoadOptions {
   // Values accepted in a rule's `kinds:` (the config's miner kinds plus
-  // "host" for the agent's own host).
-  std::vector<std::string> known_kinds = {"bitaxe", "cgminer", "host"};
+  // "host" for the agent's own host and "service" for its host services).
+  std::vector<std::string> known_kinds = {"bitaxe", "cgminer", "host",
+                                          "service"};
 };
 
 // Parses and validates rule files; rule names must be unique across all of

@@ -40,7 +40,7 @@ TEST(RulesLoaderTest, GoodFixturesLoad) {
 TEST(RulesLoaderTest, ShippedDefaultRulesLoad) {
   Result<RuleSet> r = LoadRuleFiles({SourceDir() + "/rules/default.yaml"});
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r->rules.size(), 11u);
+  EXPECT_EQ(r->rules.size(), 12u);
 }
 
 TEST(RulesLoaderTest, BadFixturesReportExactErrors) {
