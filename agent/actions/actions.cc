@@ -138,6 +138,7 @@ void Actions::OnTransition(const Transition& t) {
     // A newer judgement by the same rule replaces a held restart.
     const std::string held_key = t.rule + '\x1f' + t.target;
     held_.erase(held_key);
+    retry_.erase(held_key);
     if (!t.Wants("restart")) return;
     if (down) held_[held_key] = t;
     if (queue_.size() >= opt_.restart_queue) {
@@ -165,7 +166,28 @@ void Actions::DrainRestarts(std::stop_token st) {
     }
     // The guard is checked when the restart would be sent, not when it was
     // queued: a round reported in between counts.
-    restarter_.Request(t, guard_.tripped());
+    const std::string result = restarter_.Request(t, guard_.tripped());
+    // A service still down stays red without a new transition: try again
+    // after the cooldown (Monit's "N restarts, then give up").
+    if ((result == "not_back" || result == "failed" || result == "timeout") &&
+        restarter_.ForService(t)) {
+      std::lock_guard<std::mutex> l(mu_);
+      retry_[t.rule + '\x1f' + t.target] = {
+          t, clock_->SteadyNow() + opt_.restart.cooldown};
+    }
+  }
+}
+
+void Actions::QueueDueRetries() {
+  std::lock_guard<std::mutex> l(mu_);
+  const SteadyTime now = clock_->SteadyNow();
+  for (auto it = retry_.begin(); it != retry_.end();) {
+    if (it->second.second > now || queue_.size() >= opt_.restart_queue) {
+      ++it;
+      continue;
+    }
+    queue_.push_back(std::move(it->second.first));
+    it = retry_.erase(it);
   }
 }
 
@@ -176,6 +198,7 @@ void Actions::RunOnce() {
 
 void Actions::WorkerTick(std::stop_token st) {
   ReleaseHeld();
+  QueueDueRetries();
   DrainRestarts(st);
   notifier_.Tick();
 }

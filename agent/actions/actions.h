@@ -109,6 +109,7 @@ class Actions {
           MinerRestarter* miners, GraceSink grace);
   void DrainRestarts(std::stop_token st);
   void ReleaseHeld();
+  void QueueDueRetries();
   // One run of the worker thread: held restarts, queued restarts, then the
   // notifier's timers; every second, or at once when a restart is queued.
   void WorkerTick(std::stop_token st);
@@ -135,6 +136,10 @@ class Actions {
   // again, unless the target turned green meanwhile.
   std::map<std::string, Transition> held_;
   std::optional<SteadyTime> release_held_at_;
+  // Service restarts that did not bring the service back, per (rule,
+  // target): asked for again once the cooldown has passed, until the
+  // service is up, the limit is reached or the rule judges again.
+  std::map<std::string, std::pair<Transition, SteadyTime>> retry_;
   // Last: stopped and joined before the state above goes away.
   PeriodicWorker worker_{"actions", [this](std::stop_token st) {
                            WorkerTick(st);

@@ -96,6 +96,9 @@ class Restarter {
   // pass within start_timeout after its restart, not_back.
   std::string Request(const Transition& t, bool fleet_down);
 
+  // True when `t` names a configured host service (its restart argv).
+  bool ForService(const Transition& t) const { return FindService(t); }
+
   // The target is green again: a later limit hit notifies again. Host
   // services stay given up until Reset.
   void OnGreen(const std::string& target);

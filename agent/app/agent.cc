@@ -300,11 +300,19 @@ Status Agent::Start() {
   if (s.ok()) {
     pipeline_ = std::make_unique<Pipeline>(live_.get(), store_.get());
     Pipeline* p = pipeline_.get();
+    // Process and cgroup checks read the host's /proc and /sys, below
+    // host.root like the host collector.
+    services::CheckEnv env;
+    std::string root = config_.host.root;
+    if (root.empty() || root.back() != '/') root += '/';
+    env.proc_root = root + "proc";
+    env.cgroup_root = root + "sys/fs/cgroup";
     services_ = std::make_unique<services::ServiceMonitor>(
         config_.host.services, clock_,
         [p](const std::string& name, WallTime t, const Samples& samples) {
           p->OnServiceSamples(name, t, samples);
-        });
+        },
+        std::move(env));
     s = StartRules();
   }
   if (s.ok()) s = StartActions();

@@ -7,6 +7,9 @@ child processes as services and a real SMTP server (aiosmtpd).
   reached" mail and no restart until `rigwatch service reset worker`.
 - web: a small HTTP server. Answering 500, or stalling past the check's
   timeout, it is reported down with its latency and the failure text.
+- broken: its restart never brings it back; it is tried again after each
+  cooldown, three times, then one limit mail.
+- GET /api/v1/health answers with every field.
 """
 
 import json
@@ -245,6 +248,65 @@ class ServicesTest(unittest.TestCase):
             f.write("ok")
         wait_until(lambda: self.service("web")["up"] is True, timeout=15,
                    what="web up again")
+
+
+BROKEN_CONFIG = """
+http: {{ listen: "127.0.0.1:{{PORT}}" }}
+storage: {{ path: "{{TMP}}/data" }}
+scrape: {{ interval: 1s, timeout: 500ms }}
+host:
+  enabled: false
+  services:
+    - name: broken
+      check: {{ pidfile: "{{TMP}}/never.pid" }}
+      restart: ["{py}", "-c", "open('{{TMP}}/attempts', 'a').write('x')"]
+      interval: 1s
+      start_timeout: 1s
+rule_files: [ "{rules}" ]
+notify:
+  smtp: {{ url: "smtp://127.0.0.1:{smtp}", from: "rigwatch@test.invalid",
+          to: ["ops@test.invalid"], starttls: "off", timeout: 3s }}
+  group_wait: 1s
+actions: {{ restart_cooldown: 1s, restart_max_attempts: 3,
+           restart_window: 1h, restart_grace: 1s }}
+"""
+
+
+class BrokenServiceTest(unittest.TestCase):
+    """A restart that never brings the service back: tried again after each
+    cooldown while it stays down, three times, then one limit mail."""
+
+    def test_three_failed_restarts_then_one_limit_mail(self):
+        smtp_port = free_port()
+        agent = Agent(BROKEN_CONFIG.format(
+            py=PY, smtp=smtp_port,
+            rules=os.path.join(SOURCE_DIR, "rules", "default.yaml")))
+        smtp = SmtpSink(agent.tmp, smtp_port).start()
+        attempts = os.path.join(agent.tmp, "attempts")
+        try:
+            agent.start()
+
+            def limit_mails():
+                return [s for s in smtp.subjects()
+                        if "restart limit reached for host/broken" in s]
+            wait_until(limit_mails, timeout=30, what="the limit mail")
+            with open(attempts) as f:
+                self.assertEqual(f.read(), "xxx")
+            not_back = [s for s in smtp.subjects()
+                        if "service broken restarted but did not come back"
+                        in s]
+            self.assertEqual(len(not_back), 3, smtp.subjects())
+            time.sleep(2.5)  # more than a cooldown: nothing more
+            with open(attempts) as f:
+                self.assertEqual(f.read(), "xxx")
+            self.assertEqual(len(limit_mails()), 1)
+            body = [m for m in smtp.mails() if "did not come back" in
+                    m["Subject"]][0].get_payload(decode=True).decode()
+            self.assertIn("did not come back within 1s: pidfile", body)
+        finally:
+            agent.stop()
+            smtp.stop()
+            agent.cleanup()
 
 
 if __name__ == "__main__":
