@@ -246,7 +246,8 @@ std::string Restarter::Request(const Transition& t, bool fleet_down) {
     tries.push_back(now);
   }
 
-  std::string result = svc ? RunService(*svc, t) : RunMiner(t.target);
+  Notice outcome;  // a service restart's mail, sent once recorded below
+  std::string result = svc ? RunService(*svc, t, &outcome) : RunMiner(t.target);
   Status fin = journal_.Finish(journal_key, result);
   if (!fin.ok()) {
     // The entry stays "pending" and becomes "unknown" at the next start.
@@ -258,6 +259,7 @@ std::string Restarter::Request(const Transition& t, bool fleet_down) {
     last_[key] = {now, result};
   }
   if (grace_) grace_(t.target, opt_.grace);
+  if (!outcome.kind.empty() && notices_) notices_(outcome);
   return result;
 }
 
@@ -275,7 +277,8 @@ std::string Restarter::RunMiner(const std::string& miner) {
   return s.code() == StatusCode::kDeadlineExceeded ? "timeout" : "failed";
 }
 
-std::string Restarter::RunService(const HostService& svc, const Transition& t) {
+std::string Restarter::RunService(const HostService& svc, const Transition& t,
+                                  Notice* notice) {
   std::string detail;
   if (svc.probe && svc.probe(&detail)) {
     LogInfo("restart_not_needed").Kv("service", svc.name);
@@ -331,13 +334,13 @@ std::string Restarter::RunService(const HostService& svc, const Transition& t) {
         .Kv("seconds", took)
         .Kv("err", detail);
   }
-  if (notices_) {
+  {
     const std::string start_timeout =
         FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
             svc.start_timeout));
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.1f", took);
-    Notice n;
+    Notice& n = *notice;
     n.kind = "service_restarted";
     n.target = ServiceKey(svc.name);
     std::string what;
@@ -362,7 +365,6 @@ std::string Restarter::RunService(const HostService& svc, const Transition& t) {
              t.rule + " turned " + std::string(LevelName(t.to)) + ".\n" +
              (was_down.empty() ? "" : "Its check said: " + was_down + "\n") +
              what + "\n";
-    notices_(n);
   }
   return result;
 }

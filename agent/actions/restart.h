@@ -123,7 +123,10 @@ class Restarter {
  private:
   // The journal key of the target: the miner name, or "host/<service>".
   std::string RunMiner(const std::string& miner);
-  std::string RunService(const HostService& svc, const Transition& t);
+  // Fills `notice` with the outcome's mail (Request sends it once the
+  // outcome is recorded).
+  std::string RunService(const HostService& svc, const Transition& t,
+                         Notice* notice);
   const HostService* FindService(const Transition& t) const;
   void Count(const std::string& target, const std::string& result);
   void PruneLocked(WallTime now);

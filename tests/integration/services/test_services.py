@@ -30,10 +30,21 @@ HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                        "service_helpers.py")
 PY = "/usr/bin/python3"
 
-CONFIG = """
+# What both agents' configs share: loopback, short intervals, the shipped
+# rules, mail to the test's SMTP sink.
+COMMON_HEAD = """
 http: {{ listen: "127.0.0.1:{{PORT}}" }}
 storage: {{ path: "{{TMP}}/data" }}
 scrape: {{ interval: 1s, timeout: 500ms }}
+"""
+COMMON_NOTIFY = """rule_files: [ "{rules}" ]
+notify:
+  smtp: {{ url: "smtp://127.0.0.1:{smtp}", from: "rigwatch@test.invalid",
+          to: ["ops@test.invalid"], starttls: "off", timeout: 3s }}
+  group_wait: 1s
+"""
+
+CONFIG = COMMON_HEAD + """
 host:
   enabled: true
   services:
@@ -48,11 +59,7 @@ host:
       check: {{ http: "http://127.0.0.1:{web}/health", status: 200,
                body_contains: "ok", timeout: 500ms }}
       interval: 1s
-rule_files: [ "{rules}" ]
-notify:
-  smtp: {{ url: "smtp://127.0.0.1:{smtp}", from: "rigwatch@test.invalid",
-          to: ["ops@test.invalid"], starttls: "off", timeout: 3s }}
-  group_wait: 1s
+""" + COMMON_NOTIFY + """
 actions: {{ restart_cooldown: 2s, restart_max_attempts: 3,
            restart_window: 1h, restart_grace: 1s }}
 log: {{ level: info }}
@@ -250,10 +257,7 @@ class ServicesTest(unittest.TestCase):
                    what="web up again")
 
 
-BROKEN_CONFIG = """
-http: {{ listen: "127.0.0.1:{{PORT}}" }}
-storage: {{ path: "{{TMP}}/data" }}
-scrape: {{ interval: 1s, timeout: 500ms }}
+BROKEN_CONFIG = COMMON_HEAD + """
 host:
   enabled: false
   services:
@@ -262,11 +266,7 @@ host:
       restart: ["{py}", "-c", "open('{{TMP}}/attempts', 'a').write('x')"]
       interval: 1s
       start_timeout: 1s
-rule_files: [ "{rules}" ]
-notify:
-  smtp: {{ url: "smtp://127.0.0.1:{smtp}", from: "rigwatch@test.invalid",
-          to: ["ops@test.invalid"], starttls: "off", timeout: 3s }}
-  group_wait: 1s
+""" + COMMON_NOTIFY + """
 actions: {{ restart_cooldown: 1s, restart_max_attempts: 3,
            restart_window: 1h, restart_grace: 1s }}
 """
