@@ -1,11 +1,10 @@
 // The Agent as the HTTP API's source: reads and mutes go to the component
 // that owns them.
-#include "agent/app/agent.h"
-
 #include <cstdio>
 #include <set>
 
 #include "agent/actions/actions.h"
+#include "agent/app/agent.h"
 #include "agent/app/pipeline.h"
 #include "agent/common/json.h"
 #include "agent/common/rfc3339.h"
