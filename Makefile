@@ -20,10 +20,10 @@ LAUNCHER := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 DEPS := build-essential cmake pkg-config prometheus-cpp-dev libmicrohttpd-dev libgnutls28-dev \
         libcurl4-openssl-dev librocksdb-dev libyaml-cpp-dev libgtest-dev \
         libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev libcrypt-dev \
-        libre2-dev libssl-dev
+        libre2-dev libssl-dev libsystemd-dev
 # Tests additionally run the real tools:
 TEST_DEPS := prometheus prometheus-alertmanager python3-aiosmtpd python3 python3-yaml openssl systemd \
-             curl procps
+             curl procps dbus-daemon
 BENCH_DEPS := prometheus-node-exporter
 
 .PHONY: all deps test-deps build run test bench demo clean format

@@ -9,8 +9,9 @@ const MetricDesc kActionsMetrics[4] = {
      "Restart decisions per target and result: ok, failed, timeout, denied "
      "(wrong credentials or API access group), unsupported (the kind cannot "
      "restart this firmware), unknown (agent died between journal and "
-     "outcome), cooldown, limit, suppressed "
-     "(fleet guard), not_needed, no_such_service, journal_error.",
+     "outcome), cooldown, limit, suppressed (fleet guard), not_needed, "
+     "no_such_service, journal_error, not_back (a host service not up within "
+     "its start_timeout).",
      "miner,result"},
     {"rigwatch_notifications_total", MetricType::kCounter,
      "Notification delivery attempts per channel (smtp, alertmanager) and "
@@ -164,6 +165,7 @@ void Actions::OnTransition(const Transition& t) {
     // A newer judgement by the same rule replaces a held restart.
     const std::string held_key = t.rule + '\x1f' + t.target;
     held_.erase(held_key);
+    retry_.erase(held_key);
     if (!t.Wants("restart")) return;
     if (down) held_[held_key] = t;
     if (queue_.size() >= opt_.restart_queue) {
@@ -208,8 +210,29 @@ void Actions::DrainRestarts(std::stop_token st) {
     }
     // The guard is checked when the restart would be sent, not when it was
     // queued: a round reported in between counts.
-    restarter_.Request(t, guard_.tripped());
+    const std::string result = restarter_.Request(t, guard_.tripped());
+    // A service still down stays red without a new transition: try again
+    // after the cooldown (Monit's "N restarts, then give up").
+    if ((result == "not_back" || result == "failed" || result == "timeout") &&
+        restarter_.ForService(t)) {
+      std::lock_guard<std::mutex> l(mu_);
+      retry_[t.rule + '\x1f' + t.target] = {
+          t, clock_->SteadyNow() + opt_.restart.cooldown};
+    }
     worker_.Beat();  // each restart is bounded; a queue of them is progress
+  }
+}
+
+void Actions::QueueDueRetries() {
+  std::lock_guard<std::mutex> l(mu_);
+  const SteadyTime now = clock_->SteadyNow();
+  for (auto it = retry_.begin(); it != retry_.end();) {
+    if (it->second.second > now || queue_.size() >= opt_.restart_queue) {
+      ++it;
+      continue;
+    }
+    queue_.push_back(std::move(it->second.first));
+    it = retry_.erase(it);
   }
 }
 
@@ -220,6 +243,7 @@ void Actions::RunOnce() {
 
 void Actions::WorkerTick(std::stop_token st) {
   ReleaseHeld();
+  QueueDueRetries();
   DrainRestarts(st);
   notifier_.Tick();
 }

@@ -84,9 +84,18 @@ class Actions {
     return restarter_.RequestManual(miner, force, guard_.tripped());
   }
 
-  // One poll round: how many targets were polled and how many failed.
-  // Thread-safe.
-  void OnRound(std::size_t targets, std::size_t failed);
+  // Host services (Restarter::Reset / GaveUp). Thread-safe.
+  Status ResetService(const std::string& name) {
+    return restarter_.Reset(name);
+  }
+  bool ServiceGaveUp(const std::string& name) const {
+    return restarter_.GaveUp(name);
+  }
+  std::optional<Restarter::LastRestart> LastServiceRestart(
+      const std::string& name) const {
+    return restarter_.LastRestartOf(name);
+  }
+
   // The rules finished a round: the notifier's changes are persisted now, in
   // one batch (Tick does it too, within a second). Thread-safe.
   void CommitRound();
@@ -119,6 +128,7 @@ class Actions {
           MinerRestarter* miners, GraceSink grace);
   void DrainRestarts(std::stop_token st);
   void ReleaseHeld();
+  void QueueDueRetries();
   // One run of the worker thread: held restarts, queued restarts, then the
   // notifier's timers; every second, or at once when a restart is queued.
   void WorkerTick(std::stop_token st);
@@ -150,6 +160,10 @@ class Actions {
   std::map<std::string, SteadyTime> grace_until_;      // restarts we sent
   std::map<std::string, int> red_rules_;               // target -> red rules
   std::set<std::pair<std::string, std::string>> red_;  // (rule, target)
+  // Service restarts that did not bring the service back, per (rule,
+  // target): asked for again once the cooldown has passed, until the
+  // service is up, the limit is reached or the rule judges again.
+  std::map<std::string, std::pair<Transition, SteadyTime>> retry_;
   // Last: stopped and joined before the state above goes away.
   PeriodicWorker worker_{"actions", [this](std::stop_token st) {
                            WorkerTick(st);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <utility>
 
+#include <thread>
 #include "agent/actions/subprocess.h"
 #include "agent/common/log.h"
 #include "agent/common/units.h"
@@ -136,11 +137,12 @@ Result<int> Restarter::Recover() {
       Count(e.target, "unknown");
     }
     attempts_[e.target].push_back(e.at);
+    const Decision d{e.at, e.result == "pending" ? "unknown" : e.result};
+    LastRestart& r = last_restart_[e.target];
+    if (e.at >= r.at) r = d;
     std::lock_guard<std::mutex> ll(last_mu_);
-    Decision& d = last_[e.target];
-    if (e.at >= d.at) {
-      d = Decision{e.at, e.result == "pending" ? "unknown" : e.result};
-    }
+    Decision& latest = last_decision_[e.target];
+    if (e.at >= latest.at) latest = d;
   }
   for (const auto& [target, v] : limits) limit_notified_.insert(target);
   PruneLocked(clock_->Now());
@@ -170,7 +172,7 @@ void Restarter::PruneLocked(WallTime now) {
 void Restarter::Count(const std::string& target, const std::string& result) {
   if (counters_) counters_->Inc(target, result);
   std::lock_guard<std::mutex> l(last_mu_);
-  last_[target] = Decision{clock_->Now(), result};
+  last_decision_[target] = Decision{clock_->Now(), result};
 }
 
 std::string Restarter::Describe(const std::string& target,
@@ -178,8 +180,8 @@ std::string Restarter::Describe(const std::string& target,
   Decision d;
   {
     std::lock_guard<std::mutex> l(last_mu_);
-    auto it = last_.find(target);
-    if (it == last_.end() || it->second.at < since) return "";
+    auto it = last_decision_.find(target);
+    if (it == last_decision_.end() || it->second.at < since) return "";
     d = it->second;
   }
   const std::string at = FormatRfc3339(d.at);
@@ -203,27 +205,37 @@ std::string Restarter::Describe(const std::string& target,
   return "no restart at " + at + ": " + r;
 }
 
+const HostService* Restarter::FindService(const Transition& t) const {
+  const std::string name = ServiceLabel(t.labels);
+  if (name.empty()) return nullptr;
+  // A service's own series (target = the service), or a host series that
+  // names it.
+  if (t.target != "host" && t.target != name) return nullptr;
+  for (const auto& s : services_) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
 std::string Restarter::Request(const Transition& t, bool fleet_down) {
-  const HostService* svc = nullptr;
+  const HostService* svc = FindService(t);
   std::string key = t.target;
-  if (t.target == "host") {
-    std::string name = ServiceLabel(t.labels);
-    for (const auto& s : services_) {
-      if (s.name == name) svc = &s;
-    }
-    if (!svc) {
-      LogWarn("restart_no_such_service").Kv("rule", t.rule).Kv("service", name);
-      Count(t.target, "no_such_service");
-      return "no_such_service";
-    }
-    key = "host/" + svc->name;
+  if (svc != nullptr) {
+    key = ServiceKey(svc->name);
+  } else if (t.target == "host" || ServiceLabel(t.labels) == t.target) {
+    LogWarn("restart_no_such_service")
+        .Kv("rule", t.rule)
+        .Kv("target", t.target)
+        .Kv("service", ServiceLabel(t.labels));
+    Count(t.target, "no_such_service");
+    return "no_such_service";
   }
   if (fleet_down) {
     LogInfo("restart_suppressed").Kv("target", key).Kv("reason", "fleet_down");
     Count(key, "suppressed");
     return "suppressed";
   }
-  return Attempt(key, t.target, svc, t.rule, /*force=*/false).result;
+  return Attempt(key, t, svc, /*force=*/false).result;
 }
 
 Restarter::Outcome Restarter::RequestManual(const std::string& miner,
@@ -238,13 +250,15 @@ Restarter::Outcome Restarter::RequestManual(const std::string& miner,
             "the fleet guard is holding restarts back: too many miners "
             "failed their last polls at once (--force does not override it)"};
   }
-  return Attempt(miner, miner, nullptr, "manual", force);
+  Transition t;
+  t.rule = "manual";
+  t.target = miner;
+  return Attempt(miner, t, nullptr, force);
 }
 
 Restarter::Outcome Restarter::Attempt(const std::string& key,
-                                      const std::string& target,
-                                      const HostService* svc,
-                                      const std::string& rule, bool force) {
+                                      const Transition& t,
+                                      const HostService* svc, bool force) {
   const WallTime now = clock_->Now();
   std::string journal_key;
   {
@@ -256,6 +270,12 @@ Restarter::Outcome Restarter::Attempt(const std::string& key,
     for (WallTime at : tries) {
       if (now - at < opt_.window) ++in_window;
       last = std::max(last, at);
+    }
+    // A service that reached its limit waits for a person (Reset).
+    if (svc != nullptr && limit_notified_.count(key) != 0) {
+      Count(key, "limit");
+      return {"limit", key + " reached its restart limit and waits for "
+                             "rigwatch service reset " + svc->name};
     }
     if (!force && in_window >= opt_.max_attempts) {
       if (limit_notified_.insert(key).second) {
@@ -269,11 +289,16 @@ Restarter::Outcome Restarter::Attempt(const std::string& key,
           n.kind = "restart_limit";
           n.target = key;
           n.subject = "restart limit reached for " + key;
+          const std::string until =
+              svc != nullptr
+                  ? "until a person resets it: rigwatch service reset " +
+                        svc->name + " (or POST /api/v1/services/" + svc->name +
+                        "/reset)"
+                  : "until it is green again";
           n.body = "rigwatch restarted " + key + " " +
                    std::to_string(in_window) +
-                   " times within the restart window and gives up on it "
-                   "until it is green again.\nRule: " +
-                   rule + "\n";
+                   " times within the restart window and gives up on it " +
+                   until + ".\nRule: " + t.rule + "\n";
           notices_(n);
         }
       }
@@ -308,7 +333,9 @@ Restarter::Outcome Restarter::Attempt(const std::string& key,
   }
 
   std::string error;
-  std::string result = svc ? RunService(*svc) : RunMiner(target, &error);
+  Notice outcome;  // a service restart's mail, sent once recorded below
+  std::string result =
+      svc ? RunService(*svc, t, &outcome) : RunMiner(t.target, &error);
   Status fin = journal_.Finish(journal_key, result, force);
   if (!fin.ok()) {
     // The entry stays "pending" and becomes "unknown" at the next start.
@@ -318,7 +345,12 @@ Restarter::Outcome Restarter::Attempt(const std::string& key,
     LogInfo("restart_forced").Kv("target", key).Kv("result", result);
   }
   Count(key, result);
-  if (grace_) grace_(target, opt_.grace);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    last_restart_[key] = {now, result};
+  }
+  if (grace_) grace_(t.target, opt_.grace);
+  if (!outcome.kind.empty() && notices_) notices_(outcome);
   return {result, error};
 }
 
@@ -347,44 +379,148 @@ std::string Restarter::RunMiner(const std::string& miner, std::string* error) {
   }
 }
 
-std::string Restarter::RunService(const HostService& svc) {
-  if (!svc.check.empty()) {
-    auto check = RunCommand(svc.check, svc.timeout);
-    if (check.ok() && check->success()) {
-      LogInfo("restart_not_needed")
-          .Kv("service", svc.name)
-          .Kv("check_output", check->output);
-      return "not_needed";
-    }
+std::string Restarter::RunService(const HostService& svc, const Transition& t,
+                                  Notice* notice) {
+  std::string detail;
+  if (svc.probe && svc.probe(&detail)) {
+    LogInfo("restart_not_needed").Kv("service", svc.name);
+    return "not_needed";
   }
+  const std::string was_down = detail;
   auto run = RunCommand(svc.restart, svc.timeout);
+  std::string result;
   if (!run.ok()) {
     LogError("restart_failed").Kv("service", svc.name).Kv("err", run.status());
-    return "failed";
+    detail = run.status().message();
+    result = "failed";
+  } else {
+    LogEvent(run->success() ? LogLevel::kInfo : LogLevel::kWarn,
+             run->success() ? "restart_done" : "restart_failed")
+        .Kv("service", svc.name)
+        .Kv("exit_code", run->exit_code)
+        .Kv("signal", run->term_signal)
+        .Kv("timed_out", run->timed_out)
+        .Kv("output", run->output);
+    result = run->timed_out ? "timeout" : run->success() ? "ok" : "failed";
+    if (!run->success()) {
+      detail =
+          run->timed_out
+              ? "the restart command did not finish within " +
+                    FormatDuration(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            svc.timeout))
+              : "the restart command exited with status " +
+                    std::to_string(run->exit_code);
+      if (!run->output.empty()) detail += ": " + run->output.substr(0, 300);
+    }
   }
-  LogEvent(run->success() ? LogLevel::kInfo : LogLevel::kWarn,
-           run->success() ? "restart_done" : "restart_failed")
-      .Kv("service", svc.name)
-      .Kv("exit_code", run->exit_code)
-      .Kv("signal", run->term_signal)
-      .Kv("timed_out", run->timed_out)
-      .Kv("output", run->output);
-  if (run->timed_out) return "timeout";
-  return run->success() ? "ok" : "failed";
+  // Did it come back? The probe in real time (the service runs in it).
+  bool back = false;
+  double took = 0;
+  if (result == "ok" && svc.probe) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto deadline = t0 + svc.start_timeout;
+    for (;;) {
+      detail.clear();
+      back = svc.probe(&detail);
+      took =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
+      if (back || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    if (!back) result = "not_back";
+    LogEvent(back ? LogLevel::kInfo : LogLevel::kWarn,
+             back ? "service_back" : "service_not_back")
+        .Kv("service", svc.name)
+        .Kv("seconds", took)
+        .Kv("err", detail);
+  }
+  {
+    const std::string start_timeout =
+        FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
+            svc.start_timeout));
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.1f", took);
+    Notice& n = *notice;
+    n.kind = "service_restarted";
+    n.target = ServiceKey(svc.name);
+    std::string what;
+    if (result == "ok" && svc.probe) {
+      n.subject = "service " + svc.name + " restarted and came back";
+      what = "It was restarted and came back: its check passed " +
+             std::string(secs) + " s after the restart.";
+    } else if (result == "ok") {
+      n.subject = "service " + svc.name + " restarted";
+      what =
+          "It was restarted (it has no check, so rigwatch cannot tell "
+          "whether it came back).";
+    } else if (result == "not_back") {
+      n.subject = "service " + svc.name + " restarted but did not come back";
+      what = "It was restarted but did not come back within " + start_timeout +
+             ": " + detail;
+    } else {
+      n.subject = "service " + svc.name + " restart failed";
+      what = "The restart failed: " + detail;
+    }
+    n.body = "rigwatch restarted host service " + svc.name + " because rule " +
+             t.rule + " turned " + std::string(LevelName(t.to)) + ".\n" +
+             (was_down.empty() ? "" : "Its check said: " + was_down + "\n") +
+             what + "\n";
+  }
+  return result;
 }
 
 void Restarter::OnGreen(const std::string& target) {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<std::string> keys;
   for (const auto& k : limit_notified_) {
-    if (k == target || (target == "host" && k.rfind("host/", 0) == 0)) {
-      keys.push_back(k);
-    }
+    bool service = false;
+    for (const auto& s : services_) service |= k == ServiceKey(s.name);
+    if (!service && k == target) keys.push_back(k);
   }
   for (const auto& k : keys) {
     limit_notified_.erase(k);
     kv_->Delete(kLimitNamespace, k).IgnoreError("stale flag: one mail fewer");
   }
+}
+
+Status Restarter::Reset(const std::string& service) {
+  const bool known =
+      std::any_of(services_.begin(), services_.end(),
+                  [&](const HostService& s) { return s.name == service; });
+  if (!known) {
+    return NotFoundError("no host service \"" + service +
+                         "\" with a restart command");
+  }
+  const std::string key = ServiceKey(service);
+  std::lock_guard<std::mutex> l(mu_);
+  RW_RETURN_IF_ERROR(kv_->Delete(kLimitNamespace, key));
+  RW_ASSIGN_OR_RETURN(auto entries, journal_.Load());
+  for (const auto& e : entries) {
+    if (e.target == key && e.result != "pending") {
+      RW_RETURN_IF_ERROR(journal_.Erase(e.key));
+    }
+  }
+  const bool was_given_up = limit_notified_.erase(key) != 0;
+  attempts_.erase(key);
+  LogInfo("restart_reset")
+      .Kv("service", service)
+      .Kv("was_given_up", was_given_up);
+  return Status::Ok();
+}
+
+std::optional<Restarter::LastRestart> Restarter::LastRestartOf(
+    const std::string& service) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = last_restart_.find(ServiceKey(service));
+  if (it == last_restart_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool Restarter::GaveUp(const std::string& service) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return limit_notified_.count(ServiceKey(service)) != 0;
 }
 
 }  // namespace rigwatch::actions

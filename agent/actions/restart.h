@@ -9,8 +9,10 @@
 #ifndef RIGWATCH_AGENT_ACTIONS_RESTART_H_
 #define RIGWATCH_AGENT_ACTIONS_RESTART_H_
 
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,14 +33,22 @@ struct RestartOptions {
   Duration miner_timeout = std::chrono::seconds(30);
 };
 
-// A host service restarted through configured argv (no shell). `check` is
-// optional: when it exits 0 the service is considered healthy and the
-// restart is skipped (result "not_needed").
+// A host service's check as the restarter uses it: true when the service
+// is up; otherwise `detail` says why. Runs on the actions worker thread.
+using ServiceProbe = std::function<bool(std::string* detail)>;
+
+// A host service restarted through configured argv (no shell). With a
+// `probe`, a service that is up is not restarted (result "not_needed"), and
+// after a restart the probe runs until the service is up or `start_timeout`
+// has passed; a "service_restarted" notice says which. A service that
+// reaches the attempt limit is not restarted again until Reset (a person
+// acts), unlike a miner, which is tried again once its window has room.
 struct HostService {
   std::string name;
-  std::vector<std::string> check;
   std::vector<std::string> restart;
-  Duration timeout = std::chrono::seconds(30);
+  Duration timeout = std::chrono::seconds(30);  // of the restart command
+  Duration start_timeout = std::chrono::seconds(30);
+  ServiceProbe probe;  // may be empty
 };
 
 // The journal's storage format, separate so a test can write exactly what a
@@ -88,7 +98,9 @@ class Restarter {
   // nothing is sent (result "suppressed"). Returns the result label counted:
   // ok, failed, timeout, denied (the miner refused: wrong credentials, API
   // access group), unsupported (the kind cannot restart this firmware),
-  // cooldown, limit, suppressed, not_needed, no_such_service, journal_error.
+  // cooldown, limit, suppressed, not_needed, no_such_service, journal_error,
+  // and for a service whose probe did not pass within start_timeout after
+  // its restart, not_back.
   std::string Request(const Transition& t, bool fleet_down);
 
   // A miner restart asked for by name (the API behind `rigwatch miner
@@ -102,7 +114,11 @@ class Restarter {
   };
   Outcome RequestManual(const std::string& miner, bool force, bool fleet_down);
 
-  // The target is green again: a later limit hit notifies again.
+  // True when `t` names a configured host service (its restart argv).
+  bool ForService(const Transition& t) const { return FindService(t); }
+
+  // The target is green again: a later limit hit notifies again. Host
+  // services stay given up until Reset.
   void OnGreen(const std::string& target);
 
   // The last restart decision about `target` (a miner; "host/<service>")
@@ -111,13 +127,34 @@ class Restarter {
   // Restarts journaled before an agent restart count. Thread-safe.
   std::string Describe(const std::string& target, WallTime since) const;
 
+  // A person acted on host service `service`: its attempts, journal and
+  // limit are cleared, so rules may restart it again. NotFound for a name
+  // that is not a configured service. Thread-safe.
+  Status Reset(const std::string& service);
+  // True while `service` reached its limit and waits for Reset.
+  bool GaveUp(const std::string& service) const;
+  // The last restart of `service` (kept in the journal) and its result.
+  struct LastRestart {
+    WallTime at{};
+    std::string result;
+  };
+  std::optional<LastRestart> LastRestartOf(const std::string& service) const;
+  // Where a service's restarts are journaled and counted.
+  static std::string ServiceKey(const std::string& service) {
+    return "host/" + service;
+  }
+
  private:
   // The decision and the restart for `key` (the miner name, or
   // "host/<service>" with `svc`), after the guard was checked.
-  Outcome Attempt(const std::string& key, const std::string& target,
-                  const HostService* svc, const std::string& rule, bool force);
+  Outcome Attempt(const std::string& key, const Transition& t,
+                  const HostService* svc, bool force);
   std::string RunMiner(const std::string& miner, std::string* error);
-  std::string RunService(const HostService& svc);
+  // Fills `notice` with the outcome's mail (Attempt sends it once the
+  // outcome is recorded).
+  std::string RunService(const HostService& svc, const Transition& t,
+                         Notice* notice);
+  const HostService* FindService(const Transition& t) const;
   void Count(const std::string& target, const std::string& result);
   void PruneLocked(WallTime now);
 
@@ -131,16 +168,16 @@ class Restarter {
   NoticeSink notices_;
   CounterFamily2* counters_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, std::vector<WallTime>> attempts_;  // per target
   std::set<std::string> limit_notified_;  // persisted in "restart_limit"
+  // Actual restarts per target, from the journal (LastRestartOf).
+  std::map<std::string, LastRestart> last_restart_;
 
-  struct Decision {
-    WallTime at{};
-    std::string result;
-  };
-  mutable std::mutex last_mu_;            // after mu_ when both are held
-  std::map<std::string, Decision> last_;  // per target, for Describe
+  using Decision = LastRestart;
+  mutable std::mutex last_mu_;  // after mu_ when both are held
+  // The latest decision per target, sent or not (Describe).
+  std::map<std::string, Decision> last_decision_;
 };
 
 }  // namespace rigwatch::actions

@@ -112,6 +112,17 @@ void RegisterRoutes(HttpServer& http, ApiSource& src) {
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   });
+  http.Handle("/api/v1/health", [&src](const HttpRequest&) {
+    return HttpResponse::Json(200, src.HealthJson());
+  });
+  http.Handle("/api/v1/services", [&src](const HttpRequest&) {
+    return HttpResponse::Json(200, src.ServicesJson());
+  });
+  // Admin only: it lets rigwatch restart a service again.
+  http.Handle(
+      "/api/v1/services/",
+      [&src](const HttpRequest& req) { return HandleServiceReset(src, req); },
+      {"POST"}, Role::kAdmin, kMaxMutationBody);
   http.Handle("/", [](const HttpRequest& req) {
     if (req.path != "/") return JsonError(404, "not found: " + req.path);
     HttpResponse r;
@@ -124,6 +135,10 @@ void RegisterRoutes(HttpServer& http, ApiSource& src) {
         "<li><a href=\"/readyz\">/readyz</a> readiness</li>"
         "<li><a href=\"/api/v1/alerts\">/api/v1/alerts</a> non-green rule "
         "states</li>"
+        "<li><a href=\"/api/v1/health\">/api/v1/health</a> overall "
+        "status, host usage, services, fleet counts</li>"
+        "<li><a href=\"/api/v1/services\">/api/v1/services</a> host "
+        "services</li>"
         "<li>/api/v1/series?match=SELECTOR&amp;from=T&amp;to=T stored "
         "series (JSON)</li>"
         "<li>/api/v1/export?from=T&amp;to=T&amp;miner=M&amp;metric=N CSV "
@@ -324,6 +339,32 @@ HttpResponse HandleMinerRestart(ApiSource& src, const HttpRequest& req) {
     status = 500;
   }
   return HttpResponse::Json(status, body);
+}
+
+HttpResponse HandleServiceReset(ApiSource& src, const HttpRequest& req) {
+  // POST /api/v1/services/NAME/reset
+  constexpr std::string_view kPrefix = "/api/v1/services/";
+  constexpr std::string_view kSuffix = "/reset";
+  std::string_view path = req.path;
+  if (path.size() <= kPrefix.size() + kSuffix.size() ||
+      path.substr(path.size() - kSuffix.size()) != kSuffix) {
+    return JsonError(404, "use POST /api/v1/services/NAME/reset");
+  }
+  std::string name(path.substr(kPrefix.size(),
+                               path.size() - kPrefix.size() - kSuffix.size()));
+  if (name.find('/') != std::string::npos) {
+    return JsonError(404, "use POST /api/v1/services/NAME/reset");
+  }
+  Status s = src.ResetService(name);
+  if (!s.ok()) {
+    return JsonError(s.code() == StatusCode::kNotFound ? 404 : 503,
+                     s.message());
+  }
+  LogInfo("api_service_reset").Kv("service", name);
+  std::string body = "{\"service\":";
+  json::AppendString(&body, name);
+  body += ",\"reset\":true}";
+  return HttpResponse::Json(200, body);
 }
 
 HttpResponse HandleMute(ApiSource& src, const HttpRequest& req) {

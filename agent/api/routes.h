@@ -17,6 +17,8 @@ HttpResponse HandleExport(ApiSource& source, const HttpRequest& req);
 HttpResponse HandleTarget(ApiSource& source, const HttpRequest& req);
 HttpResponse HandleMute(ApiSource& source, const HttpRequest& req);
 HttpResponse HandleMinerRestart(ApiSource& source, const HttpRequest& req);
+// POST /api/v1/services/NAME/reset (admin only).
+HttpResponse HandleServiceReset(ApiSource& source, const HttpRequest& req);
 
 }  // namespace rigwatch::api
 

@@ -63,6 +63,17 @@ class ApiSource {
   // first, at most `limit` (MutationJson objects). Unavailable without a
   // store (the log still has every one).
   virtual Result<std::string> MutationsJson(size_t limit) = 0;
+  // Host services: {"services":[...]} (ServiceMonitor::StatesJson), and a
+  // person's reset of one service's restart limit (NotFound for a name
+  // that is not a service with a restart command).
+  virtual std::string ServicesJson() const { return "{\"services\":[]}"; }
+  virtual Status ResetService(std::string_view /*name*/) {
+    return UnavailableError("host services are not running");
+  }
+  // GET /api/v1/health: overall status, host usage, services, fleet counts.
+  virtual std::string HealthJson() const {
+    return "{\"overall_status\":\"OK\"}";
+  }
 };
 
 }  // namespace rigwatch::api

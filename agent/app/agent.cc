@@ -24,6 +24,7 @@
 #include "agent/poller/poller.h"
 #include "agent/rules/engine.h"
 #include "agent/rules/loader.h"
+#include "agent/services/monitor.h"
 #include "agent/store/rocks_store.h"
 #include "agent/version.h"
 #include "exporters/host.h"
@@ -232,7 +233,8 @@ Result<actions::ActionsOptions> ToActionsOptions(const Config& c) {
   o.restart.grace = c.actions.restart_grace;
   o.restart.miner_timeout = c.scrape.timeout * 2;
   for (const HostServiceConfig& s : c.host.services) {
-    o.services.push_back({s.name, s.check, s.restart, s.timeout});
+    if (s.restart.empty()) continue;  // watched only
+    o.services.push_back({s.name, s.restart, s.timeout, s.start_timeout, {}});
   }
   o.guard.fraction = c.actions.guard_fraction;
   o.guard.min_failed = static_cast<std::size_t>(c.actions.guard_min_failed);
@@ -294,6 +296,7 @@ std::vector<MetricTable> AllMetricTables() {
   return {
       {"Miners", MinerMetricDescs()},
       {"Host (node_exporter names)", host::MetricDescs()},
+      {"Host services", services::MetricDescs()},
       {"Agent", kAgentMetrics},
       {"Poller", kPollerMetricsTable},
       {"Store", kStoreMetricsTable},
@@ -371,6 +374,19 @@ Status Agent::StartRules() {
 
 Result<std::shared_ptr<actions::Actions>> Agent::MakeActions(const Config& c) {
   RW_ASSIGN_OR_RETURN(actions::ActionsOptions o, ToActionsOptions(c));
+  // A service with a check is probed before and after its restart.
+  for (actions::HostService& h : o.services) {
+    auto cfg = std::find_if(
+        c.host.services.begin(), c.host.services.end(),
+        [&](const HostServiceConfig& s) { return s.name == h.name; });
+    if (cfg == c.host.services.end() || cfg->check.kind.empty()) continue;
+    services::ServiceMonitor* mon = services_.get();
+    h.probe = [mon, name = h.name](std::string* why) {
+      std::optional<services::CheckResult> r = mon->CheckNow(name);
+      if (r && !r->up) *why = r->error;
+      return r && r->up;
+    };
+  }
   Pipeline* pipeline = pipeline_.get();
   o.last_error = [pipeline](const std::string& target) -> std::string {
     std::optional<PollError> e = pipeline->poll_errors().Last(target);
@@ -448,6 +464,20 @@ Status Agent::Start() {
   Status s = StartStore();
   if (s.ok()) {
     pipeline_ = std::make_unique<Pipeline>(live_.get(), store_.get());
+    Pipeline* p = pipeline_.get();
+    // Process and cgroup checks read the host's /proc and /sys, below
+    // host.root like the host collector.
+    services::CheckEnv env;
+    std::string root = config_.host.root;
+    if (root.empty() || root.back() != '/') root += '/';
+    env.proc_root = root + "proc";
+    env.cgroup_root = root + "sys/fs/cgroup";
+    services_ = std::make_unique<services::ServiceMonitor>(
+        config_.host.services, clock_,
+        [p](const std::string& name, WallTime t, const Samples& samples) {
+          p->OnServiceSamples(name, t, samples);
+        },
+        std::move(env));
     s = StartRules();
   }
   if (s.ok()) s = StartActions();
@@ -458,6 +488,7 @@ Status Agent::Start() {
         PeriodicWorker::StallBoundFor(config_.scrape.interval));
     pipeline_->Start();
     pipeline_started_ = true;
+    services_->Start();
     s = StartHttp();
   }
   if (!s.ok()) {
@@ -487,6 +518,7 @@ void Agent::Stop() {
   // it holds the poller), then no more polls.
   if (pipeline_) pipeline_->Stop();
   if (auto a = CurrentActions()) a->Stop();
+  if (services_) services_->Stop();
   if (pipeline_) pipeline_->SetPoller(nullptr);
   {
     std::lock_guard<std::mutex> l(targets_mu_);
@@ -537,6 +569,9 @@ void Agent::ApplyTargets(bool log_unchanged) {
     std::vector<std::pair<std::string, std::string>> warm;
     for (const MinerTarget& t : targets) warm.emplace_back(t.name, t.kind);
     if (config_.host.enabled) warm.emplace_back("host", "host");
+    for (const HostServiceConfig& svc : config_.host.services) {
+      warm.emplace_back(svc.name, "service");
+    }
     pipeline_->SetWarmTargets(std::move(warm));
   }
   Status s = poller_->SetTargets(std::move(targets));
@@ -780,6 +815,11 @@ void Agent::CollectOnce() {
     }
     if (pipeline_) {
       pipeline_->OnHostSamples(clock_->Now(), scrape.samples, for_rules);
+    }
+    HostUsage usage = usage_tracker_.Update(scrape.samples);
+    {
+      std::lock_guard<std::mutex> l(usage_mu_);
+      usage_ = std::move(usage);
     }
     for (const host::CollectorOutcome& o : scrape.collectors) {
       self.push_back({"rigwatch_collector_success",

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "agent/api/source.h"
+#include "agent/app/host_usage.h"
 #include "agent/common/clock.h"
 #include "agent/common/periodic_worker.h"
 #include "agent/common/status.h"
@@ -48,6 +49,9 @@ class Actions;
 }
 namespace backup {
 class BackupScheduler;
+}
+namespace services {
+class ServiceMonitor;
 }
 
 // The agent's own series (rigwatch_*) rendered from LiveState.
@@ -150,6 +154,9 @@ class Agent final : private api::ApiSource {
   Status CheckKnownTarget(std::string_view target);
   // Keeps one HTTP mutation in the store's journal (bounded).
   void RecordMutation(const MutationRecord& r);
+  std::string ServicesJson() const override;
+  std::string HealthJson() const override;
+  Status ResetService(std::string_view name) override;
 
   Clock* clock_;
   AgentOptions options_;
@@ -164,6 +171,9 @@ class Agent final : private api::ApiSource {
   std::unique_ptr<LiveState> live_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Pipeline> pipeline_;
+  // Host service checks; its samples go to the pipeline, the restarter
+  // runs its checks.
+  std::unique_ptr<services::ServiceMonitor> services_;
   std::unique_ptr<rules::RuleEngine> rules_;
   // The actions live in the pipeline (shared: a reload replaces them while
   // a call may be in flight); CurrentActions() reads them.
@@ -181,6 +191,10 @@ class Agent final : private api::ApiSource {
   std::unique_ptr<HttpServer> http_;
   std::mutex journal_mu_;  // one journal write (and prune) at a time
   uint64_t journal_seq_ = 0;
+
+  HostUsageTracker usage_tracker_;  // the collector thread's own
+  mutable std::mutex usage_mu_;
+  HostUsage usage_;  // usage_mu_
 
   std::mutex stop_mu_;
   bool stopped_ = false;

@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <set>
 
 #include "agent/actions/actions.h"
 #include "agent/app/agent.h"
 #include "agent/app/pipeline.h"
+#include "agent/common/json.h"
 #include "agent/common/log.h"
+#include "agent/common/rfc3339.h"
 #include "agent/http/mutation.h"
 #include "agent/http/server.h"
 #include "agent/rules/engine.h"
+#include "agent/services/monitor.h"
 #include "agent/store/store.h"
 
 namespace rigwatch {
@@ -96,6 +100,8 @@ Result<api::ApiSource::RestartOutcome> Agent::RestartMiner(
   }
   actions::Restarter::Outcome o = a->RestartByName(name, force);
   return RestartOutcome{o.result, o.reason};
+}
+
 void Agent::RecordMutation(const MutationRecord& r) {
   if (!store_) return;  // the http_mutation log line is the record then
   std::lock_guard<std::mutex> l(journal_mu_);
@@ -130,6 +136,108 @@ Result<std::string> Agent::MutationsJson(size_t limit) {
   }
   out += "]}";
   return out;
+}
+
+std::string Agent::ServicesJson() const {
+  if (!services_) return "{\"services\":[]}";
+  std::vector<services::ServiceState> states = services_->States();
+  if (std::shared_ptr<actions::Actions> a = CurrentActions()) {
+    for (services::ServiceState& st : states) {
+      st.restarts_given_up = a->ServiceGaveUp(st.name);
+      if (auto last = a->LastServiceRestart(st.name)) {
+        st.last_restart = last->at;
+        st.last_restart_result = last->result;
+      }
+    }
+  }
+  return services::ServiceMonitor::StatesJson(states);
+}
+
+namespace {
+
+void AppendNumber(std::string* out, const std::optional<double>& v) {
+  if (!v) {
+    *out += "null";
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", *v);
+  *out += buf;
+}
+
+}  // namespace
+
+std::string Agent::HealthJson() const {
+  // The worst rule state over every target; fleet counts over miners.
+  std::set<std::string> service_names;
+  {
+    std::lock_guard<std::mutex> l(config_mu_);
+    for (const HostServiceConfig& s : config_.host.services) {
+      service_names.insert(s.name);
+    }
+  }
+  Level worst = Level::kGreen;
+  std::set<std::string> red, yellow;
+  for (const rules::AlertView& a : Alerts(false)) {
+    if (a.level == Level::kRed ||
+        (a.level == Level::kYellow && worst != Level::kRed)) {
+      worst = a.level;
+    }
+    if (a.target == "host" || service_names.count(a.target) != 0) continue;
+    if (a.level == Level::kRed) red.insert(a.target);
+    if (a.level == Level::kYellow) yellow.insert(a.target);
+  }
+  for (const std::string& t : red) yellow.erase(t);
+  std::string out = "{\"overall_status\":";
+  json::AppendString(&out, worst == Level::kRed      ? "CRITICAL"
+                           : worst == Level::kYellow ? "WARNING"
+                                                     : "OK");
+  out += ",\"time\":";
+  json::AppendString(&out, FormatRfc3339(clock_->Now()));
+  HostUsage u;
+  {
+    std::lock_guard<std::mutex> l(usage_mu_);
+    u = usage_;
+  }
+  out += ",\"host\":{\"cpu_percent\":";
+  AppendNumber(&out, u.cpu_percent);
+  out += ",\"memory_percent\":";
+  AppendNumber(&out, u.memory_percent);
+  out += ",\"disk_percent\":{";
+  bool first = true;
+  for (const auto& [mp, pct] : u.disk_percent) {
+    if (!first) out += ",";
+    first = false;
+    json::AppendString(&out, mp);
+    out += ":";
+    AppendNumber(&out, pct);
+  }
+  out += "},\"temperature_celsius\":";
+  AppendNumber(&out, u.temperature_celsius);
+  out += ",\"load\":{\"load1\":";
+  AppendNumber(&out, u.load1);
+  out += ",\"load5\":";
+  AppendNumber(&out, u.load5);
+  out += ",\"load15\":";
+  AppendNumber(&out, u.load15);
+  out += "}}";
+  // {"services":[...]} without its braces.
+  const std::string services = ServicesJson();
+  out += "," + services.substr(1, services.size() - 2);
+  const int targets = pipeline_ ? pipeline_->round_targets() : 0;
+  const int failed = pipeline_ ? pipeline_->round_failed() : 0;
+  out += ",\"fleet\":{\"miners\":" + std::to_string(targets) +
+         ",\"up\":" + std::to_string(targets - failed) +
+         ",\"down\":" + std::to_string(failed) +
+         ",\"red\":" + std::to_string(red.size()) +
+         ",\"yellow\":" + std::to_string(yellow.size()) + "}}";
+  return out;
+}
+
+Status Agent::ResetService(std::string_view name) {
+  std::shared_ptr<actions::Actions> a = CurrentActions();
+  if (!a) return UnavailableError("actions are not running");
+  return a->ResetService(std::string(name));
 }
 
 }  // namespace rigwatch

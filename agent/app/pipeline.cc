@@ -14,6 +14,9 @@ namespace {
 // LiveState key of the host; miners render under `miner`, so no clash.
 // Elsewhere the host is kHostTargetName, a name no miner may take.
 constexpr std::string_view kHostLiveTarget = "\x01host";
+// LiveState keys of host services: "\x01service/NAME".
+constexpr std::string_view kServiceLivePrefix = "\x01service/";
+constexpr std::string_view kServiceKind = "service";
 
 }  // namespace
 
@@ -84,6 +87,15 @@ void Pipeline::OnHostSamples(WallTime time, const Samples& samples,
   }
 }
 
+void Pipeline::OnServiceSamples(const std::string& service, WallTime time,
+                                const Samples& samples) {
+  // Rendered like host series: they carry their own `service` label.
+  live_->Update(std::string(kServiceLivePrefix) + service, "", samples);
+  if (store_ != nullptr) store_->Append(service, time, samples);
+  std::lock_guard<std::mutex> l(mu_);
+  KeepLocked(building_[service], kServiceKind, samples);
+}
+
 void Pipeline::OnPoll(const PollReport& report) {
   const std::string& name = report.target.name;
   live_->Update(name, "miner", report.samples);
@@ -120,6 +132,8 @@ void Pipeline::NoteResult(const PollReport& report) {
 }
 
 void Pipeline::OnRound(const RoundReport& report) {
+  round_targets_.store(report.targets);
+  round_failed_.store(report.failed);
   if (store_ != nullptr) store_->SyncRound();
   std::vector<std::string> failed;
   {

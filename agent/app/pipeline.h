@@ -88,6 +88,10 @@ class Pipeline final : public PollSink,
   // by the rules as the host's too but neither stored nor shown.
   void OnHostSamples(WallTime time, const Samples& samples,
                      const Samples& rules_only = {});
+  // One host service check's samples: the service is a target of kind
+  // "service" named like the service (any thread).
+  void OnServiceSamples(const std::string& service, WallTime time,
+                        const Samples& samples);
 
   // PollSink (poller thread).
   void OnPoll(const PollReport& report) override;
@@ -108,6 +112,10 @@ class Pipeline final : public PollSink,
 
   // Each miner's last poll error (the API shows it).
   const PollErrors& poll_errors() const { return poll_errors_; }
+
+  // The last poll round's configured miners and failed ones.
+  int round_targets() const { return round_targets_.load(); }
+  int round_failed() const { return round_failed_.load(); }
 
   uint64_t rounds_judged() const { return rounds_judged_.load(); }
   uint64_t rounds_merged() const { return rounds_merged_.load(); }
@@ -148,6 +156,8 @@ class Pipeline final : public PollSink,
   PollErrors poll_errors_;
   std::atomic<uint64_t> rounds_judged_{0};
   std::atomic<uint64_t> rounds_merged_{0};
+  std::atomic<int> round_targets_{0};
+  std::atomic<int> round_failed_{0};
   // Last: stopped (joined) before the members its ticks use are destroyed.
   PeriodicWorker rule_worker_{"rules",
                               [this](std::stop_token) { return RuleTick(); }};

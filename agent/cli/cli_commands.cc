@@ -549,6 +549,31 @@ int CmdMute(const Flags& f) {
   return kExitOk;
 }
 
+// A person acted on a service that reached its restart limit: the running
+// agent may restart it again.
+int CmdServiceReset(const Flags& f) {
+  std::optional<Config> c = Load(f);
+  if (!c) return kExitConfig;
+  if (f.positional.size() != 1) {
+    Err("usage: rigwatch service reset NAME --config FILE");
+    return kExitUsage;
+  }
+  int exit_code = kExitFailure;
+  std::optional<HttpReply> r = CallAgent(
+      *c, f, "rigwatch service reset", "POST",
+      "/api/v1/services/" + PercentEncode(f.positional[0]) + "/reset",
+      std::chrono::seconds(3), &exit_code);
+  if (!r) return exit_code;
+  if (r->status != 200) {
+    Err("rigwatch service reset: " + std::to_string(r->status) + " " +
+        r->body);
+    return kExitFailure;
+  }
+  std::printf("%s: restart attempts and limit reset\n",
+              f.positional[0].c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> OperationalCommands() {
@@ -637,6 +662,13 @@ std::vector<Command> OperationalCommands() {
         {"password-file", true, "file with that user's password"},
         {"token-file", true, "file with a bearer token (http.tokens)"}},
        CmdMute},
+      {"service reset",
+       "let the agent restart a host service again after its restart limit",
+       "rigwatch service reset NAME --config FILE",
+       {kConfig,
+        {"user", true, "basic auth user of the agent"},
+        {"password-file", true, "file with that user's password"}},
+       CmdServiceReset},
   };
 }
 

@@ -582,6 +582,92 @@ void LoadScrape(Walker& w, const YAML::Node& n, ScrapeConfig* c) {
           }}});
 }
 
+// A service name is a target name, a label value and a URL path segment.
+bool ValidServiceName(const std::string& name) {
+  for (char ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' &&
+        ch != '-' && ch != '.') {
+      return false;
+    }
+  }
+  return !name.empty();
+}
+
+// host.services[].check: an argv list (a command), or a map with exactly
+// one of process, pidfile, cgroup, http, command, systemd.
+void LoadServiceCheck(Walker& w, const YAML::Node& n, ServiceCheckConfig* c) {
+  if (n.IsSequence()) {
+    c->kind = "command";
+    w.StringList(n, "host.services.check", &c->argv);
+    if (c->argv.empty()) w.Error(n, "host.services.check: empty command");
+    return;
+  }
+  std::vector<std::string> kinds;
+  auto one = [&](const char* kind) {
+    return [&w, c, &kinds, kind](const YAML::Node& x) {
+      kinds.push_back(kind);
+      c->kind = kind;
+      if (std::string_view(kind) == "command") {
+        w.StringList(x, "host.services.check.command", &c->argv);
+        if (c->argv.empty()) {
+          w.Error(x, "host.services.check.command: empty command");
+        }
+      } else {
+        w.NonEmptyString(x, std::string("host.services.check.") + kind,
+                         &c->target);
+      }
+    };
+  };
+  bool http_only = false;
+  w.Map(n, "host.services.check",
+        {{"process", one("process")},
+         {"pidfile", one("pidfile")},
+         {"cgroup", one("cgroup")},
+         {"http", one("http")},
+         {"command", one("command")},
+         {"systemd", one("systemd")},
+         {"method",
+          [&](auto& x) {
+            http_only = true;
+            w.NonEmptyString(x, "host.services.check.method", &c->method);
+          }},
+         {"status",
+          [&](auto& x) {
+            http_only = true;
+            w.Int(x, "host.services.check.status", &c->status, 100, 599);
+          }},
+         {"body_contains",
+          [&](auto& x) {
+            http_only = true;
+            w.NonEmptyString(x, "host.services.check.body_contains",
+                             &c->body_contains);
+          }},
+         {"timeout", [&](auto& x) {
+            w.Dur(x, "host.services.check.timeout", &c->timeout);
+          }}});
+  if (!n.IsMap()) return;
+  if (kinds.size() != 1) {
+    w.Error(n,
+            "host.services.check: needs exactly one of process, pidfile, "
+            "cgroup, http, command, systemd (got " +
+                std::to_string(kinds.size()) + ")");
+    c->kind.clear();
+    return;
+  }
+  if (http_only && c->kind != "http") {
+    w.Error(n,
+            "host.services.check: method, status and body_contains "
+            "belong to an http check");
+  }
+  if (c->kind == "http" && c->target.rfind("http://", 0) != 0 &&
+      c->target.rfind("https://", 0) != 0) {
+    w.Error(n["http"],
+            "host.services.check.http: expected an http:// or "
+            "https:// URL, got \"" +
+                c->target + "\"");
+  }
+}
+
 void LoadHost(Walker& w, const YAML::Node& n, HostConfig* c) {
   w.Map(
       n, "host",
@@ -593,32 +679,49 @@ void LoadHost(Walker& w, const YAML::Node& n, HostConfig* c) {
           std::set<std::string> names;
           w.List(v, "host.services", [&](const YAML::Node& e) {
             HostServiceConfig s;
-            w.Map(e, "host.services entry",
-                  {{"name",
-                    [&](auto& x) {
-                      w.NonEmptyString(x, "host.services.name", &s.name);
-                    }},
-                   {"check",
-                    [&](auto& x) {
-                      w.StringList(x, "host.services.check", &s.check);
-                    }},
-                   {"restart",
-                    [&](auto& x) {
-                      w.StringList(x, "host.services.restart", &s.restart);
-                    }},
-                   {"timeout", [&](auto& x) {
-                      w.Dur(x, "host.services.timeout", &s.timeout);
-                    }}});
+            s.location = w.Where(e);
+            YAML::Node name_node;
+            w.Map(
+                e, "host.services entry",
+                {{"name",
+                  [&](auto& x) {
+                    name_node.reset(x);
+                    w.NonEmptyString(x, "host.services.name", &s.name);
+                  }},
+                 {"check", [&](auto& x) { LoadServiceCheck(w, x, &s.check); }},
+                 {"restart",
+                  [&](auto& x) {
+                    w.StringList(x, "host.services.restart", &s.restart);
+                  }},
+                 {"timeout",
+                  [&](auto& x) {
+                    w.Dur(x, "host.services.timeout", &s.timeout);
+                  }},
+                 {"interval",
+                  [&](auto& x) {
+                    w.Dur(x, "host.services.interval", &s.interval);
+                  }},
+                 {"start_timeout", [&](auto& x) {
+                    w.Dur(x, "host.services.start_timeout", &s.start_timeout);
+                  }}});
             if (!e.IsMap()) return;
             if (s.name.empty()) {
               w.Error(e, "host.services entry: missing required key \"name\"");
               return;
             }
+            if (!ValidServiceName(s.name)) {
+              w.Error(name_node,
+                      "host.services.name: \"" + s.name +
+                          "\" may hold only letters, digits, '_', '-' and '.'");
+            } else if (s.name == kHostTargetName) {
+              w.Error(name_node, "host.services.name: the name \"" + s.name +
+                                     "\" is reserved for the host collector");
+            }
             if (!names.insert(s.name).second) {
               w.Error(e, "host.services: duplicate service name \"" + s.name +
                              "\"");
             }
-            if (s.restart.empty() && s.check.empty()) {
+            if (s.restart.empty() && !e["check"]) {
               w.Error(e, "host.services \"" + s.name +
                              "\": needs a check or a restart command");
             }
@@ -1055,6 +1158,18 @@ LoadResult LoadConfigFromString(const std::string& yaml,
         w.Error(at, "scrape.timeout (" + FormatDuration(c.scrape.timeout) +
                         ") must be less than scrape.interval (" +
                         FormatDuration(c.scrape.interval) + ")");
+      }
+      // A service is a rule target of its own: its name must not be a
+      // miner's (miner files are checked when they are read).
+      for (const HostServiceConfig& svc : c.host.services) {
+        for (const MinerConfig& m : c.miners) {
+          if (m.name == svc.name) {
+            result.errors.push_back(
+                {svc.location, "host.services: service \"" + svc.name +
+                                   "\" has the name of a miner (" +
+                                   m.location.ToString() + "); rename one"});
+          }
+        }
       }
       if (opts.check_writable && result.errors.empty()) {
         Status s = CheckWritableDir(c.storage.path);

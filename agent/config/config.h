@@ -96,11 +96,37 @@ struct ScrapeConfig {
   bool operator==(const ScrapeConfig&) const = default;
 };
 
+// Where a config item came from, for messages about it later.
+struct SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+  std::string ToString() const;
+  bool operator==(const SourceLocation&) const = default;
+};
+
+// How a host service is checked: exactly one kind (docs/config.md).
+struct ServiceCheckConfig {
+  // "process" (by name), "pidfile", "cgroup", "http", "command", "systemd";
+  // empty: the service has no check.
+  std::string kind;
+  std::string target;             // the name, pidfile, cgroup path, URL or unit
+  std::vector<std::string> argv;  // kind "command": run without a shell
+  std::string method = "GET";     // kind "http"
+  int status = 200;               // kind "http": the expected status
+  std::string body_contains;      // kind "http": optional
+  Millis timeout{5000};           // http and command checks
+  bool operator==(const ServiceCheckConfig&) const = default;
+};
+
 struct HostServiceConfig {
   std::string name;
-  std::vector<std::string> check;    // argv, run without a shell
+  ServiceCheckConfig check;
   std::vector<std::string> restart;  // argv, run without a shell
-  Millis timeout{30000};
+  Millis timeout{30000};             // of the restart command
+  Millis interval{30000};            // between two checks
+  Millis start_timeout{30000};       // to come back after a restart
+  SourceLocation location;
   bool operator==(const HostServiceConfig&) const = default;
 };
 
@@ -110,15 +136,6 @@ struct HostConfig {
   std::vector<std::string> filesystems = {"/"};
   std::vector<HostServiceConfig> services;
   bool operator==(const HostConfig&) const = default;
-};
-
-// Where a config item came from, for messages about it later.
-struct SourceLocation {
-  std::string file;
-  int line = 0;    // 1-based
-  int column = 0;  // 1-based
-  std::string ToString() const;
-  bool operator==(const SourceLocation&) const = default;
 };
 
 struct MinerConfig {

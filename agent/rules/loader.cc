@@ -459,6 +459,7 @@ std::vector<std::string> DefaultKnownKinds() {
   std::vector<std::string> out;
   for (std::string_view k : KnownKinds()) out.emplace_back(k);
   out.emplace_back("host");
+  out.emplace_back("service");
   return out;
 }
 

@@ -17,7 +17,7 @@ std::vector<std::string> DefaultKnownKinds();
 
 struct LoadOptions {
   // Values accepted in a rule's `kinds:` (the config's miner kinds plus
-  // "host" for the agent's own host).
+  // "host" for the agent's own host and "service" for its host services).
   std::vector<std::string> known_kinds = DefaultKnownKinds();
 };
 

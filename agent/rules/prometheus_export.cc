@@ -290,8 +290,11 @@ Result<std::string> ExportPrometheusRules(const RuleSet& rules,
     }
     std::vector<std::string> notes;
     std::string kind_join;
+    // Host and service series carry no miner label: no join on miner_up.
     const bool has_host =
-        std::find(r.kinds.begin(), r.kinds.end(), "host") != r.kinds.end();
+        std::find_if(r.kinds.begin(), r.kinds.end(), [](const std::string& k) {
+          return k == "host" || k == "service";
+        }) != r.kinds.end();
     if (!r.kinds.empty() && !has_host) {
       std::string alt;
       for (const std::string& k : r.kinds) alt += (alt.empty() ? "" : "|") + k;

@@ -28,7 +28,12 @@ AGENT_CONFIG = """
 http: {{ listen: "127.0.0.1:{{PORT}}", read_timeout: 2s, threads: 4 }}
 storage: {{ path: "{{TMP}}/data" }}
 scrape: {{ interval: 1s, timeout: 800ms, backoff_base: 200ms, backoff_cap: 2s }}
-host: {{ enabled: true, root: "{host_root}", filesystems: [/] }}
+host:
+  enabled: true
+  root: "{host_root}"
+  filesystems: [/]
+  # The shipped service rule's series: a real check (a command).
+  services: [ {{ name: e2e-svc, check: {{ command: ["true"] }}, interval: 1s }} ]
 miner_files: [ "{targets}" ]
 rule_files: [ "{rules}" ]
 notify:

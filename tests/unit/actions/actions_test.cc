@@ -80,6 +80,55 @@ TEST_F(ActionsTest, RedTransitionRestartsAndMails) {
   EXPECT_GE(actions_->notifications().Get("smtp", "failed"), 1);
 }
 
+// A service that does not come back is tried again after each cooldown:
+// three attempts, one limit mail, then nothing more.
+TEST_F(ActionsTest, ServiceNotBackIsRetriedUntilTheLimit) {
+  ActionsOptions o;
+  o.restart.cooldown = seconds(10);
+  HostService svc{"worker", {"true"}};
+  svc.start_timeout = std::chrono::milliseconds(1);
+  int probes = 0;  // the probe runs before and after each restart
+  svc.probe = [&probes](std::string* why) {
+    ++probes;
+    *why = "pidfile missing";
+    return false;
+  };
+  o.services = {svc};
+  auto a = Actions::Create(o, &clock_, &kv_, &miner_,
+                           [](const std::string&, Duration) {});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  Transition t = MakeTransition("service_down", "worker", Level::kGreen,
+                                Level::kRed, {"notify", "restart"});
+  t.labels = {{"service", "worker"}};
+  (*a)->OnRound(1, 0);
+  (*a)->OnTransition(t);
+  (*a)->RunOnce();
+  EXPECT_EQ((*a)->restarts().Get("host/worker", "not_back"), 1);
+  (*a)->RunOnce();  // not before the cooldown
+  EXPECT_EQ((*a)->restarts().Get("host/worker", "not_back"), 1);
+  for (int i = 0; i < 4; ++i) {
+    clock_.Advance(seconds(11));
+    (*a)->RunOnce();
+  }
+  EXPECT_EQ((*a)->restarts().Get("host/worker", "not_back"), 3);
+  EXPECT_EQ((*a)->restarts().Get("host/worker", "limit"), 1);
+  EXPECT_GE(probes, 6);  // before and after each of the three
+  EXPECT_TRUE((*a)->ServiceGaveUp("worker"));
+  // A newer judgement (green) ends the retries of a service that came up.
+  ASSERT_TRUE((*a)->ResetService("worker").ok());
+  (*a)->OnTransition(t);
+  (*a)->RunOnce();
+  EXPECT_EQ((*a)->restarts().Get("host/worker", "not_back"), 4);
+  Transition green = t;
+  green.from = Level::kRed;
+  green.to = Level::kGreen;
+  green.actions = {};
+  (*a)->OnTransition(green);
+  clock_.Advance(seconds(11));
+  (*a)->RunOnce();
+  EXPECT_EQ((*a)->restarts().Get("host/worker", "not_back"), 4);
+}
+
 TEST_F(ActionsTest, FleetGuardHalfFailingMeansNoRestartsAndOneNotification) {
   actions_->OnRound(10, Rigs(1, 5));  // 50% > 30%, 5 >= 3: one bad round
   EXPECT_FALSE(actions_->fleet_down());

@@ -249,20 +249,100 @@ TEST_F(RestartTest, HostServiceRunsArgvWithoutShell) {
   const std::string marker = dir.Sub("restarted");
   HostService svc;
   svc.name = "cgminer";
-  svc.check = {"false"};            // unhealthy: restart needed
   svc.restart = {"touch", marker};  // run as argv
-  HostService healthy{"web", {"true"}, {"touch", marker + ".web"}};
+  svc.start_timeout = std::chrono::seconds(2);
+  // Down until the restart command made the marker.
+  svc.probe = [marker](std::string* why) {
+    *why = "no marker";
+    return access(marker.c_str(), F_OK) == 0;
+  };
+  HostService healthy{"web", {"touch", marker + ".web"}};
+  healthy.probe = [](std::string*) { return true; };
   auto r = Make({svc, healthy});
   Transition t = Red("host");
   t.labels = {{"service", "cgminer"}};
   EXPECT_EQ(r->Request(t, false), "ok");
   EXPECT_EQ(access(marker.c_str(), F_OK), 0);
+  ASSERT_EQ(notices_.size(), 1u);
+  EXPECT_EQ(notices_[0].kind, "service_restarted");
+  EXPECT_EQ(notices_[0].subject, "service cgminer restarted and came back");
+  EXPECT_NE(notices_[0].body.find("Its check said: no marker"),
+            std::string::npos)
+      << notices_[0].body;
   t.labels = {{"service", "web"}};
   EXPECT_EQ(r->Request(t, false), "not_needed");
   EXPECT_NE(access((marker + ".web").c_str(), F_OK), 0);
   t.labels = {{"service", "nope"}};
   EXPECT_EQ(r->Request(t, false), "no_such_service");
   EXPECT_EQ(counters_.Get("host/cgminer", "ok"), 1);
+}
+
+TEST_F(RestartTest, ServiceOfItsOwnTargetNotBackWithinStartTimeout) {
+  HostService svc{"worker", {"true"}};
+  svc.start_timeout = std::chrono::milliseconds(300);
+  svc.probe = [](std::string* why) {
+    *why = "pidfile missing";
+    return false;
+  };
+  auto r = Make({svc});
+  // The service's own series: target = service name.
+  Transition t = Red("worker");
+  t.labels = {{"service", "worker"}};
+  EXPECT_EQ(r->Request(t, false), "not_back");
+  ASSERT_EQ(notices_.size(), 1u);
+  EXPECT_EQ(notices_[0].subject,
+            "service worker restarted but did not come back");
+  EXPECT_NE(notices_[0].body.find("within 300ms: pidfile missing"),
+            std::string::npos)
+      << notices_[0].body;
+  // A service target not configured for restarts.
+  Transition other = Red("logger");
+  other.labels = {{"service", "logger"}};
+  EXPECT_EQ(r->Request(other, false), "no_such_service");
+}
+
+TEST_F(RestartTest, ServiceLimitHoldsUntilResetNotUntilWindowOrGreen) {
+  HostService svc{"worker", {"true"}};
+  svc.probe = [](std::string*) { return false; };
+  svc.start_timeout = std::chrono::milliseconds(1);
+  auto r = Make({svc});
+  Transition t = Red("worker");
+  t.labels = {{"service", "worker"}};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(r->Request(t, false), "not_back") << i;
+    clock_.Advance(minutes(11));
+  }
+  EXPECT_EQ(r->Request(t, false), "limit");
+  EXPECT_TRUE(r->GaveUp("worker"));
+  // Neither green nor an emptied window ends it.
+  r->OnGreen("worker");
+  clock_.Advance(std::chrono::hours(2));
+  EXPECT_EQ(r->Request(t, false), "limit");
+  int limit_mails = 0;
+  for (const Notice& n : notices_) {
+    if (n.kind == "restart_limit") {
+      ++limit_mails;
+      EXPECT_NE(n.body.find("rigwatch service reset worker"),
+                std::string::npos);
+    }
+  }
+  EXPECT_EQ(limit_mails, 1);
+  // It survives an agent restart.
+  r = Make({svc});
+  EXPECT_TRUE(r->GaveUp("worker"));
+  EXPECT_EQ(r->Request(t, false), "limit");
+  EXPECT_EQ(r->Reset("nope").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(r->Reset("worker").ok());
+  EXPECT_FALSE(r->GaveUp("worker"));
+  EXPECT_EQ(r->Request(t, false), "not_back");
+  // Reset cleared the journal: a fresh agent sees one attempt, not four.
+  r = Make({svc});
+  clock_.Advance(minutes(11));
+  EXPECT_EQ(r->Request(t, false), "not_back");
+  clock_.Advance(minutes(11));
+  EXPECT_EQ(r->Request(t, false), "not_back");
+  clock_.Advance(minutes(11));
+  EXPECT_EQ(r->Request(t, false), "limit");
 }
 
 }  // namespace

@@ -93,6 +93,29 @@ TEST(ConfigTest, TlsBecomesGnutlsPriorities) {
   EXPECT_FALSE(plain.config->http.tls.has_value());
 }
 
+TEST(ConfigTest, HostServices) {
+  LoadResult r = LoadConfig("tests/fixtures/config/good/services.yaml");
+  ASSERT_TRUE(r.ok()) << r.ErrorText();
+  const auto& s = r.config->host.services;
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(s[0].check.kind, "http");
+  EXPECT_EQ(s[0].check.target, "http://127.0.0.1:8080/health");
+  EXPECT_EQ(s[0].check.method, "HEAD");
+  EXPECT_EQ(s[0].check.status, 204);
+  EXPECT_EQ(s[0].check.body_contains, "ok");
+  EXPECT_EQ(s[0].check.timeout, Millis(2000));
+  EXPECT_EQ(s[0].interval, Millis(10000));
+  EXPECT_EQ(s[0].start_timeout, Millis(20000));
+  EXPECT_EQ(s[1].check.kind, "systemd");
+  EXPECT_EQ(s[1].check.target, "tuner.service");
+  EXPECT_EQ(s[1].interval, Millis(30000));  // the default
+  EXPECT_TRUE(s[1].restart.empty());        // watched only
+  EXPECT_EQ(s[2].check.kind, "command");    // a bare argv
+  EXPECT_EQ(s[2].check.argv,
+            (std::vector<std::string>{"pgrep", "-x", "logger"}));
+  EXPECT_EQ(s[3].check.kind, "cgroup");
+}
+
 TEST(ConfigTest, MissingFileIsAnError) {
   LoadResult r = LoadConfig("tests/fixtures/config/does-not-exist.yaml");
   ASSERT_FALSE(r.ok());

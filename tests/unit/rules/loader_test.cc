@@ -40,7 +40,7 @@ TEST(RulesLoaderTest, GoodFixturesLoad) {
 TEST(RulesLoaderTest, ShippedDefaultRulesLoad) {
   Result<RuleSet> r = LoadRuleFiles({SourceDir() + "/rules/default.yaml"});
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r->rules.size(), 16u);  // 3 in the ASIC kinds section
+  EXPECT_EQ(r->rules.size(), 17u);  // 3 ASIC kinds, 1 service
 }
 
 TEST(RulesLoaderTest, BadFixturesReportExactErrors) {
