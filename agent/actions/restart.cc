@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <thread>
 #include <utility>
 
-#include <thread>
 #include "agent/actions/subprocess.h"
 #include "agent/common/log.h"
-#include "agent/common/units.h"
 #include "agent/common/rfc3339.h"
+#include "agent/common/units.h"
 
 namespace rigwatch::actions {
 namespace {
@@ -274,8 +274,10 @@ Restarter::Outcome Restarter::Attempt(const std::string& key,
     // A service that reached its limit waits for a person (Reset).
     if (svc != nullptr && limit_notified_.count(key) != 0) {
       Count(key, "limit");
-      return {"limit", key + " reached its restart limit and waits for "
-                             "rigwatch service reset " + svc->name};
+      return {"limit", key +
+                           " reached its restart limit and waits for "
+                           "rigwatch service reset " +
+                           svc->name};
     }
     if (!force && in_window >= opt_.max_attempts) {
       if (limit_notified_.insert(key).second) {

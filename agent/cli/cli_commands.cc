@@ -15,8 +15,8 @@
 #include "agent/app/config_map.h"
 #include "agent/backup/backup.h"
 #include "agent/cli/cli.h"
-#include "agent/common/secret_file.h"
 #include "agent/common/rfc3339.h"
+#include "agent/common/secret_file.h"
 #include "agent/common/units.h"
 #include "agent/config/config.h"
 #include "agent/http/server.h"
@@ -559,14 +559,13 @@ int CmdServiceReset(const Flags& f) {
     return kExitUsage;
   }
   int exit_code = kExitFailure;
-  std::optional<HttpReply> r = CallAgent(
-      *c, f, "rigwatch service reset", "POST",
-      "/api/v1/services/" + PercentEncode(f.positional[0]) + "/reset",
-      std::chrono::seconds(3), &exit_code);
+  std::optional<HttpReply> r =
+      CallAgent(*c, f, "rigwatch service reset", "POST",
+                "/api/v1/services/" + PercentEncode(f.positional[0]) + "/reset",
+                std::chrono::seconds(3), &exit_code);
   if (!r) return exit_code;
   if (r->status != 200) {
-    Err("rigwatch service reset: " + std::to_string(r->status) + " " +
-        r->body);
+    Err("rigwatch service reset: " + std::to_string(r->status) + " " + r->body);
     return kExitFailure;
   }
   std::printf("%s: restart attempts and limit reset\n",

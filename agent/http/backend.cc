@@ -489,9 +489,9 @@ MHD_Result HttpServer::Backend::OnRequest(void* cls, MHD_Connection* c,
     // A chunked body has no length up front: read until the limit, one
     // byte more means too large.
     if (ex->req.body.size() + n > ex->max_body) {
-      HttpResponse r = HttpResponse::Error(
-          413, "request body larger than " + std::to_string(ex->max_body) +
-                   " bytes");
+      HttpResponse r =
+          HttpResponse::Error(413, "request body larger than " +
+                                       std::to_string(ex->max_body) + " bytes");
       r.headers.emplace_back("Connection", "close");
       ex->refusal = std::move(r);
       ex->req.body.clear();
@@ -557,11 +557,10 @@ MHD_Result HttpServer::Backend::Begin(MHD_Connection* c, Exchange& ex,
     char* end = nullptr;
     std::string cls(cl);
     unsigned long long n = strtoull(cls.c_str(), &end, 10);
-    if (errno != 0 || end == cls.c_str() || *end != '\0' ||
-        n > ex.max_body) {
-      HttpResponse r = HttpResponse::Error(
-          413, "request body larger than " + std::to_string(ex.max_body) +
-                   " bytes");
+    if (errno != 0 || end == cls.c_str() || *end != '\0' || n > ex.max_body) {
+      HttpResponse r =
+          HttpResponse::Error(413, "request body larger than " +
+                                       std::to_string(ex.max_body) + " bytes");
       r.headers.emplace_back("Connection", "close");
       return Queue(c, ex, std::move(r));
     }

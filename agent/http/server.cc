@@ -183,11 +183,8 @@ bool AcceptsGzip(std::string_view ae) {
   return true;
 }
 
-}  // namespace
-
 HttpServer::HttpServer(HttpServerOptions options)
     : options_(std::move(options)), auth_(options_.auth) {}
-}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -285,7 +282,8 @@ HttpResponse HttpServer::Serve(HttpRequest& req) {
     return r;
   }
 
-  if (route == nullptr) return HttpResponse::Error(404, "not found: " + req.path);
+  if (route == nullptr)
+    return HttpResponse::Error(404, "not found: " + req.path);
   if (std::find(route->methods.begin(), route->methods.end(), req.method) ==
       route->methods.end()) {
     std::string allow;

@@ -100,7 +100,7 @@ TEST_F(ActionsTest, ServiceNotBackIsRetriedUntilTheLimit) {
   Transition t = MakeTransition("service_down", "worker", Level::kGreen,
                                 Level::kRed, {"notify", "restart"});
   t.labels = {{"service", "worker"}};
-  (*a)->OnRound(1, 0);
+  (*a)->OnRound(1, {});
   (*a)->OnTransition(t);
   (*a)->RunOnce();
   EXPECT_EQ((*a)->restarts().Get("host/worker", "not_back"), 1);
