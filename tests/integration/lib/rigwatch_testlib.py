@@ -292,6 +292,8 @@ class Alertmanager:
     """The real Alertmanager on 127.0.0.1:port with one receiver that sends
     nothing (the tests read its API), no clustering, state in tmp/am."""
 
+    BINARY = ALERTMANAGER
+
     def __init__(self, tmp, port=None):
         self.dir = os.path.join(tmp, "am")
         os.makedirs(self.dir, exist_ok=True)

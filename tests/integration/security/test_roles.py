@@ -205,7 +205,8 @@ class RolesTest(unittest.TestCase):
                             cfg, "--user", "ops", "--password-file", missing],
                            capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("--password-file " + missing, r.stderr)
+        self.assertIn(missing, r.stderr)
+        self.assertIn("--password-file", r.stderr)
         self.assertIn("No such file", r.stderr)
         token_file = os.path.join(self.agent.tmp, "ci.token")
         r = subprocess.run([RIGWATCH, "mute", "rig-1", "--for", "5m", "--config",
