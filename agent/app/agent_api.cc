@@ -223,14 +223,21 @@ std::string Agent::HealthJson() const {
   out += "}}";
   // {"services":[...]} without its braces.
   const std::string services = ServicesJson();
-  out += "," + services.substr(1, services.size() - 2);
+  out += ',';
+  out.append(services, 1, services.size() - 2);
   const int targets = pipeline_ ? pipeline_->round_targets() : 0;
   const int failed = pipeline_ ? pipeline_->round_failed() : 0;
-  out += ",\"fleet\":{\"miners\":" + std::to_string(targets) +
-         ",\"up\":" + std::to_string(targets - failed) +
-         ",\"down\":" + std::to_string(failed) +
-         ",\"red\":" + std::to_string(red.size()) +
-         ",\"yellow\":" + std::to_string(yellow.size()) + "}}";
+  out += ",\"fleet\":{\"miners\":";
+  out += std::to_string(targets);
+  out += ",\"up\":";
+  out += std::to_string(targets - failed);
+  out += ",\"down\":";
+  out += std::to_string(failed);
+  out += ",\"red\":";
+  out += std::to_string(red.size());
+  out += ",\"yellow\":";
+  out += std::to_string(yellow.size());
+  out += "}}";
   return out;
 }
 
