@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "agent/api/api_util.h"
@@ -40,6 +41,19 @@ Result<std::pair<WallTime, WallTime>> TimeRange(const HttpRequest& req,
     return InvalidArgumentError("\"from\" must be before \"to\"");
   }
   return std::make_pair(from, to);
+}
+
+// NAME in PREFIX NAME SUFFIX, the path of an action on one named target
+// ("/api/v1/miners/" NAME "/restart"); nullopt for any other shape.
+std::optional<std::string> NameBetween(std::string_view path,
+                                       std::string_view prefix,
+                                       std::string_view suffix) {
+  if (path.size() <= prefix.size() + suffix.size() ||
+      !path.starts_with(prefix) || !path.ends_with(suffix)) {
+    return std::nullopt;
+  }
+  return std::string(
+      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
 }
 
 }  // namespace
@@ -295,18 +309,12 @@ HttpResponse HandleTarget(ApiSource& src, const HttpRequest& req) {
 
 // POST /api/v1/miners/NAME/restart[?force=1]
 HttpResponse HandleMinerRestart(ApiSource& src, const HttpRequest& req) {
-  constexpr std::string_view kPrefix = "/api/v1/miners/";
-  constexpr std::string_view kSuffix = "/restart";
-  std::string_view path = req.path;
-  if (path.size() <= kPrefix.size() + kSuffix.size() ||
-      path.substr(path.size() - kSuffix.size()) != kSuffix) {
+  const std::optional<std::string> miner =
+      NameBetween(req.path, "/api/v1/miners/", "/restart");
+  if (!miner) {
     return JsonError(404, "use POST /api/v1/miners/NAME/restart[?force=1]");
   }
-  const std::string name(path.substr(
-      kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()));
-  if (req.method != "POST") {
-    return JsonError(405, "use POST /api/v1/miners/NAME/restart[?force=1]");
-  }
+  const std::string& name = *miner;
   const std::string f = req.Param("force").value_or("0");
   if (f != "0" && f != "1" && f != "true" && f != "false") {
     return JsonError(400, "\"force\" must be 0 or 1");
@@ -343,18 +351,12 @@ HttpResponse HandleMinerRestart(ApiSource& src, const HttpRequest& req) {
 
 HttpResponse HandleServiceReset(ApiSource& src, const HttpRequest& req) {
   // POST /api/v1/services/NAME/reset
-  constexpr std::string_view kPrefix = "/api/v1/services/";
-  constexpr std::string_view kSuffix = "/reset";
-  std::string_view path = req.path;
-  if (path.size() <= kPrefix.size() + kSuffix.size() ||
-      path.substr(path.size() - kSuffix.size()) != kSuffix) {
+  const std::optional<std::string> service =
+      NameBetween(req.path, "/api/v1/services/", "/reset");
+  if (!service || service->find('/') != std::string::npos) {
     return JsonError(404, "use POST /api/v1/services/NAME/reset");
   }
-  std::string name(path.substr(kPrefix.size(),
-                               path.size() - kPrefix.size() - kSuffix.size()));
-  if (name.find('/') != std::string::npos) {
-    return JsonError(404, "use POST /api/v1/services/NAME/reset");
-  }
+  const std::string& name = *service;
   Status s = src.ResetService(name);
   if (!s.ok()) {
     return JsonError(s.code() == StatusCode::kNotFound ? 404 : 503,
