@@ -4,32 +4,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "exporters/antminer.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace rigwatch;
-  std::string body(reinterpret_cast<const char*>(data), size);
-  const std::string_view commands[] = {"summary", "pools", "stats"};
-  for (std::string_view c : commands) {
-    ScrapeResult out;
-    Status st = antminer::ParseReply(c, body, out);
-    fuzz::CheckStatus(st);
-    if (st.ok()) fuzz::CheckOutcome(out);
-  }
-  const Exporter& e = antminer::GetExporter();
-  Response r;
-  r.body = body;
-  std::vector<Response> rs(std::size(commands), r);
-  fuzz::CheckOutcome(e.Parse(rs));
-  for (size_t n = 1; n <= 3; ++n) {
-    std::vector<Response> chain(n, r);
-    Result<std::optional<Request>> next = e.NextRestartRequest(chain);
-    fuzz::CheckStatus(next.status());
-  }
-  fuzz::CheckStatus(e.ParseRestartReply(r));
+  fuzz::CheckCommandExporter(
+      std::string(reinterpret_cast<const char*>(data), size),
+      {"summary", "pools", "stats"}, &antminer::ParseReply,
+      antminer::GetExporter());
   return 0;
 }

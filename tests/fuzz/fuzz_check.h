@@ -6,6 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "exporters/exporter.h"
 
@@ -36,6 +40,30 @@ inline void CheckOutcome(const Result<ScrapeResult>& r) {
 
 inline void CheckStatus(const Status& st) {
   if (!st.ok() && st.message().empty()) Fail("error without a message");
+}
+
+// One raw reply through a command-based exporter (the CGMiner-API kinds):
+// parsed as each of `commands` by `parse`, as every reply of a full poll,
+// and through the restart chain (each next step, the final verdict).
+template <typename ParseFn>
+void CheckCommandExporter(const std::string& body,
+                          const std::vector<std::string_view>& commands,
+                          ParseFn parse, const Exporter& e) {
+  for (std::string_view c : commands) {
+    ScrapeResult out;
+    Status st = parse(c, body, out);
+    CheckStatus(st);
+    if (st.ok()) CheckOutcome(out);
+  }
+  Response r;
+  r.body = body;
+  CheckOutcome(e.Parse(std::vector<Response>(commands.size(), r)));
+  for (size_t n = 1; n <= 3; ++n) {
+    Result<std::optional<Request>> next =
+        e.NextRestartRequest(std::vector<Response>(n, r));
+    CheckStatus(next.status());
+  }
+  CheckStatus(e.ParseRestartReply(r));
 }
 
 }  // namespace rigwatch::fuzz
