@@ -16,7 +16,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from rigwatch_testlib import (FLEET_SIM, SMTP_SINK, SOURCE_DIR,  # noqa: E402
-                              Agent, free_port, http_get, wait_until)
+                              Agent, free_port, http_get, spawn, wait_until)
 
 PYTHON = "/usr/bin/python3"
 PROMETHEUS = "/usr/bin/prometheus"
@@ -75,8 +75,8 @@ class Proc:
         self.name = name
         self.out_path = os.path.join(tmp, name + ".log")
         self.out = open(self.out_path, "wb")
-        self.p = subprocess.Popen(argv, stdout=self.out,
-                                  stderr=subprocess.STDOUT, cwd=cwd or tmp)
+        self.p = spawn(argv, stdout=self.out,
+                       stderr=subprocess.STDOUT, cwd=cwd or tmp)
 
     def text(self):
         with open(self.out_path, "rb") as f:

@@ -2,6 +2,8 @@
 starting the real binary, HTTP with deadlines. Standard library only."""
 
 import base64
+import ctypes
+import faulthandler
 import json
 import os
 import re
@@ -9,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -24,6 +27,35 @@ FLEET_SIM = os.path.join(BUILD_DIR, "fleet_sim")
 # The one SMTP server of the tests and the demo (aiosmtpd).
 SMTP_SINK = os.path.join(SOURCE_DIR, "tests", "integration", "lib",
                          "smtp_sink.py")
+
+
+# prctl(PR_SET_PDEATHSIG, SIGKILL) for the children tests start: looked up
+# once here, so the child only calls it between fork and exec.
+_PR_SET_PDEATHSIG = 1
+_SIGKILL = int(signal.SIGKILL)
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _die_with_parent():
+    _prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
+
+
+def spawn(args, **kwargs):
+    """subprocess.Popen for a process a test starts (agent, simulator,
+    receivers). The child is killed when the test process dies, also by
+    CTest's timeout (SIGKILL), so no orphan outlives its test and slows the
+    tests that run after it. Only from the main thread: the kernel sends the
+    signal when the thread that forked exits."""
+    if _prctl is not None and threading.current_thread() is threading.main_thread():
+        kwargs.setdefault("preexec_fn", _die_with_parent)
+    return subprocess.Popen(args, **kwargs)
+
+
+# Agents started and not yet stopped, for the report of a test that hangs.
+_live_agents = []
 
 
 def free_port(host="127.0.0.1"):
@@ -92,9 +124,10 @@ class Agent:
 
     def start(self, wait_ready=True):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [RIGWATCH, "run", "--config", self.config_path] + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT, cwd=self.tmp)
+        _live_agents.append(self)
         if wait_ready:
             wait_until(lambda: self._ready(), timeout=30, what="agent /readyz")
         return self
@@ -119,6 +152,8 @@ class Agent:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self in _live_agents:
+            _live_agents.remove(self)
         if getattr(self, "log", None):
             self.log.close()
         return self.proc.returncode if self.proc else None
@@ -169,8 +204,9 @@ class FleetSim:
             args += ["--faults", faults]
         args += list(extra)
         self.out = open(os.path.join(tmpdir, "sim.log"), "w+b")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.out)
+        self.proc = spawn(args, stdout=subprocess.PIPE, stderr=self.out)
         line = self.proc.stdout.readline().decode()
+        self.proc.stdout.close()  # the ready line is all it prints there
         if not line.startswith("fleet_sim ready"):
             raise AssertionError(f"fleet_sim did not start: {line!r}")
         self.control = line.split("control=")[1].strip()
@@ -218,7 +254,7 @@ class SmtpSink:
         ready = os.path.join(self.dir, ".ready")
         if os.path.exists(ready):
             os.unlink(ready)  # a restart: wait for the new server
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             ["/usr/bin/python3", SMTP_SINK, "--port", str(self.port),
              "--dir", self.dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -308,7 +344,7 @@ class Alertmanager:
     def start(self):
         require_tool(ALERTMANAGER)
         self.log = open(os.path.join(self.dir, "am.log"), "ab")
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [ALERTMANAGER, "--config.file=" + os.path.join(self.dir, "am.yml"),
              f"--web.listen-address=127.0.0.1:{self.port}",
              "--cluster.listen-address=",
@@ -407,11 +443,44 @@ def require_module(name, python="/usr/bin/python3"):
     require(ok, f"Python module {name} for {python}")
 
 
+def _report_hang():
+    print(f"\n=== still running {HANG_REPORT_MARGIN}s before CTest's timeout: "
+          "every thread's stack, then the tail of each running agent's log",
+          file=sys.stderr, flush=True)
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    for agent in list(_live_agents):
+        try:
+            tail = agent.logs()[-4000:]
+        except OSError as e:
+            tail = f"(log unreadable: {e})"
+        print(f"--- {agent.log_path} (last 4000 bytes)\n{tail}",
+              file=sys.stderr, flush=True)
+
+
+# How long before CTest's TIMEOUT (RIGWATCH_TEST_TIMEOUT, set per test by
+# tests/CMakeLists.txt) a test that is still running reports where it is.
+HANG_REPORT_MARGIN = 20
+
+
+def _arm_hang_report():
+    try:
+        timeout = float(os.environ.get("RIGWATCH_TEST_TIMEOUT", ""))
+    except ValueError:
+        return
+    if timeout <= HANG_REPORT_MARGIN * 2:
+        return
+    timer = threading.Timer(timeout - HANG_REPORT_MARGIN, _report_hang)
+    timer.daemon = True
+    timer.start()
+
+
 def main():
     """unittest.main() that exits 77 when every test passed but some were
-    skipped, so CTest reports the skip instead of a pass."""
-    import sys
+    skipped, so CTest reports the skip instead of a pass. A test still
+    running shortly before its CTest timeout prints its stacks and agent
+    logs first, so a hang says where it hangs."""
     import unittest
+    _arm_hang_report()
     prog = unittest.main(verbosity=2, exit=False)
     result = prog.result
     if not result.wasSuccessful():

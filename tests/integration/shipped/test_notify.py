@@ -17,7 +17,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import rigwatch_testlib  # noqa: E402
-from rigwatch_testlib import RIGWATCH, free_port  # noqa: E402
+from rigwatch_testlib import RIGWATCH, free_port, spawn  # noqa: E402
 
 WATCHDOG_USEC = 2_000_000  # 2 s: pings expected at least every 1 s
 
@@ -43,9 +43,9 @@ class ServiceNotifyTest(unittest.TestCase):
                    WATCHDOG_USEC=str(WATCHDOG_USEC))
         env.pop("WATCHDOG_PID", None)
         self.log = open(os.path.join(self.tmp, "agent.log"), "wb")
-        self.proc = subprocess.Popen([RIGWATCH, "run", "--config", config],
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=env, cwd=self.tmp)
+        self.proc = spawn([RIGWATCH, "run", "--config", config],
+                          stdout=self.log, stderr=subprocess.STDOUT,
+                          env=env, cwd=self.tmp)
 
     def tearDown(self):
         if self.proc.poll() is None:

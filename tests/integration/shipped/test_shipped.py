@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from shipped_common import (AM_DIR, DEPLOY, SOURCE_DIR,  # noqa: E402
                             load_yaml, run)
 import rigwatch_testlib  # noqa: E402
-from rigwatch_testlib import free_port, http_get, wait_until  # noqa: E402
+from rigwatch_testlib import free_port, http_get, spawn, wait_until  # noqa: E402
 
 
 def setUpModule():
@@ -176,7 +176,7 @@ class AlertmanagerInhibitionTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="rigwatch-am-")
         cls.port = free_port()
         cls.log = open(os.path.join(cls.tmp, "am.log"), "wb")
-        cls.proc = subprocess.Popen(
+        cls.proc = spawn(
             ["prometheus-alertmanager",
              f"--config.file={os.path.join(AM_DIR, 'alertmanager.yml')}",
              f"--storage.path={cls.tmp}",
