@@ -474,13 +474,14 @@ def _arm_hang_report():
     timer.start()
 
 
+# Armed on import, so every test that uses this library reports a hang.
+_arm_hang_report()
+
+
 def main():
     """unittest.main() that exits 77 when every test passed but some were
-    skipped, so CTest reports the skip instead of a pass. A test still
-    running shortly before its CTest timeout prints its stacks and agent
-    logs first, so a hang says where it hangs."""
+    skipped, so CTest reports the skip instead of a pass."""
     import unittest
-    _arm_hang_report()
     prog = unittest.main(verbosity=2, exit=False)
     result = prog.result
     if not result.wasSuccessful():
