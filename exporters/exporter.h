@@ -57,6 +57,10 @@ struct Response {
   Status transport;
   int http_status = 0;  // kHttp only
   std::string body;
+  // kHttp only: the WWW-Authenticate and Location headers of the reply, if
+  // any (cut at 512 bytes), for the kind probe (exporters/probe.h).
+  std::string www_authenticate;
+  std::string location;
   // True when the whole request was written before the transport failed.
   // A reset/EOF after a sent restart request means the device went down to
   // restart (AxeOS v2.0 replies nothing; docs/protocols.md §1.1).

@@ -17,7 +17,8 @@ constexpr std::array kMinerMetrics = {
                "1 if the last poll of the miner succeeded, 0 otherwise.",
                "miner,kind"},
     MetricDesc{metric::kInfo, MT::kGauge,
-               "Identity of the miner as it reports it; always 1.",
+               "Identity of the miner as it reports it; always 1. kind is "
+               "the configured kind, or the one kind: auto told.",
                "miner,kind,model,firmware,hostname"},
     MetricDesc{metric::kLastSuccess, MT::kGauge,
                "Unix time of the last successful poll of the miner.", "miner"},

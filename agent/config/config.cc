@@ -25,6 +25,7 @@
 #include "agent/common/units.h"
 #include "agent/common/yaml_mark.h"
 #include "agent/config/target_files.h"
+#include "exporters/probe.h"
 #include "exporters/registry.h"
 
 namespace rigwatch {
@@ -730,10 +731,13 @@ void LoadHost(Walker& w, const YAML::Node& n, HostConfig* c) {
         }}});
 }
 
+// One miner list: the `miners:` section and every miner_files file.
 void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out,
-                const LoadOptions& opts) {
-  std::vector<std::string_view> kinds = KnownKinds();
-  std::vector<std::string> kind_names(kinds.begin(), kinds.end());
+                const LoadOptions& opts, const KindCheck& known_kind) {
+  std::vector<std::string> kind_names;
+  for (std::string_view k : KnownKinds()) {
+    if (known_kind(k)) kind_names.emplace_back(k);
+  }
   std::set<std::string> names;
   w.List(n, "miners", [&](const YAML::Node& e) {
     MinerConfig m;
@@ -780,9 +784,11 @@ void LoadMiners(Walker& w, const YAML::Node& n, std::vector<MinerConfig>* out,
         complete = false;
       }
     }
-    if (!m.kind.empty() && FindExporter(m.kind) == nullptr) {
+    if (!m.kind.empty() && m.kind != probe::kAutoKind && !known_kind(m.kind)) {
       w.Error(kind_node, "miners.kind: unknown kind \"" + m.kind +
-                             "\" (known kinds: " + Join(kind_names) + ")");
+                             "\" (known kinds: " + Join(kind_names) +
+                             (kind_names.empty() ? "" : ", or ") +
+                             std::string(probe::kAutoKind) + ")");
       complete = false;
     }
     if (!m.address.empty()) {
@@ -1132,7 +1138,7 @@ LoadResult LoadConfigFromString(const std::string& yaml,
              {"miners",
               [&](auto& v) {
                 c.miners_listed = true;
-                LoadMiners(w, v, &c.miners, opts);
+                LoadMiners(w, v, &c.miners, opts, IsRegisteredKind);
               }},
              {"miner_files",
               [&](auto& v) { w.StringList(v, "miner_files", &c.miner_files); }},
@@ -1207,6 +1213,29 @@ LoadResult LoadConfig(const std::string& path, const LoadOptions& opts) {
     return r;
   }
   return LoadConfigFromString(*text, path, opts);
+}
+
+bool IsRegisteredKind(std::string_view kind) {
+  return FindExporter(kind) != nullptr;
+}
+
+MinerListResult ParseMinerList(const std::string& yaml, const std::string& path,
+                               const KindCheck& known_kind,
+                               const LoadOptions& opts) {
+  MinerListResult result;
+  Walker w(path, &result.errors);
+  if (std::optional<TextPosition> cr = FindLoneCarriageReturn(yaml)) {
+    result.errors.push_back({SourceLocation{path, cr->line, cr->column},
+                             std::string(LoneCarriageReturnMessage())});
+    return result;
+  }
+  try {
+    YAML::Node root = YAML::Load(yaml);
+    LoadMiners(w, root, &result.miners, opts, known_kind);
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back({At(path, e.mark), "YAML syntax error: " + e.msg});
+  }
+  return result;
 }
 
 Result<MinerTarget> ToMinerTarget(const MinerConfig& m) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -277,6 +278,24 @@ struct HostPort {
   uint16_t port = 0;
 };
 Result<HostPort> ParseHostPort(std::string_view address, uint16_t default_port);
+
+// Which `kind:` values name an exporter (`auto` is always accepted).
+using KindCheck = std::function<bool(std::string_view kind)>;
+// FindExporter(kind) != nullptr.
+bool IsRegisteredKind(std::string_view kind);
+
+// Parses a YAML list of miner entries, the one parser of the `miners:`
+// section and of every miner_files file: the same keys (name, kind,
+// address, http_port, auth), checks and messages. `path` names the file in
+// the errors, every problem one ConfigError with its FILE:LINE:COL; an
+// entry with a problem is left out of `miners`. Never throws.
+struct MinerListResult {
+  std::vector<MinerConfig> miners;
+  std::vector<ConfigError> errors;
+};
+MinerListResult ParseMinerList(const std::string& yaml, const std::string& path,
+                               const KindCheck& known_kind,
+                               const LoadOptions& opts = {});
 
 // The poller's target for a configured miner: address split, `http_port:`
 // and `auth:` carried over (the password stays in its file). Fails only on an

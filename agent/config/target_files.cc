@@ -2,27 +2,17 @@
 
 #include <glob.h>
 #include <sys/stat.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <exception>
 #include <map>
-#include <set>
 
 #include "agent/common/file_read.h"
-#include "agent/common/yaml_mark.h"
 #include "agent/config/config.h"
 #include "exporters/registry.h"
 
 namespace rigwatch {
 namespace {
-
-constexpr std::string_view kAllowedKeys = "name, kind, address";
-
-std::string At(const std::string& path, const YAML::Mark& m) {
-  return FormatPosition(path, m) + ": ";
-}
 
 bool HasGlobChars(const std::string& p) {
   return p.find_first_of("*?[") != std::string::npos;
@@ -41,16 +31,6 @@ bool GlobBaseMissing(const std::string& pattern) {
   return stat(dir.c_str(), &st) != 0 && errno == ENOENT;
 }
 
-std::string KnownKindsText(const ExporterLookup& lookup) {
-  std::string out;
-  for (std::string_view k : KnownKinds()) {
-    if (lookup(k) == nullptr) continue;
-    if (!out.empty()) out += ", ";
-    out += k;
-  }
-  return out;
-}
-
 Status JoinErrors(const std::vector<std::string>& errors) {
   std::string msg;
   for (const std::string& e : errors) {
@@ -65,91 +45,18 @@ Status JoinErrors(const std::vector<std::string>& errors) {
 Result<std::vector<MinerTarget>> ParseTargetFile(const std::string& text,
                                                  const std::string& path,
                                                  const ExporterLookup& lookup) {
+  MinerListResult parsed = ParseMinerList(
+      text, path, [&](std::string_view k) { return lookup(k) != nullptr; });
   std::vector<std::string> errors;
+  for (const ConfigError& e : parsed.errors) errors.push_back(e.ToString());
   std::vector<MinerTarget> out;
-  try {
-    YAML::Node root = YAML::Load(text);
-    if (root.IsNull()) return out;  // an empty file lists no miners
-    if (!root.IsSequence()) {
-      return InvalidArgumentError(
-          At(path, root.Mark()) +
-          "expected a list of miners ({name, kind, address})");
+  for (const MinerConfig& m : parsed.miners) {
+    Result<MinerTarget> t = ToMinerTarget(m);
+    if (!t.ok()) {  // ParseMinerList checked the address already
+      errors.push_back(m.location.ToString() + ": " + t.status().message());
+      continue;
     }
-    std::set<std::string> names;
-    for (const YAML::Node& item : root) {
-      if (!item.IsMap()) {
-        errors.push_back(At(path, item.Mark()) + "expected a map with keys " +
-                         std::string(kAllowedKeys));
-        continue;
-      }
-      MinerTarget t;
-      bool ok = true;
-      std::map<std::string, YAML::Node> fields;
-      for (const auto& kv : item) {
-        const std::string key = kv.first.as<std::string>();
-        if (key != "name" && key != "kind" && key != "address") {
-          errors.push_back(At(path, kv.first.Mark()) + "unknown key \"" + key +
-                           "\" (allowed: " + std::string(kAllowedKeys) + ")");
-          ok = false;
-          continue;
-        }
-        if (!kv.second.IsScalar()) {
-          errors.push_back(At(path, kv.second.Mark()) + key +
-                           ": expected a string");
-          ok = false;
-          continue;
-        }
-        fields[key] = kv.second;
-      }
-      for (const char* req : {"name", "kind", "address"}) {
-        if (!fields.count(req)) {
-          errors.push_back(At(path, item.Mark()) + "missing key \"" + req +
-                           "\"");
-          ok = false;
-        }
-      }
-      if (!ok) continue;
-      t.name = fields["name"].as<std::string>();
-      t.kind = fields["kind"].as<std::string>();
-      if (t.name.empty()) {
-        errors.push_back(At(path, fields["name"].Mark()) + "empty name");
-        continue;
-      }
-      if (t.name == kHostTargetName) {
-        errors.push_back(At(path, fields["name"].Mark()) + "the name \"" +
-                         t.name +
-                         "\" is reserved for the host collector; rename the "
-                         "miner");
-        continue;
-      }
-      if (lookup(t.kind) == nullptr) {
-        const std::string known = KnownKindsText(lookup);
-        errors.push_back(At(path, fields["kind"].Mark()) + "unknown kind \"" +
-                         t.kind + "\"" +
-                         (known.empty() ? "" : " (known: " + known + ")"));
-        continue;
-      }
-      Result<HostPort> hp =
-          ParseHostPort(fields["address"].as<std::string>(), 0);
-      if (!hp.ok()) {
-        errors.push_back(At(path, fields["address"].Mark()) +
-                         hp.status().message());
-        continue;
-      }
-      t.host = hp->host;
-      t.port = hp->port;
-      if (!names.insert(t.name).second) {
-        errors.push_back(At(path, fields["name"].Mark()) + "duplicate name \"" +
-                         t.name + "\"");
-        continue;
-      }
-      out.push_back(std::move(t));
-    }
-  } catch (const YAML::Exception& e) {
-    // e.mark carries the place of a syntax error.
-    errors.push_back(At(path, e.mark) + e.msg);
-  } catch (const std::exception& e) {
-    errors.push_back(path + ": " + e.what());
+    out.push_back(std::move(t).value());
   }
   if (!errors.empty()) return JoinErrors(errors);
   return out;

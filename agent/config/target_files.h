@@ -1,9 +1,11 @@
 // miner_files: YAML files listing miners, matched by glob patterns and
-// re-read when they change. Each file is a sequence of
+// re-read when they change. Each file is a list of miner entries with the
+// keys of an inline `miners:` entry, parsed by the same parser
+// (ParseMinerList in config.h):
 //   - {name: rig-1, kind: bitaxe, address: 192.168.1.20}
-//   - {name: s9-2, kind: cgminer, address: "[fd00::12]:4028"}
-// yaml-cpp stays inside agent/config (its exceptions caught here), so the
-// poller does not parse YAML.
+//   - {name: s19-2, kind: antminer, address: "[fd00::12]:4028",
+//      http_port: 8080, auth: {password_file: /etc/rigwatch/s19.pw}}
+// yaml-cpp stays inside agent/config, so the poller does not parse YAML.
 #ifndef RIGWATCH_AGENT_CONFIG_TARGET_FILES_H_
 #define RIGWATCH_AGENT_CONFIG_TARGET_FILES_H_
 

@@ -68,13 +68,15 @@ Status PollEngine::SetTargets(std::vector<MinerTarget> targets) {
   std::vector<std::string> problems;
   std::map<std::string, std::pair<MinerTarget, const Exporter*>> wanted;
   for (MinerTarget& t : targets) {
-    const Exporter* e = lookup_(t.kind);
-    if (e == nullptr) {
+    const bool is_auto = t.kind == probe::kAutoKind;
+    const Exporter* e = is_auto ? nullptr : lookup_(t.kind);
+    if (e == nullptr && !is_auto) {
       problems.push_back("miner " + t.name + ": unknown kind \"" + t.kind +
                          "\"");
       continue;
     }
-    if (t.port == 0) t.port = e->DefaultPort();
+    // `kind: auto` keeps port 0: the probe's default, then the told kind's.
+    if (t.port == 0 && e != nullptr) t.port = e->DefaultPort();
     if (wanted.count(t.name)) {
       problems.push_back("miner " + t.name + ": duplicate name");
       continue;
@@ -110,10 +112,11 @@ void PollEngine::AddMiner(MinerTarget target, const Exporter* exporter) {
   auto m = std::make_unique<Miner>(
       MinerSchedule(opts_, target.name, epoch_, clock_.SteadyNow()));
   m->id = next_id_++;
-  m->context = target.kind + " " + target.name + " (" +
-               FormatHostPort(target.host, target.port) + ")";
+  m->auto_kind = target.kind == probe::kAutoKind;
+  m->effective = target;
   m->target = std::move(target);
   m->exporter = exporter;
+  SetContext(*m);
   Miner& ref = *m;
   by_name_[ref.target.name] = ref.id;
   miners_.emplace(ref.id, std::move(m));
@@ -134,7 +137,7 @@ void PollEngine::RemoveMiner(uint64_t id, bool report) {
   for (PendingRestart& r : m->restarts) {
     r.done(UnavailableError(m->context + ": removed from the configuration"));
   }
-  if (report) sink_.OnRemoved(m->target);
+  if (report) sink_.OnRemoved(m->effective);
 }
 
 void PollEngine::Reschedule(Miner& m) {
@@ -196,8 +199,14 @@ void PollEngine::Visit(Miner& m, SteadyTime now) {
 Result<Exchange> PollEngine::MakeExchange(const Miner& m, Request req,
                                           SteadyTime deadline,
                                           bool fresh) const {
-  RW_ASSIGN_OR_RETURN(Exchange ex,
-                      ExchangeFor(*m.exporter, m.target, std::move(req)));
+  Exchange ex;
+  if (m.exporter == nullptr) {
+    ex = ProbeExchangeFor(m.target, std::move(req));
+  } else {
+    RW_ASSIGN_OR_RETURN(ex,
+                        ExchangeFor(*m.exporter, m.effective, std::move(req)));
+  }
+  // The same timeouts and size cap for polls, probes and restarts.
   ex.deadline = deadline;
   ex.connect_timeout = opts_.connect_timeout;
   ex.first_byte_timeout = opts_.first_byte_timeout;
@@ -207,6 +216,10 @@ Result<Exchange> PollEngine::MakeExchange(const Miner& m, Request req,
 }
 
 void PollEngine::StartPoll(Miner& m) {
+  if (m.exporter == nullptr) {
+    StartProbe(m);
+    return;
+  }
   m.requests = m.exporter->PollRequests();
   m.responses.clear();
   m.poll_start = clock_.Now();
@@ -278,10 +291,10 @@ void PollEngine::OnStepDone(uint64_t id, ExchangeResult r) {
 void PollEngine::AppendCommonSamples(const Miner& m, bool up,
                                      Samples& out) const {
   out.push_back(Sample{
-      std::string(metric::kUp), {{"kind", m.target.kind}}, up ? 1.0 : 0.0});
+      std::string(metric::kUp), {{"kind", m.effective.kind}}, up ? 1.0 : 0.0});
   if (m.info) {
     out.push_back(Sample{std::string(metric::kInfo),
-                         {{"kind", m.target.kind},
+                         {{"kind", m.effective.kind},
                           {"model", m.info->model},
                           {"firmware", m.info->firmware},
                           {"hostname", m.info->hostname}},
@@ -314,10 +327,11 @@ void PollEngine::FinishPoll(Miner& m, PollResult result, Status error,
   m.requests = {};
   m.responses = {};
   PollReport rep;
-  rep.target = m.target;
+  rep.target = m.effective;
   rep.time = m.poll_start;
   rep.attempted = true;
   rep.duration = now - m.poll_start_steady;
+  if (m.auto_kind) MaybeReprobe(m, result, scrape);
   if (result == PollResult::kOk && scrape) {
     m.schedule.OnSuccess(now);
     m.ever_ok = true;
@@ -358,14 +372,14 @@ void PollEngine::FinishPoll(Miner& m, PollResult result, Status error,
   m.last_result = result;
   rep.circuit_open = m.schedule.circuit_open();
   if (metrics_ != nullptr) {
-    metrics_->ObservePoll(m.target.kind, result, rep.duration);
+    metrics_->ObservePoll(m.effective.kind, result, rep.duration);
   }
   sink_.OnPoll(rep);
 }
 
 void PollEngine::ReportSkipped(Miner& m) {
   PollReport rep;
-  rep.target = m.target;
+  rep.target = m.effective;
   rep.time = clock_.Now();
   rep.attempted = false;
   rep.circuit_open = m.schedule.circuit_open();

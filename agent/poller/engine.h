@@ -30,6 +30,7 @@
 #include "agent/poller/transport.h"
 #include "agent/poller/types.h"
 #include "exporters/exporter.h"
+#include "exporters/probe.h"
 
 namespace rigwatch {
 
@@ -44,6 +45,10 @@ inline constexpr std::string_view kCircuitOpenMetric = "rigwatch_circuit_open";
 // change sooner keeps the previous identity and counts as
 // miner_samples_rejected_total{reason="info_churn"} (docs/operations.md).
 inline constexpr std::chrono::minutes kMinInfoChangeInterval{10};
+
+// A `kind: auto` miner is probed again after this many polls in a row
+// failed as malformed (the firmware may have been replaced by another).
+inline constexpr int kReprobeAfterMalformedPolls = 3;
 
 class PollEngine {
  public:
@@ -61,7 +66,11 @@ class PollEngine {
   // removed (or changed) miners have their exchange aborted and are
   // reported through PollSink::OnRemoved; unchanged miners keep their
   // state. Targets with an unknown kind or a duplicate name are skipped and
-  // named in the returned InvalidArgument; the rest is applied.
+  // named in the returned InvalidArgument; the rest is applied. A target of
+  // kind probe::kAutoKind is probed (exporters/probe.h) before its first
+  // poll, again when the firmware it reports changes or after
+  // kReprobeAfterMalformedPolls malformed polls; a probe that tells no kind
+  // is a failed poll (backoff as usual) whose error says why.
   Status SetTargets(std::vector<MinerTarget> targets);
 
   // The PollSink is called from inside Tick and transport callbacks: it
@@ -91,9 +100,22 @@ class PollEngine {
   struct Miner {
     explicit Miner(MinerSchedule s) : schedule(std::move(s)) {}
     uint64_t id = 0;
-    MinerTarget target;  // port resolved to the exporter default
+    MinerTarget target;  // as configured; port resolved for a known kind
+    // Where polls go: `target`, or for `kind: auto` the kind told by the
+    // probe (still "auto" before) and its port.
+    MinerTarget effective;
+    // Null while a `kind: auto` miner has to be probed.
     const Exporter* exporter = nullptr;
     std::string context;  // "kind name (host:port)"
+    bool auto_kind = false;
+    std::optional<probe::Decision> decision;  // the last one logged
+    probe::Replies probe_replies;
+    probe::Source probe_step = probe::Source::kVersion;
+    PollResult probe_failure = PollResult::kOk;  // of the first failed step
+    // The firmware of the first good poll after a probe; a poll reporting
+    // another one triggers a new probe.
+    std::optional<std::string> probed_firmware;
+    int malformed_polls = 0;
     MinerSchedule schedule;
     CounterTracker counters;
     SeriesBudget series;
@@ -131,6 +153,15 @@ class PollEngine {
   void OnStepDone(uint64_t id, ExchangeResult r);
   void FinishPoll(Miner& m, PollResult result, Status error,
                   std::optional<ScrapeResult> scrape);
+  void StartProbe(Miner& m);
+  void ContinueProbe(Miner& m);
+  void OnProbeDone(uint64_t id, ExchangeResult r);
+  void FinishProbe(Miner& m);
+  // After a poll of a `kind: auto` miner: whether to probe it again.
+  void MaybeReprobe(Miner& m, PollResult result,
+                    const std::optional<ScrapeResult>& scrape);
+  void SetContext(Miner& m);
+  bool Registered(std::string_view kind) const;
   void StartRestart(Miner& m);
   void ContinueRestart(Miner& m);
   void FinishRestart(Miner& m, Status st);

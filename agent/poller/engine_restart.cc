@@ -27,6 +27,11 @@ void PollEngine::StartRestart(Miner& m) {
 }
 
 void PollEngine::ContinueRestart(Miner& m) {
+  if (m.exporter == nullptr) {
+    FinishRestart(m, FailedPreconditionError(
+                         "kind: auto has not told the miner's kind yet"));
+    return;
+  }
   Result<std::optional<Request>> next =
       m.exporter->NextRestartRequest(m.restart_replies);
   if (!next.ok()) {

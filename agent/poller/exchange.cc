@@ -1,6 +1,7 @@
 #include "agent/poller/exchange.h"
 
 #include "agent/common/secret_file.h"
+#include "exporters/probe.h"
 
 namespace rigwatch {
 
@@ -26,6 +27,21 @@ Result<Exchange> ExchangeFor(const Exporter& e, const MinerTarget& target,
     }
     ex.username = std::move(c.username);
     ex.password = std::move(c.password);
+  }
+  ex.request = std::move(req);
+  return ex;
+}
+
+Exchange ProbeExchangeFor(const MinerTarget& target, Request req) {
+  Exchange ex;
+  ex.conn_key = target.name;
+  ex.host = target.host;
+  if (req.side == Request::Side::kWeb) {
+    ex.protocol = Protocol::kHttp;
+    ex.port = target.http_port != 0 ? target.http_port : probe::kDefaultWebPort;
+  } else {
+    ex.protocol = Protocol::kCgminerTcp;
+    ex.port = target.port != 0 ? target.port : probe::kDefaultApiPort;
   }
   ex.request = std::move(req);
   return ex;

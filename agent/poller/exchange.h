@@ -19,6 +19,12 @@ namespace rigwatch {
 Result<Exchange> ExchangeFor(const Exporter& e, const MinerTarget& target,
                              Request req);
 
+// The exchange of one `kind: auto` probe step (exporters/probe.h): the API
+// side as cgminer TCP on target.port (0: probe::kDefaultApiPort), the web
+// side as HTTP on target.http_port (0: probe::kDefaultWebPort); no
+// credentials.
+Exchange ProbeExchangeFor(const MinerTarget& target, Request req);
+
 }  // namespace rigwatch
 
 #endif  // RIGWATCH_AGENT_POLLER_EXCHANGE_H_

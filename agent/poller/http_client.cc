@@ -4,6 +4,8 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 namespace rigwatch {
 
@@ -22,6 +24,10 @@ struct HttpClient::Xfer {
   CURL* easy = nullptr;
   std::string url;
   std::string body;
+  // Of the last response (a Digest exchange sees two): the kind probe reads
+  // them (exporters/probe.h).
+  std::string www_authenticate;
+  std::string location;
   bool over_cap = false;
   bool got_bytes = false;
   bool first_byte_timed_out = false;
@@ -101,9 +107,44 @@ struct HttpCallbacks {
     return len;
   }
 
-  static size_t Header(char* /*ptr*/, size_t size, size_t n, void* userp) {
-    static_cast<HttpClient::Xfer*>(userp)->got_bytes = true;
+  static size_t Header(char* ptr, size_t size, size_t n, void* userp) {
+    auto* x = static_cast<HttpClient::Xfer*>(userp);
+    x->got_bytes = true;
+    const std::string_view line(ptr, size * n);
+    if (line.rfind("HTTP/", 0) == 0) {  // a new response's status line
+      x->www_authenticate.clear();
+      x->location.clear();
+    } else if (std::string* keep = HeaderToKeep(line, *x)) {
+      const size_t colon = line.find(':');
+      std::string_view v = line.substr(colon + 1);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
+        v.remove_prefix(1);
+      }
+      while (!v.empty() &&
+             (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) {
+        v.remove_suffix(1);
+      }
+      keep->assign(v.substr(0, kMaxKeptHeaderBytes));
+    }
     return size * n;
+  }
+
+ private:
+  static constexpr size_t kMaxKeptHeaderBytes = 512;
+  // The member for a header the probe reads, matched case-insensitively.
+  static std::string* HeaderToKeep(std::string_view line, HttpClient::Xfer& x) {
+    auto starts = [&](std::string_view name) {
+      if (line.size() <= name.size() || line[name.size()] != ':') return false;
+      for (size_t i = 0; i < name.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) {
+          return false;
+        }
+      }
+      return true;
+    };
+    if (starts("www-authenticate")) return &x.www_authenticate;
+    if (starts("location")) return &x.location;
+    return nullptr;
   }
 };
 
@@ -345,6 +386,8 @@ void HttpClient::Finish(Xfer& x, int curl_code) {
                    std::to_string(static_cast<int>(code)) + ")");
   }
   r.response.body = std::move(x.body);
+  r.response.www_authenticate = std::move(x.www_authenticate);
+  r.response.location = std::move(x.location);
   const ExchangeId id = x.id;
   Release(id);
   complete_(id, std::move(r));

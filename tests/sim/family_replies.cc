@@ -251,6 +251,14 @@ FamilyReply Luxos(Variant v, const std::string& cmd, const std::string& param,
         Reply(v, s, "S", 70, "LUXminer stats",
               {{"STATS",
                 json::array({AntminerIdentity(true), AntminerData(s, true)})}});
+  } else if (cmd == "version") {
+    json e = {{"API", "3.7"},
+              {"CompileTime", "2024-05-01"},
+              {"LUXminer", "2024.5.1"},
+              {"Miner", "2024.5.1"},
+              {"Type", "Antminer S19j Pro"}};
+    r.body = Reply(v, s, "S", 22, "LUXminer versions",
+                   {{"VERSION", json::array({e})}});
   } else if (cmd == "temps") {
     json rows = json::array();
     for (int b = 0; b < 3; ++b) {

@@ -197,6 +197,12 @@ void FleetSim::HandleAxeos(uint64_t id, const HttpRequest& req) {
       type = "text/html";
       body = "This URI does not exist";
     }
+  } else if (path == "/" && req.method == "GET") {
+    // The web UI's page, as far as the kind probe reads it: its title.
+    type = "text/html";
+    body = std::string("<!doctype html><html><head><title>") +
+           (nerd ? "NerdQAxe++" : "AxeOS") +
+           "</title></head><body><app-root></app-root></body></html>";
   } else if (path == "/api/system/restart") {
     if (req.method != "POST") {
       status = 405;

@@ -40,6 +40,7 @@ class FakeFleet {
     std::string body = "uptime=1 shares=1";
     int http_status = 200;
     bool keep_alive = true;  // HTTP: keep the connection after a reply
+    std::string headers;     // HTTP: extra header lines, each ending CRLF
   };
 
   // Opens one listener per spec on 127.0.0.1 (ephemeral ports). Returns
@@ -249,8 +250,8 @@ class FakeFleet {
         c.out = "HTTP/1.1 " + std::to_string(m.spec.http_status) +
                 " X\r\nContent-Type: application/json\r\nContent-Length: " +
                 std::to_string(m.spec.body.size()) +
-                "\r\nConnection: " + (keep ? "keep-alive" : "close") +
-                "\r\n\r\n" + m.spec.body;
+                "\r\nConnection: " + (keep ? "keep-alive" : "close") + "\r\n" +
+                m.spec.headers + "\r\n" + m.spec.body;
         c.close_after = !keep;
         return;
       }

@@ -35,6 +35,36 @@ TEST(ParseTargetFileTest, GoodFile) {
   EXPECT_TRUE(empty->empty());
 }
 
+TEST(ParseTargetFileTest, TakesEveryKeyOfAnInlineMinerEntry) {
+  test_support::TempDir tmp("rigwatch-targets-");
+  const std::string pw = tmp.Sub("s19.pw");
+  std::ofstream(pw) << "s3cret\n";
+  auto r = ParseTargetFile(
+      "- {name: a, kind: test, address: \"10.0.0.1:4028\", http_port: 8080,\n"
+      "   auth: {username: admin, password_file: \"" +
+          pw +
+          "\"}}\n"
+          "- {name: b, kind: auto, address: 10.0.0.2}\n",
+      "m.yaml", kLookup);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  MinerTarget a{"a", "test", "10.0.0.1", 4028};
+  a.http_port = 8080;
+  a.username = "admin";
+  a.password_file = pw;
+  EXPECT_EQ((*r)[0], a);
+  EXPECT_EQ((*r)[1], (MinerTarget{"b", "auto", "10.0.0.2", 0}));
+  // The same checks as in the config: a password file that is not there.
+  auto missing = ParseTargetFile(
+      "- {name: c, kind: test, address: 10.0.0.3,\n"
+      "   auth: {password_file: \"" +
+          tmp.Sub("none.pw") + "\"}}\n",
+      "m.yaml", kLookup);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message().rfind("m.yaml:2:26: ", 0), 0u)
+      << missing.status().message();
+}
+
 TEST(ParseTargetFileTest, EveryErrorWithItsPlace) {
   auto r = ParseTargetFile(
       "- {name: a, kind: test, address: 10.0.0.1, port: 4}\n"
@@ -47,12 +77,14 @@ TEST(ParseTargetFileTest, EveryErrorWithItsPlace) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(r.status().message(),
-            "m.yaml:1:44: unknown key \"port\" (allowed: name, kind, address)\n"
-            "m.yaml:2:19: unknown kind \"nope\"\n"
-            "m.yaml:3:3: missing key \"address\"\n"
-            "m.yaml:4:34: invalid address \"10.0.0.4:99999\": port must be "
-            "1-65535\n"
-            "m.yaml:6:10: duplicate name \"e\"");
+            "m.yaml:1:44: unknown key \"port\" in miners entry (allowed: "
+            "address, auth, http_port, kind, name)\n"
+            "m.yaml:2:19: miners.kind: unknown kind \"nope\" (known kinds: "
+            "auto)\n"
+            "m.yaml:3:3: miners entry: missing required key \"address\"\n"
+            "m.yaml:4:34: miners.address: invalid address \"10.0.0.4:99999\": "
+            "port must be 1-65535\n"
+            "m.yaml:6:10: miners: duplicate miner name \"e\"");
 }
 
 TEST(ParseTargetFileTest, TheHostCollectorsNameIsReserved) {
@@ -63,8 +95,8 @@ TEST(ParseTargetFileTest, TheHostCollectorsNameIsReserved) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(r.status().message(),
-            "fleet/m.yaml:2:10: the name \"host\" is reserved for the host "
-            "collector; rename the miner");
+            "fleet/m.yaml:2:10: miners.name: the name \"host\" is reserved "
+            "for the host collector; rename the miner");
   // Only the exact name: a miner may be called "host-2" or "Host".
   auto ok = ParseTargetFile(
       "- {name: host-2, kind: test, address: 10.0.0.3}\n"
@@ -82,7 +114,7 @@ TEST(ParseTargetFileTest, SyntaxErrorAndWrongShape) {
   auto m = ParseTargetFile("miners: 3\n", "w.yaml", kLookup);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().message(),
-            "w.yaml:1:1: expected a list of miners ({name, kind, address})");
+            "w.yaml:1:1: miners: expected a list, got a map");
 }
 
 class TargetFilesTest : public ::testing::Test {

@@ -121,6 +121,23 @@ TEST_F(TransportTest, HttpErrorStatusIsATransportSuccess) {
   EXPECT_EQ(r.response.body, "Unauthorized");
 }
 
+TEST_F(TransportTest, HttpKeepsTheChallengeAndTheRedirectTarget) {
+  StartFleet({{Mode::kHttp, "<html>401</html>", 401, true,
+               "wWw-Authenticate:  Digest realm=\"antMiner Configuration\", "
+               "nonce=\"n1\"\r\nX-Other: 1\r\n"},
+              {Mode::kHttp, "/cgi-bin/luci", 307, true,
+               "Location: https://10.0.0.5/cgi-bin/luci\r\n"}});
+  ExchangeResult r = Run(Http(0, "/"));
+  EXPECT_EQ(r.response.http_status, 401);
+  EXPECT_EQ(r.response.www_authenticate,
+            "Digest realm=\"antMiner Configuration\", nonce=\"n1\"");
+  EXPECT_EQ(r.response.location, "");
+  r = Run(Http(1, "/"));
+  EXPECT_EQ(r.response.http_status, 307);  // not followed
+  EXPECT_EQ(r.response.location, "https://10.0.0.5/cgi-bin/luci");
+  EXPECT_EQ(r.response.www_authenticate, "");
+}
+
 TEST_F(TransportTest, HttpBodyOverTheCapIsAParseError) {
   StartFleet({{Mode::kHttp, std::string(5000, 'x'), 200, true}});
   Exchange ex = Http(0);
