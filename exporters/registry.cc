@@ -6,6 +6,7 @@
 #include "exporters/antminer.h"
 #include "exporters/avalon.h"
 #include "exporters/bitaxe.h"
+#include "exporters/braiins.h"
 #include "exporters/cgminer.h"
 #include "exporters/luxos.h"
 #include "exporters/vnish.h"
@@ -23,6 +24,7 @@ constexpr std::array kExporters = {
     Entry{"antminer", &antminer::GetExporter},
     Entry{"avalon", &avalon::GetExporter},
     Entry{"bitaxe", &bitaxe::GetExporter},
+    Entry{"braiins", &braiins::GetExporter},
     Entry{"cgminer", &cgminer::GetExporter},
     Entry{"luxos", &luxos::GetExporter},
     Entry{"vnish", &vnish::GetExporter},
