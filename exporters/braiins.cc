@@ -168,7 +168,8 @@ constexpr std::string_view kOtherApis =
     ": Braiins OS before 25.07 is restarted through GraphQL, gRPC or LuCI, "
     "which rigwatch does not speak; restart it from its web UI";
 
-// Ok when the REST API (1.7.0 and later) is there.
+// Ok when the REST API (1.7.0 and later) is there. Builds without it
+// answer 404, or their web UI's page: both are "unsupported".
 Status CheckVersion(const Response& r) {
   if (r.transport.ok() && r.http_status == 404) {
     return FailedPreconditionError(
@@ -176,11 +177,17 @@ Status CheckVersion(const Response& r) {
         std::string(kOtherApis));
   }
   RW_RETURN_IF_ERROR(vnish::CheckHttpReply(r, "version"));
-  RW_ASSIGN_OR_RETURN(Json doc, json_util::ParseLenient(r.body, "version"));
-  std::optional<double> major = ToNumber(Field(doc, "major"));
-  std::optional<double> minor = ToNumber(Field(doc, "minor"));
+  Result<Json> doc = json_util::ParseLenient(r.body, "version");
+  std::optional<double> major, minor;
+  if (doc.ok()) {
+    major = ToNumber(Field(*doc, "major"));
+    minor = ToNumber(Field(*doc, "minor"));
+  }
   if (!major || !minor) {
-    return InvalidArgumentError("version: no major/minor in the reply");
+    return FailedPreconditionError(
+        "unsupported: version: the reply is not the REST API's "
+        "{major, minor} (miner says \"" +
+        vnish::MinerWords(r.body) + "\")" + std::string(kOtherApis));
   }
   if (*major < 1 || (*major == 1 && *minor < 7)) {
     return FailedPreconditionError(

@@ -18,8 +18,10 @@
 // sets miner_device_up{device="chainN"} to 0 (N = HashchainIndex).
 //
 // Restart (§8.2): the web side (http_port, default 80), a token chain:
-//   GET  /api/v1/version/     no auth; a 404 (no REST API: Braiins OS before
-//                             25.07) or an API version below 1.7.0 is
+//   GET  /api/v1/version/     no auth; a 404 or a reply that is not the
+//                             {major, minor} object (no REST API: Braiins
+//                             OS before 25.07, maybe its web UI's page) or
+//                             an API version below 1.7.0 is
 //                             FailedPrecondition ("unsupported"): those
 //                             versions speak GraphQL, gRPC or LuCI, which
 //                             rigwatch does not

@@ -160,7 +160,8 @@ TEST(BraiinsTest, RestartChainOverRestWithARawToken) {
 TEST(BraiinsTest, OlderFirmwareIsUnsupportedWithAReason) {
   const Exporter& e = braiins::GetExporter();
   for (const Response& r : {HttpReply(404, "Not Found"),
-                            HttpReply(200, "{\"major\":1,\"minor\":2}")}) {
+                            HttpReply(200, "{\"major\":1,\"minor\":2}"),
+                            HttpReply(200, "<!DOCTYPE html><html></html>")}) {
     std::vector<Response> rs = {r};
     auto next = e.NextRestartRequest(rs);
     ASSERT_FALSE(next.ok());
