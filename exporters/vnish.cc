@@ -3,6 +3,7 @@
 #include "exporters/vnish.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <string>
 #include <vector>
