@@ -39,8 +39,12 @@ struct Request {
   enum class Side { kApi, kWeb };
   Side side = Side::kApi;
   // Send the miner's credentials (config `auth:`, else DefaultCredentials()):
-  // HTTP Digest on the web side.
+  // HTTP Digest on the web side, or, for a kind whose LoginPayload() is set,
+  // as the body that function builds (a token login such as Vnish's unlock).
   bool authenticate = false;
+  // kHttp: sent as the `Authorization:` header when not empty, e.g. a token
+  // an earlier reply of the restart chain handed out ("Bearer <t>").
+  std::string authorization;
 };
 
 // A vendor's factory login. Documented in docs/config.md; never logged.
@@ -118,6 +122,13 @@ class Exporter {
   // The factory login used for `authenticate` requests when the miner has no
   // `auth:`; empty when the vendor ships none.
   virtual Credentials DefaultCredentials() const { return {}; }
+  // For kinds that log in with a request body rather than HTTP Digest: the
+  // payload of an `authenticate` request, built from the credentials at
+  // send time (the password never passes through the exporter's requests
+  // or replies). nullopt (the default) means HTTP Digest.
+  virtual std::optional<std::string> LoginPayload(const Credentials&) const {
+    return std::nullopt;
+  }
 
   // The exchange that asks the miner to restart its mining process/device.
   virtual Request RestartRequest() const = 0;

@@ -6,8 +6,10 @@
 #include "exporters/antminer.h"
 #include "exporters/avalon.h"
 #include "exporters/bitaxe.h"
+#include "exporters/braiins.h"
 #include "exporters/cgminer.h"
 #include "exporters/luxos.h"
+#include "exporters/vnish.h"
 
 namespace rigwatch {
 namespace {
@@ -22,8 +24,10 @@ constexpr std::array kExporters = {
     Entry{"antminer", &antminer::GetExporter},
     Entry{"avalon", &avalon::GetExporter},
     Entry{"bitaxe", &bitaxe::GetExporter},
+    Entry{"braiins", &braiins::GetExporter},
     Entry{"cgminer", &cgminer::GetExporter},
     Entry{"luxos", &luxos::GetExporter},
+    Entry{"vnish", &vnish::GetExporter},
 };
 
 }  // namespace

@@ -25,8 +25,12 @@ Result<Exchange> ExchangeFor(const Exporter& e, const MinerTarget& target,
           c.password,
           ReadSecretFile(target.password_file, "miner auth.password_file"));
     }
-    ex.username = std::move(c.username);
-    ex.password = std::move(c.password);
+    if (std::optional<std::string> body = e.LoginPayload(c)) {
+      req.payload = std::move(*body);  // a token login, not Digest
+    } else {
+      ex.username = std::move(c.username);
+      ex.password = std::move(c.password);
+    }
   }
   ex.request = std::move(req);
   return ex;

@@ -22,6 +22,8 @@ struct HttpClient::Xfer {
   Exchange ex;
   Shard* shard = nullptr;
   CURL* easy = nullptr;
+  // Per-exchange headers (a token, a JSON body's type); null: Headers().
+  curl_slist* headers = nullptr;
   std::string url;
   std::string body;
   // Of the last response (a Digest exchange sees two): the kind probe reads
@@ -294,7 +296,28 @@ void HttpClient::Start(ExchangeId id, Exchange ex) {
                    static_cast<curl_off_t>(x.ex.max_response_bytes));
   // No Origin header, ever: AxeOS rejects non-private Origin hosts
   // (docs/protocols.md §1.1). libcurl sends none; "Expect:" is switched off.
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, HttpCallbacks::Headers());
+  const std::string& token = x.ex.request.authorization;
+  // A CR or LF would split the header: such a token is not sent.
+  const bool send_token =
+      !token.empty() && token.find_first_of("\r\n") == std::string::npos;
+  const bool json_body =
+      !x.ex.request.payload.empty() && x.ex.request.payload.front() == '{';
+  if (send_token || json_body) {
+    // A token from a login reply (Vnish, Braiins REST), and the type of a
+    // JSON login body: the shared list plus these, owned by the transfer.
+    x.headers = curl_slist_append(nullptr, "Expect:");
+    x.headers = curl_slist_append(x.headers, "Connection: close");
+    if (json_body) {
+      x.headers =
+          curl_slist_append(x.headers, "Content-Type: application/json");
+    }
+    if (send_token) {
+      x.headers =
+          curl_slist_append(x.headers, ("Authorization: " + token).c_str());
+    }
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+                   x.headers != nullptr ? x.headers : HttpCallbacks::Headers());
   if (!x.ex.username.empty()) {
     // HTTP Digest (the Antminer CGI, docs/protocols.md §6.5): libcurl sends
     // the request bare, answers the 401 challenge and resends once.
@@ -412,6 +435,7 @@ void HttpClient::Release(ExchangeId id) {
     curl_multi_remove_handle(x.shard->multi, x.easy);
     curl_easy_cleanup(x.easy);
   }
+  if (x.headers != nullptr) curl_slist_free_all(x.headers);
   xfers_.erase(it);
 }
 

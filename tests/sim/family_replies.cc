@@ -8,6 +8,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "tests/sim/braiins_replies.h"
+
 namespace rigwatch::sim {
 namespace {
 
@@ -362,7 +364,7 @@ std::map<std::string, std::string> DigestParams(std::string_view h) {
 
 bool IsVendorVariant(Variant v) {
   return v == Variant::kAntminerS19 || v == Variant::kAvalon1366 ||
-         v == Variant::kLuxosS19;
+         v == Variant::kLuxosS19 || v == Variant::kVnishS19XP || IsBraiins(v);
 }
 
 FamilyReply RenderFamilyReply(Variant v, std::string_view request,
@@ -395,6 +397,9 @@ FamilyReply RenderFamilyReply(Variant v, std::string_view request,
       return Avalon(v, cmd, param, s);
     case Variant::kLuxosS19:
       return Luxos(v, cmd, param, s, now, session);
+    case Variant::kBraiinsS19:
+    case Variant::kBraiinsS9:
+      return RenderBraiinsReply(v, cmd, s);
     default:
       return Antminer(v, cmd, s);
   }

@@ -16,6 +16,7 @@
 #include <cstdio>
 
 #include "agent/common/log.h"
+#include "tests/sim/braiins_replies.h"
 
 namespace rigwatch::sim {
 namespace {
@@ -138,8 +139,11 @@ void FleetSim::OnReadable(uint64_t id) {
       return;
     }
     const std::string_view first(buf, static_cast<size_t>(n));
-    if (views_[static_cast<size_t>(c.miner)].variant == Variant::kAntminerS19 &&
-        (first.rfind("GET ", 0) == 0 || first.rfind("POST ", 0) == 0)) {
+    const Variant v = views_[static_cast<size_t>(c.miner)].variant;
+    if ((v == Variant::kAntminerS19 || v == Variant::kVnishS19XP ||
+         IsBraiins(v)) &&
+        (first.rfind("GET ", 0) == 0 || first.rfind("POST ", 0) == 0 ||
+         first.rfind("PUT ", 0) == 0)) {
       c.http = true;  // the web CGI on the same port
       c.in.append(first);
       ProcessHttp(id);

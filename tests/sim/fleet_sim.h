@@ -147,6 +147,11 @@ class FleetSim {
   // served on the miner's one port: a connection opening with an HTTP
   // method is the web side.
   void HandleAntminerWeb(uint64_t conn_id, const HttpRequest& req);
+  // Vnish's REST API (docs/protocols.md §11), also on the one port
+  // (vnish_web.cc).
+  void HandleVnishWeb(uint64_t conn_id, const HttpRequest& req);
+  // Braiins OS's REST API (§8.2) on the one port (braiins_web.cc).
+  void HandleBraiinsWeb(uint64_t conn_id, const HttpRequest& req);
   void Record(Miner& m, std::string what);
   void Reboot(uint32_t miner, Duration downtime);
   void ScheduleRestart(uint32_t miner);

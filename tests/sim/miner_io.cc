@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "tests/sim/braiins_replies.h"
 #include "tests/sim/cgminer_replies.h"
 #include "tests/sim/fleet_sim.h"
 #include "tests/sim/hostile_fields.h"
@@ -97,7 +98,12 @@ void FleetSim::ProcessHttp(uint64_t id) {
       StartReply(id);
       return;
     }
-    if (views_[static_cast<size_t>(c.miner)].variant == Variant::kAntminerS19) {
+    const Variant v = views_[static_cast<size_t>(c.miner)].variant;
+    if (v == Variant::kVnishS19XP) {
+      HandleVnishWeb(id, req);
+    } else if (IsBraiins(v)) {
+      HandleBraiinsWeb(id, req);
+    } else if (v == Variant::kAntminerS19) {
       HandleAntminerWeb(id, req);
     } else {
       HandleAxeos(id, req);

@@ -39,6 +39,12 @@ Nominal NominalOf(Variant v) {
       return {110000, 78, 0.5, 30, 485, 0, 0};
     case Variant::kLuxosS19:
       return {95000, 70, 0.5, 30, 540, 0, 0};
+    case Variant::kVnishS19XP:
+      return {140000, 70, 0.5, 22, 525, 0, 0};
+    case Variant::kBraiinsS19:
+      return {100000, 70, 0.5, 30, 525, 0, 0};
+    case Variant::kBraiinsS9:
+      return {14000, 72, 0.5, 98, 650, 0, 0};
   }
   return {500, 55, 0.1, 20, 500, 1200, 5000};
 }

@@ -24,6 +24,9 @@ constexpr VariantRow kVariants[] = {
     {Variant::kAntminerS19, "antminer-s19", Family::kCgminer},
     {Variant::kAvalon1366, "avalon-1366", Family::kCgminer},
     {Variant::kLuxosS19, "luxos-s19", Family::kCgminer},
+    {Variant::kVnishS19XP, "vnish-s19xp", Family::kCgminer},
+    {Variant::kBraiinsS19, "braiins-s19", Family::kCgminer},
+    {Variant::kBraiinsS9, "braiins-s9", Family::kCgminer},
 };
 
 Result<double> ParseNumber(std::string_view name, std::string_view s) {
@@ -53,6 +56,11 @@ std::string_view KindOf(Variant v) {
       return "avalon";
     case Variant::kLuxosS19:
       return "luxos";
+    case Variant::kVnishS19XP:
+      return "vnish";
+    case Variant::kBraiinsS19:
+    case Variant::kBraiinsS9:
+      return "braiins";
     default:
       return FamilyOf(v) == Family::kAxeos ? "bitaxe" : "cgminer";
   }

@@ -25,6 +25,9 @@ enum class Variant {
   kAntminerS19,  // stock bmminer, 2022 build (§6), CGI on the same port
   kAvalon1366,   // AvalonMiner 1366, cgminer 4.11 with MM ID0 (§9)
   kLuxosS19,     // LuxOS on an S19 (§10), with sessions
+  kVnishS19XP,   // Vnish 1.2.6 on an S19 XP (§11): REST + 4028, one port
+  kBraiinsS19,   // BOSer 25.07 on an S19j Pro (§8): 4028 + REST, one port
+  kBraiinsS9,    // BOSminer+ 0.2.0 on an S9 (§8): 4028, no REST API
 };
 
 // The wire family: AxeOS speaks HTTP, cgminer speaks the 4028 TCP API.
@@ -32,12 +35,12 @@ enum class Family { kAxeos, kCgminer };
 
 Family FamilyOf(Variant v);
 // The agent's `kind:` for a variant: bitaxe, cgminer, antminer, avalon,
-// luxos.
+// luxos, vnish, braiins.
 std::string_view KindOf(Variant v);
 // Stable names used on the command line and in the control API:
 // "axeos-v2.0", "axeos-v2.9", "axeos-v2.12", "axeos-v2.15",
 // "nerdqaxe-v1.0.35", "cgminer-4.11", "antminer-s9", "antminer-s19",
-// "avalon-1366", "luxos-s19".
+// "avalon-1366", "luxos-s19", "vnish-s19xp", "braiins-s19", "braiins-s9".
 std::string_view VariantName(Variant v);
 // Accepts the names above. Fails with the list of accepted names.
 Result<Variant> ParseVariant(std::string_view name);
@@ -63,8 +66,9 @@ struct Faults {
   SteadyTime temp_ramp_start{};
   double hashrate_fraction = 1.0;  // < 1: hashrate drops to this fraction
   bool ignore_restart = false;     // restart is answered but never reboots
-  // The Antminer web login's password (HTTP Digest, user root); the
-  // `password` fault changes it from the factory "root".
+  // The web login's password: Antminer HTTP Digest (user root), Vnish
+  // unlock, Braiins REST login (user root); the `password` fault changes
+  // it from the simulator's factory "root".
   std::string web_password = "root";
   // Hostile values in the AxeOS info reply (hostile_fields.h).
   size_t hostname_bytes = 0;      // > 0: hostname of that many bytes
