@@ -8,6 +8,7 @@
 #include "exporters/bitaxe.h"
 #include "exporters/cgminer.h"
 #include "exporters/luxos.h"
+#include "exporters/whatsminer.h"
 
 namespace rigwatch {
 namespace {
@@ -24,6 +25,7 @@ constexpr std::array kExporters = {
     Entry{"bitaxe", &bitaxe::GetExporter},
     Entry{"cgminer", &cgminer::GetExporter},
     Entry{"luxos", &luxos::GetExporter},
+    Entry{"whatsminer", &whatsminer::GetExporter},
 };
 
 }  // namespace

@@ -4,6 +4,16 @@
 
 namespace rigwatch {
 
+Result<Credentials> LoginFor(const Exporter& e, const MinerTarget& target) {
+  Credentials c = e.DefaultCredentials();
+  if (!target.username.empty()) c.username = target.username;
+  if (!target.password_file.empty()) {
+    RW_ASSIGN_OR_RETURN(c.password, ReadSecretFile(target.password_file,
+                                                   "miner auth.password_file"));
+  }
+  return c;
+}
+
 Result<Exchange> ExchangeFor(const Exporter& e, const MinerTarget& target,
                              Request req) {
   Exchange ex;
@@ -17,13 +27,7 @@ Result<Exchange> ExchangeFor(const Exporter& e, const MinerTarget& target,
     ex.port = target.port != 0 ? target.port : e.DefaultPort();
   }
   if (req.authenticate) {
-    Credentials c = e.DefaultCredentials();
-    if (!target.username.empty()) c.username = target.username;
-    if (!target.password_file.empty()) {
-      RW_ASSIGN_OR_RETURN(
-          c.password,
-          ReadSecretFile(target.password_file, "miner auth.password_file"));
-    }
+    RW_ASSIGN_OR_RETURN(Credentials c, LoginFor(e, target));
     ex.username = std::move(c.username);
     ex.password = std::move(c.password);
   }
