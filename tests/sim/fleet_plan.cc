@@ -154,7 +154,7 @@ Result<std::vector<MinerPlan>> PlanFleet(const FleetOptions& o,
   plan.reserve(o.miners);
   // Per kind: a name sequence and a /16 of its own below the base address.
   constexpr std::string_view kKinds[] = {"bitaxe", "cgminer", "antminer",
-                                         "avalon", "luxos"};
+                                         "avalon", "luxos",   "whatsminer"};
   int seqs[std::size(kKinds)] = {};
   for (size_t i = 0; i < o.mix.size(); ++i) {
     std::vector<Variant> variants;

@@ -39,6 +39,8 @@ Nominal NominalOf(Variant v) {
       return {110000, 78, 0.5, 30, 485, 0, 0};
     case Variant::kLuxosS19:
       return {95000, 70, 0.5, 30, 540, 0, 0};
+    case Variant::kWhatsminerM50:
+      return {118000, 70, 0.5, 29, 555, 0, 0};
   }
   return {500, 55, 0.1, 20, 500, 1200, 5000};
 }

@@ -24,6 +24,7 @@ constexpr VariantRow kVariants[] = {
     {Variant::kAntminerS19, "antminer-s19", Family::kCgminer},
     {Variant::kAvalon1366, "avalon-1366", Family::kCgminer},
     {Variant::kLuxosS19, "luxos-s19", Family::kCgminer},
+    {Variant::kWhatsminerM50, "whatsminer-m50", Family::kCgminer},
 };
 
 Result<double> ParseNumber(std::string_view name, std::string_view s) {
@@ -53,6 +54,8 @@ std::string_view KindOf(Variant v) {
       return "avalon";
     case Variant::kLuxosS19:
       return "luxos";
+    case Variant::kWhatsminerM50:
+      return "whatsminer";
     default:
       return FamilyOf(v) == Family::kAxeos ? "bitaxe" : "cgminer";
   }
@@ -139,6 +142,7 @@ Status ApplyFault(Faults& f, std::string_view name, std::string_view param,
       return InvalidArgumentError("fault password: needs the new password");
     }
     next.web_password = std::string(param);
+    next.api_password = std::string(param);
   } else if (name == "hostname_churn") {
     RW_RETURN_IF_ERROR(no_param());
     next.hostname_churn = true;
@@ -250,6 +254,7 @@ Status ClearFault(Faults& f, std::string_view name) {
     f.hostname_bytes = 0;
   } else if (name == "password") {
     f.web_password = Faults().web_password;
+    f.api_password = Faults().api_password;
   } else if (name == "hostname_churn") {
     f.hostname_churn = false;
   } else if (name == "counter_negative") {

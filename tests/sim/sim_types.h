@@ -22,9 +22,10 @@ enum class Variant {
   kNerdqaxeV1_0_35,
   kCgminer4_11,
   kAntminerS9,
-  kAntminerS19,  // stock bmminer, 2022 build (§6), CGI on the same port
-  kAvalon1366,   // AvalonMiner 1366, cgminer 4.11 with MM ID0 (§9)
-  kLuxosS19,     // LuxOS on an S19 (§10), with sessions
+  kAntminerS19,    // stock bmminer, 2022 build (§6), CGI on the same port
+  kAvalon1366,     // AvalonMiner 1366, cgminer 4.11 with MM ID0 (§9)
+  kLuxosS19,       // LuxOS on an S19 (§10), with sessions
+  kWhatsminerM50,  // Whatsminer M50S, btminer API v2.0.5, signed writes
 };
 
 // The wire family: AxeOS speaks HTTP, cgminer speaks the 4028 TCP API.
@@ -66,6 +67,9 @@ struct Faults {
   // The Antminer web login's password (HTTP Digest, user root); the
   // `password` fault changes it from the factory "root".
   std::string web_password = "root";
+  // The Whatsminer write password (signed writes); the `password` fault
+  // sets it too, from the factory "admin".
+  std::string api_password = "admin";
   // Hostile values in the AxeOS info reply (hostile_fields.h).
   size_t hostname_bytes = 0;      // > 0: hostname of that many bytes
   bool hostname_churn = false;    // a new hostname on every reply
