@@ -277,8 +277,12 @@ Result<std::string> DecryptData(std::string_view base64,
                       reinterpret_cast<const unsigned char*>(base64.data()),
                       static_cast<int>(base64.size()));
   if (n < 0) return InvalidArgumentError("encrypted reply: invalid base64");
+  // EVP_DecodeBlock counts the bytes of the '=' padding (at most two).
   size_t len = static_cast<size_t>(n);
-  for (size_t i = base64.size(); i > 0 && base64[i - 1] == '='; --i) --len;
+  for (size_t i = base64.size(), pad = 0;
+       i > 0 && base64[i - 1] == '=' && pad < 2 && len > 0; --i, ++pad) {
+    --len;
+  }
   raw.resize(len);
   if (raw.empty() || raw.size() % 16 != 0) {
     return InvalidArgumentError(

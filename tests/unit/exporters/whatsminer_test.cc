@@ -174,6 +174,7 @@ TEST(WhatsminerTest, WriteCryptoMatchesTheVector) {
   EXPECT_EQ(*whatsminer::DecryptData(data, k->aes_key), plain);
   EXPECT_FALSE(whatsminer::DecryptData("abc", k->aes_key).ok());
   EXPECT_FALSE(whatsminer::DecryptData("AAAA", k->aes_key).ok());
+  EXPECT_FALSE(whatsminer::DecryptData("====", k->aes_key).ok());
   EXPECT_FALSE(whatsminer::Md5CryptHash("admin", "bad$salt").ok());
   EXPECT_FALSE(whatsminer::Md5CryptHash("admin", "").ok());
 }
