@@ -336,7 +336,7 @@ Status CheckGeneration(const Response& r) {
                   [](char c) { return c >= '0' && c <= '9'; }) &&
       date >= kV3Date) {
     return FailedPreconditionError(
-        "restart: firmware " + fw +
+        "firmware " + fw +
         " speaks Whatsminer API v3 (TCP 4433), which this kind does not "
         "implement");
   }
@@ -441,9 +441,16 @@ class WhatsminerExporter final : public Exporter {
     return out;
   }
 
+  // A failed poll of an API v3 firmware says so (get_version is last).
   Result<ScrapeResult> Parse(
       std::span<const Response> responses) const override {
-    return cgminer::ParseReplies(kOrder, responses, &ParseReply);
+    Result<ScrapeResult> r =
+        cgminer::ParseReplies(kOrder, responses, &ParseReply);
+    if (r.ok() || responses.size() != std::size(kOrder)) return r;
+    Status v3 = CheckGeneration(responses.back());
+    if (v3.code() != StatusCode::kFailedPrecondition) return r;
+    return FailedPreconditionError(v3.message() + " (" + r.status().message() +
+                                   ")");
   }
 
   Request RestartRequest() const override { return Cmd("get_version"); }
@@ -466,7 +473,11 @@ class WhatsminerExporter final : public Exporter {
       std::span<const Response> replies,
       const Credentials& login) const override {
     if (replies.empty()) return std::optional<Request>(Cmd("get_version"));
-    RW_RETURN_IF_ERROR(CheckGeneration(replies[0]));
+    if (Status g = CheckGeneration(replies[0]); !g.ok()) {
+      return g.code() == StatusCode::kFailedPrecondition
+                 ? FailedPreconditionError("restart: " + g.message())
+                 : g;
+    }
     const size_t after = replies.size() - 1;
     if (after == 0) return std::optional<Request>(Cmd("get_token"));
     if (after % 2 == 1) {

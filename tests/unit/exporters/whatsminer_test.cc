@@ -154,6 +154,13 @@ TEST(WhatsminerTest, FullPollInBaseUnits) {
   EXPECT_EQ(testing::FindSample(*r, metric::kPower), nullptr);
   EXPECT_EQ(ValueOf(*r, metric::kDeviceUp, "device", "chain3"), 0);
   EXPECT_EQ(r->info.model, "M31SV20");
+  // API v3 firmware: a failed poll names the generation.
+  rs.back() = Fixture("m60-20250110.get_version.bin");
+  rs[0] = Body(R"({"STATUS":"E","Code":14,"Msg":"invalid cmd"})");
+  r = e.Parse(rs);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("API v3"), std::string::npos)
+      << r.status().ToString();
 }
 
 TEST(WhatsminerTest, WriteCryptoMatchesTheVector) {
