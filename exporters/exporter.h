@@ -147,6 +147,25 @@ class Exporter {
   // (cgminer Code 45, wrong credentials) and FailedPrecondition "this
   // firmware cannot be restarted this way" (counted as "unsupported").
   virtual Status ParseRestartReply(const Response& response) const = 0;
+
+  // A kind whose restart is signed with the miner's password (Whatsminer: a
+  // token, then an encrypted write and an encrypted reply) returns true: the
+  // poller then reads the target's login (config `auth:`, else
+  // DefaultCredentials()) and runs the chain through the two functions
+  // below, which such a kind overrides. By default they are the chain and
+  // the verdict above, and `login` is empty.
+  virtual bool RestartUsesLogin() const { return false; }
+  virtual Result<std::optional<Request>> NextSignedRestartRequest(
+      std::span<const Response> replies, const Credentials& login) const {
+    (void)login;
+    return NextRestartRequest(replies);
+  }
+  // `replies` is the whole chain, never empty.
+  virtual Status ParseSignedRestartReply(std::span<const Response> replies,
+                                         const Credentials& login) const {
+    (void)login;
+    return ParseRestartReply(replies.back());
+  }
 };
 
 }  // namespace rigwatch

@@ -10,6 +10,7 @@
 #include "exporters/cgminer.h"
 #include "exporters/luxos.h"
 #include "exporters/vnish.h"
+#include "exporters/whatsminer.h"
 
 namespace rigwatch {
 namespace {
@@ -28,6 +29,7 @@ constexpr std::array kExporters = {
     Entry{"cgminer", &cgminer::GetExporter},
     Entry{"luxos", &luxos::GetExporter},
     Entry{"vnish", &vnish::GetExporter},
+    Entry{"whatsminer", &whatsminer::GetExporter},
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // on a fresh connection, judged by the exporter.
 #include "agent/common/log.h"
 #include "agent/poller/engine.h"
+#include "agent/poller/exchange.h"
 
 namespace rigwatch {
 
@@ -32,8 +33,17 @@ void PollEngine::ContinueRestart(Miner& m) {
                          "kind: auto has not told the miner's kind yet"));
     return;
   }
+  Credentials login;
+  if (m.exporter->RestartUsesLogin()) {
+    Result<Credentials> c = LoginFor(*m.exporter, m.target);
+    if (!c.ok()) {
+      FinishRestart(m, c.status());
+      return;
+    }
+    login = std::move(c).value();
+  }
   Result<std::optional<Request>> next =
-      m.exporter->NextRestartRequest(m.restart_replies);
+      m.exporter->NextSignedRestartRequest(m.restart_replies, login);
   if (!next.ok()) {
     FinishRestart(m, next.status());
     return;
@@ -42,7 +52,7 @@ void PollEngine::ContinueRestart(Miner& m) {
     FinishRestart(
         m, m.restart_replies.empty()
                ? InternalError("the kind's restart chain is empty")
-               : m.exporter->ParseRestartReply(m.restart_replies.back()));
+               : m.exporter->ParseSignedRestartReply(m.restart_replies, login));
     return;
   }
   Result<Exchange> ex =

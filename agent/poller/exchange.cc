@@ -5,6 +5,16 @@
 
 namespace rigwatch {
 
+Result<Credentials> LoginFor(const Exporter& e, const MinerTarget& target) {
+  Credentials c = e.DefaultCredentials();
+  if (!target.username.empty()) c.username = target.username;
+  if (!target.password_file.empty()) {
+    RW_ASSIGN_OR_RETURN(c.password, ReadSecretFile(target.password_file,
+                                                   "miner auth.password_file"));
+  }
+  return c;
+}
+
 Result<Exchange> ExchangeFor(const Exporter& e, const MinerTarget& target,
                              Request req) {
   Exchange ex;
@@ -18,13 +28,7 @@ Result<Exchange> ExchangeFor(const Exporter& e, const MinerTarget& target,
     ex.port = target.port != 0 ? target.port : e.DefaultPort();
   }
   if (req.authenticate) {
-    Credentials c = e.DefaultCredentials();
-    if (!target.username.empty()) c.username = target.username;
-    if (!target.password_file.empty()) {
-      RW_ASSIGN_OR_RETURN(
-          c.password,
-          ReadSecretFile(target.password_file, "miner auth.password_file"));
-    }
+    RW_ASSIGN_OR_RETURN(Credentials c, LoginFor(e, target));
     if (std::optional<std::string> body = e.LoginPayload(c)) {
       req.payload = std::move(*body);  // a token login, not Digest
     } else {

@@ -25,6 +25,10 @@ Result<Exchange> ExchangeFor(const Exporter& e, const MinerTarget& target,
 // credentials.
 Exchange ProbeExchangeFor(const MinerTarget& target, Request req);
 
+// The login of `target`: e.DefaultCredentials() with the configured username
+// and the password read from target.password_file. Fails as ExchangeFor.
+Result<Credentials> LoginFor(const Exporter& e, const MinerTarget& target);
+
 }  // namespace rigwatch
 
 #endif  // RIGWATCH_AGENT_POLLER_EXCHANGE_H_

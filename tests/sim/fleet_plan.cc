@@ -153,8 +153,9 @@ Result<std::vector<MinerPlan>> PlanFleet(const FleetOptions& o,
   std::vector<MinerPlan> plan;
   plan.reserve(o.miners);
   // Per kind: a name sequence and a /16 of its own below the base address.
-  constexpr std::string_view kKinds[] = {
-      "bitaxe", "cgminer", "antminer", "avalon", "luxos", "vnish", "braiins"};
+  constexpr std::string_view kKinds[] = {"bitaxe",  "cgminer",   "antminer",
+                                         "avalon",  "luxos",     "vnish",
+                                         "braiins", "whatsminer"};
   int seqs[std::size(kKinds)] = {};
   for (size_t i = 0; i < o.mix.size(); ++i) {
     std::vector<Variant> variants;

@@ -30,6 +30,7 @@
 #include "tests/sim/http_wire.h"
 #include "tests/sim/miner_model.h"
 #include "tests/sim/sim_types.h"
+#include "tests/sim/whatsminer_replies.h"
 
 namespace rigwatch::sim {
 
@@ -88,6 +89,8 @@ class FleetSim {
     uint64_t restarts = 0;
     uint64_t gen = 0;  // bumps on each reboot; stale timers compare it
     LuxSession lux;    // luxos-s19: the one session (family_replies.h)
+    // whatsminer-m50: the tokens handed out (whatsminer_replies.h)
+    WhatsminerTokens wm;
   };
   struct Conn {
     int fd = -1;

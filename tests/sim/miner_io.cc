@@ -55,6 +55,7 @@ void FleetSim::Reboot(uint32_t i, Duration downtime) {
   m.model.Reboot(now, downtime);
   ++m.gen;
   m.lux.id.clear();  // a LuxOS session does not survive a reboot
+  m.wm = {};         // nor Whatsminer tokens
   Unlisten(i);
   // The device drops every open connection when it power-cycles.
   std::vector<uint64_t> doomed;
@@ -269,7 +270,12 @@ void FleetSim::HandleCgminer(uint64_t id, std::string_view request) {
   Miner& m = miners_[i];
   const Variant v = views_[i].variant;
   CgminerReply r;
-  if (IsVendorVariant(v)) {
+  if (v == Variant::kWhatsminerM50) {
+    FamilyReply f = RenderWhatsminerReply(
+        request, m.model.At(clock_->SteadyNow(), clock_->Now(), m.faults),
+        m.faults, clock_->SteadyNow(), m.wm);
+    r = CgminerReply{std::move(f.body), std::move(f.command), f.reboot};
+  } else if (IsVendorVariant(v)) {
     FamilyReply f = RenderFamilyReply(
         v, request, m.model.At(clock_->SteadyNow(), clock_->Now(), m.faults),
         m.faults, clock_->SteadyNow(), m.lux);

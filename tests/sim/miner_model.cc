@@ -45,6 +45,8 @@ Nominal NominalOf(Variant v) {
       return {100000, 70, 0.5, 30, 525, 0, 0};
     case Variant::kBraiinsS9:
       return {14000, 72, 0.5, 98, 650, 0, 0};
+    case Variant::kWhatsminerM50:
+      return {118000, 70, 0.5, 29, 555, 0, 0};
   }
   return {500, 55, 0.1, 20, 500, 1200, 5000};
 }

@@ -27,6 +27,7 @@ constexpr VariantRow kVariants[] = {
     {Variant::kVnishS19XP, "vnish-s19xp", Family::kCgminer},
     {Variant::kBraiinsS19, "braiins-s19", Family::kCgminer},
     {Variant::kBraiinsS9, "braiins-s9", Family::kCgminer},
+    {Variant::kWhatsminerM50, "whatsminer-m50", Family::kCgminer},
 };
 
 Result<double> ParseNumber(std::string_view name, std::string_view s) {
@@ -61,6 +62,8 @@ std::string_view KindOf(Variant v) {
     case Variant::kBraiinsS19:
     case Variant::kBraiinsS9:
       return "braiins";
+    case Variant::kWhatsminerM50:
+      return "whatsminer";
     default:
       return FamilyOf(v) == Family::kAxeos ? "bitaxe" : "cgminer";
   }
@@ -147,6 +150,7 @@ Status ApplyFault(Faults& f, std::string_view name, std::string_view param,
       return InvalidArgumentError("fault password: needs the new password");
     }
     next.web_password = std::string(param);
+    next.api_password = std::string(param);
   } else if (name == "hostname_churn") {
     RW_RETURN_IF_ERROR(no_param());
     next.hostname_churn = true;
@@ -258,6 +262,7 @@ Status ClearFault(Faults& f, std::string_view name) {
     f.hostname_bytes = 0;
   } else if (name == "password") {
     f.web_password = Faults().web_password;
+    f.api_password = Faults().api_password;
   } else if (name == "hostname_churn") {
     f.hostname_churn = false;
   } else if (name == "counter_negative") {

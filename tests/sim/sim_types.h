@@ -22,12 +22,13 @@ enum class Variant {
   kNerdqaxeV1_0_35,
   kCgminer4_11,
   kAntminerS9,
-  kAntminerS19,  // stock bmminer, 2022 build (§6), CGI on the same port
-  kAvalon1366,   // AvalonMiner 1366, cgminer 4.11 with MM ID0 (§9)
-  kLuxosS19,     // LuxOS on an S19 (§10), with sessions
-  kVnishS19XP,   // Vnish 1.2.6 on an S19 XP (§11): REST + 4028, one port
-  kBraiinsS19,   // BOSer 25.07 on an S19j Pro (§8): 4028 + REST, one port
-  kBraiinsS9,    // BOSminer+ 0.2.0 on an S9 (§8): 4028, no REST API
+  kAntminerS19,    // stock bmminer, 2022 build (§6), CGI on the same port
+  kAvalon1366,     // AvalonMiner 1366, cgminer 4.11 with MM ID0 (§9)
+  kLuxosS19,       // LuxOS on an S19 (§10), with sessions
+  kVnishS19XP,     // Vnish 1.2.6 on an S19 XP (§11): REST + 4028, one port
+  kBraiinsS19,     // BOSer 25.07 on an S19j Pro (§8): 4028 + REST, one port
+  kBraiinsS9,      // BOSminer+ 0.2.0 on an S9 (§8): 4028, no REST API
+  kWhatsminerM50,  // Whatsminer M50S, btminer API v2.0.5, signed writes
 };
 
 // The wire family: AxeOS speaks HTTP, cgminer speaks the 4028 TCP API.
@@ -70,6 +71,9 @@ struct Faults {
   // unlock, Braiins REST login (user root); the `password` fault changes
   // it from the simulator's factory "root".
   std::string web_password = "root";
+  // The Whatsminer write password (signed writes); the `password` fault
+  // sets it too, from the factory "admin".
+  std::string api_password = "admin";
   // Hostile values in the AxeOS info reply (hostile_fields.h).
   size_t hostname_bytes = 0;      // > 0: hostname of that many bytes
   bool hostname_churn = false;    // a new hostname on every reply

@@ -166,7 +166,7 @@ class AgentLifecycleTest(unittest.TestCase):
                                capture_output=True, text=True, timeout=30, cwd=a.tmp)
             self.assertEqual(p.returncode, 3)
             self.assertIn("rigwatch.yaml:7:28: miners.kind: unknown kind \"nope\" "
-                          "(known kinds: antminer, avalon, bitaxe, braiins, cgminer, luxos, vnish, or auto)", p.stderr)
+                          "(known kinds: antminer, avalon, bitaxe, braiins, cgminer, luxos, vnish, whatsminer, or auto)", p.stderr)
             self.assertFalse(os.path.exists(os.path.join(a.tmp, "data")))
             c = subprocess.run([RIGWATCH, "check-config", "--config", a.config_path],
                                capture_output=True, text=True, timeout=30)

@@ -8,6 +8,7 @@
 
 #include "exporters/miner_metrics.h"
 #include "exporters/registry.h"
+#include "exporters/whatsminer.h"
 #include "tests/unit/poller/engine_harness.h"
 
 namespace rigwatch::testing {
@@ -428,6 +429,47 @@ TEST(PollEngineTest, LuxosRestartIsASessionChain) {
             R"({"command":"rebootdevice","parameter":"abc"})");
   EXPECT_EQ(h.transport.started()[2].port, 4028);
   EXPECT_TRUE(h.transport.started()[2].username.empty());
+}
+
+// The signed chain gets the password from the file: the write is encrypted
+// under its key and the encrypted reply is judged with it.
+TEST(PollEngineTest, WhatsminerRestartIsSignedWithThePasswordFile) {
+  const std::string pw =
+      ::testing::TempDir() + "/rigwatch-engine-test-whatsminer.pw";
+  std::ofstream(pw) << "s3cret\n";
+  KindsHarness h;
+  MinerTarget t{"wm", "whatsminer", "10.0.0.10", 0};
+  t.password_file = pw;
+  MinerTarget bad{"wm2", "whatsminer", "10.0.0.11", 0};
+  bad.password_file = pw + ".missing";
+  ASSERT_TRUE(h.engine->SetTargets({t, bad}).ok());
+  Result<whatsminer::WriteKey> key =
+      whatsminer::DeriveWriteKey("s3cret", "BQ5hoXV9", "P5NTAcEp", "5039");
+  ASSERT_TRUE(key.ok());
+  h.transport.ExpectOk(
+      "wm", "get_version",
+      R"({"STATUS":"S","Code":131,"Msg":{"fw_ver":"20240326.18.REL"}})");
+  h.transport.ExpectOk(
+      "wm", "get_token",
+      R"({"STATUS":"S","Code":134,"Msg":{"time":"5039","salt":"BQ5hoXV9","newsalt":"P5NTAcEp"}})");
+  h.transport.ExpectOk(
+      "wm", "restart_btminer",
+      "{\"enc\":\"" +
+          whatsminer::EncryptData(
+              R"({"STATUS":"S","Code":131,"Msg":"API command OK"})",
+              key->aes_key) +
+          "\"}");
+  Status st = h.RestartNow("wm");
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(h.transport.started().size(), 3u);
+  const std::string& p = h.transport.started()[2].request.payload;
+  ASSERT_GT(p.size(), 19u);
+  EXPECT_EQ(*whatsminer::DecryptData(p.substr(17, p.size() - 19), key->aes_key),
+            "{\"cmd\":\"restart_btminer\",\"token\":\"" + key->sign + "\"}");
+  Status missing = h.RestartNow("wm2");
+  EXPECT_NE(missing.message().find(".missing"), std::string::npos);
+  EXPECT_EQ(h.transport.started().size(), 3u) << "nothing was sent";
+  std::remove(pw.c_str());
 }
 
 TEST(PollEngineTest, RestartTimesOutBehindASlowPoll) {

@@ -40,7 +40,7 @@ TEST(RulesLoaderTest, GoodFixturesLoad) {
 TEST(RulesLoaderTest, ShippedDefaultRulesLoad) {
   Result<RuleSet> r = LoadRuleFiles({SourceDir() + "/rules/default.yaml"});
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r->rules.size(), 19u);  // 5 ASIC rules, 1 service
+  EXPECT_EQ(r->rules.size(), 21u);  // 7 ASIC-kind rules, 1 service
 }
 
 TEST(RulesLoaderTest, BadFixturesReportExactErrors) {
