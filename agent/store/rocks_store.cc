@@ -18,6 +18,7 @@
 #include "agent/store/matcher.h"
 #include "agent/store/rocks_rows.h"
 #include "agent/store/rocks_store_impl.h"
+#include "agent/store/rocks_wal.h"
 #include "agent/store/time_windows.h"
 
 namespace rigwatch::store {
@@ -109,6 +110,52 @@ SharedResources MakeResources(const StoreOptions& o) {
   return r;
 }
 
+// True when `dir` holds RocksDB tables or WAL files (whatever its manifest).
+bool HasDatabaseFiles(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string ext = it->path().extension().string();
+    if (ext == ".sst" || ext == ".log") return true;
+  }
+  return false;
+}
+
+std::string WalAsideDir(const std::string& path) {
+  return path + "/repair-wal";
+}
+
+// Moves the WAL files out of RocksDB's sight (into WalAsideDir, which an
+// interrupted repair may have left with files of its own) and returns them
+// all, oldest first.
+Result<std::vector<std::string>> MoveWalAside(const std::string& path) {
+  namespace fs = std::filesystem;
+  const std::string aside = WalAsideDir(path);
+  std::error_code ec;
+  fs::create_directories(aside, ec);
+  if (ec) return UnavailableError("mkdir " + aside + ": " + ec.message());
+  for (auto it = fs::directory_iterator(path, ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() != ".log") continue;
+    fs::rename(it->path(), aside + "/" + it->path().filename().string(), ec);
+    if (ec)
+      return UnavailableError("move " + it->path().string() + ": " +
+                              ec.message());
+  }
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (auto it = fs::directory_iterator(aside, ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() != ".log") continue;
+    files.emplace_back(std::strtoull(it->path().stem().c_str(), nullptr, 10),
+                       it->path().string());
+  }
+  if (ec) return UnavailableError("list " + aside + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> out;
+  for (auto& [n, f] : files) out.push_back(std::move(f));
+  return out;
+}
+
 std::string U64Value(uint64_t v) {
   std::string s(8, '\0');
   std::memcpy(s.data(), &v, 8);
@@ -188,8 +235,17 @@ Status RocksStore::OpenDb() {
   std::vector<std::string> names;
   rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, opts_.path, &names);
   if (!ls.ok()) {
+    // No readable CURRENT/MANIFEST. Over tables or a WAL that would make a
+    // new, empty database (and lose them): only a repair may go on.
+    if (HasDatabaseFiles(opts_.path) && !opts_.repair) {
+      return DataLossError(
+          "the store's manifest is unreadable (" + ls.ToString() +
+          ") but its data files are there: damaged, run rigwatch run "
+          "--repair");
+    }
     if (opts_.mode != OpenMode::kReadWrite) {
-      return FromRocks(ls, "open read-only");
+      return FailedPreconditionError(
+          "no database files: not a rigwatch store (" + ls.ToString() + ")");
     }
     std::error_code ec;
     std::filesystem::create_directories(opts_.path, ec);
@@ -199,22 +255,51 @@ Status RocksStore::OpenDb() {
   for (const char* n : {kMetaCf, kKvCf}) {
     if (std::find(names.begin(), names.end(), n) == names.end()) {
       if (opts_.mode != OpenMode::kReadWrite) {
+        if (names.size() > 1) {
+          // Other families of ours, but not this one.
+          return DataLossError(std::string("no ") + n +
+                               " column family: damaged, run rigwatch run "
+                               "--repair");
+        }
         return FailedPreconditionError(std::string("no ") + n +
                                        " column family: not a rigwatch store");
       }
       names.push_back(n);
     }
   }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const std::string& n : names) {
-    descs.emplace_back(n, CfOptionsFor(n, opts_, res));
-  }
+  auto descriptors = [&] {
+    std::vector<rocksdb::ColumnFamilyDescriptor> d;
+    for (const std::string& n : names) {
+      d.emplace_back(n, CfOptionsFor(n, opts_, res));
+    }
+    return d;
+  };
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs = descriptors();
+  std::vector<std::string> wal_files;  // replayed by us after the repair
+  std::vector<std::string> repaired;   // families the repair found
   if (opts_.repair) {
     LogWarn("store_repair").Kv("path", opts_.path);
+    // RocksDB's repairer rebuilds the manifest from the tables; the WAL is
+    // replayed after it, by rocks_wal.cc (which says why).
+    RW_ASSIGN_OR_RETURN(wal_files, MoveWalAside(opts_.path));
+    // Families the manifest no longer names (it may be lost) are found in
+    // the tables' properties and recreated with the unknown-family options;
+    // the repaired manifest then lists them, so they are opened as well.
     RW_RETURN_IF_ERROR(
         FromRocks(rocksdb::RepairDB(opts_.path, dbo, descs,
                                     CfOptionsFor("h", opts_, res)),
                   "repair"));
+    std::vector<std::string> found;
+    RW_RETURN_IF_ERROR(
+        FromRocks(rocksdb::DB::ListColumnFamilies(dbo, opts_.path, &found),
+                  "list column families after repair"));
+    for (const std::string& n : found) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) {
+        names.push_back(n);
+      }
+    }
+    repaired = std::move(found);
+    descs = descriptors();
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Options single(dbo, rocksdb::ColumnFamilyOptions());
@@ -253,6 +338,34 @@ Status RocksStore::OpenDb() {
       default_ = handles[i];
     } else {
       parts_[n] = Wrap(handles[i]);
+    }
+  }
+  if (opts_.repair) {
+    // Only families the repair found keep their ids; one created by this
+    // open (an unseeded meta, say) may have taken a dropped family's id.
+    std::map<uint32_t, rocksdb::ColumnFamilyHandle*> by_id;
+    for (size_t i = 0; i < handles.size(); ++i) {
+      if (std::find(repaired.begin(), repaired.end(), names[i]) !=
+          repaired.end()) {
+        by_id[handles[i]->GetID()] = handles[i];
+      }
+    }
+    WalReplayStats stats;
+    for (const std::string& f : wal_files) {
+      RW_RETURN_IF_ERROR(ReplayWalFile(db_, by_id, f, stats));
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(WalAsideDir(opts_.path), ec);
+    LogWarn("store_repair_wal_replayed")
+        .Kv("files", static_cast<uint64_t>(wal_files.size()))
+        .Kv("batches", stats.batches)
+        .Kv("writes", stats.writes)
+        .Kv("writes_of_dropped_families", stats.skipped_writes)
+        .Kv("damaged_records", stats.bad_records);
+  }
+  if (opts_.mode == OpenMode::kReadWrite) {
+    for (rocksdb::ColumnFamilyHandle* h : handles) {
+      RW_RETURN_IF_ERROR(SeedFamily(h));
     }
   }
   if (opts_.verify_on_open) {
@@ -306,17 +419,34 @@ std::map<std::string, CfPtr> RocksStore::Partitions() const {
 }
 
 Result<CfPtr> RocksStore::PartitionFor(const std::string& name) {
-  std::lock_guard<std::mutex> l(part_mu_);
-  auto it = parts_.find(name);
-  if (it != parts_.end()) return it->second;
-  rocksdb::ColumnFamilyOptions cfo =
-      CfOptionsFor(name, opts_, SharedResources{cache_, nullptr, nullptr});
-  rocksdb::ColumnFamilyHandle* h = nullptr;
-  RW_RETURN_IF_ERROR(
-      FromRocks(db_->CreateColumnFamily(cfo, name, &h), "create " + name));
-  CfPtr p = Wrap(h);
-  parts_[name] = p;
+  CfPtr p;
+  {
+    std::lock_guard<std::mutex> l(part_mu_);
+    auto it = parts_.find(name);
+    if (it != parts_.end()) return it->second;
+    rocksdb::ColumnFamilyOptions cfo =
+        CfOptionsFor(name, opts_, SharedResources{cache_, nullptr, nullptr});
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    RW_RETURN_IF_ERROR(
+        FromRocks(db_->CreateColumnFamily(cfo, name, &h), "create " + name));
+    p = Wrap(h);
+    parts_[name] = p;
+  }
+  RW_RETURN_IF_ERROR(SeedFamily(p.get()));
   return p;
+}
+
+// Once the manifest is gone, a repair learns a family's name and id only
+// from its tables, and the WAL names families by id alone: the writes of
+// a family without a table would be lost. So every family gets a table as
+// soon as it exists: one tombstone of the empty key, which no reader sees.
+Status RocksStore::SeedFamily(rocksdb::ColumnFamilyHandle* h) {
+  rocksdb::ColumnFamilyMetaData md;
+  db_->GetColumnFamilyMetaData(h, &md);
+  if (md.file_count > 0) return Status::Ok();
+  RW_RETURN_IF_ERROR(FromRocks(db_->Delete(rocksdb::WriteOptions(), h, ""),
+                               "seed " + md.name));
+  return FromRocks(db_->Flush(rocksdb::FlushOptions(), h), "seed " + md.name);
 }
 
 Status RocksStore::DropPartition(const std::string& name) {

@@ -111,6 +111,7 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   Result<CfPtr> PartitionFor(const std::string& name);
   CfPtr Wrap(rocksdb::ColumnFamilyHandle* h);
   Status DropPartition(const std::string& name);
+  Status SeedFamily(rocksdb::ColumnFamilyHandle* h);
   Result<uint32_t> ReadSchemaVersion();
   Result<TargetInfo*> RegisterTarget(const std::string& name,
                                      rocksdb::WriteBatch& meta);

@@ -322,6 +322,64 @@ TEST(RocksStore, CorruptSstIsReportedAndOpenRefusesUnlessRepair) {
   EXPECT_EQ(s->ReadRange(kHash, At(2 * 86400), At(2 * 86400 + 1))->size(), 1u);
 }
 
+// Deletes the files that name the database's column families (every
+// MANIFEST and CURRENT), leaving tables and WAL.
+void LoseManifest(const std::string& path) {
+  int removed = 0;
+  for (const auto& e : fs::directory_iterator(path)) {
+    const std::string name = e.path().filename().string();
+    if (name == "CURRENT" || name.rfind("MANIFEST-", 0) == 0) {
+      fs::remove(e.path());
+      ++removed;
+    }
+  }
+  ASSERT_GE(removed, 2);
+}
+
+TEST(RocksStore, OneRepairAfterALostManifestRecoversEveryRow) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    WriteClosedDay(*s);  // chunks, rollups (c.., r.. families)
+    // Hot rows of the next day, still only in the WAL and memtables.
+    for (int i = 0; i < 100; ++i) {
+      s->Append("rig-1", At(86400 + 10 * i), MinerPoll(i, 1, 2, 3));
+    }
+    ASSERT_TRUE(s->Flush().ok());
+    ASSERT_TRUE(s->Put("outbox", "m1", "hello").ok());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  LoseManifest(o.path);
+  // Neither a plain open (it would start an empty database over the
+  // tables) nor a reader goes on; both name the repair.
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    StoreOptions plain = o;
+    plain.mode = mode;
+    auto refused = OpenRocksStore(plain);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+    EXPECT_NE(refused.status().message().find("run rigwatch run --repair"),
+              std::string::npos)
+        << refused.status().ToString();
+  }
+  StoreOptions repair = o;
+  repair.repair = true;
+  {
+    auto s = OpenRocksStore(repair);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ((*s)->ReadRange(kHash, At(0), At(86400))->size(), 2880u);
+    EXPECT_EQ((*s)->ReadRange(kHash, At(86400), At(2 * 86400))->size(), 100u);
+    EXPECT_EQ(*(*s)->Get("outbox", "m1"), std::optional<std::string>("hello"));
+    ASSERT_TRUE((*s)->Close().ok());
+  }
+  auto s = MustOpen(o);  // and it opens plainly afterwards
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ReadRange(kHash, At(0), At(2 * 86400))->size(), 2980u);
+}
+
 TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
   TempDir dir;
   FakeClock clock;
