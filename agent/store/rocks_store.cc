@@ -60,8 +60,12 @@ rocksdb::ColumnFamilyOptions CfOptionsFor(const std::string& name,
 // LOG file in the data directory: on a full disk the LOG file's writer
 // fails like any other, and Debian's librocksdb, built with assertions,
 // aborts the process on the next line written to it.
+// A message RocksDB repeats (every few seconds while it waits for disk
+// space, say) is logged once per kRepeatWindow, with the count of the
+// ones left out.
 class RocksInfoLog final : public rocksdb::Logger {
  public:
+  static constexpr auto kRepeatWindow = std::chrono::minutes(10);
   RocksInfoLog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
   using rocksdb::Logger::Logv;
   void Logv(const rocksdb::InfoLogLevel level, const char* format,
@@ -72,12 +76,48 @@ class RocksInfoLog final : public rocksdb::Logger {
     if (n < 0) return;
     std::string_view text(
         buf, std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1));
-    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
-      LogError("rocksdb").Kv("msg", text);
-    } else {
-      LogWarn("rocksdb").Kv("msg", text);
+    while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    if (Expected(text)) {
+      LogDebug("rocksdb").Kv("msg", text);
+      return;
     }
+    uint64_t left_out = 0;
+    {
+      const auto now = std::chrono::steady_clock::now();
+      std::lock_guard<std::mutex> l(mu_);
+      auto [it, added] = seen_.try_emplace(format, Seen{now, 0});
+      if (!added) {
+        if (now - it->second.logged < kRepeatWindow) {
+          ++it->second.left_out;
+          return;
+        }
+        left_out = it->second.left_out;
+        it->second = Seen{now, 0};
+      }
+    }
+    LogEvent e(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? LogLevel::kError
+                                                           : LogLevel::kWarn,
+               "rocksdb");
+    e.Kv("msg", text);
+    if (left_out > 0) e.Kv("repeats_left_out", left_out);
   }
+
+ private:
+  // Warnings RocksDB gives for what the store does on purpose: a backup
+  // pauses file deletions twice over (the backup engine, then its
+  // checkpoint), and RocksDB warns about the inner pause and its end.
+  static bool Expected(std::string_view text) {
+    return text.find("File Deletions Disabled, but already disabled") !=
+               std::string_view::npos ||
+           text.find("File Deletions Enable, but not really enabled") !=
+               std::string_view::npos;
+  }
+  struct Seen {
+    std::chrono::steady_clock::time_point logged;
+    uint64_t left_out;
+  };
+  std::mutex mu_;
+  std::map<std::string, Seen> seen_;  // by format: one entry per call site
 };
 
 rocksdb::DBOptions DbOptions(const StoreOptions& o, const SharedResources& r) {

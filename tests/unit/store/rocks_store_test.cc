@@ -16,8 +16,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
+#include "agent/backup/backup.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/support/require.h"
 #include "tests/support/wait.h"
@@ -402,6 +404,32 @@ TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
   EXPECT_FALSE(s->ReadRollups(kHash, At(0), At(86400))->empty());
 }
 
+TEST(RocksStore, ABackupLogsNoWarning) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  Snapshotter* snapshots = nullptr;
+  auto opened = OpenRocksStore(o, &snapshots);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Store& s = **opened;
+  for (int i = 0; i < 50; ++i)
+    s.Append("rig-1", At(10 * i), MinerPoll(i, 1, 2, 3));
+  ASSERT_TRUE(s.Flush().ok());
+  testing::LogCapture log(dir.path());
+  for (int i = 0; i < 2; ++i) {  // the second shares the first's files
+    s.Append("rig-1", At(1000 + i), MinerPoll(i, 1, 2, 3));
+    backup::BackupOptions b;
+    b.dir = dir.Sub("backups");
+    auto made = backup::CreateBackup(*snapshots, b);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+  }
+  EXPECT_EQ(log.Grep("event=backup_created").size(), 2u);
+  for (const char* level : {"level=warn", "level=error"}) {
+    auto lines = log.Grep(level);
+    EXPECT_TRUE(lines.empty()) << lines.size() << " lines, first: " << lines[0];
+  }
+}
+
 // A tmpfs of `size` at dir/mnt, unmounted when this goes; `mounted` is
 // false where mounting is not allowed (needs root).
 struct Tmpfs {
@@ -510,6 +538,7 @@ TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
     s->Append("rig-1", At(0), MinerPoll(1, 1, 1, 1));
     ASSERT_TRUE(s->Flush().ok());
     const std::string ballast = mnt + "/ballast";
+    testing::LogCapture log(dir.path());
     FillDisk(ballast);
     failed_target = AppendUntilAWriteFails(*s);
     ASSERT_NE(failed_target, "") << "the disk never filled";
@@ -538,6 +567,25 @@ TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
     ASSERT_TRUE(s->Flush().ok());
     EXPECT_EQ(s->dropped_samples(), dropped);
     EXPECT_EQ(s->ReadRange(kHash, At(0), At(1000))->size(), 3u);
+    // One line as writes start failing, with the cause; one as they
+    // recover; nothing per failed round in between (the probes above ran
+    // a round every 200 ms), and RocksDB's own repeats are left out.
+    const auto failing = log.Grep("event=store_writes_failing");
+    ASSERT_EQ(failing.size(), 1u);
+    EXPECT_NE(failing[0].find("No space left on device"), std::string::npos)
+        << failing[0];
+    EXPECT_EQ(log.Grep("event=store_writes_recovered").size(), 1u);
+    EXPECT_TRUE(log.Grep("event=store_write_failed").empty());
+    EXPECT_TRUE(log.Grep("event=store_sync_failed").empty());
+    const auto rocks = log.Grep("event=rocksdb");
+    std::set<std::string> distinct;
+    for (const std::string& l : rocks) {
+      distinct.insert(l.substr(l.find("msg=")));
+      EXPECT_EQ(l.find("msg=\"\""), std::string::npos) << l;
+    }
+    EXPECT_LE(rocks.size(), 8u) << rocks.size() << " RocksDB lines";
+    std::printf("full disk: %zu log lines (%zu from RocksDB)\n",
+                log.Lines().size(), rocks.size());
   }
   // Reopened: the index is whole and every stored point is readable.
   auto s = MustOpen(o);
