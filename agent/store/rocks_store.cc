@@ -27,6 +27,9 @@ namespace {
 constexpr char kMetaCf[] = "meta";
 constexpr char kKvCf[] = "kv";
 constexpr char kVersionKey[] = "version";
+// Samples of an hour already chunked are merged into its chunks up to this
+// late (by the store's clock); older ones are dropped and counted as late.
+constexpr int64_t kMaxLateMs = 24 * 3600 * 1000;
 
 struct SharedResources {
   std::shared_ptr<rocksdb::Cache> cache;
@@ -501,8 +504,25 @@ Status RocksStore::DropPartition(const std::string& name) {
   return FromRocks(db_->DropColumnFamily(p.get()), "drop " + name);
 }
 
+CfPtr RocksStore::ExistingPartition(const std::string& name) const {
+  std::lock_guard<std::mutex> l(part_mu_);
+  auto it = parts_.find(name);
+  return it == parts_.end() ? nullptr : it->second;
+}
+
 Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
-  std::lock_guard<std::mutex> wl(write_mu_);
+  std::unique_lock<std::mutex> wl(write_mu_);
+  // Rows of the hour maintenance is chunking wait for its chunks (seconds
+  // at most), then merge into them.
+  chunked_cv_.wait(wl, [&] {
+    return !chunking_hour_ ||
+           std::none_of(records.begin(), records.end(),
+                        [&](const PollRecord& r) {
+                          return HourStart(r.ts_ms) == *chunking_hour_;
+                        });
+  });
+  const int64_t oldest_late = ToUnixMillis(clock_->Now()) - kMaxLateMs;
+  LatePoints late;
   if (write_failed_) {
     // After a failed write RocksDB refuses every write until resumed (or
     // until its own no-space recovery has run). While the disk is still
@@ -529,12 +549,17 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
   int64_t cf_hour = -1;
   for (PollRecord& rec : records) {
     int64_t hour = HourStart(rec.ts_ms);
-    if (closed_hours_.count(hour) || rec.ts_ms < 0 ||
-        rec.ts_ms / 1000 >= int64_t{0xFFFFFFFF}) {
+    if (rec.ts_ms < 0 || rec.ts_ms / 1000 >= int64_t{0xFFFFFFFF}) {
       CountLate(rec.samples.size());
       continue;
     }
-    if (hour != cf_hour) {
+    const bool chunked = closed_hours_.count(hour) > 0;
+    if (chunked && (rec.ts_ms < oldest_late ||
+                    !ExistingPartition(ChunkPartitionName(hour)))) {
+      CountLate(rec.samples.size());  // too late, or its day is gone
+      continue;
+    }
+    if (!chunked && hour != cf_hour) {
       RW_ASSIGN_OR_RETURN(cf, PartitionFor(HotPartitionName(hour)));
       cf_hour = hour;
     }
@@ -553,6 +578,16 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
       RW_ASSIGN_OR_RETURN(schema, RegisterSchema(*t, rec.samples, wb));
       t->last_schema = schema;
     }
+    if (chunked) {
+      std::map<uint32_t, std::vector<ChunkPoint>>& by_sid = late[hour];
+      const std::vector<uint32_t>& sids = t->schemas[schema].sids;
+      for (size_t i = 0; i < sids.size(); ++i) {
+        by_sid[sids[i]].push_back({rec.ts_ms, rec.samples[i].value});
+      }
+      stored += rec.samples.size();
+      done.push_back({t, schema, &rec});
+      continue;
+    }
     key.clear();
     PutU32BE(key, t->tid);
     PutU32BE(key, static_cast<uint32_t>(rec.ts_ms - hour));
@@ -569,6 +604,7 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
     stored += rec.samples.size();
     done.push_back({t, schema, &rec});
   }
+  RW_RETURN_IF_ERROR(MergeLate(late, wb, per_hour));
   for (auto& [hour, n] : per_hour) {
     uint64_t total = hour_counts_[hour] + n;
     RW_RETURN_IF_ERROR(

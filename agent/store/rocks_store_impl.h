@@ -8,6 +8,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "agent/common/periodic_worker.h"
+#include "agent/store/codec.h"
 #include "agent/store/queued_store.h"
 #include "agent/store/rocks_store.h"
 
@@ -137,11 +139,29 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   mutable std::mutex part_mu_;
   std::map<std::string, CfPtr> parts_;
 
-  // Held by the writer for each batch and by maintenance while it closes
-  // an hour, so no row lands in an hour being chunked.
+  // Held by the writer for each batch and by maintenance as it starts and
+  // ends chunking an hour: no row lands in the hot family of an hour being
+  // chunked (the writer waits for chunked_cv_ instead), and rows of an
+  // hour already chunked are merged into its chunks (MergeLate).
   mutable std::mutex write_mu_;
+  std::condition_variable chunked_cv_;
+  std::optional<int64_t> chunking_hour_;     // being chunked now
   std::set<int64_t> closed_hours_;           // hour starts (ms), chunked
   std::map<int64_t, uint64_t> hour_counts_;  // samples per hour window
+  // Late points of chunked hours, by hour and series, in arrival order.
+  using LatePoints =
+      std::map<int64_t, std::map<uint32_t, std::vector<ChunkPoint>>>;
+  // Merges them into their hours' chunks and rollups (in `wb`); adds the
+  // points that are new (not replacing one at the same ms) to `per_hour`.
+  Status MergeLate(LatePoints& late, rocksdb::WriteBatch& wb,
+                   std::map<int64_t, uint64_t>& per_hour);
+  // Writes a closed hour's chunk of `pts` (unique, in time order) and its
+  // rollup.
+  Status PutChunk(rocksdb::WriteBatch& wb, const CfPtr& chunks,
+                  const CfPtr& rollups, int64_t hour, uint32_t sid,
+                  const std::vector<ChunkPoint>& pts, std::string& buf);
+  // The family if it exists (never creates one).
+  CfPtr ExistingPartition(const std::string& name) const;
 
   // The series index. Mutated only by the writer thread (under unique
   // lock); read by queries under shared lock.

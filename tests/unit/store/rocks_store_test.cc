@@ -404,6 +404,65 @@ TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
   EXPECT_FALSE(s->ReadRollups(kHash, At(0), At(86400))->empty());
 }
 
+// Late samples of an hour already chunked go into its chunk: every point
+// in time order, a repeated timestamp taking the later value; samples more
+// than 24 h late are dropped and counted.
+TEST(RocksStore, LateSamplesMergeIntoTheirChunkedHour) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 3600; i += 20) {
+    s->Append("rig-1", At(i), MinerPoll(i, 50, 3000, i));
+  }
+  ASSERT_TRUE(s->Flush().ok());
+  ASSERT_TRUE(s->RunMaintenance(At(2 * 3600)).ok());
+  const uint64_t before = s->Stats().samples_written;
+  clock.SetWall(At(2 * 3600));  // two hours on: late, but well within 24 h
+  s->Append("rig-1", At(30), MinerPoll(-30, 50, 3000, 30));
+  s->Append("rig-1", At(10), MinerPoll(-10, 50, 3000, 10));
+  s->Append("rig-1", At(20), MinerPoll(-20, 50, 3000, 20));  // replaces 20
+  s->Append("rig-1", At(20), MinerPoll(-21, 50, 3000, 20));  // and wins
+  s->Append("rig-1", At(3599), MinerPoll(-3599, 50, 3000, 3599));
+  // A series the hour never had, from a new target.
+  s->Append("rig-2", At(100), MinerPoll(7, 1, 1, 1));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->Stats().late_samples, 0u);
+  EXPECT_EQ(s->Stats().samples_written, before + 6 * 4);
+  auto check = [&](Store& st) {
+    auto pts = st.ReadRange(kHash, At(0), At(3600));
+    ASSERT_TRUE(pts.ok()) << pts.status().ToString();
+    ASSERT_EQ(pts->size(), 180u + 3);
+    for (size_t i = 1; i < pts->size(); ++i) {
+      ASSERT_LT((*pts)[i - 1].ts, (*pts)[i].ts) << i;
+    }
+    EXPECT_EQ((*pts)[1].value, -10);
+    EXPECT_EQ((*pts)[2].value, -21);
+    EXPECT_EQ((*pts)[3].value, -30);
+    EXPECT_EQ(pts->back().value, -3599);
+    auto roll = st.ReadRollups(kHash, At(0), At(3600));
+    ASSERT_TRUE(roll.ok());
+    ASSERT_EQ(roll->size(), 1u);
+    EXPECT_EQ((*roll)[0].count, 183u);
+    EXPECT_EQ((*roll)[0].min, -3599);
+    auto other = st.ReadRange({"rig-2", "miner_hashrate_hashes_per_second", {}},
+                              At(0), At(3600));
+    ASSERT_EQ(other->size(), 1u);
+    EXPECT_EQ((*other)[0].value, 7);
+  };
+  check(*s);
+  // More than 24 h late: dropped and counted, the chunk untouched.
+  clock.SetWall(At(3600 + 24 * 3600 + 1));
+  s->Append("rig-1", At(3500), MinerPoll(1, 1, 1, 1));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->Stats().late_samples, 4u);
+  ASSERT_TRUE(s->Close().ok());
+  auto reopened = MustOpen(o);
+  ASSERT_TRUE(reopened);
+  check(*reopened);
+}
+
 TEST(RocksStore, ABackupLogsNoWarning) {
   TempDir dir;
   FakeClock clock;
