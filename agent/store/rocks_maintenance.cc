@@ -258,6 +258,7 @@ Status RocksStore::RunMaintenance(WallTime now_t) {
     RW_RETURN_IF_ERROR(
         FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "retention meta"));
   }
+  RW_RETURN_IF_ERROR(ForgetRetiredSeries(now));
   // 3. Chunk closed hours, oldest first.
   int chunked = 0;
   for (const auto& [name, cf] : Partitions()) {

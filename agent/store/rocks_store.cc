@@ -199,12 +199,6 @@ Result<std::vector<std::string>> MoveWalAside(const std::string& path) {
   return out;
 }
 
-std::string U64Value(uint64_t v) {
-  std::string s(8, '\0');
-  std::memcpy(s.data(), &v, 8);
-  return s;
-}
-
 }  // namespace
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -489,7 +483,11 @@ Status RocksStore::SeedFamily(rocksdb::ColumnFamilyHandle* h) {
   if (md.file_count > 0) return Status::Ok();
   RW_RETURN_IF_ERROR(FromRocks(db_->Delete(rocksdb::WriteOptions(), h, ""),
                                "seed " + md.name));
-  return FromRocks(db_->Flush(rocksdb::FlushOptions(), h), "seed " + md.name);
+  // Waited for (a flush still queued at close would be abandoned), but
+  // not behind a write stall: the writer may be the caller.
+  rocksdb::FlushOptions fo;
+  fo.allow_write_stall = true;
+  return FromRocks(db_->Flush(fo, h), "seed " + md.name);
 }
 
 Status RocksStore::DropPartition(const std::string& name) {

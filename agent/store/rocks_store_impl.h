@@ -84,8 +84,11 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   struct TargetInfo {
     uint32_t tid = 0;
     std::string name;
-    std::vector<uint32_t> sids;   // every series of the target
-    std::vector<Schema> schemas;  // index = schema id
+    std::vector<uint32_t> sids;  // the target's live series
+    // Replaced *_info series (ReplaceInfoSeries): out of the live index,
+    // still readable by key until retention passes `at_ms`.
+    std::map<uint32_t, int64_t> retired;  // sid -> retired at (ms)
+    std::vector<Schema> schemas;          // index = schema id
     size_t last_schema = 0;
     int64_t last_ts_ms = 0;  // 0 = none seen
     std::vector<double> last_values;
@@ -175,8 +178,9 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   static constexpr uint32_t kNoTarget = 0xFFFFFFFFu;  // an unused sid
   struct SeriesRec {
     uint32_t tid;
-    uint32_t metric;  // index into metric_names_
-    uint32_t labels;  // index into label_sets_
+    uint32_t metric;       // index into metric_names_
+    uint32_t labels;       // index into label_sets_
+    bool retired = false;  // in its target's `retired`, not `sids`
   };
   std::vector<SeriesRec> series_;  // index = sid
   std::vector<std::string> metric_names_;
@@ -188,9 +192,19 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   uint32_t InternLabels(Labels sorted);
   void AddSeriesLocked(uint32_t sid, uint32_t tid, std::string_view metric,
                        Labels sorted);
+  // A live series of `t`, or (with `retired`) also a replaced one.
   std::optional<uint32_t> FindSidLocked(const TargetInfo& t,
                                         std::string_view metric,
-                                        const Labels& sorted) const;
+                                        const Labels& sorted,
+                                        bool retired = true) const;
+  // When a poll brings an *_info metric with label values the target's
+  // live series of it lack, those series leave the live index (retired in
+  // meta, 'R' sid -> ms); a retired one that comes back is live again.
+  Status ReplaceInfoSeries(TargetInfo& t, const std::vector<uint32_t>& sids,
+                           rocksdb::WriteBatch& meta);
+  // Forgets series retired longer ago than the raw retention (their
+  // samples are gone), with the poll schemas that held them.
+  Status ForgetRetiredSeries(int64_t now_ms);
   // The target's series of `key`, under a shared lock taken here.
   std::optional<std::pair<uint32_t, uint32_t>> FindSeries(
       const SeriesKey& key) const;  // {tid, sid}

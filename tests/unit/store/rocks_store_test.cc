@@ -463,6 +463,80 @@ TEST(RocksStore, LateSamplesMergeIntoTheirChunkedHour) {
   check(*reopened);
 }
 
+Samples InfoPoll(double hashrate, const std::string& firmware) {
+  return {
+      {"miner_hashrate_hashes_per_second", {}, hashrate},
+      {"miner_info", {{"model", "S19"}, {"firmware", firmware}}, 1},
+      // Two of one *_info metric in one poll: both stay.
+      {"miner_pool_info", {{"pool", "0"}, {"url", "a"}}, 1},
+      {"miner_pool_info", {{"pool", "1"}, {"url", "b"}}, 1},
+  };
+}
+
+// A miner whose identity changes: the replaced miner_info series leaves
+// the live index (listing, series count) but keeps its samples until
+// retention; coming back revives it rather than adding another.
+TEST(RocksStore, AReplacedInfoSeriesLeavesTheLiveIndex) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  o.retention = std::chrono::hours(48);
+  const SeriesKey old_info{
+      "rig-1", "miner_info", {{"model", "S19"}, {"firmware", "a"}}};
+  const SeriesKey new_info{
+      "rig-1", "miner_info", {{"model", "S19"}, {"firmware", "b"}}};
+  Selector info{"miner_info", {}, std::nullopt};
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 10; ++i) s->Append("rig-1", At(i), InfoPoll(i, "a"));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->Stats().series, 4u);
+  for (int i = 10; i < 20; ++i) s->Append("rig-1", At(i), InfoPoll(i, "b"));
+  ASSERT_TRUE(s->Flush().ok());
+  auto live = [&](Store& st) {
+    auto m = st.MatchSeries(info);
+    EXPECT_TRUE(m.ok());
+    std::vector<std::string> fw;
+    for (const SeriesKey& k : *m) {
+      for (const Label& l : k.labels) {
+        if (l.name == "firmware") fw.push_back(l.value);
+      }
+    }
+    return fw;
+  };
+  EXPECT_EQ(live(*s), std::vector<std::string>{"b"});
+  EXPECT_EQ(s->Stats().series, 4u);  // not 5
+  EXPECT_EQ(s->MatchSeries({"miner_pool_info", {}, std::nullopt})->size(), 2u);
+  EXPECT_EQ(s->ReadRange(old_info, At(0), At(100))->size(), 10u);
+  EXPECT_EQ(s->ReadRange(new_info, At(0), At(100))->size(), 10u);
+  ASSERT_TRUE(s->Close().ok());
+  s = MustOpen(o);  // retirement is persisted
+  ASSERT_TRUE(s);
+  EXPECT_EQ(live(*s), std::vector<std::string>{"b"});
+  EXPECT_EQ(s->Stats().series, 4u);
+  EXPECT_EQ(s->ReadRange(old_info, At(0), At(100))->size(), 10u);
+  // Back to "a": the same series again, "b" replaced.
+  for (int i = 20; i < 25; ++i) s->Append("rig-1", At(i), InfoPoll(i, "a"));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(live(*s), std::vector<std::string>{"a"});
+  EXPECT_EQ(s->Stats().series, 4u);
+  EXPECT_EQ(s->ReadRange(old_info, At(0), At(100))->size(), 15u);
+  // Once retention has passed its retirement, "b" is forgotten for good.
+  {
+    testing::LogCapture log(dir.path());
+    ASSERT_TRUE(s->RunMaintenance(At(49 * 3600)).ok());
+    EXPECT_EQ(log.Grep("store_replaced_series_forgotten series=1").size(), 1u);
+  }
+  EXPECT_TRUE(s->ReadRange(new_info, At(0), At(100))->empty());
+  ASSERT_TRUE(s->Close().ok());
+  s = MustOpen(o);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(live(*s), std::vector<std::string>{"a"});
+  s->Append("rig-1", At(49 * 3600), InfoPoll(1, "a"));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->ReadRange(kHash, At(49 * 3600), At(49 * 3600 + 1))->size(), 1u);
+}
+
 TEST(RocksStore, ABackupLogsNoWarning) {
   TempDir dir;
   FakeClock clock;
