@@ -398,7 +398,8 @@ Status RocksStore::OpenDb() {
         .Kv("batches", stats.batches)
         .Kv("writes", stats.writes)
         .Kv("writes_of_dropped_families", stats.skipped_writes)
-        .Kv("damaged_records", stats.bad_records);
+        .Kv("damaged_records", stats.bad_records)
+        .Kv("first_damage", stats.first_damage);
   }
   if (opts_.mode == OpenMode::kReadWrite) {
     for (rocksdb::ColumnFamilyHandle* h : handles) {

@@ -114,6 +114,14 @@ Status ReplayWalFile(
   bool in_record = false;
   rocksdb::WriteOptions wo;
   wo.sync = true;
+  size_t pos = 0;
+  auto damaged = [&](const char* what) {
+    ++stats.bad_records;
+    if (stats.first_damage.empty()) {
+      stats.first_damage =
+          file + " at byte " + std::to_string(pos) + ": " + what;
+    }
+  };
   auto apply = [&](const std::string& rep) -> Status {
     if (rep.size() < 12) return Status::Ok();  // no batch header
     rocksdb::WriteBatch batch(rep);
@@ -121,7 +129,7 @@ Status ReplayWalFile(
     Copier copier(families_by_id, out, stats);
     rocksdb::Status s = batch.Iterate(&copier);
     if (!s.ok()) {
-      ++stats.bad_records;
+      damaged("malformed batch");
       return Status::Ok();
     }
     ++stats.batches;
@@ -132,7 +140,6 @@ Status ReplayWalFile(
     }
     return Status::Ok();
   };
-  size_t pos = 0;
   while (pos < data.size()) {
     const size_t left = kBlockSize - pos % kBlockSize;
     if (left < 7) {
@@ -151,11 +158,11 @@ Status ReplayWalFile(
     }
     const size_t header = (type >= 5 && type <= 8) ? 11 : 7;
     if (header + len > left || data.size() - pos < header + len) {
-      ++stats.bad_records;  // a torn tail: the write never completed
+      damaged("torn record");  // the write never completed
       break;
     }
     if (Crc32c(h + 6, header - 6 + len) != crc) {
-      ++stats.bad_records;
+      damaged("checksum mismatch");
       break;
     }
     std::string_view payload(h + header, len);

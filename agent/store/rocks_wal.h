@@ -19,6 +19,7 @@ struct WalReplayStats {
   uint64_t writes = 0;          // their writes applied
   uint64_t skipped_writes = 0;  // writes to a family that no longer exists
   uint64_t bad_records = 0;     // a torn or damaged record ends its file
+  std::string first_damage;     // "FILE at byte N: what", if any
 };
 
 // Applies every intact batch of `file` to `db`, mapping each write's

@@ -382,6 +382,44 @@ TEST(RocksStore, OneRepairAfterALostManifestRecoversEveryRow) {
   EXPECT_EQ(s->ReadRange(kHash, At(0), At(2 * 86400))->size(), 2980u);
 }
 
+// A WAL whose last write was torn (a crash mid-append): the repair replays
+// every intact batch and says where the damage is.
+TEST(RocksStore, RepairReplaysTheWalUpToATornTail) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    for (int i = 0; i < 10; ++i) {  // one batch each
+      s->Append("rig-1", At(10 * i), MinerPoll(i, 1, 2, 3));
+      ASSERT_TRUE(s->Flush().ok());
+    }
+    ASSERT_TRUE(s->Close().ok());
+  }
+  fs::path newest;
+  for (const auto& e : fs::directory_iterator(o.path)) {
+    if (e.path().extension() == ".log" && e.file_size() > 0 &&
+        (newest.empty() || e.path().filename() > newest.filename())) {
+      newest = e.path();
+    }
+  }
+  ASSERT_FALSE(newest.empty());
+  fs::resize_file(newest, fs::file_size(newest) - 5);
+  LoseManifest(o.path);
+  StoreOptions repair = o;
+  repair.repair = true;
+  testing::LogCapture log(dir.path());
+  auto s = OpenRocksStore(repair);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ((*s)->ReadRange(kHash, At(0), At(100))->size(), 9u);
+  const auto replayed = log.Grep("event=store_repair_wal_replayed");
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_NE(replayed[0].find("damaged_records=1"), std::string::npos)
+      << replayed[0];
+  EXPECT_NE(replayed[0].find("torn record"), std::string::npos) << replayed[0];
+}
+
 TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
   TempDir dir;
   FakeClock clock;
