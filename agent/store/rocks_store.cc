@@ -391,6 +391,8 @@ Status RocksStore::OpenDb() {
     for (const std::string& f : wal_files) {
       RW_RETURN_IF_ERROR(ReplayWalFile(db_, by_id, f, stats));
     }
+    // Durable before the old files go.
+    RW_RETURN_IF_ERROR(FromRocks(db_->FlushWAL(/*sync=*/true), "sync WAL"));
     std::error_code ec;
     std::filesystem::remove_all(WalAsideDir(opts_.path), ec);
     LogWarn("store_repair_wal_replayed")

@@ -112,8 +112,7 @@ Status ReplayWalFile(
                          std::istreambuf_iterator<char>());
   std::string record;
   bool in_record = false;
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
+  rocksdb::WriteOptions wo;  // the caller syncs once at the end
   size_t pos = 0;
   auto damaged = [&](const char* what) {
     ++stats.bad_records;

@@ -25,7 +25,8 @@ struct WalReplayStats {
 // Applies every intact batch of `file` to `db`, mapping each write's
 // column family id to the handle in `families_by_id` (writes to other ids
 // are counted and left out). Reading stops at the first damaged record, as
-// RocksDB's own recovery does for a torn tail.
+// RocksDB's own recovery does for a torn tail. The writes are not synced:
+// the caller syncs the WAL before it deletes `file`.
 Status ReplayWalFile(
     rocksdb::DB* db,
     const std::map<uint32_t, rocksdb::ColumnFamilyHandle*>& families_by_id,
