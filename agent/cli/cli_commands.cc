@@ -292,7 +292,17 @@ int CmdDbCheck(const Flags& f) {
   o.verify_on_open = false;  // Check() reports corruption itself
   Result<std::unique_ptr<store::Store>> st = store::OpenRocksStore(o);
   if (!st.ok()) {
-    std::printf("FAIL  open: %s\n", st.status().ToString().c_str());
+    // A store that cannot be opened but is one (tables, a WAL or some of
+    // its families are there) is damaged: say what to do, so nobody takes
+    // it for a stray directory and deletes it.
+    std::string hint;
+    if (st.status().code() == StatusCode::kDataLoss &&
+        st.status().message().find("run rigwatch run --repair") ==
+            std::string::npos) {
+      hint = " (damaged, run rigwatch run --repair)";
+    }
+    std::printf("FAIL  open: %s%s\n", st.status().ToString().c_str(),
+                hint.c_str());
     return kExitFailure;
   }
   Result<store::CheckReport> r = (*st)->Check(c->scrape.interval, 6);

@@ -228,8 +228,12 @@ class MemoryStore final : public QueuedStore {
   Result<uint64_t> WriteRecords(std::span<PollRecord> records) override {
     std::lock_guard<std::mutex> l(mu_);
     uint64_t n = 0;
+    // As RocksStore: a closed hour takes samples up to 24 h late.
+    const int64_t oldest_late = ToUnixMillis(clock_->Now()) - kHourMs * 24;
     for (PollRecord& rec : records) {
-      if (closed_.count(HourStart(rec.ts_ms))) {
+      const int64_t hour = HourStart(rec.ts_ms);
+      const bool closed = closed_.count(hour) > 0;
+      if (closed && rec.ts_ms < oldest_late) {
         CountLate(rec.samples.size());
         continue;
       }
@@ -240,6 +244,7 @@ class MemoryStore final : public QueuedStore {
         auto [it, inserted] = series_.try_emplace(std::move(mk));
         if (inserted) it->second.key = std::move(k);
         it->second.points[rec.ts_ms] = s.value;
+        if (closed) Reroll(it->second, hour);
         ++n;
       }
     }
@@ -255,6 +260,21 @@ class MemoryStore final : public QueuedStore {
     std::map<int64_t, Rollup> rollups;
     std::set<int64_t> rolled;
   };
+  // The rollup of a closed hour, from its points again.
+  static void Reroll(SeriesData& sd, int64_t hour) {
+    Rollup r;
+    r.hour = FromUnixMillis(hour);
+    for (auto p = sd.points.lower_bound(hour);
+         p != sd.points.end() && p->first < hour + kHourMs; ++p) {
+      if (r.count == 0) r.min = r.max = p->second;
+      r.min = std::min(r.min, p->second);
+      r.max = std::max(r.max, p->second);
+      r.sum += p->second;
+      ++r.count;
+    }
+    sd.rollups[hour] = r;
+    sd.rolled.insert(hour);
+  }
   static SeriesKey Canon(const SeriesKey& k) {
     return {k.target, k.metric, SortedLabels(k.labels)};
   }

@@ -134,28 +134,44 @@ void QueuedStore::WriteBatch(std::vector<Item>& batch) {
       if (w.ok()) {
         written_.fetch_add(*w);
         dropped_.fetch_add(n - *w);
-        if (!last_error_.empty()) {
-          LogInfo("store_write_recovered").Kv("after", last_error_);
-          last_error_.clear();
-        }
       } else {
         dropped_.fetch_add(n);
-        if (w.status().message() != last_error_) {
-          last_error_ = w.status().message();
-          LogError("store_write_failed").Kv("err", w.status());
-        }
+        NoteFailure(w.status());
       }
     }
     if (i < batch.size()) {
       Item& m = batch[i++];
       Status s = m.sync ? SyncWrites() : Status::Ok();
-      if (!s.ok() && s.message() != last_error_) {
-        last_error_ = s.message();
-        LogError("store_sync_failed").Kv("err", s);
+      if (!s.ok()) {
+        NoteFailure(s);
+      } else if (m.sync) {
+        NoteRecovered();
       }
       if (m.done) m.done->set_value(s);
     }
   }
+}
+
+// One line when writes start failing, with the first error (the cause: a
+// full disk, say); later errors while failing are consequences (the WAL
+// cannot be synced, RocksDB is still recovering) and are not logged.
+void QueuedStore::NoteFailure(const Status& s) {
+  if (failing_) return;
+  failing_ = true;
+  failing_reason_ = s.message();
+  dropped_at_failure_ = dropped_.load();
+  LogError("store_writes_failing").Kv("reason", failing_reason_);
+}
+
+// Writes are durable again once a sync succeeds (a write alone may still
+// be followed by a failing sync).
+void QueuedStore::NoteRecovered() {
+  if (!failing_) return;
+  failing_ = false;
+  LogInfo("store_writes_recovered")
+      .Kv("reason", failing_reason_)
+      .Kv("dropped_samples", dropped_.load() - dropped_at_failure_);
+  failing_reason_.clear();
 }
 
 }  // namespace rigwatch::store

@@ -42,7 +42,8 @@ class QueuedStore : public Store {
   // Writes polls in order; called on the writer thread only (and by
   // StopWriter once that thread is gone). Returns how
   // many samples were stored (the rest count as dropped: late data). An
-  // error drops the batch (counted) and is logged once per distinct error.
+  // error drops the batch (counted); the first error of a failing period
+  // is logged, and the recovery once a sync succeeds again.
   virtual Result<uint64_t> WriteRecords(std::span<PollRecord> records) = 0;
   // Makes everything written so far durable (WAL fsync).
   virtual Status SyncWrites() = 0;
@@ -78,7 +79,13 @@ class QueuedStore : public Store {
   size_t queued_samples_ = 0;
   bool running_ = false;
   bool stopping_ = false;
-  std::string last_error_;  // writer thread only (then StopWriter's drain)
+  // Writes failing since the first error, and what it was. Writer thread
+  // only (then StopWriter's drain).
+  void NoteFailure(const Status& s);
+  void NoteRecovered();
+  bool failing_ = false;
+  std::string failing_reason_;
+  uint64_t dropped_at_failure_ = 0;
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> late_{0};
   std::atomic<uint64_t> written_{0};

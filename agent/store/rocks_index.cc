@@ -2,6 +2,7 @@
 // the series index, and registering new targets, series and poll schemas.
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "agent/common/log.h"
 #include "agent/store/codec.h"
@@ -73,6 +74,7 @@ Status RocksStore::Migrate(uint32_t from) {
 Status RocksStore::LoadIndex() {
   std::unique_lock<std::shared_mutex> l(idx_mu_);
   std::map<std::pair<uint32_t, uint32_t>, std::vector<uint32_t>> schemas;
+  std::map<uint32_t, int64_t> retired;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), meta_));
   const Status bad = DataLossError("meta: malformed entry");
@@ -88,6 +90,14 @@ Status RocksStore::LoadIndex() {
         if (k.size() != 5 || v.size() != 8) return bad;
         std::memcpy(&hour_counts_[int64_t{GetU32BE(k.data() + 1)} * 1000],
                     v.data(), 8);
+        break;
+      case 'R':
+        if (k.size() != 5) return bad;
+        if (v.size() == 8) {
+          int64_t at;
+          std::memcpy(&at, v.data(), 8);
+          retired[GetU32BE(k.data() + 1)] = at;
+        }
         break;
       case 'Q': {
         if (k.size() != 9) return bad;
@@ -137,7 +147,12 @@ Status RocksStore::LoadIndex() {
       ++orphans;
       continue;
     }
-    targets_by_id_[tid]->sids.push_back(sid);
+    if (auto r = retired.find(sid); r != retired.end()) {
+      series_[sid].retired = true;
+      targets_by_id_[tid]->retired[sid] = r->second;
+    } else {
+      targets_by_id_[tid]->sids.push_back(sid);
+    }
   }
   if (orphans > 0) LogWarn("store_orphan_series_dropped").Kv("series", orphans);
   for (auto& [key, sids] : schemas) {
@@ -227,17 +242,104 @@ void RocksStore::AddSeriesLocked(uint32_t sid, uint32_t tid,
 
 std::optional<uint32_t> RocksStore::FindSidLocked(const TargetInfo& t,
                                                   std::string_view metric,
-                                                  const Labels& sorted) const {
+                                                  const Labels& sorted,
+                                                  bool retired) const {
   auto m = metric_ids_.find(std::string(metric));
   if (m == metric_ids_.end()) return std::nullopt;
   auto l = label_set_ids_.find(EncodeSeriesName("", sorted));
   if (l == label_set_ids_.end()) return std::nullopt;
+  auto same = [&](uint32_t sid) {
+    return series_[sid].metric == m->second && series_[sid].labels == l->second;
+  };
   for (uint32_t sid : t.sids) {
-    if (series_[sid].metric == m->second && series_[sid].labels == l->second) {
-      return sid;
+    if (same(sid)) return sid;
+  }
+  if (retired) {
+    for (const auto& [sid, at] : t.retired) {
+      if (same(sid)) return sid;
     }
   }
   return std::nullopt;
+}
+
+namespace {
+bool IsInfoMetric(std::string_view name) {
+  return name.size() > 5 && name.substr(name.size() - 5) == "_info";
+}
+}  // namespace
+
+Status RocksStore::ReplaceInfoSeries(TargetInfo& t,
+                                     const std::vector<uint32_t>& sids,
+                                     rocksdb::WriteBatch& meta) {
+  std::set<uint32_t> info_metrics;
+  for (uint32_t sid : sids) {
+    if (IsInfoMetric(metric_names_[series_[sid].metric])) {
+      info_metrics.insert(series_[sid].metric);
+    }
+  }
+  if (info_metrics.empty()) return Status::Ok();
+  const int64_t now = ToUnixMillis(clock_->Now());
+  std::vector<uint32_t> keep;
+  for (uint32_t sid : t.sids) {
+    if (!info_metrics.count(series_[sid].metric) ||
+        std::find(sids.begin(), sids.end(), sid) != sids.end()) {
+      keep.push_back(sid);
+      continue;
+    }
+    series_[sid].retired = true;
+    t.retired[sid] = now;
+    RW_RETURN_IF_ERROR(PutMeta(meta, U32Key('R', sid), U64Value(now)));
+  }
+  t.sids = std::move(keep);
+  return Status::Ok();
+}
+
+Status RocksStore::ForgetRetiredSeries(int64_t now_ms) {
+  const int64_t keep_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(opts_.retention)
+          .count();
+  std::lock_guard<std::mutex> wl(write_mu_);  // the writer reads schemas
+  if (!unpersisted_meta_.empty()) return Status::Ok();  // next pass
+  std::unique_lock<std::shared_mutex> l(idx_mu_);
+  rocksdb::WriteBatch wb;
+  uint64_t forgotten = 0;
+  for (TargetInfo* t : targets_by_id_) {
+    if (!t) continue;
+    for (auto it = t->retired.begin(); it != t->retired.end();) {
+      const uint32_t sid = it->first;
+      if (it->second + keep_ms > now_ms) {
+        ++it;
+        continue;
+      }
+      auto holds = [&](size_t i) {
+        const std::vector<uint32_t>& ss = t->schemas[i].sids;
+        return std::find(ss.begin(), ss.end(), sid) != ss.end();
+      };
+      if ((t->last_schema < t->schemas.size() && holds(t->last_schema)) ||
+          (t->last_values_schema < t->schemas.size() &&
+           holds(t->last_values_schema))) {
+        ++it;  // still in use (cannot be, once replaced): keep it
+        continue;
+      }
+      for (size_t i = 0; i < t->schemas.size(); ++i) {
+        if (!holds(i)) continue;
+        t->schemas[i].sids.clear();  // its rows are past retention too
+        std::string k = U32Key('Q', t->tid);
+        PutU32BE(k, static_cast<uint32_t>(i));
+        RW_RETURN_IF_ERROR(FromRocks(wb.Delete(meta_, k), "batch"));
+      }
+      RW_RETURN_IF_ERROR(FromRocks(wb.Delete(meta_, U32Key('S', sid)), "b"));
+      RW_RETURN_IF_ERROR(FromRocks(wb.Delete(meta_, U32Key('R', sid)), "b"));
+      series_[sid] = SeriesRec{kNoTarget, 0, 0};
+      it = t->retired.erase(it);
+      ++forgotten;
+    }
+  }
+  if (forgotten == 0) return Status::Ok();
+  RW_RETURN_IF_ERROR(
+      FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "forget series"));
+  LogInfo("store_replaced_series_forgotten").Kv("series", forgotten);
+  return Status::Ok();
 }
 
 std::optional<std::pair<uint32_t, uint32_t>> RocksStore::FindSeries(
@@ -268,7 +370,8 @@ bool RocksStore::SchemaMatches(const Schema& schema,
   if (schema.sids.size() != samples.size()) return false;
   for (size_t i = 0; i < samples.size(); ++i) {
     const SeriesRec& r = series_[schema.sids[i]];
-    if (metric_names_[r.metric] != samples[i].name ||
+    if (r.retired ||  // back to a replaced identity: RegisterSchema revives
+        metric_names_[r.metric] != samples[i].name ||
         !SameLabelSet(samples[i].labels, label_sets_[r.labels])) {
       return false;
     }
@@ -285,6 +388,12 @@ Result<size_t> RocksStore::RegisterSchema(TargetInfo& t, const Samples& samples,
   for (const Sample& s : samples) {
     Labels sorted = SortedLabels(s.labels);
     if (auto sid = FindSidLocked(t, s.name, sorted)) {
+      if (series_[*sid].retired) {  // an identity that came back
+        series_[*sid].retired = false;
+        t.retired.erase(*sid);
+        t.sids.push_back(*sid);
+        RW_RETURN_IF_ERROR(PutMeta(meta, U32Key('R', *sid), ""));
+      }
       sids.push_back(*sid);
       continue;
     }
@@ -297,6 +406,7 @@ Result<size_t> RocksStore::RegisterSchema(TargetInfo& t, const Samples& samples,
     RW_RETURN_IF_ERROR(PutMeta(meta, U32Key('S', sid), key));
     sids.push_back(sid);
   }
+  RW_RETURN_IF_ERROR(ReplaceInfoSeries(t, sids, meta));
   for (size_t i = 0; i < t.schemas.size(); ++i) {
     if (t.schemas[i].sids == sids) return i;
   }

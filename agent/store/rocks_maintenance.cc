@@ -3,6 +3,7 @@
 // column families, and one compaction of each closed day. Each pass is
 // bounded: it chunks at most kMaxHoursPerPass hours, and RocksDB's rate
 // limiter (maintenance_bytes_per_second) paces flush and compaction I/O.
+#include <algorithm>
 #include <cstring>
 
 #include "agent/common/log.h"
@@ -46,26 +47,7 @@ Status RocksStore::ChunkHour(int64_t hour, const CfPtr& hot) {
       if (pts.empty()) continue;
       // A poll repeated at the same ms replaced its row; points are unique
       // and already in time order (keys sort by offset).
-      buf.clear();
-      EncodeChunk(pts, buf);
-      std::string k;
-      PutU32BE(k, static_cast<uint32_t>(hour / 1000));
-      PutU32BE(k, sid);
-      RW_RETURN_IF_ERROR(FromRocks(wb.Put(chunks.get(), k, buf), "batch"));
-      double r[3] = {pts[0].value, pts[0].value, 0};
-      for (const ChunkPoint& p : pts) {
-        r[0] = std::min(r[0], p.value);
-        r[1] = std::max(r[1], p.value);
-        r[2] += p.value;
-      }
-      uint64_t count = pts.size();
-      std::string rv(32, '\0');
-      std::memcpy(rv.data(), r, 24);
-      std::memcpy(rv.data() + 24, &count, 8);
-      std::string rk;
-      PutU32BE(rk, sid);
-      PutU32BE(rk, static_cast<uint32_t>(hour / 1000));
-      RW_RETURN_IF_ERROR(FromRocks(wb.Put(rollups.get(), rk, rv), "batch"));
+      RW_RETURN_IF_ERROR(PutChunk(wb, chunks, rollups, hour, sid, pts, buf));
       pts.clear();
     }
     if (wb.GetDataSize() >= kBatchBytes) {
@@ -122,6 +104,77 @@ Status RocksStore::ChunkHour(int64_t hour, const CfPtr& hot) {
       "batch"));
   RW_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "write chunks"));
   return DropPartition(HotPartitionName(hour));
+}
+
+Status RocksStore::PutChunk(rocksdb::WriteBatch& wb, const CfPtr& chunks,
+                            const CfPtr& rollups, int64_t hour, uint32_t sid,
+                            const std::vector<ChunkPoint>& pts,
+                            std::string& buf) {
+  buf.clear();
+  EncodeChunk(pts, buf);
+  RW_RETURN_IF_ERROR(
+      FromRocks(wb.Put(chunks.get(), ChunkKey(hour, sid), buf), "batch"));
+  double r[3] = {pts[0].value, pts[0].value, 0};
+  for (const ChunkPoint& p : pts) {
+    r[0] = std::min(r[0], p.value);
+    r[1] = std::max(r[1], p.value);
+    r[2] += p.value;
+  }
+  uint64_t count = pts.size();
+  std::string rv(32, '\0');
+  std::memcpy(rv.data(), r, 24);
+  std::memcpy(rv.data() + 24, &count, 8);
+  std::string rk;
+  PutU32BE(rk, sid);
+  PutU32BE(rk, static_cast<uint32_t>(hour / 1000));
+  return FromRocks(wb.Put(rollups.get(), rk, rv), "batch");
+}
+
+// Late points replace a stored point at the same ms (the last write wins,
+// as for a repeated poll in a hot hour) and are otherwise added in time
+// order; the hour's chunk and rollup are rewritten whole.
+Status RocksStore::MergeLate(LatePoints& late, rocksdb::WriteBatch& wb,
+                             std::map<int64_t, uint64_t>& per_hour) {
+  std::string v, buf;
+  std::vector<ChunkPoint> merged, stored;
+  for (auto& [hour, by_sid] : late) {
+    CfPtr chunks = ExistingPartition(ChunkPartitionName(hour));
+    if (!chunks) continue;  // the caller checked; dropped since
+    RW_ASSIGN_OR_RETURN(CfPtr rollups, PartitionFor(RollupPartitionName(hour)));
+    for (auto& [sid, pts] : by_sid) {
+      stored.clear();
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), chunks.get(),
+                                   ChunkKey(hour, sid), &v);
+      if (s.ok()) {
+        RW_RETURN_IF_ERROR(DecodeChunk(v, stored).WithContext("merge late"));
+      } else if (!s.IsNotFound()) {
+        return FromRocks(s, "read chunk");
+      }
+      // Arrival order decides among equal timestamps: the later one wins.
+      std::stable_sort(pts.begin(), pts.end(),
+                       [](const ChunkPoint& a, const ChunkPoint& b) {
+                         return a.ts_ms < b.ts_ms;
+                       });
+      merged.clear();
+      size_t i = 0, j = 0;
+      while (i < stored.size() || j < pts.size()) {
+        if (j == pts.size() ||
+            (i < stored.size() && stored[i].ts_ms < pts[j].ts_ms)) {
+          merged.push_back(stored[i++]);
+          continue;
+        }
+        if (i < stored.size() && stored[i].ts_ms == pts[j].ts_ms) ++i;
+        if (!merged.empty() && merged.back().ts_ms == pts[j].ts_ms) {
+          merged.back() = pts[j++];
+        } else {
+          merged.push_back(pts[j++]);
+        }
+      }
+      per_hour[hour] += merged.size() - stored.size();
+      RW_RETURN_IF_ERROR(PutChunk(wb, chunks, rollups, hour, sid, merged, buf));
+    }
+  }
+  return Status::Ok();
 }
 
 Status RocksStore::RunMaintenance(WallTime now_t) {
@@ -205,6 +258,7 @@ Status RocksStore::RunMaintenance(WallTime now_t) {
     RW_RETURN_IF_ERROR(
         FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "retention meta"));
   }
+  RW_RETURN_IF_ERROR(ForgetRetiredSeries(now));
   // 3. Chunk closed hours, oldest first.
   int chunked = 0;
   for (const auto& [name, cf] : Partitions()) {
@@ -212,10 +266,19 @@ Status RocksStore::RunMaintenance(WallTime now_t) {
     int64_t hour = ParseWindowName(std::string_view(name).substr(1));
     if (hour < 0 || hour + kHourMs + Ms(opts_.chunk_delay) > now) continue;
     {
+      // From here on rows of this hour wait until its chunks are written,
+      // then merge into them.
       std::lock_guard<std::mutex> wl(write_mu_);
-      closed_hours_.insert(hour);  // from here on the writer drops it as late
+      chunking_hour_ = hour;
     }
-    RW_RETURN_IF_ERROR(ChunkHour(hour, cf).WithContext("chunk " + name));
+    Status st = ChunkHour(hour, cf);
+    {
+      std::lock_guard<std::mutex> wl(write_mu_);
+      if (st.ok()) closed_hours_.insert(hour);
+      chunking_hour_.reset();
+    }
+    chunked_cv_.notify_all();
+    RW_RETURN_IF_ERROR(st.WithContext("chunk " + name));
     ++chunked;
   }
   // 4. Compact each closed day once, when no hot hour of it remains.

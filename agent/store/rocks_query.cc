@@ -173,7 +173,7 @@ Result<std::vector<SeriesKey>> RocksStore::MatchSeries(const Selector& sel) {
     std::shared_lock<std::shared_mutex> l(idx_mu_);
     SeriesKey k;
     for (const SeriesRec& r : series_) {
-      if (r.tid == kNoTarget) continue;
+      if (r.tid == kNoTarget || r.retired) continue;  // the live index
       const std::string& metric = metric_names_[r.metric];
       if (!sel.metric.empty() && metric != sel.metric) continue;
       k.target = targets_by_id_[r.tid]->name;
@@ -270,7 +270,9 @@ StoreStats RocksStore::Stats() const {
   s.partitions = Partitions().size();
   {
     std::shared_lock<std::shared_mutex> l(idx_mu_);
-    s.series = series_.size();
+    for (const SeriesRec& r : series_) {
+      if (r.tid != kNoTarget && !r.retired) ++s.series;
+    }
   }
   s.last_maintenance_seconds = last_maintenance_.load();
   if (Result<uint64_t> free = FreeBytes(); free.ok()) {

@@ -18,6 +18,13 @@ inline std::string U32Key(char prefix, uint32_t v) {
   return k;
 }
 
+// A u64 as 8 bytes, host order (meta values).
+inline std::string U64Value(uint64_t v) {
+  std::string s(8, '\0');
+  std::memcpy(s.data(), &v, 8);
+  return s;
+}
+
 // Chunk key in a c<day> family: [hour seconds u32 BE][series u32 BE].
 inline std::string ChunkKey(int64_t hour_ms, uint32_t sid) {
   std::string k;

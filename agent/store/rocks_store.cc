@@ -18,6 +18,7 @@
 #include "agent/store/matcher.h"
 #include "agent/store/rocks_rows.h"
 #include "agent/store/rocks_store_impl.h"
+#include "agent/store/rocks_wal.h"
 #include "agent/store/time_windows.h"
 
 namespace rigwatch::store {
@@ -26,6 +27,9 @@ namespace {
 constexpr char kMetaCf[] = "meta";
 constexpr char kKvCf[] = "kv";
 constexpr char kVersionKey[] = "version";
+// Samples of an hour already chunked are merged into its chunks up to this
+// late (by the store's clock); older ones are dropped and counted as late.
+constexpr int64_t kMaxLateMs = 24 * 3600 * 1000;
 
 struct SharedResources {
   std::shared_ptr<rocksdb::Cache> cache;
@@ -59,8 +63,12 @@ rocksdb::ColumnFamilyOptions CfOptionsFor(const std::string& name,
 // LOG file in the data directory: on a full disk the LOG file's writer
 // fails like any other, and Debian's librocksdb, built with assertions,
 // aborts the process on the next line written to it.
+// A message RocksDB repeats (every few seconds while it waits for disk
+// space, say) is logged once per kRepeatWindow, with the count of the
+// ones left out.
 class RocksInfoLog final : public rocksdb::Logger {
  public:
+  static constexpr auto kRepeatWindow = std::chrono::minutes(10);
   RocksInfoLog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
   using rocksdb::Logger::Logv;
   void Logv(const rocksdb::InfoLogLevel level, const char* format,
@@ -71,12 +79,48 @@ class RocksInfoLog final : public rocksdb::Logger {
     if (n < 0) return;
     std::string_view text(
         buf, std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1));
-    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
-      LogError("rocksdb").Kv("msg", text);
-    } else {
-      LogWarn("rocksdb").Kv("msg", text);
+    while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    if (Expected(text)) {
+      LogDebug("rocksdb").Kv("msg", text);
+      return;
     }
+    uint64_t left_out = 0;
+    {
+      const auto now = std::chrono::steady_clock::now();
+      std::lock_guard<std::mutex> l(mu_);
+      auto [it, added] = seen_.try_emplace(format, Seen{now, 0});
+      if (!added) {
+        if (now - it->second.logged < kRepeatWindow) {
+          ++it->second.left_out;
+          return;
+        }
+        left_out = it->second.left_out;
+        it->second = Seen{now, 0};
+      }
+    }
+    LogEvent e(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? LogLevel::kError
+                                                           : LogLevel::kWarn,
+               "rocksdb");
+    e.Kv("msg", text);
+    if (left_out > 0) e.Kv("repeats_left_out", left_out);
   }
+
+ private:
+  // Warnings RocksDB gives for what the store does on purpose: a backup
+  // pauses file deletions twice over (the backup engine, then its
+  // checkpoint), and RocksDB warns about the inner pause and its end.
+  static bool Expected(std::string_view text) {
+    return text.find("File Deletions Disabled, but already disabled") !=
+               std::string_view::npos ||
+           text.find("File Deletions Enable, but not really enabled") !=
+               std::string_view::npos;
+  }
+  struct Seen {
+    std::chrono::steady_clock::time_point logged;
+    uint64_t left_out;
+  };
+  std::mutex mu_;
+  std::map<std::string, Seen> seen_;  // by format: one entry per call site
 };
 
 rocksdb::DBOptions DbOptions(const StoreOptions& o, const SharedResources& r) {
@@ -109,10 +153,50 @@ SharedResources MakeResources(const StoreOptions& o) {
   return r;
 }
 
-std::string U64Value(uint64_t v) {
-  std::string s(8, '\0');
-  std::memcpy(s.data(), &v, 8);
-  return s;
+// True when `dir` holds RocksDB tables or WAL files (whatever its manifest).
+bool HasDatabaseFiles(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string ext = it->path().extension().string();
+    if (ext == ".sst" || ext == ".log") return true;
+  }
+  return false;
+}
+
+std::string WalAsideDir(const std::string& path) {
+  return path + "/repair-wal";
+}
+
+// Moves the WAL files out of RocksDB's sight (into WalAsideDir, which an
+// interrupted repair may have left with files of its own) and returns them
+// all, oldest first.
+Result<std::vector<std::string>> MoveWalAside(const std::string& path) {
+  namespace fs = std::filesystem;
+  const std::string aside = WalAsideDir(path);
+  std::error_code ec;
+  fs::create_directories(aside, ec);
+  if (ec) return UnavailableError("mkdir " + aside + ": " + ec.message());
+  for (auto it = fs::directory_iterator(path, ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() != ".log") continue;
+    fs::rename(it->path(), aside + "/" + it->path().filename().string(), ec);
+    if (ec)
+      return UnavailableError("move " + it->path().string() + ": " +
+                              ec.message());
+  }
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (auto it = fs::directory_iterator(aside, ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() != ".log") continue;
+    files.emplace_back(std::strtoull(it->path().stem().c_str(), nullptr, 10),
+                       it->path().string());
+  }
+  if (ec) return UnavailableError("list " + aside + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> out;
+  for (auto& [n, f] : files) out.push_back(std::move(f));
+  return out;
 }
 
 }  // namespace
@@ -188,8 +272,17 @@ Status RocksStore::OpenDb() {
   std::vector<std::string> names;
   rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, opts_.path, &names);
   if (!ls.ok()) {
+    // No readable CURRENT/MANIFEST. Over tables or a WAL that would make a
+    // new, empty database (and lose them): only a repair may go on.
+    if (HasDatabaseFiles(opts_.path) && !opts_.repair) {
+      return DataLossError(
+          "the store's manifest is unreadable (" + ls.ToString() +
+          ") but its data files are there: damaged, run rigwatch run "
+          "--repair");
+    }
     if (opts_.mode != OpenMode::kReadWrite) {
-      return FromRocks(ls, "open read-only");
+      return FailedPreconditionError(
+          "no database files: not a rigwatch store (" + ls.ToString() + ")");
     }
     std::error_code ec;
     std::filesystem::create_directories(opts_.path, ec);
@@ -199,22 +292,51 @@ Status RocksStore::OpenDb() {
   for (const char* n : {kMetaCf, kKvCf}) {
     if (std::find(names.begin(), names.end(), n) == names.end()) {
       if (opts_.mode != OpenMode::kReadWrite) {
+        if (names.size() > 1) {
+          // Other families of ours, but not this one.
+          return DataLossError(std::string("no ") + n +
+                               " column family: damaged, run rigwatch run "
+                               "--repair");
+        }
         return FailedPreconditionError(std::string("no ") + n +
                                        " column family: not a rigwatch store");
       }
       names.push_back(n);
     }
   }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const std::string& n : names) {
-    descs.emplace_back(n, CfOptionsFor(n, opts_, res));
-  }
+  auto descriptors = [&] {
+    std::vector<rocksdb::ColumnFamilyDescriptor> d;
+    for (const std::string& n : names) {
+      d.emplace_back(n, CfOptionsFor(n, opts_, res));
+    }
+    return d;
+  };
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs = descriptors();
+  std::vector<std::string> wal_files;  // replayed by us after the repair
+  std::vector<std::string> repaired;   // families the repair found
   if (opts_.repair) {
     LogWarn("store_repair").Kv("path", opts_.path);
+    // RocksDB's repairer rebuilds the manifest from the tables; the WAL is
+    // replayed after it, by rocks_wal.cc (which says why).
+    RW_ASSIGN_OR_RETURN(wal_files, MoveWalAside(opts_.path));
+    // Families the manifest no longer names (it may be lost) are found in
+    // the tables' properties and recreated with the unknown-family options;
+    // the repaired manifest then lists them, so they are opened as well.
     RW_RETURN_IF_ERROR(
         FromRocks(rocksdb::RepairDB(opts_.path, dbo, descs,
                                     CfOptionsFor("h", opts_, res)),
                   "repair"));
+    std::vector<std::string> found;
+    RW_RETURN_IF_ERROR(
+        FromRocks(rocksdb::DB::ListColumnFamilies(dbo, opts_.path, &found),
+                  "list column families after repair"));
+    for (const std::string& n : found) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) {
+        names.push_back(n);
+      }
+    }
+    repaired = std::move(found);
+    descs = descriptors();
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Options single(dbo, rocksdb::ColumnFamilyOptions());
@@ -253,6 +375,37 @@ Status RocksStore::OpenDb() {
       default_ = handles[i];
     } else {
       parts_[n] = Wrap(handles[i]);
+    }
+  }
+  if (opts_.repair) {
+    // Only families the repair found keep their ids; one created by this
+    // open (an unseeded meta, say) may have taken a dropped family's id.
+    std::map<uint32_t, rocksdb::ColumnFamilyHandle*> by_id;
+    for (size_t i = 0; i < handles.size(); ++i) {
+      if (std::find(repaired.begin(), repaired.end(), names[i]) !=
+          repaired.end()) {
+        by_id[handles[i]->GetID()] = handles[i];
+      }
+    }
+    WalReplayStats stats;
+    for (const std::string& f : wal_files) {
+      RW_RETURN_IF_ERROR(ReplayWalFile(db_, by_id, f, stats));
+    }
+    // Durable before the old files go.
+    RW_RETURN_IF_ERROR(FromRocks(db_->FlushWAL(/*sync=*/true), "sync WAL"));
+    std::error_code ec;
+    std::filesystem::remove_all(WalAsideDir(opts_.path), ec);
+    LogWarn("store_repair_wal_replayed")
+        .Kv("files", static_cast<uint64_t>(wal_files.size()))
+        .Kv("batches", stats.batches)
+        .Kv("writes", stats.writes)
+        .Kv("writes_of_dropped_families", stats.skipped_writes)
+        .Kv("damaged_records", stats.bad_records)
+        .Kv("first_damage", stats.first_damage);
+  }
+  if (opts_.mode == OpenMode::kReadWrite) {
+    for (rocksdb::ColumnFamilyHandle* h : handles) {
+      RW_RETURN_IF_ERROR(SeedFamily(h));
     }
   }
   if (opts_.verify_on_open) {
@@ -306,17 +459,38 @@ std::map<std::string, CfPtr> RocksStore::Partitions() const {
 }
 
 Result<CfPtr> RocksStore::PartitionFor(const std::string& name) {
-  std::lock_guard<std::mutex> l(part_mu_);
-  auto it = parts_.find(name);
-  if (it != parts_.end()) return it->second;
-  rocksdb::ColumnFamilyOptions cfo =
-      CfOptionsFor(name, opts_, SharedResources{cache_, nullptr, nullptr});
-  rocksdb::ColumnFamilyHandle* h = nullptr;
-  RW_RETURN_IF_ERROR(
-      FromRocks(db_->CreateColumnFamily(cfo, name, &h), "create " + name));
-  CfPtr p = Wrap(h);
-  parts_[name] = p;
+  CfPtr p;
+  {
+    std::lock_guard<std::mutex> l(part_mu_);
+    auto it = parts_.find(name);
+    if (it != parts_.end()) return it->second;
+    rocksdb::ColumnFamilyOptions cfo =
+        CfOptionsFor(name, opts_, SharedResources{cache_, nullptr, nullptr});
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    RW_RETURN_IF_ERROR(
+        FromRocks(db_->CreateColumnFamily(cfo, name, &h), "create " + name));
+    p = Wrap(h);
+    parts_[name] = p;
+  }
+  RW_RETURN_IF_ERROR(SeedFamily(p.get()));
   return p;
+}
+
+// Once the manifest is gone, a repair learns a family's name and id only
+// from its tables, and the WAL names families by id alone: the writes of
+// a family without a table would be lost. So every family gets a table as
+// soon as it exists: one tombstone of the empty key, which no reader sees.
+Status RocksStore::SeedFamily(rocksdb::ColumnFamilyHandle* h) {
+  rocksdb::ColumnFamilyMetaData md;
+  db_->GetColumnFamilyMetaData(h, &md);
+  if (md.file_count > 0) return Status::Ok();
+  RW_RETURN_IF_ERROR(FromRocks(db_->Delete(rocksdb::WriteOptions(), h, ""),
+                               "seed " + md.name));
+  // Waited for (a flush still queued at close would be abandoned), but
+  // not behind a write stall: the writer may be the caller.
+  rocksdb::FlushOptions fo;
+  fo.allow_write_stall = true;
+  return FromRocks(db_->Flush(fo, h), "seed " + md.name);
 }
 
 Status RocksStore::DropPartition(const std::string& name) {
@@ -331,8 +505,25 @@ Status RocksStore::DropPartition(const std::string& name) {
   return FromRocks(db_->DropColumnFamily(p.get()), "drop " + name);
 }
 
+CfPtr RocksStore::ExistingPartition(const std::string& name) const {
+  std::lock_guard<std::mutex> l(part_mu_);
+  auto it = parts_.find(name);
+  return it == parts_.end() ? nullptr : it->second;
+}
+
 Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
-  std::lock_guard<std::mutex> wl(write_mu_);
+  std::unique_lock<std::mutex> wl(write_mu_);
+  // Rows of the hour maintenance is chunking wait for its chunks (seconds
+  // at most), then merge into them.
+  chunked_cv_.wait(wl, [&] {
+    return !chunking_hour_ ||
+           std::none_of(records.begin(), records.end(),
+                        [&](const PollRecord& r) {
+                          return HourStart(r.ts_ms) == *chunking_hour_;
+                        });
+  });
+  const int64_t oldest_late = ToUnixMillis(clock_->Now()) - kMaxLateMs;
+  LatePoints late;
   if (write_failed_) {
     // After a failed write RocksDB refuses every write until resumed (or
     // until its own no-space recovery has run). While the disk is still
@@ -359,12 +550,17 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
   int64_t cf_hour = -1;
   for (PollRecord& rec : records) {
     int64_t hour = HourStart(rec.ts_ms);
-    if (closed_hours_.count(hour) || rec.ts_ms < 0 ||
-        rec.ts_ms / 1000 >= int64_t{0xFFFFFFFF}) {
+    if (rec.ts_ms < 0 || rec.ts_ms / 1000 >= int64_t{0xFFFFFFFF}) {
       CountLate(rec.samples.size());
       continue;
     }
-    if (hour != cf_hour) {
+    const bool chunked = closed_hours_.count(hour) > 0;
+    if (chunked && (rec.ts_ms < oldest_late ||
+                    !ExistingPartition(ChunkPartitionName(hour)))) {
+      CountLate(rec.samples.size());  // too late, or its day is gone
+      continue;
+    }
+    if (!chunked && hour != cf_hour) {
       RW_ASSIGN_OR_RETURN(cf, PartitionFor(HotPartitionName(hour)));
       cf_hour = hour;
     }
@@ -383,6 +579,16 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
       RW_ASSIGN_OR_RETURN(schema, RegisterSchema(*t, rec.samples, wb));
       t->last_schema = schema;
     }
+    if (chunked) {
+      std::map<uint32_t, std::vector<ChunkPoint>>& by_sid = late[hour];
+      const std::vector<uint32_t>& sids = t->schemas[schema].sids;
+      for (size_t i = 0; i < sids.size(); ++i) {
+        by_sid[sids[i]].push_back({rec.ts_ms, rec.samples[i].value});
+      }
+      stored += rec.samples.size();
+      done.push_back({t, schema, &rec});
+      continue;
+    }
     key.clear();
     PutU32BE(key, t->tid);
     PutU32BE(key, static_cast<uint32_t>(rec.ts_ms - hour));
@@ -399,6 +605,7 @@ Result<uint64_t> RocksStore::WriteRecords(std::span<PollRecord> records) {
     stored += rec.samples.size();
     done.push_back({t, schema, &rec});
   }
+  RW_RETURN_IF_ERROR(MergeLate(late, wb, per_hour));
   for (auto& [hour, n] : per_hour) {
     uint64_t total = hour_counts_[hour] + n;
     RW_RETURN_IF_ERROR(

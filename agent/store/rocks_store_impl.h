@@ -8,6 +8,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "agent/common/periodic_worker.h"
+#include "agent/store/codec.h"
 #include "agent/store/queued_store.h"
 #include "agent/store/rocks_store.h"
 
@@ -82,8 +84,11 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   struct TargetInfo {
     uint32_t tid = 0;
     std::string name;
-    std::vector<uint32_t> sids;   // every series of the target
-    std::vector<Schema> schemas;  // index = schema id
+    std::vector<uint32_t> sids;  // the target's live series
+    // Replaced *_info series (ReplaceInfoSeries): out of the live index,
+    // still readable by key until retention passes `at_ms`.
+    std::map<uint32_t, int64_t> retired;  // sid -> retired at (ms)
+    std::vector<Schema> schemas;          // index = schema id
     size_t last_schema = 0;
     int64_t last_ts_ms = 0;  // 0 = none seen
     std::vector<double> last_values;
@@ -111,6 +116,7 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   Result<CfPtr> PartitionFor(const std::string& name);
   CfPtr Wrap(rocksdb::ColumnFamilyHandle* h);
   Status DropPartition(const std::string& name);
+  Status SeedFamily(rocksdb::ColumnFamilyHandle* h);
   Result<uint32_t> ReadSchemaVersion();
   Result<TargetInfo*> RegisterTarget(const std::string& name,
                                      rocksdb::WriteBatch& meta);
@@ -136,11 +142,29 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   mutable std::mutex part_mu_;
   std::map<std::string, CfPtr> parts_;
 
-  // Held by the writer for each batch and by maintenance while it closes
-  // an hour, so no row lands in an hour being chunked.
+  // Held by the writer for each batch and by maintenance as it starts and
+  // ends chunking an hour: no row lands in the hot family of an hour being
+  // chunked (the writer waits for chunked_cv_ instead), and rows of an
+  // hour already chunked are merged into its chunks (MergeLate).
   mutable std::mutex write_mu_;
+  std::condition_variable chunked_cv_;
+  std::optional<int64_t> chunking_hour_;     // being chunked now
   std::set<int64_t> closed_hours_;           // hour starts (ms), chunked
   std::map<int64_t, uint64_t> hour_counts_;  // samples per hour window
+  // Late points of chunked hours, by hour and series, in arrival order.
+  using LatePoints =
+      std::map<int64_t, std::map<uint32_t, std::vector<ChunkPoint>>>;
+  // Merges them into their hours' chunks and rollups (in `wb`); adds the
+  // points that are new (not replacing one at the same ms) to `per_hour`.
+  Status MergeLate(LatePoints& late, rocksdb::WriteBatch& wb,
+                   std::map<int64_t, uint64_t>& per_hour);
+  // Writes a closed hour's chunk of `pts` (unique, in time order) and its
+  // rollup.
+  Status PutChunk(rocksdb::WriteBatch& wb, const CfPtr& chunks,
+                  const CfPtr& rollups, int64_t hour, uint32_t sid,
+                  const std::vector<ChunkPoint>& pts, std::string& buf);
+  // The family if it exists (never creates one).
+  CfPtr ExistingPartition(const std::string& name) const;
 
   // The series index. Mutated only by the writer thread (under unique
   // lock); read by queries under shared lock.
@@ -154,8 +178,9 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   static constexpr uint32_t kNoTarget = 0xFFFFFFFFu;  // an unused sid
   struct SeriesRec {
     uint32_t tid;
-    uint32_t metric;  // index into metric_names_
-    uint32_t labels;  // index into label_sets_
+    uint32_t metric;       // index into metric_names_
+    uint32_t labels;       // index into label_sets_
+    bool retired = false;  // in its target's `retired`, not `sids`
   };
   std::vector<SeriesRec> series_;  // index = sid
   std::vector<std::string> metric_names_;
@@ -167,9 +192,19 @@ class RocksStore final : public QueuedStore, public Snapshotter {
   uint32_t InternLabels(Labels sorted);
   void AddSeriesLocked(uint32_t sid, uint32_t tid, std::string_view metric,
                        Labels sorted);
+  // A live series of `t`, or (with `retired`) also a replaced one.
   std::optional<uint32_t> FindSidLocked(const TargetInfo& t,
                                         std::string_view metric,
-                                        const Labels& sorted) const;
+                                        const Labels& sorted,
+                                        bool retired = true) const;
+  // When a poll brings an *_info metric with label values the target's
+  // live series of it lack, those series leave the live index (retired in
+  // meta, 'R' sid -> ms); a retired one that comes back is live again.
+  Status ReplaceInfoSeries(TargetInfo& t, const std::vector<uint32_t>& sids,
+                           rocksdb::WriteBatch& meta);
+  // Forgets series retired longer ago than the raw retention (their
+  // samples are gone), with the poll schemas that held them.
+  Status ForgetRetiredSeries(int64_t now_ms);
   // The target's series of `key`, under a shared lock taken here.
   std::optional<std::pair<uint32_t, uint32_t>> FindSeries(
       const SeriesKey& key) const;  // {tid, sid}

@@ -16,8 +16,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
+#include "agent/backup/backup.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/support/require.h"
 #include "tests/support/wait.h"
@@ -322,6 +324,102 @@ TEST(RocksStore, CorruptSstIsReportedAndOpenRefusesUnlessRepair) {
   EXPECT_EQ(s->ReadRange(kHash, At(2 * 86400), At(2 * 86400 + 1))->size(), 1u);
 }
 
+// Deletes the files that name the database's column families (every
+// MANIFEST and CURRENT), leaving tables and WAL.
+void LoseManifest(const std::string& path) {
+  int removed = 0;
+  for (const auto& e : fs::directory_iterator(path)) {
+    const std::string name = e.path().filename().string();
+    if (name == "CURRENT" || name.rfind("MANIFEST-", 0) == 0) {
+      fs::remove(e.path());
+      ++removed;
+    }
+  }
+  ASSERT_GE(removed, 2);
+}
+
+TEST(RocksStore, OneRepairAfterALostManifestRecoversEveryRow) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    WriteClosedDay(*s);  // chunks, rollups (c.., r.. families)
+    // Hot rows of the next day, still only in the WAL and memtables.
+    for (int i = 0; i < 100; ++i) {
+      s->Append("rig-1", At(86400 + 10 * i), MinerPoll(i, 1, 2, 3));
+    }
+    ASSERT_TRUE(s->Flush().ok());
+    ASSERT_TRUE(s->Put("outbox", "m1", "hello").ok());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  LoseManifest(o.path);
+  // Neither a plain open (it would start an empty database over the
+  // tables) nor a reader goes on; both name the repair.
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    StoreOptions plain = o;
+    plain.mode = mode;
+    auto refused = OpenRocksStore(plain);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+    EXPECT_NE(refused.status().message().find("run rigwatch run --repair"),
+              std::string::npos)
+        << refused.status().ToString();
+  }
+  StoreOptions repair = o;
+  repair.repair = true;
+  {
+    auto s = OpenRocksStore(repair);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ((*s)->ReadRange(kHash, At(0), At(86400))->size(), 2880u);
+    EXPECT_EQ((*s)->ReadRange(kHash, At(86400), At(2 * 86400))->size(), 100u);
+    EXPECT_EQ(*(*s)->Get("outbox", "m1"), std::optional<std::string>("hello"));
+    ASSERT_TRUE((*s)->Close().ok());
+  }
+  auto s = MustOpen(o);  // and it opens plainly afterwards
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ReadRange(kHash, At(0), At(2 * 86400))->size(), 2980u);
+}
+
+// A WAL whose last write was torn (a crash mid-append): the repair replays
+// every intact batch and says where the damage is.
+TEST(RocksStore, RepairReplaysTheWalUpToATornTail) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  {
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    for (int i = 0; i < 10; ++i) {  // one batch each
+      s->Append("rig-1", At(10 * i), MinerPoll(i, 1, 2, 3));
+      ASSERT_TRUE(s->Flush().ok());
+    }
+    ASSERT_TRUE(s->Close().ok());
+  }
+  fs::path newest;
+  for (const auto& e : fs::directory_iterator(o.path)) {
+    if (e.path().extension() == ".log" && e.file_size() > 0 &&
+        (newest.empty() || e.path().filename() > newest.filename())) {
+      newest = e.path();
+    }
+  }
+  ASSERT_FALSE(newest.empty());
+  fs::resize_file(newest, fs::file_size(newest) - 5);
+  LoseManifest(o.path);
+  StoreOptions repair = o;
+  repair.repair = true;
+  testing::LogCapture log(dir.path());
+  auto s = OpenRocksStore(repair);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ((*s)->ReadRange(kHash, At(0), At(100))->size(), 9u);
+  const auto replayed = log.Grep("event=store_repair_wal_replayed");
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_NE(replayed[0].find("damaged_records=1"), std::string::npos)
+      << replayed[0];
+  EXPECT_NE(replayed[0].find("torn record"), std::string::npos) << replayed[0];
+}
+
 TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
   TempDir dir;
   FakeClock clock;
@@ -342,6 +440,165 @@ TEST(RocksStore, MaxBytesDropsTheOldestPartitions) {
   EXPECT_EQ(s->ReadRange(kHash, At(86400), At(2 * 86400))->size(), 1u);
   // Rollups are kept (they have their own retention).
   EXPECT_FALSE(s->ReadRollups(kHash, At(0), At(86400))->empty());
+}
+
+// Late samples of an hour already chunked go into its chunk: every point
+// in time order, a repeated timestamp taking the later value; samples more
+// than 24 h late are dropped and counted.
+TEST(RocksStore, LateSamplesMergeIntoTheirChunkedHour) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 3600; i += 20) {
+    s->Append("rig-1", At(i), MinerPoll(i, 50, 3000, i));
+  }
+  ASSERT_TRUE(s->Flush().ok());
+  ASSERT_TRUE(s->RunMaintenance(At(2 * 3600)).ok());
+  const uint64_t before = s->Stats().samples_written;
+  clock.SetWall(At(2 * 3600));  // two hours on: late, but well within 24 h
+  s->Append("rig-1", At(30), MinerPoll(-30, 50, 3000, 30));
+  s->Append("rig-1", At(10), MinerPoll(-10, 50, 3000, 10));
+  s->Append("rig-1", At(20), MinerPoll(-20, 50, 3000, 20));  // replaces 20
+  s->Append("rig-1", At(20), MinerPoll(-21, 50, 3000, 20));  // and wins
+  s->Append("rig-1", At(3599), MinerPoll(-3599, 50, 3000, 3599));
+  // A series the hour never had, from a new target.
+  s->Append("rig-2", At(100), MinerPoll(7, 1, 1, 1));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->Stats().late_samples, 0u);
+  EXPECT_EQ(s->Stats().samples_written, before + 6 * 4);
+  auto check = [&](Store& st) {
+    auto pts = st.ReadRange(kHash, At(0), At(3600));
+    ASSERT_TRUE(pts.ok()) << pts.status().ToString();
+    ASSERT_EQ(pts->size(), 180u + 3);
+    for (size_t i = 1; i < pts->size(); ++i) {
+      ASSERT_LT((*pts)[i - 1].ts, (*pts)[i].ts) << i;
+    }
+    EXPECT_EQ((*pts)[1].value, -10);
+    EXPECT_EQ((*pts)[2].value, -21);
+    EXPECT_EQ((*pts)[3].value, -30);
+    EXPECT_EQ(pts->back().value, -3599);
+    auto roll = st.ReadRollups(kHash, At(0), At(3600));
+    ASSERT_TRUE(roll.ok());
+    ASSERT_EQ(roll->size(), 1u);
+    EXPECT_EQ((*roll)[0].count, 183u);
+    EXPECT_EQ((*roll)[0].min, -3599);
+    auto other = st.ReadRange({"rig-2", "miner_hashrate_hashes_per_second", {}},
+                              At(0), At(3600));
+    ASSERT_EQ(other->size(), 1u);
+    EXPECT_EQ((*other)[0].value, 7);
+  };
+  check(*s);
+  // More than 24 h late: dropped and counted, the chunk untouched.
+  clock.SetWall(At(3600 + 24 * 3600 + 1));
+  s->Append("rig-1", At(3500), MinerPoll(1, 1, 1, 1));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->Stats().late_samples, 4u);
+  ASSERT_TRUE(s->Close().ok());
+  auto reopened = MustOpen(o);
+  ASSERT_TRUE(reopened);
+  check(*reopened);
+}
+
+Samples InfoPoll(double hashrate, const std::string& firmware) {
+  return {
+      {"miner_hashrate_hashes_per_second", {}, hashrate},
+      {"miner_info", {{"model", "S19"}, {"firmware", firmware}}, 1},
+      // Two of one *_info metric in one poll: both stay.
+      {"miner_pool_info", {{"pool", "0"}, {"url", "a"}}, 1},
+      {"miner_pool_info", {{"pool", "1"}, {"url", "b"}}, 1},
+  };
+}
+
+// A miner whose identity changes: the replaced miner_info series leaves
+// the live index (listing, series count) but keeps its samples until
+// retention; coming back revives it rather than adding another.
+TEST(RocksStore, AReplacedInfoSeriesLeavesTheLiveIndex) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  o.retention = std::chrono::hours(48);
+  const SeriesKey old_info{
+      "rig-1", "miner_info", {{"model", "S19"}, {"firmware", "a"}}};
+  const SeriesKey new_info{
+      "rig-1", "miner_info", {{"model", "S19"}, {"firmware", "b"}}};
+  Selector info{"miner_info", {}, std::nullopt};
+  auto s = MustOpen(o);
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 10; ++i) s->Append("rig-1", At(i), InfoPoll(i, "a"));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->Stats().series, 4u);
+  for (int i = 10; i < 20; ++i) s->Append("rig-1", At(i), InfoPoll(i, "b"));
+  ASSERT_TRUE(s->Flush().ok());
+  auto live = [&](Store& st) {
+    auto m = st.MatchSeries(info);
+    EXPECT_TRUE(m.ok());
+    std::vector<std::string> fw;
+    for (const SeriesKey& k : *m) {
+      for (const Label& l : k.labels) {
+        if (l.name == "firmware") fw.push_back(l.value);
+      }
+    }
+    return fw;
+  };
+  EXPECT_EQ(live(*s), std::vector<std::string>{"b"});
+  EXPECT_EQ(s->Stats().series, 4u);  // not 5
+  EXPECT_EQ(s->MatchSeries({"miner_pool_info", {}, std::nullopt})->size(), 2u);
+  EXPECT_EQ(s->ReadRange(old_info, At(0), At(100))->size(), 10u);
+  EXPECT_EQ(s->ReadRange(new_info, At(0), At(100))->size(), 10u);
+  ASSERT_TRUE(s->Close().ok());
+  s = MustOpen(o);  // retirement is persisted
+  ASSERT_TRUE(s);
+  EXPECT_EQ(live(*s), std::vector<std::string>{"b"});
+  EXPECT_EQ(s->Stats().series, 4u);
+  EXPECT_EQ(s->ReadRange(old_info, At(0), At(100))->size(), 10u);
+  // Back to "a": the same series again, "b" replaced.
+  for (int i = 20; i < 25; ++i) s->Append("rig-1", At(i), InfoPoll(i, "a"));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(live(*s), std::vector<std::string>{"a"});
+  EXPECT_EQ(s->Stats().series, 4u);
+  EXPECT_EQ(s->ReadRange(old_info, At(0), At(100))->size(), 15u);
+  // Once retention has passed its retirement, "b" is forgotten for good.
+  {
+    testing::LogCapture log(dir.path());
+    ASSERT_TRUE(s->RunMaintenance(At(49 * 3600)).ok());
+    EXPECT_EQ(log.Grep("store_replaced_series_forgotten series=1").size(), 1u);
+  }
+  EXPECT_TRUE(s->ReadRange(new_info, At(0), At(100))->empty());
+  ASSERT_TRUE(s->Close().ok());
+  s = MustOpen(o);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(live(*s), std::vector<std::string>{"a"});
+  s->Append("rig-1", At(49 * 3600), InfoPoll(1, "a"));
+  ASSERT_TRUE(s->Flush().ok());
+  EXPECT_EQ(s->ReadRange(kHash, At(49 * 3600), At(49 * 3600 + 1))->size(), 1u);
+}
+
+TEST(RocksStore, ABackupLogsNoWarning) {
+  TempDir dir;
+  FakeClock clock;
+  StoreOptions o = TestOptions(dir.Sub("db"), &clock);
+  Snapshotter* snapshots = nullptr;
+  auto opened = OpenRocksStore(o, &snapshots);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Store& s = **opened;
+  for (int i = 0; i < 50; ++i)
+    s.Append("rig-1", At(10 * i), MinerPoll(i, 1, 2, 3));
+  ASSERT_TRUE(s.Flush().ok());
+  testing::LogCapture log(dir.path());
+  for (int i = 0; i < 2; ++i) {  // the second shares the first's files
+    s.Append("rig-1", At(1000 + i), MinerPoll(i, 1, 2, 3));
+    backup::BackupOptions b;
+    b.dir = dir.Sub("backups");
+    auto made = backup::CreateBackup(*snapshots, b);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+  }
+  EXPECT_EQ(log.Grep("event=backup_created").size(), 2u);
+  for (const char* level : {"level=warn", "level=error"}) {
+    auto lines = log.Grep(level);
+    EXPECT_TRUE(lines.empty()) << lines.size() << " lines, first: " << lines[0];
+  }
 }
 
 // A tmpfs of `size` at dir/mnt, unmounted when this goes; `mounted` is
@@ -452,6 +709,7 @@ TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
     s->Append("rig-1", At(0), MinerPoll(1, 1, 1, 1));
     ASSERT_TRUE(s->Flush().ok());
     const std::string ballast = mnt + "/ballast";
+    testing::LogCapture log(dir.path());
     FillDisk(ballast);
     failed_target = AppendUntilAWriteFails(*s);
     ASSERT_NE(failed_target, "") << "the disk never filled";
@@ -480,6 +738,25 @@ TEST(RocksStore, AFullDiskFailsWritesUntilSpaceReturnsAndLosesNoIndex) {
     ASSERT_TRUE(s->Flush().ok());
     EXPECT_EQ(s->dropped_samples(), dropped);
     EXPECT_EQ(s->ReadRange(kHash, At(0), At(1000))->size(), 3u);
+    // One line as writes start failing, with the cause; one as they
+    // recover; nothing per failed round in between (the probes above ran
+    // a round every 200 ms), and RocksDB's own repeats are left out.
+    const auto failing = log.Grep("event=store_writes_failing");
+    ASSERT_EQ(failing.size(), 1u);
+    EXPECT_NE(failing[0].find("No space left on device"), std::string::npos)
+        << failing[0];
+    EXPECT_EQ(log.Grep("event=store_writes_recovered").size(), 1u);
+    EXPECT_TRUE(log.Grep("event=store_write_failed").empty());
+    EXPECT_TRUE(log.Grep("event=store_sync_failed").empty());
+    const auto rocks = log.Grep("event=rocksdb");
+    std::set<std::string> distinct;
+    for (const std::string& l : rocks) {
+      distinct.insert(l.substr(l.find("msg=")));
+      EXPECT_EQ(l.find("msg=\"\""), std::string::npos) << l;
+    }
+    EXPECT_LE(rocks.size(), 8u) << rocks.size() << " RocksDB lines";
+    std::printf("full disk: %zu log lines (%zu from RocksDB)\n",
+                log.Lines().size(), rocks.size());
   }
   // Reopened: the index is whole and every stored point is readable.
   auto s = MustOpen(o);

@@ -286,12 +286,22 @@ TYPED_TEST(StoreContractTest, MaintenanceKeepsDataReadableAndRollsUpHours) {
   EXPECT_EQ((*roll)[0].max, 859);
   EXPECT_EQ((*roll)[1].hour, At(3600));
   EXPECT_EQ((*roll)[1].sum, (860.0 + 1219.0) / 2 * 360);
-  // A sample for a closed hour is late: dropped and counted.
-  s.Append("rig-1", At(30), MinerPoll(1, 1, 1, 1));
+  // A sample for a closed hour, up to 24 h late, joins it (rollup too).
+  this->clock_.SetWall(At(7200 + 601));
+  s.Append("rig-1", At(35), MinerPoll(1, 1, 1, 1));
+  ASSERT_TRUE(s.Flush().ok());
+  EXPECT_EQ(s.Stats().late_samples, 0u);
+  EXPECT_EQ(s.ReadRange(kHash, At(0), At(7200))->size(), 721u);
+  roll = s.ReadRollups(kHash, At(0), At(7200));
+  EXPECT_EQ((*roll)[0].count, 361u);
+  EXPECT_EQ((*roll)[0].min, 1);
+  // More than 24 h late: dropped and counted.
+  this->clock_.SetWall(At(3600 + 24 * 3600 + 1));
+  s.Append("rig-1", At(45), MinerPoll(1, 1, 1, 1));
   ASSERT_TRUE(s.Flush().ok());
   EXPECT_EQ(s.Stats().late_samples, 4u);
   EXPECT_EQ(s.dropped_samples(), 4u);
-  EXPECT_EQ(s.ReadRange(kHash, At(0), At(7200))->size(), 720u);
+  EXPECT_EQ(s.ReadRange(kHash, At(0), At(7200))->size(), 721u);
   // Scan over chunked data is still in time order and complete.
   auto it = s.Scan(At(0), At(7200));
   ASSERT_TRUE(it.ok());
@@ -303,7 +313,7 @@ TYPED_TEST(StoreContractTest, MaintenanceKeepsDataReadableAndRollsUpHours) {
     last = row.ts;
     ++n;
   }
-  EXPECT_EQ(n, 720 * 4);
+  EXPECT_EQ(n, 721 * 4);
 }
 
 TYPED_TEST(StoreContractTest, RetentionDropsWholeOldDaysOnly) {

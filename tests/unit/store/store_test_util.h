@@ -2,11 +2,18 @@
 #ifndef RIGWATCH_TESTS_UNIT_STORE_STORE_TEST_UTIL_H_
 #define RIGWATCH_TESTS_UNIT_STORE_STORE_TEST_UTIL_H_
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "agent/common/log.h"
 #include "agent/store/store.h"
 #include "tests/support/files.h"
 
@@ -30,6 +37,38 @@ inline Samples MinerPoll(double hashrate, double temp, double fan,
       {"miner_shares_accepted_total", {}, shares},
   };
 }
+
+// Agent log lines written while this lives (to a file in `dir`), back to
+// stderr when it goes.
+class LogCapture {
+ public:
+  explicit LogCapture(const std::string& dir) : path_(dir + "/log") {
+    fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    SetLogFd(fd_);
+  }
+  ~LogCapture() {
+    SetLogFd(2);
+    close(fd_);
+  }
+  std::vector<std::string> Lines() const {
+    std::ifstream in(path_);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  // Lines holding `needle`.
+  std::vector<std::string> Grep(std::string_view needle) const {
+    std::vector<std::string> out;
+    for (std::string& l : Lines()) {
+      if (l.find(needle) != std::string::npos) out.push_back(std::move(l));
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+};
 
 }  // namespace rigwatch::store::testing
 
