@@ -23,10 +23,11 @@ std::string_view HttpRequest::Header(std::string_view name) const {
   return {};
 }
 
-std::vector<std::pair<std::string, std::string>> HttpRequest::AllParams()
-    const {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::string_view q = query;
+namespace {
+
+// "k=v&k=v" (URL-encoded) appended to `out` as decoded pairs.
+void AppendParams(std::string_view q,
+                  std::vector<std::pair<std::string, std::string>>& out) {
   while (!q.empty()) {
     size_t amp = q.find('&');
     std::string_view part = q.substr(0, amp);
@@ -37,6 +38,24 @@ std::vector<std::pair<std::string, std::string>> HttpRequest::AllParams()
                          ? std::string()
                          : UrlDecode(part.substr(eq + 1)));
   }
+}
+
+}  // namespace
+
+bool HttpRequest::HasFormBody() const {
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  std::string_view type = Header("Content-Type");
+  return method != "GET" && method != "HEAD" && type.size() >= kForm.size() &&
+         strncasecmp(type.data(), kForm.data(), kForm.size()) == 0 &&
+         (type.size() == kForm.size() || type[kForm.size()] == ';' ||
+          type[kForm.size()] == ' ');
+}
+
+std::vector<std::pair<std::string, std::string>> HttpRequest::AllParams()
+    const {
+  std::vector<std::pair<std::string, std::string>> out;
+  AppendParams(query, out);
+  if (HasFormBody()) AppendParams(body, out);
   return out;
 }
 

@@ -44,8 +44,12 @@ struct HttpRequest {
   // Every value of a repeated query parameter, URL-decoded, in order.
   std::vector<std::string> Params(std::string_view name) const;
   // Every parameter as (name, value), URL-decoded, in order; a part without
-  // '=' has an empty value.
+  // '=' has an empty value. The query's come first, then the fields of an
+  // HTML form body (HasFormBody), so a browser form's csrf_token counts.
   std::vector<std::pair<std::string, std::string>> AllParams() const;
+  // True for a request other than GET or HEAD whose body is an HTML form
+  // (Content-Type application/x-www-form-urlencoded).
+  bool HasFormBody() const;
 };
 
 // Writes one piece of a streamed body; returns false when the client went
@@ -78,7 +82,7 @@ struct MutationRecord {
   std::string method;
   std::string path;
   std::string target;  // the `target` parameter, when given
-  std::string params;  // the decoded query without csrf_token, "k=v&k=v"
+  std::string params;  // decoded parameters without csrf_token, "k=v&k=v"
   std::string remote;  // client address
   int status = 0;
   std::string error;  // the refusal or error message, empty on success
