@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -110,6 +111,15 @@ Result<int> Listen(const std::string& listen) {
   freeaddrinfo(res);
   if (fd < 0) return UnavailableError(last_error);
   return fd;
+}
+
+// True when the peer closed (or half-closed) the connection or it failed:
+// the answer would go nowhere. Does not read anything.
+bool PeerClosed(int fd) {
+  if (fd < 0) return false;
+  pollfd p{fd, POLLRDHUP, 0};
+  return poll(&p, 1, 0) > 0 &&
+         (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 unsigned ConnectionLimit() {
@@ -506,6 +516,14 @@ MHD_Result HttpServer::Backend::OnRequest(void* cls, MHD_Connection* c,
   if (ex->answer) return self->Queue(c, *ex, std::move(*ex->answer));
   if (ex->dispatched) return MHD_YES;  // resumed spuriously; wait
   ex->dispatched = true;
+  ex->req.handler_timeout = self->options_.handler_timeout;
+  ex->req.deadline =
+      std::chrono::steady_clock::now() + self->options_.handler_timeout;
+  if (Conn* conn = ConnOf(c)) {
+    // The connection stays open while suspended: its socket is valid for
+    // as long as the handler runs.
+    ex->req.client_gone = [fd = conn->fd] { return PeerClosed(fd); };
+  }
   MHD_suspend_connection(c);
   {
     std::lock_guard<std::mutex> l(self->mu_);

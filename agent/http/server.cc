@@ -8,6 +8,7 @@
 
 #include "agent/common/json.h"
 #include "agent/common/log.h"
+#include "agent/common/units.h"
 #include "agent/http/backend.h"
 #include "agent/http/mutation.h"
 
@@ -65,6 +66,18 @@ std::vector<std::string> HttpRequest::Params(std::string_view name) const {
     if (k == name) out.push_back(std::move(v));
   }
   return out;
+}
+
+Status HttpRequest::StillWanted() const {
+  if (std::chrono::steady_clock::now() >= deadline) {
+    return DeadlineExceededError(
+        "the request took longer than http.handler_timeout (" +
+        FormatDuration(handler_timeout) + ")");
+  }
+  if (client_gone && client_gone()) {
+    return UnavailableError("the client closed its connection");
+  }
+  return Status::Ok();
 }
 
 std::optional<std::string> HttpRequest::Param(std::string_view name) const {

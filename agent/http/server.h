@@ -37,6 +37,21 @@ struct HttpRequest {
   // Who made it (Access::who), set by the server before the handler runs.
   std::string principal;
 
+  // Set by the server: when the handler must have answered
+  // (HttpServerOptions::handler_timeout after the request was read), and
+  // whether the client closed its connection meanwhile. Unset (a request
+  // made by a test) means no deadline and a client that stays.
+  std::chrono::steady_clock::time_point deadline =
+      std::chrono::steady_clock::time_point::max();
+  std::chrono::milliseconds handler_timeout{0};
+  std::function<bool()> client_gone;
+
+  // Whether a long handler should go on: Ok, DeadlineExceeded once the
+  // deadline passed, Unavailable when the client has gone (its answer
+  // would go nowhere). Costs a clock read and a poll(2); call it between
+  // bounded steps.
+  Status StillWanted() const;
+
   // Case-insensitive header lookup; empty when absent.
   std::string_view Header(std::string_view name) const;
   // First value of a query parameter, URL-decoded.
@@ -114,6 +129,9 @@ struct HttpServerOptions {
   // within this, from the connection's start or the previous answer; a
   // connection silent this long is closed (idle timeout in whole seconds).
   std::chrono::milliseconds request_timeout{5000};
+  // A handler must answer within this, counted from when its request was
+  // read (HttpRequest::deadline); long handlers stop with 503 after it.
+  std::chrono::milliseconds handler_timeout{10000};
   std::optional<HttpTlsOptions> tls;  // absent: plain HTTP
   AuthSettings auth;                  // no users or tokens: no authentication
   std::string realm = "rigwatch";

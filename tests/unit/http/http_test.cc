@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "agent/http/server.h"
 #include "tests/support/wait.h"
@@ -261,6 +262,81 @@ TEST_F(HttpServerTest, StreamStopsWhenTheClientGoesAway) {
   EXPECT_TRUE(test_support::WaitFor([&] { return stopped.load(); },
                                     std::chrono::seconds(10)));
   EXPECT_LT(static_cast<size_t>(writes.load()) * 16 * 1024, got + (8u << 20));
+}
+
+int Connect(int port, int rcvbuf = 0) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (rcvbuf > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  }
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+
+TEST_F(HttpServerTest, HandlerSeesItsDeadlineAndTheClientLeaving) {
+  HttpServerOptions o;
+  o.threads = 1;
+  o.listen = "127.0.0.1:0";
+  o.handler_timeout = std::chrono::milliseconds(500);
+  server_ = std::make_unique<HttpServer>(o);
+  std::atomic<int> gone{0};
+  server_->Handle("/long", [&](const HttpRequest& req) {
+    for (;;) {
+      Status s = req.StillWanted();
+      if (!s.ok()) {
+        if (s.code() == StatusCode::kUnavailable) ++gone;
+        return HttpResponse::Error(503, s.message());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  server_->Handle("/hello", [](const HttpRequest&) {
+    return HttpResponse::Text(200, "hello");
+  });
+  ASSERT_TRUE(server_->Start().ok());
+  const int port = server_->BoundPort();
+  auto t0 = std::chrono::steady_clock::now();
+  std::string r = Get(port, "/long");
+  EXPECT_NE(r.find("HTTP/1.1 503"), std::string::npos) << r;
+  EXPECT_NE(Body(r).find("longer than http.handler_timeout (500ms)"),
+            std::string::npos)
+      << r;
+  EXPECT_GE(std::chrono::steady_clock::now() - t0,
+            std::chrono::milliseconds(500));
+  // A client that leaves frees the only worker long before the deadline.
+  int fd = Connect(port);
+  std::string req = "GET /long HTTP/1.1\r\nHost: x\r\n\r\n";
+  send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  close(fd);
+  EXPECT_TRUE(test_support::WaitFor([&] { return gone.load() == 1; },
+                                    std::chrono::milliseconds(400)));
+  EXPECT_EQ(Body(Get(port, "/hello")), "hello");
+}
+
+TEST(HttpRequestTest, FormBodyFieldsAreParams) {
+  HttpRequest r;
+  r.method = "POST";
+  r.query = "target=rig-1";
+  r.body = "for=2h&csrf_token=a%2Bb";
+  EXPECT_FALSE(r.Param("csrf_token").has_value());  // no form type
+  r.headers = {{"content-type", "application/x-www-form-urlencoded"}};
+  EXPECT_EQ(r.Param("csrf_token").value_or(""), "a+b");
+  EXPECT_EQ(r.Param("target").value_or(""), "rig-1");
+  EXPECT_EQ(r.AllParams().size(), 3u);
+  r.headers = {
+      {"Content-Type", "application/x-www-form-urlencoded; charset=UTF-8"}};
+  EXPECT_EQ(r.Param("for").value_or(""), "2h");
+  r.headers = {{"Content-Type", "application/x-www-form-urlencodedx"}};
+  EXPECT_FALSE(r.Param("for").has_value());
+  // A GET's body is never read as parameters.
+  r.method = "GET";
+  r.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  EXPECT_FALSE(r.Param("for").has_value());
 }
 
 TEST(HttpHelpersTest, Base64AndUrlDecode) {
