@@ -255,32 +255,40 @@ HttpResponse HandleExport(ApiSource& src, const HttpRequest& req) {
   r.content_type = "text/csv; charset=utf-8";
   r.headers.emplace_back("Content-Disposition",
                          "attachment; filename=\"rigwatch-export.csv\"");
-  auto shared = std::make_shared<std::unique_ptr<store::RowIterator>>(
-      std::move(it).value());
-  r.stream = [shared, filter](const BodyWriter& write) {
-    std::string buf = "timestamp,miner,metric,labels,value\n";
+  // The producer runs in turns (BodyProducer): each reads at most
+  // kRowsPerTurn rows or fills about 64 KiB, so a filter that skips rows for
+  // a long time, or a slow reader, holds no worker for long.
+  struct Export {
+    std::unique_ptr<store::RowIterator> it;
+    RowFilter filter;
+    bool header_sent = false;
+  };
+  auto ex = std::make_shared<Export>();
+  ex->it = std::move(it).value();
+  ex->filter = std::move(filter);
+  r.stream = [ex](std::string& out) {
+    constexpr size_t kRowsPerTurn = 4096;
+    constexpr size_t kBytesPerTurn = 64 * 1024;
+    if (!ex->header_sent) {
+      out += "timestamp,miner,metric,labels,value\n";
+      ex->header_sent = true;
+    }
     store::Row row;
-    for (uint64_t scanned = 1;; ++scanned) {
-      // A filter may skip rows for a long time: ask now and then whether
-      // the client is still there (an empty write sends nothing).
-      if (scanned % 4096 == 0 && !write({})) return;
-      Result<bool> more = (*shared)->Next(row);
+    for (size_t scanned = 0;
+         scanned < kRowsPerTurn && out.size() < kBytesPerTurn; ++scanned) {
+      Result<bool> more = ex->it->Next(row);
       if (!more.ok()) {
         // Headers are gone; say it in the body where a reader sees it.
-        buf += "# export stopped: " + more.status().message() + "\n";
+        out += "# export stopped: " + more.status().message() + "\n";
         LogWarn("export_failed").Kv("err", more.status());
-        break;
+        return false;
       }
-      if (!*more) break;
-      if (!filter.Match(row)) continue;
-      buf += store::CsvLine(row);
-      buf += '\n';
-      if (buf.size() >= 64 * 1024) {
-        if (!write(buf)) return;  // client went away
-        buf.clear();
-      }
+      if (!*more) return false;
+      if (!ex->filter.Match(row)) continue;
+      out += store::CsvLine(row);
+      out += '\n';
     }
-    if (!buf.empty()) write(buf);
+    return true;
   };
   return r;
 }

@@ -36,7 +36,6 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   // Who made it (Access::who), set by the server before the handler runs.
   std::string principal;
-
   // Set by the server: when the handler must have answered
   // (HttpServerOptions::handler_timeout after the request was read), and
   // whether the client closed its connection meanwhile. Unset (a request
@@ -67,10 +66,15 @@ struct HttpRequest {
   bool HasFormBody() const;
 };
 
-// Writes one piece of a streamed body; returns false when the client went
-// away or the server stops (stop producing). Waits while the client is far
-// behind. An empty piece sends nothing and just asks.
-using BodyWriter = std::function<bool(std::string_view)>;
+// Produces the next piece of a streamed body: appends to `out` and returns
+// true while more is to come, false when done (what it appended is still
+// sent). Called on a worker, first before the answer's head is sent, then
+// again each time the client has taken most of what was sent, so a slow
+// reader holds no thread between calls. Each call must do a bounded amount
+// of work (HttpServer produces about 64 KiB per turn, and comes back for
+// more when a call appends nothing). Never called again once the client
+// has gone or the server stops; it is destroyed then.
+using BodyProducer = std::function<bool(std::string& out)>;
 
 struct HttpResponse {
   int status = 200;
@@ -79,7 +83,7 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, the body comes from this function, sent chunked (for exports
   // that must not be buffered whole). `body` is ignored then.
-  std::function<void(const BodyWriter&)> stream;
+  BodyProducer stream;
   // Gzip the body when the client accepts it (large text bodies).
   bool gzip_ok = false;
 
@@ -161,8 +165,8 @@ class HttpServer {
 
   // Binds and starts serving. Fails with the listen address in the message.
   Status Start();
-  // Stops accepting, waits for handlers running (queued ones get 503, streams
-  // are told the client went away), closes every connection.
+  // Stops accepting, waits for handlers running (queued ones get 503,
+  // streams are not produced further), closes every connection.
   void Stop();
 
   // Reads the TLS certificate and key files again when they changed since

@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "agent/http/server.h"
 #include "tests/support/wait.h"
@@ -85,8 +87,10 @@ class HttpServerTest : public ::testing::Test {
     });
     server_->Handle("/stream", [](const HttpRequest&) {
       HttpResponse r;
-      r.stream = [](const BodyWriter& w) {
-        for (int i = 0; i < 3; ++i) w("row" + std::to_string(i) + "\n");
+      auto i = std::make_shared<int>(0);
+      r.stream = [i](std::string& out) {
+        out += "row" + std::to_string((*i)++) + "\n";
+        return *i < 3;
       };
       return r;
     });
@@ -123,7 +127,8 @@ TEST_F(HttpServerTest, StreamsChunked) {
   StartWith({});
   std::string r = Get(port_, "/stream");
   EXPECT_NE(r.find("Transfer-Encoding: chunked"), std::string::npos);
-  EXPECT_EQ(Body(r), "5\r\nrow0\n\r\n5\r\nrow1\n\r\n5\r\nrow2\n\r\n0\r\n\r\n");
+  // One turn of the producer makes one chunk.
+  EXPECT_EQ(Body(r), "F\r\nrow0\nrow1\nrow2\n\r\n0\r\n\r\n");
 }
 
 TEST_F(HttpServerTest, BasicAuth) {
@@ -234,10 +239,13 @@ TEST_F(HttpServerTest, StreamStopsWhenTheClientGoesAway) {
   server_ = std::make_unique<HttpServer>(o);
   server_->Handle("/forever", [&](const HttpRequest&) {
     HttpResponse r;
-    r.stream = [&](const BodyWriter& w) {
-      const std::string piece(16 * 1024, 'x');
-      while (w(piece)) ++writes;
-      stopped = true;
+    // Destroyed with the producer, which the server drops once the client
+    // has gone.
+    std::shared_ptr<void> on_drop(nullptr, [&](void*) { stopped = true; });
+    r.stream = [&writes, on_drop](std::string& out) {
+      out += std::string(16 * 1024, 'x');
+      ++writes;
+      return true;
     };
     return r;
   });
@@ -258,7 +266,7 @@ TEST_F(HttpServerTest, StreamStopsWhenTheClientGoesAway) {
     got += static_cast<size_t>(n);
   }
   close(fd);
-  // The producer learns it at its next write, and never runs far ahead.
+  // The producer is dropped, and never ran far ahead.
   EXPECT_TRUE(test_support::WaitFor([&] { return stopped.load(); },
                                     std::chrono::seconds(10)));
   EXPECT_LT(static_cast<size_t>(writes.load()) * 16 * 1024, got + (8u << 20));
@@ -275,6 +283,51 @@ int Connect(int port, int rcvbuf = 0) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   return fd;
+}
+
+TEST_F(HttpServerTest, StreamReaderThatStallsHoldsNoWorker) {
+  HttpServerOptions o;
+  o.threads = 1;
+  o.listen = "127.0.0.1:0";
+  server_ = std::make_unique<HttpServer>(o);
+  std::atomic<int> turns{0};
+  server_->Handle("/endless", [&](const HttpRequest&) {
+    HttpResponse r;
+    r.stream = [&turns](std::string& out) {
+      out += std::string(16 * 1024, 'y');
+      ++turns;
+      return true;
+    };
+    return r;
+  });
+  server_->Handle("/hello", [](const HttpRequest&) {
+    return HttpResponse::Text(200, "hello");
+  });
+  ASSERT_TRUE(server_->Start().ok());
+  const int port = server_->BoundPort();
+  // Three readers that never read, on the only worker's server.
+  std::vector<int> stalled;
+  for (int i = 0; i < 3; ++i) {
+    int fd = Connect(port, 4096);
+    std::string req = "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n";
+    send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    stalled.push_back(fd);
+  }
+  // Their socket buffers fill and the producers stop being called.
+  int last = -1;
+  EXPECT_TRUE(test_support::WaitFor(
+      [&] {
+        int now = turns.load();
+        bool still = now == last && now > 0;
+        last = now;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return still;
+      },
+      std::chrono::seconds(10)));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(Body(Get(port, "/hello")), "hello");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  for (int fd : stalled) close(fd);
 }
 
 TEST_F(HttpServerTest, HandlerSeesItsDeadlineAndTheClientLeaving) {
