@@ -19,19 +19,25 @@
 namespace rigwatch {
 namespace {
 
-// A test-only raw HTTP/1.0-style client: sends `raw`, reads to EOF.
-std::string Exchange(int port, const std::string& raw) {
+// A connected loopback socket; `rcvbuf` > 0 shrinks its receive buffer.
+int Connect(int port, int rcvbuf = 0) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (rcvbuf > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+
+// A test-only raw HTTP/1.0-style client: sends `raw`, reads to EOF.
+std::string Exchange(int port, const std::string& raw) {
+  int fd = Connect(port);
   timeval tv{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return "";
-  }
   send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
   std::string out;
   char buf[4096];
@@ -214,12 +220,7 @@ TEST_F(HttpServerTest, SlowClientsDoNotBlockOthers) {
   // Two clients send half a request and stall.
   int stalled[2];
   for (int& fd : stalled) {
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    fd = Connect(port_);
     std::string half = "GET /hello HTTP/1.1\r\nHost: x\r\n";
     send(fd, half.data(), half.size(), MSG_NOSIGNAL);
   }
@@ -250,12 +251,7 @@ TEST_F(HttpServerTest, StreamStopsWhenTheClientGoesAway) {
     return r;
   });
   ASSERT_TRUE(server_->Start().ok());
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(server_->BoundPort()));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int fd = Connect(server_->BoundPort());
   std::string req = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
   send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   char buf[65536];
@@ -270,19 +266,6 @@ TEST_F(HttpServerTest, StreamStopsWhenTheClientGoesAway) {
   EXPECT_TRUE(test_support::WaitFor([&] { return stopped.load(); },
                                     std::chrono::seconds(10)));
   EXPECT_LT(static_cast<size_t>(writes.load()) * 16 * 1024, got + (8u << 20));
-}
-
-int Connect(int port, int rcvbuf = 0) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (rcvbuf > 0) {
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  return fd;
 }
 
 TEST_F(HttpServerTest, StreamReaderThatStallsHoldsNoWorker) {
