@@ -5,6 +5,11 @@
 #include <optional>
 #include <sstream>
 
+#ifdef RIGWATCH_TEST_HOOKS
+#include <cstdlib>
+#include <thread>
+#endif
+
 #include "agent/api/api_util.h"
 #include "agent/common/json.h"
 #include "agent/common/log.h"
@@ -55,6 +60,41 @@ std::optional<std::string> NameBetween(std::string_view path,
   return std::string(
       path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
 }
+
+// A long handler that stops before its end: 503 with the reason. Past the
+// deadline the client learns what to narrow; a client that has gone gets
+// nothing (the answer is dropped with its connection).
+HttpResponse Stopped(const HttpRequest& req, const Status& why, size_t done,
+                     size_t total) {
+  const bool gone = why.code() == StatusCode::kUnavailable;
+  (gone ? LogDebug("http_handler_stopped") : LogWarn("http_handler_stopped"))
+      .Kv("path", req.path)
+      .Kv("reason", gone ? "client_gone" : "deadline")
+      .Kv("done", static_cast<uint64_t>(done))
+      .Kv("of", static_cast<uint64_t>(total))
+      .Kv("remote", req.remote_addr);
+  return JsonError(
+      503,
+      "stopped after " + std::to_string(done) + " of " + std::to_string(total) +
+          " series: " + why.message() +
+          (gone ? std::string() : "; narrow the selector or the time range"));
+}
+
+#ifdef RIGWATCH_TEST_HOOKS
+// Test builds only: RIGWATCH_TEST_SLOW_SERIES_MS=N, read once, makes each
+// series read of /api/v1/series wait N ms first, so that a query runs
+// measurably long without a large store (the deadline and client-gone
+// tests). A Release binary has no such code.
+void SlowSeriesForTest() {
+  static const int ms = [] {
+    const char* v = ::getenv("RIGWATCH_TEST_SLOW_SERIES_MS");
+    return v ? std::atoi(v) : 0;
+  }();
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+#else
+void SlowSeriesForTest() {}
+#endif
 
 }  // namespace
 
@@ -184,10 +224,21 @@ HttpResponse HandleSeries(ApiSource& src, const HttpRequest& req) {
                               " series; narrow it to at most " +
                               std::to_string(kMaxSeries));
   }
-  Result<std::vector<store::SeriesPoints>> series =
-      src.Select(*sel, range->first, range->second);
-  if (!series.ok()) return JsonError(500, series.status().message());
-  return HttpResponse::Json(200, SeriesJson(*series));
+  // Series by series, checking between reads that the answer is still
+  // wanted: by the deadline, and by a client that may have gone.
+  std::vector<store::SeriesPoints> series;
+  series.reserve(keys->size());
+  for (store::SeriesKey& key : *keys) {
+    if (Status s = req.StillWanted(); !s.ok()) {
+      return Stopped(req, s, series.size(), keys->size());
+    }
+    SlowSeriesForTest();
+    Result<std::vector<store::Point>> points =
+        src.ReadRange(key, range->first, range->second);
+    if (!points.ok()) return JsonError(500, points.status().message());
+    series.push_back({std::move(key), std::move(*points)});
+  }
+  return HttpResponse::Json(200, SeriesJson(series));
 }
 
 HttpResponse HandleExport(ApiSource& src, const HttpRequest& req) {
@@ -204,32 +255,40 @@ HttpResponse HandleExport(ApiSource& src, const HttpRequest& req) {
   r.content_type = "text/csv; charset=utf-8";
   r.headers.emplace_back("Content-Disposition",
                          "attachment; filename=\"rigwatch-export.csv\"");
-  auto shared = std::make_shared<std::unique_ptr<store::RowIterator>>(
-      std::move(it).value());
-  r.stream = [shared, filter](const BodyWriter& write) {
-    std::string buf = "timestamp,miner,metric,labels,value\n";
+  // The producer runs in turns (BodyProducer): each reads at most
+  // kRowsPerTurn rows or fills about 64 KiB, so a filter that skips rows for
+  // a long time, or a slow reader, holds no worker for long.
+  struct Export {
+    std::unique_ptr<store::RowIterator> it;
+    RowFilter filter;
+    bool header_sent = false;
+  };
+  auto ex = std::make_shared<Export>();
+  ex->it = std::move(it).value();
+  ex->filter = std::move(filter);
+  r.stream = [ex](std::string& out) {
+    constexpr size_t kRowsPerTurn = 4096;
+    constexpr size_t kBytesPerTurn = 64 * 1024;
+    if (!ex->header_sent) {
+      out += "timestamp,miner,metric,labels,value\n";
+      ex->header_sent = true;
+    }
     store::Row row;
-    for (uint64_t scanned = 1;; ++scanned) {
-      // A filter may skip rows for a long time: ask now and then whether
-      // the client is still there (an empty write sends nothing).
-      if (scanned % 4096 == 0 && !write({})) return;
-      Result<bool> more = (*shared)->Next(row);
+    for (size_t scanned = 0;
+         scanned < kRowsPerTurn && out.size() < kBytesPerTurn; ++scanned) {
+      Result<bool> more = ex->it->Next(row);
       if (!more.ok()) {
         // Headers are gone; say it in the body where a reader sees it.
-        buf += "# export stopped: " + more.status().message() + "\n";
+        out += "# export stopped: " + more.status().message() + "\n";
         LogWarn("export_failed").Kv("err", more.status());
-        break;
+        return false;
       }
-      if (!*more) break;
-      if (!filter.Match(row)) continue;
-      buf += store::CsvLine(row);
-      buf += '\n';
-      if (buf.size() >= 64 * 1024) {
-        if (!write(buf)) return;  // client went away
-        buf.clear();
-      }
+      if (!*more) return false;
+      if (!ex->filter.Match(row)) continue;
+      out += store::CsvLine(row);
+      out += '\n';
     }
-    if (!buf.empty()) write(buf);
+    return true;
   };
   return r;
 }

@@ -37,6 +37,9 @@ class ApiSource {
       const store::Selector& sel) = 0;
   virtual Result<std::vector<store::SeriesPoints>> Select(
       const store::Selector& sel, WallTime from, WallTime to) = 0;
+  // Points of one series with from <= ts < to (store::Store::ReadRange).
+  virtual Result<std::vector<store::Point>> ReadRange(
+      const store::SeriesKey& key, WallTime from, WallTime to) = 0;
   virtual Result<std::unique_ptr<store::RowIterator>> Scan(WallTime from,
                                                            WallTime to) = 0;
 

@@ -443,6 +443,7 @@ Status Agent::StartHttp() {
   ho.listen = config_.http.listen;
   ho.threads = config_.http.threads;
   ho.request_timeout = config_.http.read_timeout;
+  ho.handler_timeout = config_.http.handler_timeout;
   ho.auth = ToAuthSettings(config_.http);
   LogAuthSettings(ho.auth);
   ho.on_mutation = [this](const MutationRecord& r) { RecordMutation(r); };

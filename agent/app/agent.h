@@ -139,6 +139,9 @@ class Agent final : private api::ApiSource {
   Result<std::vector<store::SeriesPoints>> Select(const store::Selector& sel,
                                                   WallTime from,
                                                   WallTime to) override;
+  Result<std::vector<store::Point>> ReadRange(const store::SeriesKey& key,
+                                              WallTime from,
+                                              WallTime to) override;
   Result<std::unique_ptr<store::RowIterator>> Scan(WallTime from,
                                                    WallTime to) override;
   bool HasRules() const override { return rules_ != nullptr; }

@@ -44,6 +44,12 @@ Result<std::vector<store::SeriesPoints>> Agent::Select(
   return store_->Select(sel, from, to);
 }
 
+Result<std::vector<store::Point>> Agent::ReadRange(const store::SeriesKey& key,
+                                                   WallTime from, WallTime to) {
+  if (!store_) return UnavailableError("the store is not open");
+  return store_->ReadRange(key, from, to);
+}
+
 Result<std::unique_ptr<store::RowIterator>> Agent::Scan(WallTime from,
                                                         WallTime to) {
   if (!store_) return UnavailableError("the store is not open");

@@ -97,6 +97,7 @@ const RestartOnlyKey kRestartOnly[] = {
     RW_RESTART_ONLY("http.listen", http.listen),
     RW_RESTART_ONLY("http.threads", http.threads),
     RW_RESTART_ONLY("http.read_timeout", http.read_timeout),
+    RW_RESTART_ONLY("http.handler_timeout", http.handler_timeout),
     RW_RESTART_ONLY("http.tls", http.tls),
     RW_RESTART_ONLY("storage.path", storage.path),
     RW_RESTART_ONLY("storage.retention", storage.retention),

@@ -431,6 +431,20 @@ void LoadHttp(Walker& w, const YAML::Node& n, HttpConfig* c) {
           }},
          {"read_timeout",
           [&](auto& v) { w.Dur(v, "http.read_timeout", &c->read_timeout); }},
+         {"handler_timeout",
+          [&](const YAML::Node& v) {
+            Millis d{0};
+            w.Dur(v, "http.handler_timeout", &d);
+            if (d.count() == 0) return;  // refused above
+            if (d < kMinHandlerTimeout || d > kMaxHandlerTimeout) {
+              w.Error(v, "http.handler_timeout: " + v.Scalar() +
+                             " is out of range [" +
+                             FormatDuration(kMinHandlerTimeout) + ", " +
+                             FormatDuration(kMaxHandlerTimeout) + "]");
+              return;
+            }
+            c->handler_timeout = d;
+          }},
          {"threads",
           [&](auto& v) { w.Int(v, "http.threads", &c->threads, 1, 256); }},
          {"tls", [&](const YAML::Node& v) { LoadHttpTls(w, v, c); }},

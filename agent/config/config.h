@@ -62,6 +62,8 @@ struct HttpTlsConfig {
 struct HttpConfig {
   std::string listen = "0.0.0.0:9842";
   Millis read_timeout{5000};
+  // A long handler (/api/v1/series) stops with 503 after this.
+  Millis handler_timeout{10000};
   int threads = 8;
   // http.basic_auth_users (role read) and http.users, in that order.
   std::vector<BasicAuthUser> basic_auth_users;
@@ -74,6 +76,9 @@ struct HttpConfig {
 
 // The largest token file read, and the shortest token accepted.
 inline constexpr size_t kMaxTokenFileBytes = 4096;
+// Bounds of http.handler_timeout.
+inline constexpr Millis kMinHandlerTimeout{1000};
+inline constexpr Millis kMaxHandlerTimeout{300000};
 inline constexpr size_t kMinTokenChars = 16;
 
 struct StorageConfig {

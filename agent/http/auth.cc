@@ -300,7 +300,7 @@ Access Authenticator::Check(const HttpRequest& req, Role required) {
     if (!ConstantTimeEquals(given, want)) {
       const std::string how =
           "; get one from GET /api/v1/csrf and send it in the X-CSRF-Token "
-          "header or the csrf_token parameter";
+          "header or the csrf_token parameter (query or form field)";
       if (IsCrossOrigin(req)) {
         return {Access::Kind::kForbidden, a.who,
                 "cross-origin request (Origin \"" +

@@ -107,7 +107,8 @@ class Authenticator {
   // request's Basic or Bearer credentials (bcrypt without the lock, so a
   // guesser does not delay other requests), applies DecideAccess, and for a
   // browser-made request with a method other than GET/HEAD, the CSRF token
-  // (header X-CSRF-Token or query parameter csrf_token).
+  // (header X-CSRF-Token, or parameter csrf_token in the query or an HTML
+  // form body: HttpRequest::AllParams).
   Access Check(const HttpRequest& req, Role required);
 
   // The CSRF token of a principal (Access::who): an HMAC under the process

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -28,9 +29,12 @@ constexpr size_t kConnectionMemory = 64 * 1024;
 // Connections open at once; more are accepted and closed at once. Bounded
 // by the file descriptors the process may open, too.
 constexpr unsigned kMaxConnections = 8192;
-// A streamed body may run this far ahead of the client before the producer
-// waits for it to read.
-constexpr size_t kStreamBuffer = 256 * 1024;
+// A streamed body's producer gets its next turn once less than this is
+// waiting to be sent; a turn produces about this much (or runs for at most
+// kStreamTurnTime), so a slow reader has at most ~2 turns buffered and holds
+// no worker while it reads.
+constexpr size_t kStreamTurnBytes = 64 * 1024;
+constexpr auto kStreamTurnTime = std::chrono::milliseconds(50);
 // Bytes of an over-limit chunked body read (and dropped) to answer 413
 // cleanly; past this the connection is closed without an answer.
 constexpr size_t kMaxDiscard = 16u << 20;
@@ -112,6 +116,15 @@ Result<int> Listen(const std::string& listen) {
   return fd;
 }
 
+// True when the peer closed (or half-closed) the connection or it failed:
+// the answer would go nowhere. Does not read anything.
+bool PeerClosed(int fd) {
+  if (fd < 0) return false;
+  pollfd p{fd, POLLRDHUP, 0};
+  return poll(&p, 1, 0) > 0 &&
+         (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 unsigned ConnectionLimit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) {
@@ -158,13 +171,16 @@ struct HttpServer::Backend::Stream {
   Backend* backend = nullptr;
   MHD_Connection* conn = nullptr;
   std::mutex mu;
-  std::condition_variable cv;
+  // Run only by whoever set `producing` (one turn at a time, without `mu`);
+  // released once finished or gone, and no turn runs.
+  BodyProducer producer;
   std::deque<std::string> pieces;
   size_t offset = 0;       // into pieces.front()
   size_t bytes = 0;        // queued, not yet sent
   bool finished = false;   // the producer is done
   bool gone = false;       // the client went away, or the server stops
   bool suspended = false;  // the event thread waits for a piece
+  bool producing = false;  // a turn is queued or running
 
   // Marks what happened and says whether the caller must resume `conn`
   // (after unlocking): only one party ever resumes a suspension.
@@ -174,37 +190,28 @@ struct HttpServer::Backend::Stream {
     return s;
   }
 
-  bool Write(std::string_view piece) {
-    std::unique_lock<std::mutex> l(mu);
-    cv.wait(l, [&] { return gone || bytes < kStreamBuffer; });
-    if (gone) return false;
-    if (piece.empty()) return true;
-    pieces.emplace_back(piece);
-    bytes += piece.size();
-    const bool wake = TakeSuspension();
-    l.unlock();
-    if (wake) MHD_resume_connection(conn);
+  // Claims the next turn when none is pending and the client is close to
+  // having everything; the caller queues it (QueuePump) after unlocking.
+  bool WantTurn() {
+    if (finished || gone || producing || bytes >= kStreamTurnBytes) {
+      return false;
+    }
+    producing = true;
     return true;
   }
 
-  // The response is done with (sent, or the connection closed): the
-  // producer's next write returns false.
+  // The response is done with (sent, or the connection closed): no more
+  // turns, and the producer (with what it holds, a store iterator) goes.
   void Abandon() {
     {
       std::lock_guard<std::mutex> l(backend->mu_);
       backend->streams_.erase(this);
     }
+    BodyProducer dead;
     std::lock_guard<std::mutex> l(mu);
     gone = true;
-    cv.notify_all();
-  }
-
-  void Finish() {
-    std::unique_lock<std::mutex> l(mu);
-    finished = true;
-    const bool wake = TakeSuspension();
-    l.unlock();
-    if (wake) MHD_resume_connection(conn);
+    suspended = false;
+    if (!producing) dead = std::move(producer);
   }
 };
 
@@ -317,18 +324,26 @@ void HttpServer::Backend::Stop() {
     for (Stream* s : streams_) {
       std::lock_guard<std::mutex> sl(s->mu);
       s->gone = true;
-      s->cv.notify_all();
       if (s->TakeSuspension()) to_resume.push_back(s->conn);
     }
   }
   work_cv_.notify_all();
   for (const Job& job : waiting) {
+    if (job.stream) {
+      // A turn that will not run: its producer goes now.
+      BodyProducer dead;
+      std::lock_guard<std::mutex> sl(job.stream->mu);
+      job.stream->producing = false;
+      dead = std::move(job.stream->producer);
+      continue;
+    }
     job.ex->answer = HttpResponse::Error(503, "server shutting down");
     MHD_resume_connection(job.conn);
   }
+  waiting.clear();
   for (MHD_Connection* c : to_resume) MHD_resume_connection(c);
-  // Handlers running now finish (their deadlines bound them) and resume
-  // their connections themselves.
+  // Handlers and turns running now finish (deadlines and turn sizes bound
+  // them) and resume their connections themselves.
   for (std::thread& t : workers_) t.join();
   workers_.clear();
   {
@@ -380,31 +395,93 @@ void HttpServer::Backend::WorkerLoop() {
       job = queue_.front();
       queue_.pop_front();
     }
-    Run(job);
+    if (job.stream) {
+      Pump(job.stream);
+    } else {
+      Run(job);
+    }
   }
 }
 
 void HttpServer::Backend::Run(const Job& job) {
   HttpResponse resp = server_.Serve(job.ex->req);
-  std::function<void(const BodyWriter&)> produce = std::move(resp.stream);
-  resp.stream = nullptr;
   std::shared_ptr<Stream> stream;
-  if (produce) {
+  if (resp.stream) {
     stream = std::make_shared<Stream>();
     stream->backend = this;
     stream->conn = job.conn;
-    std::lock_guard<std::mutex> l(mu_);
-    stream->gone = stopping_;
-    streams_.insert(stream.get());
+    stream->producer = std::move(resp.stream);
+    stream->producing = true;  // the first turn, just below
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stream->gone = stopping_;
+      streams_.insert(stream.get());
+    }
+    resp.stream = nullptr;
+    // The first piece is ready when the head goes out.
+    Pump(stream);
   }
   job.ex->answer = std::move(resp);
   job.ex->stream = stream;
   // From here the event thread owns the exchange again.
   MHD_resume_connection(job.conn);
-  if (produce) {
-    produce([&stream](std::string_view piece) { return stream->Write(piece); });
-    stream->Finish();
+}
+
+void HttpServer::Backend::Pump(const std::shared_ptr<Stream>& s) {
+  bool gone = false;
+  {
+    std::lock_guard<std::mutex> l(s->mu);
+    gone = s->gone;
   }
+  std::string out;
+  bool more = !gone;
+  const auto until = std::chrono::steady_clock::now() + kStreamTurnTime;
+  while (more && out.size() < kStreamTurnBytes &&
+         std::chrono::steady_clock::now() < until) {
+    more = s->producer(out);
+  }
+  BodyProducer dead;
+  bool wake = false;
+  bool again = false;
+  {
+    std::lock_guard<std::mutex> l(s->mu);
+    s->producing = false;
+    if (!s->gone && !out.empty()) {
+      s->bytes += out.size();
+      s->pieces.push_back(std::move(out));
+    }
+    if (!more && !s->gone) s->finished = true;
+    if (s->finished || s->gone) {
+      dead = std::move(s->producer);
+    } else {
+      again = s->WantTurn();
+    }
+    if (s->finished || !s->pieces.empty()) wake = s->TakeSuspension();
+  }
+  if (wake) MHD_resume_connection(s->conn);
+  if (again) QueuePump(s);
+}
+
+void HttpServer::Backend::QueuePump(std::shared_ptr<Stream> s) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!stopping_) {
+      queue_.push_back(Job{nullptr, nullptr, std::move(s)});
+      work_cv_.notify_one();
+      return;
+    }
+  }
+  // Stopping: the stream ends here.
+  BodyProducer dead;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> l(s->mu);
+    s->producing = false;
+    s->gone = true;
+    dead = std::move(s->producer);
+    wake = s->TakeSuspension();
+  }
+  if (wake) MHD_resume_connection(s->conn);
 }
 
 void HttpServer::Backend::OnConnection(void* cls, MHD_Connection* c,
@@ -506,6 +583,14 @@ MHD_Result HttpServer::Backend::OnRequest(void* cls, MHD_Connection* c,
   if (ex->answer) return self->Queue(c, *ex, std::move(*ex->answer));
   if (ex->dispatched) return MHD_YES;  // resumed spuriously; wait
   ex->dispatched = true;
+  ex->req.handler_timeout = self->options_.handler_timeout;
+  ex->req.deadline =
+      std::chrono::steady_clock::now() + self->options_.handler_timeout;
+  if (Conn* conn = ConnOf(c)) {
+    // The connection stays open while suspended: its socket is valid for
+    // as long as the handler runs.
+    ex->req.client_gone = [fd = conn->fd] { return PeerClosed(fd); };
+  }
   MHD_suspend_connection(c);
   {
     std::lock_guard<std::mutex> l(self->mu_);
@@ -604,29 +689,39 @@ MHD_Result HttpServer::Backend::Queue(MHD_Connection* c, Exchange& ex,
 
 ssize_t HttpServer::Backend::ReadStream(void* cls, uint64_t, char* buf,
                                         size_t max) {
-  Stream& s = **static_cast<std::shared_ptr<Stream>*>(cls);
-  std::lock_guard<std::mutex> l(s.mu);
-  if (!s.pieces.empty()) {
-    // One piece per chunk, split only when it does not fit the buffer.
-    const std::string& front = s.pieces.front();
-    const size_t n = std::min(max, front.size() - s.offset);
-    memcpy(buf, front.data() + s.offset, n);
-    s.offset += n;
-    s.bytes -= n;
-    if (s.offset == front.size()) {
-      s.pieces.pop_front();
-      s.offset = 0;
+  const std::shared_ptr<Stream>& holder =
+      *static_cast<std::shared_ptr<Stream>*>(cls);
+  Stream& s = *holder;
+  ssize_t out = 0;
+  bool turn = false;
+  {
+    std::lock_guard<std::mutex> l(s.mu);
+    if (!s.pieces.empty()) {
+      // One piece per chunk, split only when it does not fit the buffer.
+      const std::string& front = s.pieces.front();
+      const size_t n = std::min(max, front.size() - s.offset);
+      memcpy(buf, front.data() + s.offset, n);
+      s.offset += n;
+      s.bytes -= n;
+      if (s.offset == front.size()) {
+        s.pieces.pop_front();
+        s.offset = 0;
+      }
+      out = static_cast<ssize_t>(n);
+    } else if (s.finished) {
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    } else if (s.gone) {
+      return MHD_CONTENT_READER_END_WITH_ERROR;
+    } else {
+      // Nothing yet: park the connection until a turn produces (it resumes
+      // it); returning 0 without suspending would spin.
+      s.suspended = true;
+      MHD_suspend_connection(s.conn);
     }
-    s.cv.notify_all();
-    return static_cast<ssize_t>(n);
+    turn = s.WantTurn();
   }
-  if (s.finished) return MHD_CONTENT_READER_END_OF_STREAM;
-  if (s.gone) return MHD_CONTENT_READER_END_WITH_ERROR;
-  // Nothing yet: park the connection until the producer writes (it resumes
-  // it); returning 0 without suspending would spin.
-  s.suspended = true;
-  MHD_suspend_connection(s.conn);
-  return 0;
+  if (turn) s.backend->QueuePump(holder);
+  return out;
 }
 
 void HttpServer::Backend::FreeStream(void* cls) {

@@ -43,14 +43,17 @@ class HttpServer::Backend {
   // One connection (libmicrohttpd's socket context) and one request on it.
   struct Conn;
   struct Exchange;
-  // The body of a streamed response, between the worker that produces it
-  // and the event thread that sends it.
+  // The body of a streamed response, between the workers that produce it
+  // turn by turn and the event thread that sends it.
   struct Stream;
 
  private:
+  // A complete request to serve (conn and ex), or a turn of a streamed
+  // body's producer (stream).
   struct Job {
-    MHD_Connection* conn;
-    Exchange* ex;
+    MHD_Connection* conn = nullptr;
+    Exchange* ex = nullptr;
+    std::shared_ptr<Stream> stream;
   };
 
   static void OnConnection(void* cls, MHD_Connection* c, void** socket_context,
@@ -72,6 +75,12 @@ class HttpServer::Backend {
   MHD_Result Queue(MHD_Connection* c, Exchange& ex, HttpResponse resp);
   void WorkerLoop();
   void Run(const Job& job);
+  // One bounded turn of a stream's producer (the caller owns its
+  // `producing` flag); queues the next turn when the client is close to
+  // having everything, resumes the connection when it waits for data.
+  void Pump(const std::shared_ptr<Stream>& s);
+  // Queues a turn of `s` for a worker (none once stopping: the stream ends).
+  void QueuePump(std::shared_ptr<Stream> s);
   // Cuts connections whose request head (or TLS handshake) has not arrived
   // within request_timeout: a trickling client must not hold a connection
   // slot for hours.
@@ -89,7 +98,7 @@ class HttpServer::Backend {
   // libmicrohttpd.
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::deque<Job> queue_;  // requests waiting for a worker (suspended)
+  std::deque<Job> queue_;  // requests (suspended) and stream turns
   bool stopping_ = false;
   std::set<Stream*> streams_;  // streamed bodies still being sent
   std::vector<std::thread> workers_;

@@ -11,7 +11,8 @@ namespace {
 // Long enough for any message of ours; a body is not a log line.
 constexpr size_t kMaxErrorChars = 300;
 
-// The decoded query without secrets, "k=v&k=v".
+// The decoded parameters (query, then form fields) without secrets,
+// "k=v&k=v".
 std::string Params(const HttpRequest& req) {
   std::string out;
   for (const auto& [k, v] : req.AllParams()) {

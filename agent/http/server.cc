@@ -8,6 +8,7 @@
 
 #include "agent/common/json.h"
 #include "agent/common/log.h"
+#include "agent/common/units.h"
 #include "agent/http/backend.h"
 #include "agent/http/mutation.h"
 
@@ -23,10 +24,11 @@ std::string_view HttpRequest::Header(std::string_view name) const {
   return {};
 }
 
-std::vector<std::pair<std::string, std::string>> HttpRequest::AllParams()
-    const {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::string_view q = query;
+namespace {
+
+// "k=v&k=v" (URL-encoded) appended to `out` as decoded pairs.
+void AppendParams(std::string_view q,
+                  std::vector<std::pair<std::string, std::string>>& out) {
   while (!q.empty()) {
     size_t amp = q.find('&');
     std::string_view part = q.substr(0, amp);
@@ -37,6 +39,24 @@ std::vector<std::pair<std::string, std::string>> HttpRequest::AllParams()
                          ? std::string()
                          : UrlDecode(part.substr(eq + 1)));
   }
+}
+
+}  // namespace
+
+bool HttpRequest::HasFormBody() const {
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  std::string_view type = Header("Content-Type");
+  return method != "GET" && method != "HEAD" && type.size() >= kForm.size() &&
+         strncasecmp(type.data(), kForm.data(), kForm.size()) == 0 &&
+         (type.size() == kForm.size() || type[kForm.size()] == ';' ||
+          type[kForm.size()] == ' ');
+}
+
+std::vector<std::pair<std::string, std::string>> HttpRequest::AllParams()
+    const {
+  std::vector<std::pair<std::string, std::string>> out;
+  AppendParams(query, out);
+  if (HasFormBody()) AppendParams(body, out);
   return out;
 }
 
@@ -46,6 +66,18 @@ std::vector<std::string> HttpRequest::Params(std::string_view name) const {
     if (k == name) out.push_back(std::move(v));
   }
   return out;
+}
+
+Status HttpRequest::StillWanted() const {
+  if (std::chrono::steady_clock::now() >= deadline) {
+    return DeadlineExceededError(
+        "the request took longer than http.handler_timeout (" +
+        FormatDuration(handler_timeout) + ")");
+  }
+  if (client_gone && client_gone()) {
+    return UnavailableError("the client closed its connection");
+  }
+  return Status::Ok();
 }
 
 std::optional<std::string> HttpRequest::Param(std::string_view name) const {

@@ -36,6 +36,20 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   // Who made it (Access::who), set by the server before the handler runs.
   std::string principal;
+  // Set by the server: when the handler must have answered
+  // (HttpServerOptions::handler_timeout after the request was read), and
+  // whether the client closed its connection meanwhile. Unset (a request
+  // made by a test) means no deadline and a client that stays.
+  std::chrono::steady_clock::time_point deadline =
+      std::chrono::steady_clock::time_point::max();
+  std::chrono::milliseconds handler_timeout{0};
+  std::function<bool()> client_gone;
+
+  // Whether a long handler should go on: Ok, DeadlineExceeded once the
+  // deadline passed, Unavailable when the client has gone (its answer
+  // would go nowhere). Costs a clock read and a poll(2); call it between
+  // bounded steps.
+  Status StillWanted() const;
 
   // Case-insensitive header lookup; empty when absent.
   std::string_view Header(std::string_view name) const;
@@ -44,14 +58,23 @@ struct HttpRequest {
   // Every value of a repeated query parameter, URL-decoded, in order.
   std::vector<std::string> Params(std::string_view name) const;
   // Every parameter as (name, value), URL-decoded, in order; a part without
-  // '=' has an empty value.
+  // '=' has an empty value. The query's come first, then the fields of an
+  // HTML form body (HasFormBody), so a browser form's csrf_token counts.
   std::vector<std::pair<std::string, std::string>> AllParams() const;
+  // True for a request other than GET or HEAD whose body is an HTML form
+  // (Content-Type application/x-www-form-urlencoded).
+  bool HasFormBody() const;
 };
 
-// Writes one piece of a streamed body; returns false when the client went
-// away or the server stops (stop producing). Waits while the client is far
-// behind. An empty piece sends nothing and just asks.
-using BodyWriter = std::function<bool(std::string_view)>;
+// Produces the next piece of a streamed body: appends to `out` and returns
+// true while more is to come, false when done (what it appended is still
+// sent). Called on a worker, first before the answer's head is sent, then
+// again each time the client has taken most of what was sent, so a slow
+// reader holds no thread between calls. Each call must do a bounded amount
+// of work (HttpServer produces about 64 KiB per turn, and comes back for
+// more when a call appends nothing). Never called again once the client
+// has gone or the server stops; it is destroyed then.
+using BodyProducer = std::function<bool(std::string& out)>;
 
 struct HttpResponse {
   int status = 200;
@@ -60,7 +83,7 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, the body comes from this function, sent chunked (for exports
   // that must not be buffered whole). `body` is ignored then.
-  std::function<void(const BodyWriter&)> stream;
+  BodyProducer stream;
   // Gzip the body when the client accepts it (large text bodies).
   bool gzip_ok = false;
 
@@ -78,7 +101,7 @@ struct MutationRecord {
   std::string method;
   std::string path;
   std::string target;  // the `target` parameter, when given
-  std::string params;  // the decoded query without csrf_token, "k=v&k=v"
+  std::string params;  // decoded parameters without csrf_token, "k=v&k=v"
   std::string remote;  // client address
   int status = 0;
   std::string error;  // the refusal or error message, empty on success
@@ -110,6 +133,9 @@ struct HttpServerOptions {
   // within this, from the connection's start or the previous answer; a
   // connection silent this long is closed (idle timeout in whole seconds).
   std::chrono::milliseconds request_timeout{5000};
+  // A handler must answer within this, counted from when its request was
+  // read (HttpRequest::deadline); long handlers stop with 503 after it.
+  std::chrono::milliseconds handler_timeout{10000};
   std::optional<HttpTlsOptions> tls;  // absent: plain HTTP
   AuthSettings auth;                  // no users or tokens: no authentication
   std::string realm = "rigwatch";
@@ -139,8 +165,8 @@ class HttpServer {
 
   // Binds and starts serving. Fails with the listen address in the message.
   Status Start();
-  // Stops accepting, waits for handlers running (queued ones get 503, streams
-  // are told the client went away), closes every connection.
+  // Stops accepting, waits for handlers running (queued ones get 503,
+  // streams are not produced further), closes every connection.
   void Stop();
 
   // Reads the TLS certificate and key files again when they changed since

@@ -205,13 +205,14 @@ void TlsContext::PrepareSession(gnutls_session_t session) {
   switch (options_.client_auth) {
     case ClientAuth::kNoClientCert:
       break;
+    // The two Require modes only request a certificate too: VerifyPeer
+    // refuses a client that sends none, so that the refusal is logged
+    // (GNUTLS_CERT_REQUIRE would fail the handshake before any callback).
     case ClientAuth::kRequestClientCert:
     case ClientAuth::kVerifyClientCertIfGiven:
-      req = GNUTLS_CERT_REQUEST;
-      break;
     case ClientAuth::kRequireAnyClientCert:
     case ClientAuth::kRequireAndVerifyClientCert:
-      req = GNUTLS_CERT_REQUIRE;
+      req = GNUTLS_CERT_REQUEST;
       break;
   }
   gnutls_certificate_server_set_request(session, req);
@@ -227,10 +228,12 @@ int TlsContext::VerifyPeer(gnutls_session_t session) {
   unsigned n = 0;
   const gnutls_datum_t* peers = gnutls_certificate_get_peers(session, &n);
   if (peers == nullptr || n == 0) {
-    return mode == ClientAuth::kRequireAnyClientCert ||
-                   mode == ClientAuth::kRequireAndVerifyClientCert
-               ? GNUTLS_E_NO_CERTIFICATE_FOUND
-               : 0;
+    if (mode != ClientAuth::kRequireAnyClientCert &&
+        mode != ClientAuth::kRequireAndVerifyClientCert) {
+      return 0;
+    }
+    self->LogRefusal("no_certificate");
+    return GNUTLS_E_NO_CERTIFICATE_FOUND;
   }
   std::shared_ptr<Bundle> b = self->Current();
   // The agent's own self-check: only the holder of the server key can

@@ -3,7 +3,8 @@
 // the Authorization header (Basic and Bearer through the Authenticator), the
 // Origin/Host same-origin check, and every /api/v1 parser: series selectors
 // (match=), time arguments (from=/to=), durations (for=) and the mute
-// request from a query or a JSON body. One input is fed to each of them.
+// request from a query, a JSON body or a form body. One input is fed to
+// each of them.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -86,13 +87,17 @@ void CheckApiParsers(const std::string& in) {
   Result<std::chrono::milliseconds> d = ParseDuration(in);
   fuzz::CheckStatus(d.status());
 
-  for (int from_body = 0; from_body < 2; ++from_body) {
+  // From the query, a JSON body, an HTML form body.
+  for (int from = 0; from < 3; ++from) {
     for (const char* method : {"POST", "DELETE"}) {
       HttpRequest req;
       req.method = method;
-      if (from_body) {
+      if (from == 1) {
         req.body = in;
         req.headers = {{"Content-Type", "application/json"}};
+      } else if (from == 2) {
+        req.body = in;
+        req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
       } else {
         req.query = in;
       }

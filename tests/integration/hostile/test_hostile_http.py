@@ -6,7 +6,10 @@ is fetched once a second and must answer within 1 s every time:
 2. 1,000 concurrent clients per wave for 15 s: 1 MB headers, 10 MB bodies
    (declared and chunked), invalid request lines, pipelined requests,
    unknown methods, plain API requests, with the 300 slowloris still open;
-3. SIGTERM with 500 clients connected ends the agent within 5 s.
+3. SIGTERM with 500 clients connected ends the agent within 5 s;
+4. on an agent with two workers, 4 clients reading a 1 MiB export at
+   10 KiB/s: /metrics and /api/v1/health still answer within 1 s, and
+   SIGTERM still ends the agent within 5 s.
 
 The agent's peak RSS (VmHWM) stays under a stated bound. The attackers run
 in a child process (asyncio), so the probe's timing is not the attackers'
@@ -21,11 +24,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from rigwatch_testlib import Agent, http_get, main  # noqa: E402
+from rigwatch_testlib import Agent, FleetSim, http_get, main, wait_until  # noqa: E402
 
 SLOWLORIS = 300
 KEEPALIVE = 200
@@ -310,6 +314,107 @@ class HostileHttpTest(unittest.TestCase):
               f"{took:.2f} s (rc {rc})", file=sys.stderr)
         self.assertEqual(rc, 0, self.agent.logs()[-2000:])
         self.assertLess(took, 5.0)
+
+
+# --- slow export readers (their own agent, two workers) --------------------
+
+SLOW_READERS = 4
+EXPORT_MIN_BYTES = 4 << 20  # more than socket buffers hold (loopback: ~2 MiB)
+SLOW_CONFIG = """
+http: { listen: "127.0.0.1:{PORT}", threads: 2, read_timeout: 5s }
+storage: { path: "{TMP}/data" }
+scrape: { interval: 1s, timeout: 500ms }
+host: { enabled: false }
+miner_files: [ "{TMP}/targets.yaml" ]
+"""
+
+
+class SlowReader(threading.Thread):
+    """Asks for the whole export and reads 1 KiB every 100 ms, through a
+    4 KiB receive buffer: the export stays mostly unread for minutes."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.settimeout(10)
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.sendall(b"GET /api/v1/export?from=-1h HTTP/1.1\r\n"
+                          b"Host: x\r\n\r\n")
+        self.got = 0
+        self.ended = False
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                chunk = self.sock.recv(1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.got += len(chunk)
+            time.sleep(0.1)
+        self.ended = True
+
+
+class SlowExportReadersTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(SLOW_CONFIG)
+        cls.sim = FleetSim(cls.agent.tmp, miners=150, base_address="127.47.0.0")
+        cls.agent.start()
+        cls.export_bytes = 0
+
+        def big_enough():
+            st, _, body = http_get(cls.agent.base + "/api/v1/export?from=-1h",
+                                   timeout=30)
+            assert st == 200 and body.startswith(b"timestamp,miner,"), st
+            cls.export_bytes = len(body)
+            return len(body) >= EXPORT_MIN_BYTES
+        wait_until(big_enough, timeout=90, interval=1, what="a 1 MiB export")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.cleanup()
+        cls.sim.stop()
+
+    def test_slow_readers_hold_no_worker_and_sigterm_ends_them(self):
+        readers = [SlowReader(self.agent.port) for _ in range(SLOW_READERS)]
+        for r in readers:
+            r.start()
+        time.sleep(1.0)  # every export has started and filled its buffers
+        lat = []
+        try:
+            for i in range(10):
+                path = "/metrics" if i % 2 == 0 else "/api/v1/health"
+                t0 = time.monotonic()
+                st, _, body = http_get(self.agent.base + path, timeout=10)
+                lat.append(time.monotonic() - t0)
+                self.assertEqual(st, 200, body[:200])
+                time.sleep(0.3)
+            s = sorted(lat)
+            print(f"{SLOW_READERS} slow export readers ({self.export_bytes} "
+                  f"byte export, threads: 2): /metrics and /api/v1/health "
+                  f"n={len(s)} p50 {s[len(s) // 2] * 1000:.1f} ms max "
+                  f"{s[-1] * 1000:.1f} ms", file=sys.stderr)
+            self.assertLess(s[-1], PROBE_DEADLINE_S, lat)
+            for r in readers:
+                self.assertFalse(r.ended, "a reader finished or was cut")
+                self.assertGreater(r.got, 0)
+                self.assertLess(r.got, self.export_bytes)
+            t0 = time.monotonic()
+            self.agent.signal(signal.SIGTERM)
+            rc = self.agent.proc.wait(timeout=10)
+            took = time.monotonic() - t0
+            print(f"SIGTERM with {SLOW_READERS} slow export readers: exit in "
+                  f"{took:.2f} s (rc {rc})", file=sys.stderr)
+            self.assertEqual(rc, 0, self.agent.logs()[-2000:])
+            self.assertLess(took, 5.0)
+        finally:
+            for r in readers:
+                r.stop.set()
+                r.sock.close()
 
 
 if __name__ == "__main__":

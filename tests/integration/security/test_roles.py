@@ -180,6 +180,33 @@ class RolesTest(unittest.TestCase):
         self.assertEqual(st, 403)
         self.assertNotIn(token, self.agent.logs())
 
+    def test_browser_form_post_carries_the_csrf_token_in_its_body(self):
+        # What an HTML <form method=post> sends: fields URL-encoded in the
+        # body, Origin set by the browser. The token counts there as well.
+        admin = basic_auth("ops", PASSWORD)
+        token = json.loads(self.call("GET", "/api/v1/csrf", admin)[2])["csrf_token"]
+        form = dict(admin, Origin="http://evil.example",
+                    **{"Content-Type": "application/x-www-form-urlencoded"})
+        fields = "target=rig-1&for=7m"
+        st, _, body = self.call("POST", "/api/v1/mute", form, fields.encode())
+        self.assertEqual(st, 403, body)
+        self.assertIn("without a valid CSRF token", error_of(body))
+        st, _, body = self.call("POST", "/api/v1/mute", form,
+                                (fields + "&csrf_token=" + token).encode())
+        self.assertEqual(st, 200, body)
+        entry = self.journal()[0]
+        self.assertEqual((entry["status"], entry["params"]),
+                         (200, "target=rig-1&for=7m"), entry)
+        # A wrong token in the body is refused; the body limit still holds.
+        st, _, body = self.call("POST", "/api/v1/mute", form,
+                                (fields + "&csrf_token=" + "0" * 64).encode())
+        self.assertEqual(st, 403, body)
+        st, _, body = self.call(
+            "POST", "/api/v1/mute", form,
+            (fields + "&csrf_token=" + token + "&pad=" + "x" * 5000).encode())
+        self.assertEqual(st, 413, body)
+        self.assertNotIn(token, self.agent.logs())
+
     def test_mute_body_json_and_its_limit(self):
         admin = dict(basic_auth("ops", PASSWORD),
                      **{"Content-Type": "application/json"})

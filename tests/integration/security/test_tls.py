@@ -9,6 +9,7 @@ cannot use); renewed certificate files are picked up while running."""
 
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -239,14 +240,23 @@ scrape_configs:
         port = self.mtls.port
         good = self.ctx(cert=self.p("client.crt"), key=self.p("client.key"))
         self.assertEqual(https_get(port, "/healthz", good)[0], 200)
+        # No certificate at all: refused during the handshake, and logged
+        # like a bad one (the first refusal since start, so not held back
+        # by the 10 s rate limit).
         with self.assertRaises((ssl.SSLError, OSError)):
             https_get(port, "/healthz", self.ctx())
+        wait_until(lambda: re.search(
+            r"event=http_tls_client_cert_refused .*reason=\"?no_certificate",
+            self.mtls.logs()), timeout=5, what="no-certificate refusal logged")
+        # TLS 1.2 sends its (empty) certificate at another point of the
+        # handshake: refused too.
+        with self.assertRaises((ssl.SSLError, OSError)):
+            https_get(port, "/healthz",
+                      self.ctx(maximum=ssl.TLSVersion.TLSv1_2))
         with self.assertRaises((ssl.SSLError, OSError)):
             https_get(port, "/healthz",
                       self.ctx(cert=self.p("stranger.crt"),
                                key=self.p("stranger.key")))
-        wait_until(lambda: "event=http_tls_client_cert_refused" in
-                   self.mtls.logs(), timeout=5, what="refusal logged")
         # Still serving the right client afterwards.
         self.assertEqual(https_get(port, "/healthz", good)[0], 200)
         # Plain HTTP on a TLS port gets no answer.

@@ -92,6 +92,11 @@ class FakeSource : public api::ApiSource {
                                                   WallTime to) override {
     return st->Select(sel, from, to);
   }
+  Result<std::vector<store::Point>> ReadRange(const store::SeriesKey& key,
+                                              WallTime from,
+                                              WallTime to) override {
+    return st->ReadRange(key, from, to);
+  }
   Result<std::unique_ptr<store::RowIterator>> Scan(WallTime from,
                                                    WallTime to) override {
     return st->Scan(from, to);

@@ -59,6 +59,7 @@ TEST(ConfigTest, ValuesAndDefaults) {
   const Config& c = *r.config;
   EXPECT_EQ(c.http.threads, 8);
   EXPECT_EQ(c.http.read_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c.http.handler_timeout, std::chrono::seconds(10));
   EXPECT_EQ(c.storage.retention, std::chrono::hours(24 * 30));
   EXPECT_EQ(c.scrape.interval, std::chrono::seconds(10));
   ASSERT_EQ(c.miners.size(), 2u);

@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "agent/http/server.h"
 #include "tests/support/wait.h"
@@ -16,19 +19,25 @@
 namespace rigwatch {
 namespace {
 
-// A test-only raw HTTP/1.0-style client: sends `raw`, reads to EOF.
-std::string Exchange(int port, const std::string& raw) {
+// A connected loopback socket; `rcvbuf` > 0 shrinks its receive buffer.
+int Connect(int port, int rcvbuf = 0) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (rcvbuf > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+
+// A test-only raw HTTP/1.0-style client: sends `raw`, reads to EOF.
+std::string Exchange(int port, const std::string& raw) {
+  int fd = Connect(port);
   timeval tv{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return "";
-  }
   send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
   std::string out;
   char buf[4096];
@@ -84,8 +93,10 @@ class HttpServerTest : public ::testing::Test {
     });
     server_->Handle("/stream", [](const HttpRequest&) {
       HttpResponse r;
-      r.stream = [](const BodyWriter& w) {
-        for (int i = 0; i < 3; ++i) w("row" + std::to_string(i) + "\n");
+      auto i = std::make_shared<int>(0);
+      r.stream = [i](std::string& out) {
+        out += "row" + std::to_string((*i)++) + "\n";
+        return *i < 3;
       };
       return r;
     });
@@ -122,7 +133,8 @@ TEST_F(HttpServerTest, StreamsChunked) {
   StartWith({});
   std::string r = Get(port_, "/stream");
   EXPECT_NE(r.find("Transfer-Encoding: chunked"), std::string::npos);
-  EXPECT_EQ(Body(r), "5\r\nrow0\n\r\n5\r\nrow1\n\r\n5\r\nrow2\n\r\n0\r\n\r\n");
+  // One turn of the producer makes one chunk.
+  EXPECT_EQ(Body(r), "F\r\nrow0\nrow1\nrow2\n\r\n0\r\n\r\n");
 }
 
 TEST_F(HttpServerTest, BasicAuth) {
@@ -208,12 +220,7 @@ TEST_F(HttpServerTest, SlowClientsDoNotBlockOthers) {
   // Two clients send half a request and stall.
   int stalled[2];
   for (int& fd : stalled) {
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    fd = Connect(port_);
     std::string half = "GET /hello HTTP/1.1\r\nHost: x\r\n";
     send(fd, half.data(), half.size(), MSG_NOSIGNAL);
   }
@@ -233,20 +240,18 @@ TEST_F(HttpServerTest, StreamStopsWhenTheClientGoesAway) {
   server_ = std::make_unique<HttpServer>(o);
   server_->Handle("/forever", [&](const HttpRequest&) {
     HttpResponse r;
-    r.stream = [&](const BodyWriter& w) {
-      const std::string piece(16 * 1024, 'x');
-      while (w(piece)) ++writes;
-      stopped = true;
+    // Destroyed with the producer, which the server drops once the client
+    // has gone.
+    std::shared_ptr<void> on_drop(nullptr, [&](void*) { stopped = true; });
+    r.stream = [&writes, on_drop](std::string& out) {
+      out += std::string(16 * 1024, 'x');
+      ++writes;
+      return true;
     };
     return r;
   });
   ASSERT_TRUE(server_->Start().ok());
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(server_->BoundPort()));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int fd = Connect(server_->BoundPort());
   std::string req = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
   send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   char buf[65536];
@@ -257,10 +262,117 @@ TEST_F(HttpServerTest, StreamStopsWhenTheClientGoesAway) {
     got += static_cast<size_t>(n);
   }
   close(fd);
-  // The producer learns it at its next write, and never runs far ahead.
+  // The producer is dropped, and never ran far ahead.
   EXPECT_TRUE(test_support::WaitFor([&] { return stopped.load(); },
                                     std::chrono::seconds(10)));
   EXPECT_LT(static_cast<size_t>(writes.load()) * 16 * 1024, got + (8u << 20));
+}
+
+TEST_F(HttpServerTest, StreamReaderThatStallsHoldsNoWorker) {
+  HttpServerOptions o;
+  o.threads = 1;
+  o.listen = "127.0.0.1:0";
+  server_ = std::make_unique<HttpServer>(o);
+  std::atomic<int> turns{0};
+  server_->Handle("/endless", [&](const HttpRequest&) {
+    HttpResponse r;
+    r.stream = [&turns](std::string& out) {
+      out += std::string(16 * 1024, 'y');
+      ++turns;
+      return true;
+    };
+    return r;
+  });
+  server_->Handle("/hello", [](const HttpRequest&) {
+    return HttpResponse::Text(200, "hello");
+  });
+  ASSERT_TRUE(server_->Start().ok());
+  const int port = server_->BoundPort();
+  // Three readers that never read, on the only worker's server.
+  std::vector<int> stalled;
+  for (int i = 0; i < 3; ++i) {
+    int fd = Connect(port, 4096);
+    std::string req = "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n";
+    send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    stalled.push_back(fd);
+  }
+  // Their socket buffers fill and the producers stop being called.
+  int last = -1;
+  EXPECT_TRUE(test_support::WaitFor(
+      [&] {
+        int now = turns.load();
+        bool still = now == last && now > 0;
+        last = now;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return still;
+      },
+      std::chrono::seconds(10)));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(Body(Get(port, "/hello")), "hello");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  for (int fd : stalled) close(fd);
+}
+
+TEST_F(HttpServerTest, HandlerSeesItsDeadlineAndTheClientLeaving) {
+  HttpServerOptions o;
+  o.threads = 1;
+  o.listen = "127.0.0.1:0";
+  o.handler_timeout = std::chrono::milliseconds(500);
+  server_ = std::make_unique<HttpServer>(o);
+  std::atomic<int> gone{0};
+  server_->Handle("/long", [&](const HttpRequest& req) {
+    for (;;) {
+      Status s = req.StillWanted();
+      if (!s.ok()) {
+        if (s.code() == StatusCode::kUnavailable) ++gone;
+        return HttpResponse::Error(503, s.message());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  server_->Handle("/hello", [](const HttpRequest&) {
+    return HttpResponse::Text(200, "hello");
+  });
+  ASSERT_TRUE(server_->Start().ok());
+  const int port = server_->BoundPort();
+  auto t0 = std::chrono::steady_clock::now();
+  std::string r = Get(port, "/long");
+  EXPECT_NE(r.find("HTTP/1.1 503"), std::string::npos) << r;
+  EXPECT_NE(Body(r).find("longer than http.handler_timeout (500ms)"),
+            std::string::npos)
+      << r;
+  EXPECT_GE(std::chrono::steady_clock::now() - t0,
+            std::chrono::milliseconds(500));
+  // A client that leaves frees the only worker long before the deadline.
+  int fd = Connect(port);
+  std::string req = "GET /long HTTP/1.1\r\nHost: x\r\n\r\n";
+  send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  close(fd);
+  EXPECT_TRUE(test_support::WaitFor([&] { return gone.load() == 1; },
+                                    std::chrono::milliseconds(400)));
+  EXPECT_EQ(Body(Get(port, "/hello")), "hello");
+}
+
+TEST(HttpRequestTest, FormBodyFieldsAreParams) {
+  HttpRequest r;
+  r.method = "POST";
+  r.query = "target=rig-1";
+  r.body = "for=2h&csrf_token=a%2Bb";
+  EXPECT_FALSE(r.Param("csrf_token").has_value());  // no form type
+  r.headers = {{"content-type", "application/x-www-form-urlencoded"}};
+  EXPECT_EQ(r.Param("csrf_token").value_or(""), "a+b");
+  EXPECT_EQ(r.Param("target").value_or(""), "rig-1");
+  EXPECT_EQ(r.AllParams().size(), 3u);
+  r.headers = {
+      {"Content-Type", "application/x-www-form-urlencoded; charset=UTF-8"}};
+  EXPECT_EQ(r.Param("for").value_or(""), "2h");
+  r.headers = {{"Content-Type", "application/x-www-form-urlencodedx"}};
+  EXPECT_FALSE(r.Param("for").has_value());
+  // A GET's body is never read as parameters.
+  r.method = "GET";
+  r.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  EXPECT_FALSE(r.Param("for").has_value());
 }
 
 TEST(HttpHelpersTest, Base64AndUrlDecode) {
