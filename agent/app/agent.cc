@@ -96,8 +96,11 @@ constexpr std::array kStoreMetricsTable = {
                "Samples written to the store.", ""},
     MetricDesc{"rigwatch_store_dropped_samples_total", MetricType::kCounter,
                "Samples not stored: queue full, writes paused, or late.", ""},
-    MetricDesc{"rigwatch_store_late_samples_total", MetricType::kCounter,
-               "Samples dropped because their hour was already compacted.", ""},
+    MetricDesc{
+        "rigwatch_store_late_samples_total", MetricType::kCounter,
+        "Samples dropped because they arrived more than 24 h after their "
+        "hour, or after their day was deleted.",
+        ""},
     MetricDesc{"rigwatch_store_writes_paused", MetricType::kGauge,
                "1 while writes are paused because free disk is below "
                "storage.min_free_bytes.",
