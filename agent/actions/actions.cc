@@ -307,6 +307,8 @@ void Actions::Stop() {
   // progress on the worker is finished (unless Interrupt() came first).
   outbox_.Stop();
   worker_.Stop();
+  // What the last second changed in the notifier, before the store closes.
+  CommitRound();
 }
 
 Samples Actions::SelfMetrics() const {
