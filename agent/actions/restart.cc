@@ -434,9 +434,8 @@ std::string Restarter::RunService(const HostService& svc, const Transition& t,
   auto run = RunCommand(svc.restart, svc.timeout, 4096, stop_.get_token());
   std::string result;
   if (run.ok() && run->interrupted) {
-    LogWarn("restart_failed")
+    LogWarn("restart_command_interrupted")
         .Kv("service", svc.name)
-        .Kv("err", "interrupted: the agent is stopping")
         .Kv("output", run->output);
     return "interrupted";
   }

@@ -49,6 +49,12 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
   if (argv.empty() || argv[0].empty()) {
     return InvalidArgumentError("empty command");
   }
+  if (stop.stop_requested()) {
+    // Never started: a command begun only to be killed is worse.
+    CommandResult never;
+    never.interrupted = true;
+    return never;
+  }
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe");
   Fd read_end(pipefd[0]);

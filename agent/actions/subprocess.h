@@ -30,7 +30,8 @@ struct CommandResult {
 // process group, stdin from /dev/null. At `timeout` the whole group gets
 // SIGTERM, then SIGKILL one second later; the same happens at once when
 // `stop` is requested (`interrupted`), so a stopping agent waits at most
-// about a second for a command. Output beyond `max_output` bytes is
+// about a second for a command; with `stop` already requested nothing is
+// started (`interrupted`). Output beyond `max_output` bytes is
 // read and discarded. Returns the outcome of a process that ran (whatever its
 // exit code); fails with InvalidArgument on an empty argv and with the errno
 // text when the process could not be started. Thread-safe; blocks until the

@@ -527,8 +527,10 @@ void Agent::Stop() {
     stopped_ = true;
   }
   // A restart in progress (a rule's, or one asked for by hand in an HTTP
-  // handler) stops waiting at once, so neither step below waits for it.
+  // handler) and a service check stop waiting at once, so no step below
+  // waits for them.
   if (auto a = CurrentActions()) a->Interrupt();
+  if (services_) services_->Interrupt();
   // Stop accepting first; the server waits for handlers running.
   if (http_) http_->Stop();
   collector_.Stop();

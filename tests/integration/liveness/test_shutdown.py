@@ -8,6 +8,8 @@
 - A host service's restart command that runs for a minute (`sleep 60`):
   SIGTERM ends the agent within 5 s, the command's process is gone, the
   restart is journaled as interrupted.
+- A service check that runs for a minute: SIGTERM ends the agent within
+  5 s, the check's process is gone.
 - A miner restart whose reply never comes (the miner black-holed, the
   restart's own timeout 9 s): SIGTERM ends the agent within 5 s.
 """
@@ -75,6 +77,21 @@ rules:
     red: "== 0"
     for: 1s
     on_red: [restart]
+"""
+
+# A service whose command check runs for a minute (its timeout 30 s).
+CHECK_CONFIG = """
+http: { listen: "127.0.0.1:{PORT}" }
+storage: { path: "{TMP}/data" }
+scrape: { interval: 1s, timeout: 500ms }
+host:
+  enabled: true
+  services:
+    - name: slowcheck
+      check: { command: ["/bin/sh", "-c", "echo $$ > {TMP}/check.pid; exec sleep 60"],
+               timeout: 30s }
+      interval: 60s
+log: { level: info }
 """
 
 # One miner, black-holed once the agent runs: its polls time out, the rule
@@ -210,6 +227,25 @@ class InterruptedRestartTest(unittest.TestCase):
             self.assertIsNotNone(svc)
             self.assertEqual(svc["last_restart_result"], "interrupted", svc)
             self.assertFalse(svc["restarts_given_up"], svc)
+        finally:
+            agent.cleanup()
+
+    def test_sigterm_during_a_service_check(self):
+        agent = Agent(CHECK_CONFIG)
+        pidfile = os.path.join(agent.tmp, "check.pid")
+        try:
+            agent.start()
+            wait_until(lambda: os.path.exists(pidfile) and
+                       open(pidfile).read().strip(), timeout=30,
+                       what="the check command running")
+            pid = int(open(pidfile).read().strip())
+            time.sleep(0.5)
+            took = sigterm_and_time(self, agent)
+            print(f"shutdown during a service check took {took:.2f} s",
+                  file=sys.stderr)
+            self.assertLess(took, SHUTDOWN_BOUND, agent.logs())
+            wait_until(lambda: not pid_alive(pid), timeout=5,
+                       what="the check command's process gone")
         finally:
             agent.cleanup()
 
