@@ -149,6 +149,16 @@ void Actions::ReconcileFleet() {
     notifier_.OnFleetTripped();
   } else if (down) {
     // The guard persisted its trip, the agent died before the notice.
+    if (last.kind != "fleet_unreachable") {
+      last = Notice{};
+      last.kind = "fleet_unreachable";
+      last.target = "fleet";
+      last.subject = "fleet unreachable";
+      last.body =
+          "Too many targets failed together. Restarts are suspended and "
+          "per-miner notifications are held until the fleet is reachable "
+          "again.\n";
+    }
     LogInfo("fleet_notice_resent").Kv("kind", "fleet_unreachable");
     HandleNotice(last);
   } else if (recorded) {
