@@ -1,10 +1,10 @@
 """The fleet guard across an agent restart, and a restart the firmware cannot
 do, on the real agent with the fleet simulator, aiosmtpd and Alertmanager.
 
-- 3 of 4 miners dark: the guard trips (one mail, one Alertmanager alert);
-  SIGKILL, start again while they are still dark: no second fleet mail, the
-  Alertmanager alert stays active; they return: one recovery mail, the
-  alert resolves.
+- 3 of 4 miners dark: the guard trips (one mail, one Alertmanager alert,
+  no restart); SIGKILL, start again while they are still dark: no second
+  fleet mail, the Alertmanager alert stays active, still no restart; they
+  return: one recovery mail, the alert resolves, no Message-ID twice.
 - The cgminer kind against a LuxOS-like simulated miner: its restart
   answers Code 14 (result "unsupported"), and the alert mail says
   "restart not supported by this firmware: ...".
@@ -40,6 +40,13 @@ class GuardAcrossRestartTest(unittest.TestCase):
                        what="fleet unreachable mail")
             wait_until(lambda: s.am.alerts(alertname=FLEET_ALERT), timeout=20,
                        what="fleet alert active in Alertmanager")
+            # Killed once the outbox has recorded both deliveries: a kill
+            # between a receiver's acceptance and that record is the
+            # outbox's own window (the same Message-ID again,
+            # docs/notifications.md), not what this test is about.
+            wait_until(lambda: metric(s.metrics(), "rigwatch_outbox_pending") == 0,
+                       timeout=20, what="outbox empty")
+            wait_rounds(s, 1)
 
             s.agent.proc.send_signal(signal.SIGKILL)
             s.agent.proc.wait(timeout=10)
@@ -52,6 +59,10 @@ class GuardAcrossRestartTest(unittest.TestCase):
             self.assertEqual(len(s.subjects("fleet unreachable")), 1,
                              s.smtp.subjects())
             self.assertTrue(s.am.alerts(alertname=FLEET_ALERT))
+            # No restart while tripped, before or after the agent's restart.
+            # (After the return a held restart may follow by design, when a
+            # target is still red group_wait after it.)
+            self.assertEqual(s.total_restarts(), 0, "zero restarts while dark")
 
             for name in dark:
                 s.sim.call("DELETE", f"/miners/{name}/faults/all")
@@ -64,7 +75,8 @@ class GuardAcrossRestartTest(unittest.TestCase):
                              s.smtp.subjects())
             self.assertEqual(len(s.subjects("fleet reachable again")), 1,
                              s.smtp.subjects())
-            self.assertEqual(s.total_restarts(), 0, "zero restarts")
+            ids = [m["Message-ID"] for m in s.smtp.mails()]
+            self.assertEqual(len(ids), len(set(ids)), ids)
         finally:
             s.close()
 
