@@ -9,9 +9,10 @@ const MetricDesc kActionsMetrics[4] = {
      "Restart decisions per target and result: ok, failed, timeout, denied "
      "(wrong credentials or API access group), unsupported (the kind cannot "
      "restart this firmware), unknown (agent died between journal and "
-     "outcome), cooldown, limit, suppressed (fleet guard), not_needed, "
-     "no_such_service, journal_error, not_back (a host service not up within "
-     "its start_timeout).",
+     "outcome), interrupted (the agent stopped while it ran; not counted "
+     "against the limits), cooldown, limit, suppressed (fleet guard), "
+     "not_needed, no_such_service, journal_error, not_back (a host service "
+     "not up within its start_timeout).",
      "miner,result"},
     {"rigwatch_notifications_total", MetricType::kCounter,
      "Notification delivery attempts per channel (smtp, alertmanager) and "
@@ -52,7 +53,25 @@ Result<std::unique_ptr<Actions>> Actions::Create(ActionsOptions options,
   }
   RW_RETURN_IF_ERROR(a->outbox_.Load());
   RW_RETURN_IF_ERROR(a->notifier_.Load());
-  if (a->opt_.active_alerts) a->notifier_.Reconcile(a->opt_.active_alerts());
+  RW_RETURN_IF_ERROR(a->guard_.Load());
+  a->ReconcileFleet();
+  if (a->opt_.active_alerts) {
+    const std::vector<Transition> active = a->opt_.active_alerts();
+    std::set<std::pair<std::string, std::string>> keys;
+    for (const Transition& t : active) keys.emplace(t.rule, t.target);
+    a->notifier_.Reconcile(keys);
+    // Judged yellow or red, persisted by the rules, and the agent died
+    // before the notifier recorded it: new now (mailed once; a restart it
+    // asks for is subject to the journal's cooldown like any other).
+    const std::vector<Transition> unrecorded = a->notifier_.Unrecorded(active);
+    for (const Transition& t : unrecorded) {
+      LogInfo("alert_unrecorded_at_start")
+          .Kv("rule", t.rule)
+          .Kv("target", t.target)
+          .Kv("level", LevelName(t.to));
+      a->OnTransition(t);
+    }
+  }
   return a;
 }
 
@@ -91,7 +110,8 @@ Actions::Actions(ActionsOptions options, Clock* clock, DurableKv* kv,
             return n;
           }(),
           clock, &outbox_, kv),
-      guard_(opt_.guard, [this](const Notice& n) { HandleNotice(n); }),
+      guard_(
+          opt_.guard, [this](const Notice& n) { HandleNotice(n); }, kv),
       restarter_(
           opt_.restart, opt_.services, clock, kv, miners,
           [this, grace = std::move(grace)](const std::string& target,
@@ -118,6 +138,45 @@ Actions::Actions(ActionsOptions options, Clock* clock, DurableKv* kv,
 }
 
 Actions::~Actions() { Stop(); }
+
+void Actions::ReconcileFleet() {
+  const bool down = guard_.tripped();
+  const bool recorded = notifier_.FleetRecordedDown();
+  Notice last = guard_.LastNotice();
+  if (down && recorded) {
+    // Tripped before the restart and said so: per-target mails stay held,
+    // the fleet alert was pushed again by Notifier::Load.
+    notifier_.OnFleetTripped();
+  } else if (down) {
+    // The guard persisted its trip, the agent died before the notice.
+    if (last.kind != "fleet_unreachable") {
+      last = Notice{};
+      last.kind = "fleet_unreachable";
+      last.target = "fleet";
+      last.subject = "fleet unreachable";
+      last.body =
+          "Too many targets failed together. Restarts are suspended and "
+          "per-miner notifications are held until the fleet is reachable "
+          "again.\n";
+    }
+    LogInfo("fleet_notice_resent").Kv("kind", "fleet_unreachable");
+    HandleNotice(last);
+  } else if (recorded) {
+    // Recovered (persisted) before the restart, the recovery notice was
+    // lost: sent now, once.
+    if (last.kind != "fleet_reachable") {
+      last = Notice{};
+      last.kind = "fleet_reachable";
+      last.target = "fleet";
+      last.subject = "fleet reachable again";
+      last.body =
+          "The fleet is reachable again. Normal judging, restarts and "
+          "notifications resume.\n";
+    }
+    LogInfo("fleet_notice_resent").Kv("kind", "fleet_reachable");
+    HandleNotice(last);
+  }
+}
 
 void Actions::HandleNotice(const Notice& n) {
   if (n.kind == "fleet_unreachable") notifier_.OnFleetTripped();
@@ -255,9 +314,11 @@ void Actions::Start() {
 
 void Actions::Stop() {
   // The outbox first: its deliveries abort at once, while a restart in
-  // progress on the worker is finished.
+  // progress on the worker is finished (unless Interrupt() came first).
   outbox_.Stop();
   worker_.Stop();
+  // What the last second changed in the notifier, before the store closes.
+  CommitRound();
 }
 
 Samples Actions::SelfMetrics() const {

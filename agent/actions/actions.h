@@ -49,9 +49,11 @@ struct ActionsOptions {
   std::size_t restart_queue = 256;  // pending restarts; beyond: dropped
   // The target's last poll error as one line for mails; may be empty.
   std::function<std::string(const std::string& target)> last_error;
-  // Every (rule, target) the rules engine has at yellow or red, asked once
-  // at Create to reconcile the notifier's restored state; may be empty.
-  std::function<std::set<std::pair<std::string, std::string>>()> active_alerts;
+  // Every yellow and red state the rules engine holds, as the transition
+  // into its level, asked once at Create to reconcile the notifier's
+  // restored state (cleared or entered while the agent was dying); may be
+  // empty.
+  std::function<std::vector<Transition>()> active_alerts;
 };
 
 // The self metrics Actions exports (HELP texts are the documentation).
@@ -105,9 +107,15 @@ class Actions {
   // round do not count as new failures for the fleet guard. Thread-safe.
   void OnRound(std::size_t targets, const std::vector<std::string>& failed);
 
-  // Starts / stops the restart worker and the outbox sender.
+  // Starts / stops the restart worker and the outbox sender. Stop lets a
+  // restart in progress finish (a reload must not cut a service's restart
+  // command short) unless Interrupt() came first.
   void Start();
   void Stop();
+  // The agent is stopping: a restart in progress, on the worker or asked
+  // for by hand in an HTTP handler, stops waiting within about a second
+  // (Restarter::Interrupt). Final: later restarts are interrupted at once.
+  void Interrupt() { restarter_.Interrupt(); }
 
   // Without threads (tests): runs the queued restarts, then one notifier
   // tick, then one outbox run.
@@ -133,6 +141,10 @@ class Actions {
   // notifier's timers; every second, or at once when a restart is queued.
   void WorkerTick(std::stop_token st);
   void HandleNotice(const Notice& n);
+  // At Create: the guard's restored state against the notifier's record of
+  // its notices; a notice the guard persisted and the notifier never
+  // recorded goes out now.
+  void ReconcileFleet();
   // The fleet guard's excuse: in a restart's grace window, or red.
   bool Excused(const std::string& target);
 

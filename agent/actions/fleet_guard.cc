@@ -1,5 +1,7 @@
 #include "agent/actions/fleet_guard.h"
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "agent/common/log.h"
@@ -46,6 +48,86 @@ std::size_t FleetGuard::NewFailuresLocked(
   return n;
 }
 
+namespace {
+constexpr std::string_view kStateKey = "state";
+using Json = nlohmann::json;
+}  // namespace
+
+Status FleetGuard::Load() {
+  if (kv_ == nullptr) return Status::Ok();
+  RW_ASSIGN_OR_RETURN(std::optional<std::string> v,
+                      kv_->Get(kNamespace, kStateKey));
+  if (!v) return Status::Ok();
+  std::lock_guard<std::mutex> l(mu_);
+  Json j = Json::parse(*v, nullptr, /*allow_exceptions=*/false);
+  std::string err = "not a version 1 state";
+  try {
+    if (j.is_discarded() || !j.is_object() || j.value("v", 0) != 1) {
+      j = Json();  // the at() below throws: dropped like a broken field
+    }
+    const bool tripped = j.at("tripped").get<bool>();
+    const int bad = j.at("bad_rounds").get<int>();
+    std::set<std::string> episode;
+    for (const Json& t : j.at("episode")) episode.insert(t.get<std::string>());
+    Notice n;
+    if (j.contains("notice")) {
+      const Json& jn = j["notice"];
+      n.kind = jn.at("kind").get<std::string>();
+      n.target = jn.at("target").get<std::string>();
+      n.subject = jn.at("subject").get<std::string>();
+      n.body = jn.at("body").get<std::string>();
+      n.id = jn.at("id").get<std::string>();
+    }
+    tripped_.store(tripped);
+    bad_rounds_ = std::clamp(bad, 0, opt_.rounds);
+    tripped_at_ms_ = j.value("tripped_at_ms", int64_t{0});
+    episode_ = std::move(episode);
+    last_notice_ = std::move(n);
+    persisted_ = *v;
+  } catch (const Json::exception& e) {
+    if (!j.is_null()) err = e.what();
+    LogWarn("fleet_guard_state_undecodable").Kv("value", *v).Kv("err", err);
+    return kv_->Delete(kNamespace, kStateKey);
+  }
+  if (tripped_.load()) {
+    LogWarn("fleet_guard_restored")
+        .Kv("tripped", true)
+        .Kv("episode_targets", static_cast<uint64_t>(episode_.size()));
+  }
+  return Status::Ok();
+}
+
+Notice FleetGuard::LastNotice() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return last_notice_;
+}
+
+void FleetGuard::PersistLocked() {
+  if (kv_ == nullptr) return;
+  Json j;
+  j["v"] = 1;
+  j["tripped"] = tripped_.load();
+  j["bad_rounds"] = bad_rounds_;
+  j["tripped_at_ms"] = tripped_at_ms_;
+  j["episode"] = episode_;  // a sorted set: the same state, the same text
+  if (!last_notice_.kind.empty()) {
+    j["notice"] = {{"kind", last_notice_.kind},
+                   {"target", last_notice_.target},
+                   {"subject", last_notice_.subject},
+                   {"body", last_notice_.body},
+                   {"id", last_notice_.id}};
+  }
+  std::string text = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (text == persisted_) return;
+  Status s = kv_->Put(kNamespace, kStateKey, text);
+  if (!s.ok()) {
+    // Kept in memory; the next round tries again.
+    LogWarn("fleet_guard_state_not_persisted").Kv("err", s);
+    return;
+  }
+  persisted_ = std::move(text);
+}
+
 FleetGuard::Change FleetGuard::OnRound(std::size_t targets,
                                        const std::vector<std::string>& failed,
                                        const Excused& excused) {
@@ -56,9 +138,10 @@ FleetGuard::Change FleetGuard::OnRound(std::size_t targets,
     std::lock_guard<std::mutex> l(mu_);
     fresh = NewFailuresLocked(failed, excused);
     if (RoundIsBad(targets, fresh)) {
-      ++bad_rounds_;
+      bad_rounds_ = std::min(bad_rounds_ + 1, opt_.rounds);
       if (!tripped_.load() && bad_rounds_ >= opt_.rounds) {
         tripped_.store(true);
+        tripped_at_ms_ = ToUnixMillis(SystemClock::Default()->Now());
         change = Change::kTripped;
       }
     } else {
@@ -69,8 +152,11 @@ FleetGuard::Change FleetGuard::OnRound(std::size_t targets,
       }
       episode_.clear();
     }
+    if (change == Change::kNone) {
+      PersistLocked();
+      return change;
+    }
   }
-  if (change == Change::kNone) return change;
   const std::string counts =
       std::to_string(failed.size()) + " of " + std::to_string(targets);
   Notice n;
@@ -98,6 +184,16 @@ FleetGuard::Change FleetGuard::OnRound(std::size_t targets,
     n.body = "The fleet is reachable again (" + counts +
              " targets failing in the last round). Normal judging, restarts "
              "and notifications resume.\n";
+  }
+  {
+    // Persisted before it goes out: an agent that dies in between sends it
+    // at its next start (Actions compares with what the notifier recorded);
+    // the id makes a second copy the same mail.
+    std::lock_guard<std::mutex> l(mu_);
+    n.id = "fleet." + std::to_string(tripped_at_ms_) +
+           (change == Change::kTripped ? ".down" : ".up");
+    last_notice_ = n;
+    PersistLocked();
   }
   if (notices_) notices_(n);
   return change;

@@ -12,6 +12,14 @@
 // grace window when its failures began (asked once, at the first failed
 // round of the streak), or it had been failing for more than rounds + 2
 // rounds before the episode began. docs/rules.md has worked examples.
+//
+// Durable (with a DurableKv): whether it is tripped, since when, the bad
+// rounds in a row, the targets of the current episode and the last notice
+// are written to namespace "fleet_guard" (one Put per round, only when they
+// changed, before the notice goes out), so an agent restarted while the
+// fleet is dark stays tripped, and the first good round after it sends the
+// one recovery notice. Streaks start afresh: a target failing before the
+// restart begins a new streak (and is asked whether it is excused again).
 #ifndef RIGWATCH_AGENT_ACTIONS_FLEET_GUARD_H_
 #define RIGWATCH_AGENT_ACTIONS_FLEET_GUARD_H_
 
@@ -25,6 +33,7 @@
 #include <vector>
 
 #include "agent/actions/types.h"
+#include "agent/common/kv.h"
 
 namespace rigwatch::actions {
 
@@ -45,9 +54,23 @@ class FleetGuard {
   // grace window) or it was already red. Asked at a streak's first round.
   using Excused = std::function<bool(const std::string& target)>;
 
-  // `notices` (may be empty) receives one notice per change.
-  FleetGuard(FleetGuardOptions options, NoticeSink notices)
-      : opt_(options), notices_(std::move(notices)) {}
+  static constexpr std::string_view kNamespace = "fleet_guard";
+
+  // `notices` (may be empty) receives one notice per change. With a null
+  // `kv` nothing persists.
+  FleetGuard(FleetGuardOptions options, NoticeSink notices,
+             DurableKv* kv = nullptr)
+      : opt_(options), notices_(std::move(notices)), kv_(kv) {}
+
+  // Reads the state an earlier run persisted. An undecodable state is
+  // logged and dropped (the guard starts untripped). Call once, before the
+  // first OnRound.
+  Status Load();
+
+  // The notice of the last change (persisted with the state); kind empty
+  // when there was none. For an owner that finds, after a restart, that
+  // this notice never reached its receiver.
+  Notice LastNotice() const;
 
   // One poll round: `targets` configured, `failed` the names whose last poll
   // in the round failed. `excused` may be empty. Rounds with zero targets
@@ -64,6 +87,8 @@ class FleetGuard {
  private:
   std::size_t NewFailuresLocked(const std::vector<std::string>& failed,
                                 const Excused& excused);
+  // Writes the state when it differs from what was written last.
+  void PersistLocked();
 
   const FleetGuardOptions opt_;
   NoticeSink notices_;
@@ -79,8 +104,12 @@ class FleetGuard {
   // Targets counted as new in the current episode (bad rounds in a row and
   // the tripped time after them): they keep counting while it lasts.
   std::set<std::string> episode_;
-  int bad_rounds_ = 0;  // consecutive bad rounds so far
+  int bad_rounds_ = 0;  // consecutive bad rounds so far, at most rounds
   std::atomic<bool> tripped_{false};
+  int64_t tripped_at_ms_ = 0;  // wall clock, names the episode's notices
+  Notice last_notice_;
+  DurableKv* kv_;          // may be null
+  std::string persisted_;  // the state as last written
 };
 
 }  // namespace rigwatch::actions

@@ -66,9 +66,8 @@ std::string AmSeverity(const Transition& t) {
 
 constexpr std::size_t kMaxBlocksPerMail = 50;
 
-// The fleet guard's own Alertmanager alert follows the guard, which starts
-// untripped after a restart: it is not persisted (Alertmanager lets it end
-// at its endsAt).
+// The fleet guard's own alert: persisted like the others (the guard's state
+// is too), never part of a mail group, never reconciled with the rules.
 const char* const kFleetRule = "rigwatch_fleet_unreachable";
 bool IsFleetKey(const std::pair<std::string, std::string>& k) {
   return k.first == kFleetRule && k.second == "fleet";
@@ -289,6 +288,35 @@ void Notifier::Reconcile(
   for (const Transition& t : ended) OnTransition(t, false);
 }
 
+std::vector<Transition> Notifier::Unrecorded(
+    const std::vector<Transition>& active) const {
+  std::vector<Transition> out;
+  std::set<Key> seen;
+  std::lock_guard<std::mutex> l(mu_);
+  for (const Transition& t : active) {
+    const Key key{t.rule, t.target};
+    // One alert per (rule, target): the first (worst) series stands for it.
+    if (!seen.insert(key).second || IsFleetKey(key)) continue;
+    if (t.muted || t.to == Level::kGreen || t.to == Level::kUnknown ||
+        !t.Wants("notify")) {
+      continue;
+    }
+    auto it = alerts_.find(key);
+    if (it != alerts_.end() && it->second.firing && it->second.last.to == t.to)
+      continue;  // recorded: the restored rules judging it again is no news
+    Transition n = t;
+    n.from = it != alerts_.end() ? it->second.last.to : Level::kGreen;
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+bool Notifier::FleetRecordedDown() const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = alerts_.find(Key{kFleetRule, "fleet"});
+  return it != alerts_.end() && it->second.last.to == Level::kRed;
+}
+
 Status Notifier::PersistLocked() {
   if (kv_ == nullptr) {
     dirty_.clear();
@@ -299,7 +327,6 @@ Status Notifier::PersistLocked() {
   std::vector<KvWrite> batch;
   batch.reserve(dirty_.size() + 1);
   for (const Key& k : dirty_) {
-    if (IsFleetKey(k)) continue;
     auto it = alerts_.find(k);
     batch.push_back(KvWrite{std::string(kNamespace), AlertKey(k),
                             it == alerts_.end()
@@ -538,11 +565,13 @@ void Notifier::PushAmLocked(const Key& key, Alert& a, bool active) {
 void Notifier::OnNotice(const Notice& n) {
   std::lock_guard<std::mutex> l(mu_);
   if (opt_.mail) {
-    QueueMailLocked("[rigwatch] " + n.subject,
-                    n.body + "\nAgent: " + opt_.host + "\n");
+    QueueMailLocked(
+        "[rigwatch] " + n.subject, n.body + "\nAgent: " + opt_.host + "\n",
+        n.id.empty() ? "" : MessageIdFor(instance_ + "." + n.id, opt_.host));
   }
-  if (opt_.alertmanager &&
-      (n.kind == "fleet_unreachable" || n.kind == "fleet_reachable")) {
+  if (n.kind == "fleet_unreachable" || n.kind == "fleet_reachable") {
+    // Recorded with or without Alertmanager: after a restart, Actions
+    // compares it with the guard's persisted state (FleetRecordedDown).
     const Key key{kFleetRule, "fleet"};
     Alert& a = alerts_[key];
     const bool active = n.kind == "fleet_unreachable";
@@ -554,7 +583,8 @@ void Notifier::OnNotice(const Notice& n) {
     a.last.description = n.subject;
     a.firing = false;  // not a rule alert: never in a mail group
     if (active) a.starts_at = a.last.since;
-    PushAmLocked(key, a, active);
+    Dirty(key);
+    if (opt_.alertmanager) PushAmLocked(key, a, active);
     if (!active) alerts_.erase(key);
   }
 }

@@ -20,7 +20,10 @@
 // outbox drops the copy.
 //   alert<US>RULE<US>TARGET -> JSON {"v":1, the Transition, "firing",
 //       "mailed", "last_mail_ms", "starts_at_ms", "am_active",
-//       "am_severity", "group"}
+//       "am_severity", "group"}; the fleet guard's alert is one of these
+//       (rule rigwatch_fleet_unreachable, target "fleet"), kept while the
+//       guard is tripped, also without Alertmanager
+
 //   meta -> JSON {"v":1, "instance", "seq", "group_opened_ms"}
 #ifndef RIGWATCH_AGENT_ACTIONS_NOTIFIER_H_
 #define RIGWATCH_AGENT_ACTIONS_NOTIFIER_H_
@@ -85,6 +88,19 @@ class Notifier {
   // it is resolved now, as if the green transition had come.
   void Reconcile(const std::set<std::pair<std::string, std::string>>& active);
 
+  // After Load, the other half: `active` holds the rules engine's yellow and
+  // red states as transitions into their level. Returns those that notify
+  // and that the notifier never recorded at that level: the rules persisted
+  // the level, the agent died before the notifier persisted the change. The
+  // caller treats them as new (OnTransition: mailed once). Changes nothing.
+  std::vector<Transition> Unrecorded(
+      const std::vector<Transition>& active) const;
+
+  // After Load: what the notifier recorded about the fleet guard. True while
+  // its "fleet unreachable" notice went out and no "reachable again" after
+  // it.
+  bool FleetRecordedDown() const;
+
   // Writes every change since the last call in one batch. On failure the
   // changes stay queued for the next call. Tick calls it too.
   Status Persist();
@@ -93,7 +109,9 @@ class Notifier {
   // update; mails wait for the group to close (Tick).
   void OnTransition(const Transition& t, bool fleet_down);
 
-  // A notice goes out as its own mail at once (not grouped).
+  // A notice goes out as its own mail at once (not grouped), with a
+  // Message-ID from `n.id` when set (the same notice queued twice is
+  // delivered once).
   void OnNotice(const Notice& n);
 
   // The fleet guard changed: kTripped drops per-target changes still waiting

@@ -136,7 +136,8 @@ Result<int> Restarter::Recover() {
       RW_RETURN_IF_ERROR(journal_.Finish(e.key, "unknown", e.forced));
       Count(e.target, "unknown");
     }
-    attempts_[e.target].push_back(e.at);
+    // Cut short by a stop: not an attempt that counts against the limits.
+    if (e.result != "interrupted") attempts_[e.target].push_back(e.at);
     const Decision d{e.at, e.result == "pending" ? "unknown" : e.result};
     LastRestart& r = last_restart_[e.target];
     if (e.at >= r.at) r = d;
@@ -196,6 +197,21 @@ std::string Restarter::Describe(const std::string& target,
   if (r == "unknown") {
     return "restart sent at " + at +
            ": outcome unknown (the agent stopped meanwhile)";
+  }
+  if (r == "interrupted") {
+    return "restart sent at " + at + ": interrupted (the agent was stopping)";
+  }
+  if (r == "unsupported" || r == "denied") {
+    std::string reason;
+    {
+      std::lock_guard<std::mutex> l(last_mu_);
+      auto it = last_reason_.find(target);
+      if (it != last_reason_.end()) reason = it->second;
+    }
+    if (reason.empty()) reason = "(see the agent log)";
+    return r == "unsupported"
+               ? "restart not supported by this firmware: " + reason
+               : "restart refused by the miner at " + at + ": " + reason;
   }
   if (r == "cooldown") return "no restart at " + at + ": within the cooldown";
   if (r == "limit") return "no restart at " + at + ": restart limit reached";
@@ -259,6 +275,10 @@ Restarter::Outcome Restarter::RequestManual(const std::string& miner,
 Restarter::Outcome Restarter::Attempt(const std::string& key,
                                       const Transition& t,
                                       const HostService* svc, bool force) {
+  if (stop_.stop_requested()) {
+    Count(key, "interrupted");
+    return {"interrupted", "not sent: the agent is stopping"};
+  }
   const WallTime now = clock_->Now();
   std::string journal_key;
   {
@@ -333,6 +353,7 @@ Restarter::Outcome Restarter::Attempt(const std::string& key,
     journal_key = *begun;
     tries.push_back(now);
   }
+  LogInfo("restart_started").Kv("target", key).Kv("forced", force);
 
   std::string error;
   Notice outcome;  // a service restart's mail, sent once recorded below
@@ -345,6 +366,23 @@ Restarter::Outcome Restarter::Attempt(const std::string& key,
   }
   if (force) {
     LogInfo("restart_forced").Kv("target", key).Kv("result", result);
+  }
+  if (result == "interrupted") {
+    // The agent is stopping: no grace, no mail, and no count against the
+    // limits (Recover skips it too).
+    LogWarn("restart_interrupted").Kv("target", key);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto& tries = attempts_[key];
+      auto it = std::find(tries.begin(), tries.end(), now);
+      if (it != tries.end()) tries.erase(it);
+    }
+    Count(key, result);
+    return {result, "interrupted: the agent is stopping"};
+  }
+  if (result == "unsupported" || result == "denied") {
+    std::lock_guard<std::mutex> l(last_mu_);
+    last_reason_[key] = error;
   }
   Count(key, result);
   {
@@ -362,10 +400,14 @@ std::string Restarter::RunMiner(const std::string& miner, std::string* error) {
     *error = "no poller to send the restart";
     return "failed";
   }
-  Status s = miners_->Restart(miner, opt_.miner_timeout);
+  Status s = miners_->Restart(miner, opt_.miner_timeout, stop_.get_token());
   if (s.ok()) {
     LogInfo("restart_sent").Kv("miner", miner);
     return "ok";
+  }
+  if (stop_.stop_requested()) {
+    *error = s.ToString();
+    return "interrupted";
   }
   LogWarn("restart_failed").Kv("miner", miner).Kv("err", s);
   *error = s.ToString();
@@ -389,8 +431,14 @@ std::string Restarter::RunService(const HostService& svc, const Transition& t,
     return "not_needed";
   }
   const std::string was_down = detail;
-  auto run = RunCommand(svc.restart, svc.timeout);
+  auto run = RunCommand(svc.restart, svc.timeout, 4096, stop_.get_token());
   std::string result;
+  if (run.ok() && run->interrupted) {
+    LogWarn("restart_command_interrupted")
+        .Kv("service", svc.name)
+        .Kv("output", run->output);
+    return "interrupted";
+  }
   if (!run.ok()) {
     LogError("restart_failed").Kv("service", svc.name).Kv("err", run.status());
     detail = run.status().message();
@@ -429,6 +477,7 @@ std::string Restarter::RunService(const HostService& svc, const Transition& t,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
               .count();
       if (back || std::chrono::steady_clock::now() >= deadline) break;
+      if (stop_.stop_requested()) return "interrupted";
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     if (!back) result = "not_back";

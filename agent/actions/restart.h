@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,8 @@ class RestartJournal {
     std::string key;
     std::string target;
     WallTime at;
-    std::string result;  // "pending", "ok", "failed", "timeout", "unknown"
+    // "pending", "ok", "failed", "timeout", "unknown", "interrupted", ...
+    std::string result;
     // Asked for by hand with --force, past cooldown and limit. Stored as
     // " forced" after the result.
     bool forced = false;
@@ -99,9 +101,17 @@ class Restarter {
   // ok, failed, timeout, denied (the miner refused: wrong credentials, API
   // access group), unsupported (the kind cannot restart this firmware),
   // cooldown, limit, suppressed, not_needed, no_such_service, journal_error,
-  // and for a service whose probe did not pass within start_timeout after
-  // its restart, not_back.
+  // for a service whose probe did not pass within start_timeout after its
+  // restart, not_back, and interrupted (Interrupt() came while it ran).
   std::string Request(const Transition& t, bool fleet_down);
+
+  // The agent is stopping: a restart in progress stops waiting (a miner's
+  // reply, a service command, which gets SIGTERM and a second later
+  // SIGKILL, the probe after it) and is journaled and counted as
+  // "interrupted"; it does not count against the cooldown or the attempt
+  // limit, now or after a restart. Later requests are interrupted at once.
+  // Thread-safe; final.
+  void Interrupt() { stop_.request_stop(); }
 
   // A miner restart asked for by name (the API behind `rigwatch miner
   // restart`): journal, cooldown, attempt limit and fleet guard as for a
@@ -176,8 +186,12 @@ class Restarter {
 
   using Decision = LastRestart;
   mutable std::mutex last_mu_;  // after mu_ when both are held
-  // The latest decision per target, sent or not (Describe).
+  // The latest decision per target, sent or not (Describe), and the reason
+  // a miner gave for refusing it (denied, unsupported).
   std::map<std::string, Decision> last_decision_;
+  std::map<std::string, std::string> last_reason_;
+
+  std::stop_source stop_;  // Interrupt()
 };
 
 }  // namespace rigwatch::actions

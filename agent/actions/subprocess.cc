@@ -44,9 +44,16 @@ bool TryReap(pid_t pid, int* status) {
 }  // namespace
 
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                 Duration timeout, std::size_t max_output) {
+                                 Duration timeout, std::size_t max_output,
+                                 std::stop_token stop) {
   if (argv.empty() || argv[0].empty()) {
     return InvalidArgumentError("empty command");
+  }
+  if (stop.stop_requested()) {
+    // Never started: a command begun only to be killed is worse.
+    CommandResult never;
+    never.interrupted = true;
+    return never;
   }
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe");
@@ -117,10 +124,11 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
   };
   while (!reaped) {
     auto now = std::chrono::steady_clock::now();
-    if (!term_sent && now >= deadline) {
+    const bool stopping = stop.stop_requested();
+    if (!term_sent && (now >= deadline || stopping)) {
       kill(-pid, SIGTERM);
       term_sent = true;
-      result.timed_out = true;
+      (stopping ? result.interrupted : result.timed_out) = true;
       kill_deadline = now + std::chrono::seconds(1);
     } else if (term_sent && !kill_sent && now >= kill_deadline) {
       kill(-pid, SIGKILL);
@@ -136,7 +144,7 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
     if (reaped) drain();
   }
   // Children of the command that outlived it (and hold no pipe) are killed too
-  // on timeout; a normal exit leaves daemonized children alone.
+  // on timeout or stop; a normal exit leaves daemonized children alone.
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
   return result;

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,12 +25,14 @@ using ::rigwatch::LevelName;
 using ::rigwatch::Transition;
 
 // Restarts one miner through its own API (the poller implements it).
-// Restart must return within `timeout`. Called from the actions worker
+// Restart must return within `timeout`, and soon (about 100 ms) after `stop`
+// is requested: the agent is stopping. Called from the actions worker
 // thread and from API requests (a restart asked for by hand): thread-safe.
 class MinerRestarter {
  public:
   virtual ~MinerRestarter() = default;
-  virtual Status Restart(const std::string& miner, Duration timeout) = 0;
+  virtual Status Restart(const std::string& miner, Duration timeout,
+                         std::stop_token stop) = 0;
 };
 
 // Told after each restart that rules must not judge `target` for `duration`
@@ -45,6 +48,9 @@ struct Notice {
   std::string target;   // the target concerned, or "fleet"
   std::string subject;  // one line, sanitized before it reaches a header
   std::string body;     // plain text
+  // Names this notice for deduplication: the same id is the same mail
+  // (Message-ID). Empty: every notice is a mail of its own.
+  std::string id;
 };
 using NoticeSink = std::function<void(const Notice&)>;
 

@@ -399,9 +399,24 @@ Result<std::shared_ptr<actions::Actions>> Agent::MakeActions(const Config& c) {
   };
   rules::RuleEngine* engine = rules_.get();
   o.active_alerts = [engine] {
-    std::set<std::pair<std::string, std::string>> out;
+    std::vector<actions::Transition> out;
     for (const rules::AlertView& a : engine->Alerts(false)) {
-      out.emplace(a.rule, a.target);
+      actions::Transition t;
+      t.rule = a.rule;
+      t.target = a.target;
+      t.labels = a.labels;
+      t.from = Level::kGreen;
+      t.to = a.level;
+      t.value = a.value;
+      t.value_metric = a.value_metric;
+      t.threshold = a.threshold;
+      t.threshold_value = a.threshold_value;
+      t.since = a.since;
+      t.severity = a.severity;
+      t.actions = a.actions;
+      t.muted = a.muted;
+      t.description = a.description;
+      out.push_back(std::move(t));
     }
     return out;
   };
@@ -515,11 +530,15 @@ void Agent::Stop() {
     if (stopped_) return;
     stopped_ = true;
   }
+  // A restart in progress (a rule's, or one asked for by hand in an HTTP
+  // handler) and a service check stop waiting at once, so no step below
+  // waits for them.
+  if (auto a = CurrentActions()) a->Interrupt();
+  if (services_) services_->Interrupt();
   // Stop accepting first; the server waits for handlers running.
   if (http_) http_->Stop();
   collector_.Stop();
-  // No more judging, then no more actions (a restart in progress finishes:
-  // it holds the poller), then no more polls.
+  // No more judging, then no more actions, then no more polls.
   if (pipeline_) pipeline_->Stop();
   if (auto a = CurrentActions()) a->Stop();
   if (services_) services_->Stop();

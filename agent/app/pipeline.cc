@@ -1,5 +1,11 @@
 #include "agent/app/pipeline.h"
 
+#ifdef RIGWATCH_TEST_HOOKS
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+#endif
+
 #include "agent/actions/actions.h"
 #include "agent/common/log.h"
 #include "agent/common/memory.h"
@@ -17,6 +23,26 @@ constexpr std::string_view kHostLiveTarget = "\x01host";
 // LiveState keys of host services: "\x01service/NAME".
 constexpr std::string_view kServiceLivePrefix = "\x01service/";
 constexpr std::string_view kServiceKind = "service";
+
+#ifdef RIGWATCH_TEST_HOOKS
+// Test builds only: RIGWATCH_TEST_CRASH_AFTER_RULES_SAVE=<file>, read once.
+// When a transition into yellow or red arrives (the rules have persisted
+// it) while <file> exists, the file is removed and the process kills
+// itself with SIGKILL before the actions see the transition: the crash
+// between the rules' save and the notifier's, for the test of what the
+// next start does about it.
+void CrashAfterRulesSaveForTest(const rules::Transition& t) {
+  static const std::string file = [] {
+    const char* v = ::getenv("RIGWATCH_TEST_CRASH_AFTER_RULES_SAVE");
+    return std::string(v ? v : "");
+  }();
+  if (file.empty() || t.to == Level::kGreen || t.to == Level::kUnknown ||
+      t.muted || ::unlink(file.c_str()) != 0) {
+    return;
+  }
+  ::raise(SIGKILL);
+}
+#endif
 
 }  // namespace
 
@@ -245,17 +271,21 @@ void Pipeline::OnTransition(const rules::Transition& t) {
       .Kv("value", t.value ? *t.value : 0.0)
       .Kv("threshold", t.threshold)
       .Kv("muted", t.muted);
+#ifdef RIGWATCH_TEST_HOOKS
+  CrashAfterRulesSaveForTest(t);
+#endif
   if (auto a = actions()) a->OnTransition(t);
 }
 
-Status Pipeline::Restart(const std::string& miner, Duration timeout) {
+Status Pipeline::Restart(const std::string& miner, Duration timeout,
+                         std::stop_token stop) {
   std::shared_ptr<Poller> poller;
   {
     std::lock_guard<std::mutex> l(parts_mu_);
     poller = poller_;
   }
   if (poller == nullptr) return FailedPreconditionError("no poller running");
-  return poller->RestartMiner(miner, timeout);
+  return poller->RestartMiner(miner, timeout, stop);
 }
 
 Status Pipeline::Read(

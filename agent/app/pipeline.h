@@ -102,7 +102,8 @@ class Pipeline final : public PollSink,
   void OnTransition(const rules::Transition& t) override;
 
   // MinerRestarter (actions worker thread).
-  Status Restart(const std::string& miner, Duration timeout) override;
+  Status Restart(const std::string& miner, Duration timeout,
+                 std::stop_token stop) override;
 
   // HistorySource (warming rule windows from the store at startup).
   Status Read(

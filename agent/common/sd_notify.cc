@@ -38,7 +38,8 @@ bool ParseUint64(std::string_view s, uint64_t* out) {
 
 }  // namespace
 
-Status SdNotifyTo(std::string_view socket_name, std::string_view state) {
+Status SdNotifyTo(std::string_view socket_name, std::string_view state,
+                  bool may_block) {
   if (socket_name.empty()) {
     return InvalidArgumentError("sd_notify: empty socket name");
   }
@@ -68,7 +69,8 @@ Status SdNotifyTo(std::string_view socket_name, std::string_view state) {
   FdCloser closer(fd);
   ssize_t n;
   do {
-    n = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+    n = ::sendto(fd, state.data(), state.size(),
+                 MSG_NOSIGNAL | (may_block ? 0 : MSG_DONTWAIT),
                  reinterpret_cast<const sockaddr*>(&addr), addr_len);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
@@ -83,15 +85,19 @@ Status SdNotifyTo(std::string_view socket_name, std::string_view state) {
   return Status::Ok();
 }
 
-Status SdNotify(std::string_view state) {
+namespace {
+Status SdNotifyEnv(std::string_view state, bool may_block) {
   const char* name = ::getenv("NOTIFY_SOCKET");
   if (name == nullptr || *name == '\0') return Status::Ok();
-  return SdNotifyTo(name, state);
+  return SdNotifyTo(name, state, may_block);
 }
+}  // namespace
+
+Status SdNotify(std::string_view state) { return SdNotifyEnv(state, true); }
 
 Status SdNotifyReady() { return SdNotify("READY=1"); }
 Status SdNotifyStopping() { return SdNotify("STOPPING=1"); }
-Status SdNotifyWatchdog() { return SdNotify("WATCHDOG=1"); }
+Status SdNotifyWatchdog() { return SdNotifyEnv("WATCHDOG=1", false); }
 
 Status SdNotifyReloading() {
   timespec ts{};

@@ -35,14 +35,21 @@ namespace rigwatch {
 Status SdNotify(std::string_view state);
 
 // As SdNotify, to an explicit socket name in $NOTIFY_SOCKET syntax. An empty
-// `socket_name` is InvalidArgument here (there is no "unset" case).
-Status SdNotifyTo(std::string_view socket_name, std::string_view state);
+// `socket_name` is InvalidArgument here (there is no "unset" case). With
+// `may_block` false a datagram the manager's queue cannot take at once is
+// dropped (Unavailable) instead of waiting for room.
+Status SdNotifyTo(std::string_view socket_name, std::string_view state,
+                  bool may_block = true);
 
 // "READY=1": startup finished (config loaded, HTTP listening).
 Status SdNotifyReady();
 // "STOPPING=1": shutdown has begun.
 Status SdNotifyStopping();
-// "WATCHDOG=1": the main loop is alive.
+// "WATCHDOG=1": the main loop is alive. Never waits: when the manager's
+// receive queue is full (systemd reads it at once; a test's socket may not)
+// the ping is dropped, because one delivered later would vouch for the
+// agent at a moment it no longer describes: a loop may be past its bound
+// by then.
 Status SdNotifyWatchdog();
 // "RELOADING=1" with "MONOTONIC_USEC=<CLOCK_MONOTONIC µs>": a reload began;
 // send SdNotifyReady() when it is done.

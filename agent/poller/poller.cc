@@ -86,7 +86,8 @@ Status Poller::SetTargets(std::vector<MinerTarget> targets) {
   return f.get();
 }
 
-Status Poller::RestartMiner(const std::string& name, Duration timeout) {
+Status Poller::RestartMiner(const std::string& name, Duration timeout,
+                            std::stop_token stop) {
   if (OnLoopThread()) {
     return FailedPreconditionError(
         "restart: called on the poller thread (it would block polling)");
@@ -98,12 +99,24 @@ Status Poller::RestartMiner(const std::string& name, Duration timeout) {
                      [done](Status st) { done->set_value(std::move(st)); });
   });
   // The engine answers by `timeout` on its own; the margin covers a busy
-  // loop. The promise is shared, so a late answer is harmless.
-  if (f.wait_for(timeout + std::chrono::seconds(2)) !=
-      std::future_status::ready) {
-    return DeadlineExceededError("restart " + name + ": no answer in time");
+  // loop. The promise is shared, so a late answer is harmless. Waited in
+  // slices so that a stopping agent is not held up by a miner that never
+  // answers.
+  const auto deadline =
+      std::chrono::steady_clock::now() + timeout + std::chrono::seconds(2);
+  for (;;) {
+    if (f.wait_for(std::chrono::milliseconds(100)) ==
+        std::future_status::ready) {
+      return f.get();
+    }
+    if (stop.stop_requested()) {
+      return UnavailableError("restart " + name +
+                              ": interrupted, the agent is stopping");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return DeadlineExceededError("restart " + name + ": no answer in time");
+    }
   }
-  return f.get();
 }
 
 }  // namespace rigwatch

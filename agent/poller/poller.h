@@ -55,8 +55,10 @@ class Poller {
   // Thread-safe; blocks the caller (never the poller thread) for at most
   // about `timeout`. Must not be called from a PollSink callback. Returns
   // Ok, NotFound, PermissionDenied (the miner refuses), DeadlineExceeded or
-  // the transport error.
-  Status RestartMiner(const std::string& name, Duration timeout);
+  // the transport error. A requested `stop` ends the wait within 100 ms
+  // with Unavailable (the exchange itself goes on until the poller stops).
+  Status RestartMiner(const std::string& name, Duration timeout,
+                      std::stop_token stop = {});
 
  private:
   Poller(const PollerOptions& opts, PollSink& sink, const Clock& clock);

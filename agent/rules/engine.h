@@ -86,6 +86,12 @@ struct AlertView {
   bool muted = false;
   std::optional<WallTime> muted_until;
   std::string description;
+  // As in the Transition that entered `level`: the value's unit metric, the
+  // numeric threshold, and what the rule asks for at this level (empty
+  // while muted).
+  std::string value_metric;
+  std::optional<double> threshold_value;
+  std::vector<std::string> actions;
 };
 
 struct EngineOptions {

@@ -114,6 +114,11 @@ std::vector<AlertView> RuleEngine::Alerts(bool include_unknown) const {
         const std::optional<Condition>& c =
             s.level == Level::kYellow ? rule.yellow : rule.red;
         if (s.level != Level::kUnknown && c) a.threshold = c->text;
+        a.value_metric = std::string(ValueMetric(rule, c ? &*c : nullptr));
+        a.threshold_value = s.shown_threshold;
+        if (!muted && s.level != Level::kUnknown) {
+          a.actions = rule.ActionsOf(s.level);
+        }
         a.severity = std::string(rule.SeverityOf(s.level));
         a.muted = muted;
         if (muted) a.muted_until = FromUnixMillis(mute->second);

@@ -120,7 +120,8 @@ size_t CollectBody(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
-CheckResult CheckHttp(const ServiceCheckConfig& c) {
+CheckResult CheckHttp(const ServiceCheckConfig& c,
+                      const std::stop_token& stop) {
   CheckResult r;
   curl::EnsureGlobalInit();
   curl::Easy h(curl_easy_init());
@@ -136,6 +137,7 @@ CheckResult CheckHttp(const ServiceCheckConfig& c) {
   if (c.method == "HEAD") curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout.count()));
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl::AbortOnStop(e, &stop);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CollectBody);
@@ -163,9 +165,9 @@ CheckResult CheckHttp(const ServiceCheckConfig& c) {
   return r;
 }
 
-CheckResult CheckCommand(const ServiceCheckConfig& c) {
+CheckResult CheckCommand(const ServiceCheckConfig& c, std::stop_token stop) {
   CheckResult r;
-  auto run = actions::RunCommand(c.argv, c.timeout, 512);
+  auto run = actions::RunCommand(c.argv, c.timeout, 512, std::move(stop));
   if (!run.ok()) {
     r.error = c.argv[0] + ": " + run.status().message();
     return r;
@@ -190,7 +192,8 @@ std::string UnitType(const std::string& unit) {
   return dot == std::string::npos ? "service" : unit.substr(dot + 1);
 }
 
-CheckResult CheckSystemd(const ServiceCheckConfig& c, const CheckEnv& env) {
+CheckResult CheckSystemd(const ServiceCheckConfig& c, const CheckEnv& env,
+                         std::stop_token stop) {
   CheckResult r;
   r.unit_type = UnitType(c.target);
   Result<UnitState> st = ReadUnitOverBus(c.target, c.timeout);
@@ -198,7 +201,7 @@ CheckResult CheckSystemd(const ServiceCheckConfig& c, const CheckEnv& env) {
   if (!st.ok() && st.status().code() == StatusCode::kUnavailable) {
     // No bus: what systemctl says (it may reach systemd's private socket).
     Result<UnitState> alt =
-        ReadUnitWithSystemctl(env.systemctl, c.target, c.timeout);
+        ReadUnitWithSystemctl(env.systemctl, c.target, c.timeout, stop);
     if (!alt.ok()) {
       r.error = st.status().message() + "; fallback: " + alt.status().message();
       return r;
@@ -326,10 +329,11 @@ Result<UnitState> ReadUnitOverBus(const std::string& unit, Duration timeout) {
 
 Result<UnitState> ReadUnitWithSystemctl(const std::string& systemctl,
                                         const std::string& unit,
-                                        Duration timeout) {
+                                        Duration timeout,
+                                        std::stop_token stop) {
   auto run = actions::RunCommand(
       {systemctl, "show", "-p", "LoadState,ActiveState,SubState", "--", unit},
-      timeout, 4096);
+      timeout, 4096, std::move(stop));
   if (!run.ok()) {
     return UnavailableError(systemctl + ": " + run.status().message());
   }
@@ -357,7 +361,8 @@ Result<UnitState> ReadUnitWithSystemctl(const std::string& systemctl,
   return st;
 }
 
-CheckResult RunCheck(const ServiceCheckConfig& check, const CheckEnv& env) {
+CheckResult RunCheck(const ServiceCheckConfig& check, const CheckEnv& env,
+                     std::stop_token stop) {
   const auto t0 = std::chrono::steady_clock::now();
   CheckResult r;
   if (check.kind == "process") {
@@ -367,11 +372,11 @@ CheckResult RunCheck(const ServiceCheckConfig& check, const CheckEnv& env) {
   } else if (check.kind == "cgroup") {
     r = CheckCgroup(check.target, env);
   } else if (check.kind == "http") {
-    r = CheckHttp(check);
+    r = CheckHttp(check, stop);
   } else if (check.kind == "command") {
-    r = CheckCommand(check);
+    r = CheckCommand(check, stop);
   } else if (check.kind == "systemd") {
-    r = CheckSystemd(check, env);
+    r = CheckSystemd(check, env, stop);
   } else {
     r.error = "no check configured";
   }

@@ -6,6 +6,7 @@
 #ifndef RIGWATCH_AGENT_SERVICES_CHECK_H_
 #define RIGWATCH_AGENT_SERVICES_CHECK_H_
 
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,12 @@ struct CheckResult {
 };
 
 // Runs `check` once. Never throws; a check that cannot run is a down
-// service whose error says why.
-CheckResult RunCheck(const ServiceCheckConfig& check, const CheckEnv& env);
+// service whose error says why. A requested `stop` ends an HTTP check
+// within about a second and a command check (or the systemctl fallback) at
+// once (SIGTERM, SIGKILL a second later); the sd-bus read ends by its
+// timeout.
+CheckResult RunCheck(const ServiceCheckConfig& check, const CheckEnv& env,
+                     std::stop_token stop = {});
 
 // The parts, for tests.
 // Pids whose comm, or argv[0]'s base name, is `name` (zombies excluded).
@@ -59,7 +64,8 @@ Result<UnitState> ReadUnitOverBus(const std::string& unit, Duration timeout);
 // The same through `systemctl show -p LoadState,ActiveState,SubState`.
 Result<UnitState> ReadUnitWithSystemctl(const std::string& systemctl,
                                         const std::string& unit,
-                                        Duration timeout);
+                                        Duration timeout,
+                                        std::stop_token stop = {});
 
 }  // namespace rigwatch::services
 

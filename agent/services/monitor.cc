@@ -126,7 +126,9 @@ void ServiceMonitor::Publish(Entry& e, const CheckResult& r) {
 std::optional<CheckResult> ServiceMonitor::CheckNow(const std::string& name) {
   Entry* e = Find(name);
   if (e == nullptr || e->config.check.kind.empty()) return std::nullopt;
-  CheckResult r = RunCheck(e->config.check, env_);
+  if (interrupt_.stop_requested()) return std::nullopt;
+  CheckResult r = RunCheck(e->config.check, env_, interrupt_.get_token());
+  if (interrupt_.stop_requested()) return std::nullopt;  // cut short
   Publish(*e, r);
   return r;
 }
@@ -135,10 +137,12 @@ Duration ServiceMonitor::Tick() {
   const SteadyTime now = clock_->SteadyNow();
   for (Entry& e : entries_) {
     if (e.config.check.kind.empty() || now < e.next_due) continue;
+    if (interrupt_.stop_requested()) break;
     // Due times advance from the plan, not from when the check ended.
     e.next_due =
         std::max(e.next_due + e.config.interval, now + e.config.interval / 2);
-    CheckResult r = RunCheck(e.config.check, env_);
+    CheckResult r = RunCheck(e.config.check, env_, interrupt_.get_token());
+    if (interrupt_.stop_requested()) break;  // cut short: not an outcome
     Publish(e, r);
   }
   SteadyTime next = SteadyTime::max();

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,9 @@ class ServiceMonitor {
 
   void Start();
   void Stop();
+  // The agent is stopping: a check running now (scheduled, or CheckNow for
+  // a restart) ends at once, later ones are not run. Final; any thread.
+  void Interrupt() { interrupt_.request_stop(); }
 
   // Runs `name`'s check now (any thread; the restart verification uses it)
   // and publishes the outcome like a scheduled check. Empty when the
@@ -89,6 +93,7 @@ class ServiceMonitor {
   const CheckEnv env_;
   mutable std::mutex mu_;
   std::vector<Entry> entries_;  // fixed size after construction
+  std::stop_source interrupt_;  // Interrupt()
   // Last: stopped before the state above goes away.
   PeriodicWorker worker_{"services",
                          [this](std::stop_token) { return Tick(); }};

@@ -69,7 +69,7 @@ class Scenario:
     """sim + agent + SMTP sink (+ Alertmanager) sharing one temp dir."""
 
     def __init__(self, base_address, miners, red_actions="notify, restart",
-                 repeat="1h", with_alertmanager=False):
+                 repeat="1h", with_alertmanager=False, mix="axeos-v2.12=1"):
         smtp_port = free_port()
         am_port = free_port()
         am_line = (f'  alertmanager: {{ url: "http://127.0.0.1:{am_port}" }}'
@@ -79,7 +79,7 @@ class Scenario:
         with open(os.path.join(self.agent.tmp, "rules.yaml"), "w") as f:
             f.write(RULES.format(red_actions=red_actions))
         self.am = Alertmanager(self.agent.tmp, am_port) if with_alertmanager else None
-        self.sim = FleetSim(self.agent.tmp, miners=miners, mix="axeos-v2.12=1",
+        self.sim = FleetSim(self.agent.tmp, miners=miners, mix=mix,
                             base_address=base_address,
                             extra=["--reboot-downtime", "2s"])
         self.names = [m["name"] for m in self.sim.call("GET", "/miners")["miners"]]

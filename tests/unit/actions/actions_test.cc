@@ -19,7 +19,11 @@ using testing::SubjectOf;
 // read it.
 class ActionsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { actions_ = MakeActions(); }
+  // An Actions over the fixture's store: a second one is the agent started
+  // again. `active`: what the rules engine holds yellow or red at start.
+  std::unique_ptr<Actions> MakeActions(
+      std::function<std::vector<Transition>()> active = {}) {
     ActionsOptions o;
     SmtpOptions smtp;
     smtp.url = "smtp://127.0.0.1:1";
@@ -28,11 +32,12 @@ class ActionsTest : public ::testing::Test {
     smtp.helo_host = "testhost";
     smtp.timeout = seconds(5);
     o.smtp = smtp;
+    o.active_alerts = std::move(active);
     auto a = Actions::Create(
         o, &clock_, &kv_, &miner_,
         [this](const std::string& t, Duration) { grace_.push_back(t); });
-    ASSERT_TRUE(a.ok()) << a.status().ToString();
-    actions_ = std::move(*a);
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    return a.ok() ? std::move(*a) : nullptr;
   }
   // Subjects of the mails waiting in the outbox.
   std::vector<std::string> QueuedMailSubjects() {
@@ -172,6 +177,54 @@ TEST_F(ActionsTest, FleetGuardHalfFailingMeansNoRestartsAndOneNotification) {
   EXPECT_NE(std::find(subjects.begin(), subjects.end(),
                       "[rigwatch] FIRING: temp on rig-5 is RED"),
             subjects.end());
+}
+
+TEST_F(ActionsTest, AFleetNoticeTheAgentDiedBeforeSendingGoesOutAtStart) {
+  // The guard persisted its trip; the agent died before the notice.
+  {
+    FleetGuard g({}, nullptr, &kv_);
+    ASSERT_TRUE(g.Load().ok());
+    g.OnRound(10, Rigs(1, 5));
+    g.OnRound(10, Rigs(1, 5));
+    ASSERT_TRUE(g.tripped());
+  }
+  actions_->Stop();
+  actions_ = MakeActions();
+  ASSERT_NE(actions_, nullptr);
+  EXPECT_TRUE(actions_->fleet_down());
+  EXPECT_EQ(QueuedMailSubjects(),
+            std::vector<std::string>{
+                "[rigwatch] fleet unreachable: 5 of 10 targets failed"});
+  // Started again: said once already.
+  actions_->Stop();
+  actions_ = MakeActions();
+  EXPECT_TRUE(actions_->fleet_down());
+  EXPECT_EQ(QueuedMailSubjects().size(), 1u);
+  // The fleet returns: one recovery notice.
+  actions_->OnRound(10, {});
+  actions_->Stop();
+  actions_ = MakeActions();
+  EXPECT_FALSE(actions_->fleet_down());
+  EXPECT_EQ(QueuedMailSubjects().size(), 2u);
+}
+
+TEST_F(ActionsTest, ARedTheNotifierNeverSawIsMailedAndRestartedAtStart) {
+  actions_->Stop();
+  actions_ = MakeActions([this] { return std::vector<Transition>{Red(1)}; });
+  actions_->RunOnce();
+  EXPECT_EQ(miner_.calls, std::vector<std::string>{"rig-1"});
+  clock_.Advance(seconds(30));
+  actions_->RunOnce();
+  EXPECT_EQ(
+      QueuedMailSubjects(),
+      std::vector<std::string>{"[rigwatch] FIRING: temp on rig-1 is RED"});
+  // Recorded now: the next start finds nothing new.
+  actions_->Stop();
+  actions_ = MakeActions([this] { return std::vector<Transition>{Red(1)}; });
+  clock_.Advance(seconds(30));
+  actions_->RunOnce();
+  EXPECT_EQ(QueuedMailSubjects().size(), 1u);
+  EXPECT_EQ(miner_.calls.size(), 1u);
 }
 
 TEST_F(ActionsTest, GuardThresholdIsStrictlyMoreThanTheFraction) {

@@ -52,6 +52,50 @@ TEST_F(FleetGuardTest, ThreeMinersAllDownForTwoRoundsTrips) {
   EXPECT_EQ(notices[0].subject, "fleet unreachable: 3 of 3 targets failed");
 }
 
+TEST_F(FleetGuardTest, TrippedStateSurvivesARestartAndRecoversOnce) {
+  MemoryKv kv;
+  auto make = [&] {
+    return std::make_unique<FleetGuard>(
+        FleetGuardOptions{}, [this](const Notice& n) { notices.push_back(n); },
+        &kv);
+  };
+  auto g = make();
+  ASSERT_TRUE(g->Load().ok());
+  g->OnRound(3, Miners(1, 3));
+  EXPECT_EQ(g->OnRound(3, Miners(1, 3)), FleetGuard::Change::kTripped);
+  ASSERT_EQ(notices.size(), 1u);
+  const std::string down_id = notices[0].id;
+  EXPECT_NE(down_id, "");
+
+  g = make();  // the agent restarted
+  ASSERT_TRUE(g->Load().ok());
+  EXPECT_TRUE(g->tripped());
+  EXPECT_EQ(g->LastNotice().id, down_id);
+  // Still dark: no second notice.
+  for (int r = 0; r < 5; ++r) {
+    EXPECT_EQ(g->OnRound(3, Miners(1, 3)), FleetGuard::Change::kNone);
+  }
+  EXPECT_EQ(g->OnRound(3, {}), FleetGuard::Change::kRecovered);
+  ASSERT_EQ(notices.size(), 2u);
+  EXPECT_EQ(notices[1].kind, "fleet_reachable");
+
+  g = make();
+  ASSERT_TRUE(g->Load().ok());
+  EXPECT_FALSE(g->tripped());
+  EXPECT_EQ(g->LastNotice().kind, "fleet_reachable");
+}
+
+TEST_F(FleetGuardTest, UndecodableStateIsDroppedNotFatal) {
+  MemoryKv kv;
+  ASSERT_TRUE(kv.Put(FleetGuard::kNamespace, "state", "{\"v\":1}").ok());
+  FleetGuard g({}, nullptr, &kv);
+  EXPECT_TRUE(g.Load().ok());
+  EXPECT_FALSE(g.tripped());
+  auto v = kv.Get(FleetGuard::kNamespace, "state");
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->has_value());
+}
+
 TEST_F(FleetGuardTest, OneBadRoundAloneDoesNotTrip) {
   FleetGuard g = Make();
   for (int r = 0; r < 5; ++r) {

@@ -413,6 +413,44 @@ TEST_F(NotifierTest, AnAlertThatEndedJustBeforeACrashIsResolvedAfterIt) {
   EXPECT_EQ(j[0]["endsAt"], FormatRfc3339(clock_.Now() - seconds(30)));
 }
 
+TEST_F(NotifierTest, ARedTheNotifierNeverRecordedIsNewAfterARestart) {
+  Make(/*alertmanager=*/false, &kv_);
+  n_->OnTransition(Red("rig-1"), false);
+  Step(seconds(30));
+  ASSERT_EQ(mail_.delivered.size(), 1u);
+  Restart(/*alertmanager=*/false);
+  // The rules hold both red; rig-2's red never reached the notifier.
+  Transition muted = Red("rig-3");
+  muted.muted = true;
+  const std::vector<Transition> fresh =
+      n_->Unrecorded({Red("rig-1"), Red("rig-2"), Red("rig-2"), muted});
+  ASSERT_EQ(fresh.size(), 1u);
+  EXPECT_EQ(fresh[0].target, "rig-2");
+  EXPECT_EQ(fresh[0].from, Level::kGreen);
+}
+
+TEST_F(NotifierTest, TheFleetNoticeIsRecordedAcrossARestartAndMailedOnce) {
+  Make(/*alertmanager=*/false, &kv_);
+  Notice down;
+  down.kind = "fleet_unreachable";
+  down.target = "fleet";
+  down.subject = "fleet unreachable";
+  down.id = "fleet.1.down";
+  n_->OnNotice(down);
+  EXPECT_TRUE(n_->FleetRecordedDown());
+  ASSERT_TRUE(n_->Persist().ok());
+  Restart(/*alertmanager=*/false);
+  EXPECT_TRUE(n_->FleetRecordedDown());
+  n_->OnNotice(down);  // the same notice again: the same Message-ID
+  Step(seconds(1));
+  EXPECT_EQ(mail_.delivered.size(), 1u);
+  Notice up = down;
+  up.kind = "fleet_reachable";
+  up.id = "fleet.1.up";
+  n_->OnNotice(up);
+  EXPECT_FALSE(n_->FleetRecordedDown());
+}
+
 TEST_F(NotifierTest, UndecodableStateIsDroppedNotFatal) {
   ASSERT_TRUE(
       kv_.Put(Notifier::kNamespace, "alert\x1ftemp\x1frig-9", "{not json")

@@ -225,6 +225,38 @@ TEST_F(RestartTest, GraceAfterRestart) {
   EXPECT_EQ(grace_[0].second, Duration(minutes(5)));
 }
 
+TEST_F(RestartTest, UnsupportedRestartIsNamedWithTheMinersReason) {
+  auto r = Make();
+  const WallTime since = clock_.Now();
+  miner_.result = FailedPreconditionError("restart: Code 14");
+  EXPECT_EQ(r->Request(Red(), false), "unsupported");
+  EXPECT_EQ(r->Describe("rig-1", since),
+            "restart not supported by this firmware: failed_precondition: "
+            "restart: Code 14");
+}
+
+TEST_F(RestartTest, InterruptedRestartDoesNotCountAgainstTheLimits) {
+  auto r = Make();
+  miner_.on_restart = [&r](const std::string&) { r->Interrupt(); };
+  miner_.result = UnavailableError("interrupted");
+  EXPECT_EQ(r->Request(Red(), false), "interrupted");
+  EXPECT_EQ(counters_.Get("rig-1", "interrupted"), 1);
+  EXPECT_TRUE(grace_.empty());
+  auto j = RestartJournal(&kv_).Load();
+  ASSERT_TRUE(j.ok());
+  ASSERT_EQ(j->size(), 1u);
+  EXPECT_EQ((*j)[0].result, "interrupted");
+  // Once stopped, nothing more is sent.
+  EXPECT_EQ(r->Request(Red(), false), "interrupted");
+  EXPECT_EQ(miner_.calls.size(), 1u);
+
+  // The next start: no cooldown from the interrupted attempt.
+  miner_.on_restart = nullptr;
+  miner_.result = Status::Ok();
+  auto again = Make();
+  EXPECT_EQ(again->Request(Red(), false), "ok");
+}
+
 TEST_F(RestartTest, MinerErrorsAreCounted) {
   auto r = Make();
   miner_.result = DeadlineExceededError("no reply");

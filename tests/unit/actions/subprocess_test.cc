@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <stop_token>
+#include <thread>
 
 namespace rigwatch::actions {
 namespace {
@@ -35,6 +37,23 @@ TEST(RunCommandTest, TimeoutKillsTheProcessGroup) {
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->timed_out);
+  EXPECT_FALSE(r->success());
+  EXPECT_LT(took, seconds(5));
+}
+
+TEST(RunCommandTest, StopKillsTheProcessGroupAtOnce) {
+  std::stop_source stop;
+  std::jthread stopper([&stop] {
+    std::this_thread::sleep_for(milliseconds(200));
+    stop.request_stop();
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto r = RunCommand({"sh", "-c", "sleep 60 & sleep 60"}, seconds(60), 4096,
+                      stop.get_token());
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->interrupted);
+  EXPECT_FALSE(r->timed_out);
   EXPECT_FALSE(r->success());
   EXPECT_LT(took, seconds(5));
 }

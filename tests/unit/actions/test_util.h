@@ -35,7 +35,7 @@ class RecordingChannel final : public OutboxChannel {
 // Records restart calls; returns `result` for each.
 class RecordingRestarter final : public MinerRestarter {
  public:
-  Status Restart(const std::string& miner, Duration) override {
+  Status Restart(const std::string& miner, Duration, std::stop_token) override {
     calls.push_back(miner);
     if (on_restart) on_restart(miner);
     return result;

@@ -126,6 +126,20 @@ TEST(SdNotifyTest, HelpersUseNotifySocketFromEnvironment) {
   EXPECT_GT(reload->size(), std::strlen("RELOADING=1\nMONOTONIC_USEC="));
 }
 
+TEST(SdNotifyTest, AWatchdogPingNeverWaitsForAFullQueue) {
+  NotifyListener l(/*abstract=*/false);
+  ScopedEnv env("NOTIFY_SOCKET", l.name().c_str());
+  // Nobody reads: the queue fills (net.unix.max_dgram_qlen, 10 by default).
+  // A blocking send would wait here and deliver its stale ping later.
+  const auto t0 = std::chrono::steady_clock::now();
+  int dropped = 0;
+  for (int i = 0; i < 2000 && dropped == 0; ++i) {
+    if (!SdNotifyWatchdog().ok()) ++dropped;
+  }
+  EXPECT_EQ(dropped, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
 TEST(SdNotifyTest, NoSocketIsANoOp) {
   ScopedEnv env("NOTIFY_SOCKET", nullptr);
   EXPECT_TRUE(SdNotifyReady().ok());
