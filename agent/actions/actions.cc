@@ -191,11 +191,17 @@ void Actions::HandleNotice(const Notice& n) {
 void Actions::ReleaseHeld() {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (!release_held_at_ || guard_.tripped() ||
+    if (held_while_pending_ && !guard_.pending() && !guard_.tripped() &&
+        !release_held_at_) {
+      // The bad rounds ended without the guard tripping: the fleet is fine.
+      release_held_at_ = clock_->SteadyNow() + opt_.group_wait;
+    }
+    if (!release_held_at_ || guard_.tripped() || guard_.pending() ||
         clock_->SteadyNow() < *release_held_at_) {
       return;
     }
     release_held_at_.reset();
+    held_while_pending_ = false;
     for (auto& [key, t] : held_) {
       if (queue_.size() >= opt_.restart_queue) {
         ++restart_queue_dropped_;
@@ -266,6 +272,17 @@ void Actions::DrainRestarts(std::stop_token st) {
       if (queue_.empty() || st.stop_requested()) return;
       t = std::move(queue_.front());
       queue_.pop_front();
+      if (guard_.pending()) {
+        // Asked for while the guard counts bad rounds: wait for its
+        // decision instead of restarting a fleet that may be unreachable.
+        LogInfo("restart_held")
+            .Kv("target", t.target)
+            .Kv("rule", t.rule)
+            .Kv("reason", "fleet_guard_pending");
+        held_while_pending_ = true;
+        held_[t.rule + '\x1f' + t.target] = std::move(t);
+        continue;
+      }
     }
     // The guard is checked when the restart would be sent, not when it was
     // queued: a round reported in between counts.
@@ -304,7 +321,7 @@ void Actions::WorkerTick(std::stop_token st) {
   ReleaseHeld();
   QueueDueRetries();
   DrainRestarts(st);
-  notifier_.Tick();
+  notifier_.Tick(/*hold_group=*/guard_.pending());
 }
 
 void Actions::Start() {

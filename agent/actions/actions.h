@@ -169,6 +169,9 @@ class Actions {
   // again, unless the target turned green meanwhile.
   std::map<std::string, Transition> held_;
   std::optional<SteadyTime> release_held_at_;
+  // Some of held_ were held because the guard was pending (not tripped):
+  // released group_wait after it stops pending without tripping.
+  bool held_while_pending_ = false;
   std::map<std::string, SteadyTime> grace_until_;      // restarts we sent
   std::map<std::string, int> red_rules_;               // target -> red rules
   std::set<std::pair<std::string, std::string>> red_;  // (rule, target)

@@ -80,6 +80,7 @@ Status FleetGuard::Load() {
     }
     tripped_.store(tripped);
     bad_rounds_ = std::clamp(bad, 0, opt_.rounds);
+    pending_.store(!tripped && bad_rounds_ > 0);
     tripped_at_ms_ = j.value("tripped_at_ms", int64_t{0});
     episode_ = std::move(episode);
     last_notice_ = std::move(n);
@@ -152,6 +153,7 @@ FleetGuard::Change FleetGuard::OnRound(std::size_t targets,
       }
       episode_.clear();
     }
+    pending_.store(!tripped_.load() && bad_rounds_ > 0);
     if (change == Change::kNone) {
       PersistLocked();
       return change;

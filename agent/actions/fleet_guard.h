@@ -84,6 +84,13 @@ class FleetGuard {
   // True while tripped. Thread-safe, lock-free.
   bool tripped() const { return tripped_.load(); }
 
+  // True while the last round was bad but the guard has not tripped yet: it
+  // may trip within `rounds` more rounds. Restarts and per-target mails
+  // wait meanwhile, so a miner rule that turns red faster than the guard
+  // counts its rounds cannot restart a fleet that is about to be judged
+  // unreachable. Thread-safe, lock-free.
+  bool pending() const { return pending_.load(); }
+
  private:
   std::size_t NewFailuresLocked(const std::vector<std::string>& failed,
                                 const Excused& excused);
@@ -106,6 +113,7 @@ class FleetGuard {
   std::set<std::string> episode_;
   int bad_rounds_ = 0;  // consecutive bad rounds so far, at most rounds
   std::atomic<bool> tripped_{false};
+  std::atomic<bool> pending_{false};
   int64_t tripped_at_ms_ = 0;  // wall clock, names the episode's notices
   Notice last_notice_;
   DurableKv* kv_;          // may be null

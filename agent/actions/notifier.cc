@@ -626,7 +626,7 @@ void Notifier::OnFleetRecovered() {
   }
 }
 
-void Notifier::Tick() {
+void Notifier::Tick(bool hold_group) {
   std::lock_guard<std::mutex> l(mu_);
   const SteadyTime now = clock_->SteadyNow();
   if (!fleet_down_ && opt_.mail) {
@@ -636,7 +636,8 @@ void Notifier::Tick() {
         AddToGroupLocked(key, Kind::kReminder, now);
       }
     }
-    if (!group_.empty() && now - group_opened_ >= opt_.group_wait) {
+    if (!group_.empty() && !hold_group &&
+        now - group_opened_ >= opt_.group_wait) {
       FlushGroupLocked();
     }
   }

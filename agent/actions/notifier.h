@@ -120,8 +120,9 @@ class Notifier {
   void OnFleetRecovered();
 
   // Closes a group that is due, queues due reminders and Alertmanager
-  // re-sends. Call about once a second.
-  void Tick();
+  // re-sends. Call about once a second. `hold_group`: the fleet guard is
+  // pending; the group stays open until it decides (a trip replaces it).
+  void Tick(bool hold_group = false);
 
   // Mails queued so far (for tests and self metrics).
   int mails_queued() const;

@@ -134,6 +134,48 @@ TEST_F(ActionsTest, ServiceNotBackIsRetriedUntilTheLimit) {
   EXPECT_EQ((*a)->restarts().Get("host/worker", "not_back"), 4);
 }
 
+// A miner rule can turn red faster than the guard counts its rounds (slow
+// rounds on a loaded host): a restart asked for while the guard is pending
+// waits for its decision.
+TEST_F(ActionsTest, RestartAskedWhileTheGuardIsPendingWaitsForItsDecision) {
+  actions_->OnRound(10, Rigs(1, 5));  // one bad round: pending
+  EXPECT_FALSE(actions_->fleet_down());
+  for (int i = 1; i <= 5; ++i) actions_->OnTransition(Red(i));
+  actions_->RunOnce();
+  EXPECT_TRUE(miner_.calls.empty()) << "restarted before the guard decided";
+  clock_.Advance(seconds(30));
+  actions_->RunOnce();
+  EXPECT_TRUE(miner_.calls.empty()) << "the group went out while pending";
+  EXPECT_TRUE(QueuedMailSubjects().empty());
+  actions_->OnRound(10, Rigs(1, 5));  // the second: tripped
+  EXPECT_TRUE(actions_->fleet_down());
+  clock_.Advance(seconds(30));
+  actions_->RunOnce();
+  EXPECT_TRUE(miner_.calls.empty());
+  EXPECT_EQ(QueuedMailSubjects(),
+            std::vector<std::string>{
+                "[rigwatch] fleet unreachable: 5 of 10 targets failed"});
+}
+
+// Bad rounds that end before the guard trips were no fleet outage: what was
+// held goes ahead, group_wait later.
+TEST_F(ActionsTest, RestartHeldWhileThePendingGuardClearsGoesAhead) {
+  actions_->OnRound(10, Rigs(1, 5));  // pending
+  actions_->OnTransition(Red(1));
+  actions_->RunOnce();
+  EXPECT_TRUE(miner_.calls.empty());
+  actions_->OnRound(10, Rigs(1, 1));  // a good round: not pending any more
+  actions_->RunOnce();
+  clock_.Advance(seconds(31));
+  actions_->RunOnce();
+  EXPECT_EQ(miner_.calls, std::vector<std::string>{"rig-1"});
+  clock_.Advance(seconds(31));
+  actions_->RunOnce();
+  EXPECT_EQ(
+      QueuedMailSubjects(),
+      std::vector<std::string>{"[rigwatch] FIRING: temp on rig-1 is RED"});
+}
+
 TEST_F(ActionsTest, FleetGuardHalfFailingMeansNoRestartsAndOneNotification) {
   actions_->OnRound(10, Rigs(1, 5));  // 50% > 30%, 5 >= 3: one bad round
   EXPECT_FALSE(actions_->fleet_down());
