@@ -110,6 +110,7 @@ FamilyReply RenderBraiinsReply(Variant v, const std::string& cmd,
     for (int k = 0; k < 3; ++k) {
       rows.push_back(
           {{"ID", first + k},
+           {"Name", "Hash Chain " + std::to_string(first + k)},
            {"Model", v == Variant::kBraiinsS9 ? "Bitmain Antminer S9"
                                               : "Bitmain Antminer S19j Pro"},
            {"Chips", v == Variant::kBraiinsS9 ? 63 : 126},
