@@ -8,10 +8,18 @@ namespace {
 
 using json = nlohmann::json;  // std::map: keys sorted, as BOSer prints them
 
-std::string Description(Variant v) {
-  return v == Variant::kBraiinsS9 ? "BOSminer+ 0.2.0-ea64aec8e"
-                                  : "BOSer boser-buildroot 0.1.0-26ba61b9";
+// The miner program's name and its build: the Description is the two
+// joined, `version` answers them as {"<name>":"<build>","API":"3.7"}.
+std::string Signature(Variant v) {
+  return v == Variant::kBraiinsS9 ? "BOSminer+" : "BOSer";
 }
+
+std::string Build(Variant v) {
+  return v == Variant::kBraiinsS9 ? "0.2.0-ea64aec8e"
+                                  : "boser-buildroot 0.1.0-26ba61b9";
+}
+
+std::string Description(Variant v) { return Signature(v) + " " + Build(v); }
 
 std::string Reply(Variant v, const Snapshot& s, const char* sev, int code,
                   const std::string& msg, const char* section = nullptr,
@@ -102,12 +110,16 @@ FamilyReply RenderBraiinsReply(Variant v, const std::string& cmd,
     for (int k = 0; k < 3; ++k) {
       rows.push_back(
           {{"ID", first + k},
+           {"Name", "Hash Chain " + std::to_string(first + k)},
            {"Model", v == Variant::kBraiinsS9 ? "Bitmain Antminer S9"
                                               : "Bitmain Antminer S19j Pro"},
            {"Chips", v == Variant::kBraiinsS9 ? 63 : 126},
            {"Frequency", s.frequency_mhz * 1e6}});
     }
     r.body = Reply(v, s, "S", 69, "Device Details", "DEVDETAILS", rows);
+  } else if (cmd == "version") {
+    r.body = Reply(v, s, "S", 22, Signature(v) + " versions", "VERSION",
+                   json::array({{{"API", "3.7"}, {Signature(v), Build(v)}}}));
   } else {
     // No restart, reboot or other privileged command on 4028 (§8.1).
     r.body = Reply(v, s, "E", 14, "Invalid command");

@@ -125,10 +125,18 @@ json AntminerData(const Snapshot& s, bool lux) {
   return d;
 }
 
-json AntminerIdentity(bool lux) {
+json AntminerIdentity(Variant variant) {
+  const bool lux = variant == Variant::kLuxosS19;
   json v = {{"CompileTime", "Fri Jul 15 10:47:47 CST 2022"},
             {"Type", "Antminer S19j Pro (96 TH)"}};
-  if (lux) {
+  if (variant == Variant::kVnishS19XP) {
+    // Vnish keeps bmminer's layout and names itself in `Type` (§11.3).
+    v = {{"BMMiner", "1.0.0"},
+         {"API", "3.1"},
+         {"Miner", "1.2.6"},
+         {"CompileTime", "Tue Mar 12 11:02:33 UTC 2024"},
+         {"Type", "Antminer S19 XP (Vnish 1.2.6)"}};
+  } else if (lux) {
     v = {{"LUXminer", "2024.5.1"},
          {"CompileTime", "2024-05-01"},
          {"Type", "Antminer S19j Pro"}};
@@ -172,12 +180,13 @@ FamilyReply Antminer(Variant v, const std::string& cmd, const Snapshot& s) {
   } else if (cmd == "pools") {
     r.body = Reply(v, s, "S", 7, "2 Pool(s)", {{"POOLS", Pools(s)}});
   } else if (cmd == "stats") {
-    r.body = Reply(v, s, "S", 70, "BMMiner stats",
-                   {{"STATS", json::array({AntminerIdentity(false),
-                                           AntminerData(s, false)})}});
+    r.body =
+        Reply(v, s, "S", 70, "BMMiner stats",
+              {{"STATS",
+                json::array({AntminerIdentity(v), AntminerData(s, false)})}});
   } else if (cmd == "version") {
     r.body = Reply(v, s, "S", 22, "BMMiner versions",
-                   {{"VERSION", json::array({AntminerIdentity(false)})}});
+                   {{"VERSION", json::array({AntminerIdentity(v)})}});
   } else {
     // Stock firmware refuses every privileged command on 4028 (§6.1).
     r.body = Reply(v, s, "E", 45, "Access denied to '" + cmd + "' command");
@@ -249,10 +258,9 @@ FamilyReply Luxos(Variant v, const std::string& cmd, const std::string& param,
   } else if (cmd == "pools") {
     r.body = Reply(v, s, "S", 7, "2 Pool(s)", {{"POOLS", Pools(s)}});
   } else if (cmd == "stats") {
-    r.body =
-        Reply(v, s, "S", 70, "LUXminer stats",
-              {{"STATS",
-                json::array({AntminerIdentity(true), AntminerData(s, true)})}});
+    r.body = Reply(
+        v, s, "S", 70, "LUXminer stats",
+        {{"STATS", json::array({AntminerIdentity(v), AntminerData(s, true)})}});
   } else if (cmd == "version") {
     json e = {{"API", "3.7"},
               {"CompileTime", "2024-05-01"},

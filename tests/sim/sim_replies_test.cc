@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "exporters/probe.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/sim/axeos_replies.h"
 #include "tests/sim/cgminer_replies.h"
@@ -14,6 +15,7 @@
 #include "tests/sim/http_wire.h"
 #include "tests/sim/json_out.h"
 #include "tests/sim/miner_model.h"
+#include "tests/sim/whatsminer_replies.h"
 
 namespace rigwatch::sim {
 namespace {
@@ -463,6 +465,86 @@ TEST(FamilyRepliesTest, AvalonRebootsOnAscset) {
   FamilyReply text = RenderFamilyReply(Variant::kAvalon1366, "summary", s,
                                        Faults(), clock.SteadyNow(), ls);
   EXPECT_EQ(Parse(text.body)["STATUS"][0]["Code"], 14);  // JSON only
+}
+
+// The kind probe (exporters/probe.h) run over one simulated 4028 miner as the
+// agent runs it, step by step; nothing answers on its web side.
+std::optional<probe::Decision> ProbeApiSide(Variant v) {
+  FakeClock clock;
+  const Snapshot s = SnapAt(v, clock);
+  LuxSession ls;
+  WhatsminerTokens wm;
+  const auto every_kind = [](std::string_view) { return true; };
+  probe::Replies replies;
+  while (std::optional<probe::Source> step =
+             probe::NextStep(replies, every_kind)) {
+    Response r;
+    if (*step == probe::Source::kWeb) {
+      r.transport = UnavailableError("connection refused");
+      replies.web = std::move(r);
+      continue;
+    }
+    const std::string req = probe::RequestFor(*step).payload;
+    if (v == Variant::kWhatsminerM50) {
+      r.body =
+          RenderWhatsminerReply(req, s, Faults(), clock.SteadyNow(), wm).body;
+    } else if (IsVendorVariant(v)) {
+      r.body =
+          RenderFamilyReply(v, req, s, Faults(), clock.SteadyNow(), ls).body;
+    } else {
+      r.body = RenderCgminerReply(v, req, s, Faults()).body;
+    }
+    (*step == probe::Source::kVersion ? replies.version : replies.devdetails) =
+        std::move(r);
+  }
+  return probe::Decide(replies, every_kind);
+}
+
+TEST(FamilyRepliesTest, KindProbeTellsEveryApiVariantItsKind) {
+  // The S9's bmminer is polled as cgminer by the targets file, but its
+  // `version` names the Antminer, and the antminer kind reads it too.
+  const std::pair<Variant, std::string_view> want[] = {
+      {Variant::kCgminer4_11, "cgminer"},
+      {Variant::kAntminerS9, "antminer"},
+      {Variant::kAntminerS19, "antminer"},
+      {Variant::kAvalon1366, "avalon"},
+      {Variant::kLuxosS19, "luxos"},
+      {Variant::kVnishS19XP, "vnish"},
+      {Variant::kBraiinsS19, "braiins"},
+      {Variant::kBraiinsS9, "braiins"},
+      {Variant::kWhatsminerM50, "whatsminer"}};
+  for (const auto& [v, kind] : want) {
+    std::optional<probe::Decision> d = ProbeApiSide(v);
+    ASSERT_TRUE(d) << VariantName(v);
+    EXPECT_EQ(d->kind, kind) << VariantName(v) << ": " << d->evidence;
+  }
+}
+
+TEST(FamilyRepliesTest, VendorVersionRepliesNameTheFirmware) {
+  FakeClock clock;
+  LuxSession ls;
+  auto version = [&](Variant v) {
+    return Parse(RenderFamilyReply(v, R"({"command":"version"})",
+                                   SnapAt(v, clock), Faults(),
+                                   clock.SteadyNow(), ls)
+                     .body);
+  };
+  json vn = version(Variant::kVnishS19XP);
+  EXPECT_EQ(vn["VERSION"][0]["Type"], "Antminer S19 XP (Vnish 1.2.6)");
+  json stats =
+      Parse(RenderFamilyReply(Variant::kVnishS19XP, R"({"command":"stats"})",
+                              SnapAt(Variant::kVnishS19XP, clock), Faults(),
+                              clock.SteadyNow(), ls)
+                .body);
+  EXPECT_EQ(stats["STATS"][0]["Type"], "Antminer S19 XP (Vnish 1.2.6)");
+  json boser = version(Variant::kBraiinsS19);
+  EXPECT_EQ(boser["STATUS"][0]["Code"], 22);
+  EXPECT_EQ(boser["STATUS"][0]["Msg"], "BOSer versions");
+  EXPECT_EQ(boser["VERSION"][0]["BOSer"], "boser-buildroot 0.1.0-26ba61b9");
+  json bosminer = version(Variant::kBraiinsS9);
+  EXPECT_EQ(bosminer["STATUS"][0]["Msg"], "BOSminer+ versions");
+  EXPECT_EQ(bosminer["VERSION"][0]["BOSminer+"], "0.2.0-ea64aec8e");
+  EXPECT_EQ(bosminer["VERSION"][0]["API"], "3.7");
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 """`kind: auto` with the real agent over the fleet simulator:
 
 - one miner of every simulated variant (AxeOS, NerdQAxe, cgminer 4.11,
-  Antminer S9 and S19, Avalon, LuxOS), configured with `kind: auto` only:
+  Antminer S9 and S19, Avalon, LuxOS, Vnish, Braiins OS on BOSer and on
+  BOSminer+, Whatsminer), configured with `kind: auto` only:
   each is told its kind (miner_info{kind} on /metrics), polled (miner_up 1)
   and the decision is logged once with its evidence;
 - a miner reflashed under the agent: the simulator is restarted with LuxOS
@@ -35,6 +36,10 @@ EXPECTED = {
     "antminer-s19": "antminer",
     "avalon-1366": "avalon",
     "luxos-s19": "luxos",
+    "vnish-s19xp": "vnish",
+    "braiins-s19": "braiins",
+    "braiins-s9": "braiins",
+    "whatsminer-m50": "whatsminer",
 }
 
 
@@ -55,6 +60,10 @@ class AutoKindTest(unittest.TestCase):
                 # The web side is the API: nothing listens on 4028 there.
                 entries.append(f'  - {{name: {m["name"]}, kind: auto, '
                                f'address: "{host}", http_port: {port}}}')
+            elif m["variant"].startswith("vnish"):
+                # Told from 4028, polled over REST on the same port.
+                entries.append(f'  - {{name: {m["name"]}, kind: auto, '
+                               f'address: "{m["address"]}", http_port: {port}}}')
             else:
                 entries.append(f'  - {{name: {m["name"]}, kind: auto, '
                                f'address: "{m["address"]}"}}')
@@ -94,12 +103,17 @@ miners:
                 if "event=miner_kind_detected" in line]
 
     def test_1_every_family_is_told_its_kind(self):
-        def all_up():
+        def not_up():
             m = self.metrics()
-            return all(metric(m, "miner_up", miner=x["name"],
-                              kind=EXPECTED[x["variant"]]) == 1
-                       for x in self.miners)
-        wait_until(all_up, timeout=30, what="every auto miner up with its kind")
+            return [x["name"] for x in self.miners
+                    if metric(m, "miner_up", miner=x["name"],
+                              kind=EXPECTED[x["variant"]]) != 1]
+        try:
+            wait_until(lambda: not not_up(), timeout=30,
+                       what="every auto miner up with its kind")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; not up: {not_up()}\n"
+                                 + "\n".join(self.detected())) from None
         m = self.metrics()
         for x in self.miners:
             kind = EXPECTED[x["variant"]]
