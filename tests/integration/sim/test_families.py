@@ -15,85 +15,33 @@ luxos: LuxOS on an S19):
 """
 
 import os
-import re
 import sys
-import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
 import rigwatch_testlib  # noqa: E402
-from rigwatch_testlib import (SOURCE_DIR, Agent,  # noqa: E402
-                              FleetSim, http_get, metric, parse_metrics,
-                              wait_until)
+from kind_fleet import KindFleetTest  # noqa: E402
+from rigwatch_testlib import metric, wait_until  # noqa: E402
 
 ANT, AVA, LUX = "sim-antminer-0001", "sim-avalon-0001", "sim-luxos-0001"
 PASSWORD = "s3cret-pw"
 
 
-def shipped_asic_rules():
-    """The ASIC section of rules/default.yaml, with a short `for:` and a
-    restart on red so the episode fits in a test."""
-    with open(os.path.join(SOURCE_DIR, "rules", "default.yaml")) as f:
-        text = f.read()
-    start = text.index("# ---- ASIC kinds")
-    end = text.index("# ---- end of ASIC kinds")
-    section = text[start:end]
-    section = section.replace("for: 1m", "for: 2s")
-    section = section.replace("on_red: [notify]", "on_red: [restart]")
-    section = re.sub(r"\n\s*on_yellow: \[notify\]", "", section)
-    return "rules:\n  " + section
+class FamiliesTest(KindFleetTest):
+    PASSWORD = PASSWORD
 
-
-class FamiliesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.agent = Agent("placeholder: {}\n")
-        cls.sim = FleetSim(cls.agent.tmp, miners=3,
-                           mix="antminer-s19=1,avalon-1366=1,luxos-s19=1",
-                           base_address="127.40.0.0",
-                           extra=["--reboot-downtime", "1s"])
-        cls.miners = {m["name"]: m for m in cls.sim.call("GET", "/miners")["miners"]}
-        for name in cls.miners:
-            cls.sim.call("POST", f"/miners/{name}/params", {"temp_c": 60})
-        pw = os.path.join(cls.agent.tmp, "antminer.pw")
-        with open(pw, "w") as f:
-            f.write(PASSWORD + "\n")
-        with open(os.path.join(cls.agent.tmp, "rules.yaml"), "w") as f:
-            f.write(shipped_asic_rules())
-        ant = cls.miners[ANT]["address"]
-        miners = "\n".join([
+        cls.start_fleet(3, "antminer-s19=1,avalon-1366=1,luxos-s19=1",
+                        "127.40.0.0")
+        cls.start_agent([
             # The simulated Antminer serves its CGI on its one port.
-            f'  - {{name: {ANT}, kind: antminer, address: "{ant}", '
-            f'http_port: {ant.rsplit(":", 1)[1]}, '
-            f'auth: {{username: root, password_file: "{pw}"}}}}',
-            f'  - {{name: {AVA}, kind: avalon, address: "{cls.miners[AVA]["address"]}"}}',
-            f'  - {{name: {LUX}, kind: luxos, address: "{cls.miners[LUX]["address"]}"}}',
+            f'  - {{name: {ANT}, kind: antminer, address: "{cls.address(ANT)}", '
+            f'http_port: {cls.port(ANT)}, '
+            f'auth: {{username: root, password_file: "{cls.password_file}"}}}}',
+            f'  - {{name: {AVA}, kind: avalon, address: "{cls.address(AVA)}"}}',
+            f'  - {{name: {LUX}, kind: luxos, address: "{cls.address(LUX)}"}}',
         ])
-        cls.agent.write_config(f"""
-http: {{ listen: "127.0.0.1:{{PORT}}" }}
-storage: {{ path: "{{TMP}}/data" }}
-scrape: {{ interval: 1s, timeout: 800ms, breaker_failures: 1000 }}
-host: {{ enabled: false }}
-rule_files: [ "{{TMP}}/rules.yaml" ]
-actions: {{ restart_cooldown: 2s, restart_grace: 3s, guard_fraction: 0.9 }}
-log: {{ level: info }}
-miners:
-{miners}
-""")
-        cls.agent.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.agent.cleanup()
-        cls.sim.stop()
-
-    def metrics(self):
-        return parse_metrics(http_get(self.agent.base + "/metrics")[2].decode())
-
-    def temp(self, m, miner, sensor):
-        return metric(m, "miner_temperature_celsius", miner=miner, sensor=sensor)
-
-    def seen(self, miner):
-        return [r["what"] for r in self.sim.requests(miner)]
 
     def test_1_polled_with_the_right_values(self):
         wait_until(lambda: all(metric(self.metrics(), "miner_up", miner=n) == 1
@@ -155,17 +103,14 @@ miners:
         for name in (ANT, AVA, LUX):
             wait_until(lambda: red(name), timeout=20, what=f"{name} red")
 
-        def restarts(name, result):
-            return metric(self.metrics(), "rigwatch_restarts_total", miner=name,
-                          result=result) or 0
-        wait_until(lambda: restarts(ANT, "denied") == 1, timeout=20,
+        wait_until(lambda: self.restarts(ANT, "denied") == 1, timeout=20,
                    what="antminer restart denied")
         self.assertIn("GET /cgi-bin/reboot.cgi (digest wrong)", self.seen(ANT))
         logs = self.agent.logs()
         self.assertIn("401 - Unauthorized", logs, "the miner's own words")
         self.assertNotIn(PASSWORD, logs, "the password is never logged")
         for name in (AVA, LUX):
-            wait_until(lambda: restarts(name, "ok") >= 1, timeout=20,
+            wait_until(lambda: self.restarts(name, "ok") >= 1, timeout=20,
                        what=f"{name} restarted")
         # The owner gives the miner the password the agent has; the next red
         # episode (a restart is sent on the transition to red) gets through
@@ -177,10 +122,10 @@ miners:
                                   rule=rule[ANT], miner=ANT) == 0,
                    timeout=20, what="antminer green again")
         self.sim.call("POST", f"/miners/{ANT}/params", {"temp_c": 112})
-        wait_until(lambda: restarts(ANT, "ok") == 1, timeout=20,
+        wait_until(lambda: self.restarts(ANT, "ok") == 1, timeout=20,
                    what="antminer restarted")
         self.sim.call("POST", f"/miners/{ANT}/params", {"temp_c": 60})
-        self.assertEqual(restarts(ANT, "denied"), 1)
+        self.assertEqual(self.restarts(ANT, "denied"), 1)
         ant = self.seen(ANT)
         self.assertIn("GET /cgi-bin/reboot.cgi (challenge)", ant)
         self.assertIn("GET /cgi-bin/reboot.cgi (digest ok)", ant)

@@ -16,78 +16,38 @@ braiins: BOSer 25.07 on an S19j Pro, 4028 plus the REST API, and BOSminer+
 
 import os
 import sys
-import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
 import rigwatch_testlib  # noqa: E402
-from rigwatch_testlib import (Agent, FleetSim, http_get,  # noqa: E402
-                              metric, parse_metrics, wait_until)
-from test_families import shipped_asic_rules  # noqa: E402
+from kind_fleet import KindFleetTest  # noqa: E402
+from rigwatch_testlib import metric, wait_until  # noqa: E402
 
 VN = "sim-vnish-0001"
 BR, BR9 = "sim-braiins-0001", "sim-braiins-0002"
 PASSWORD = "vn-s3cret"
 
 
-class TokenKindsTest(unittest.TestCase):
+class TokenKindsTest(KindFleetTest):
+    PASSWORD = PASSWORD
+
     @classmethod
     def setUpClass(cls):
-        cls.agent = Agent("placeholder: {}\n")
-        cls.sim = FleetSim(cls.agent.tmp, miners=3,
-                           mix="vnish-s19xp=1,braiins-s19=1,braiins-s9=1",
-                           base_address="127.41.0.0",
-                           extra=["--reboot-downtime", "1s"])
-        cls.miners = {m["name"]: m for m in cls.sim.call("GET", "/miners")["miners"]}
-        for name in cls.miners:
-            cls.sim.call("POST", f"/miners/{name}/params", {"temp_c": 60})
-        pw = os.path.join(cls.agent.tmp, "miner.pw")
-        with open(pw, "w") as f:
-            f.write(PASSWORD + "\n")
-        with open(os.path.join(cls.agent.tmp, "rules.yaml"), "w") as f:
-            f.write(shipped_asic_rules())
-        # The simulated Vnish serves its REST API on its one port.
-        miners = "\n".join([
-            f'  - {{name: {VN}, kind: vnish, address: "{cls.miners[VN]["address"]}", '
+        cls.start_fleet(3, "vnish-s19xp=1,braiins-s19=1,braiins-s9=1",
+                        "127.41.0.0")
+        pw = cls.password_file
+        cls.start_agent([
+            # The simulated Vnish serves its REST API on its one port.
+            f'  - {{name: {VN}, kind: vnish, address: "{cls.address(VN)}", '
             f'auth: {{password_file: "{pw}"}}}}',
         ] + [
             # The simulated Braiins miners serve their web side on their
             # one port.
-            f'  - {{name: {n}, kind: braiins, address: "{cls.miners[n]["address"]}", '
-            f'http_port: {cls.miners[n]["address"].rsplit(":", 1)[1]}, '
+            f'  - {{name: {n}, kind: braiins, address: "{cls.address(n)}", '
+            f'http_port: {cls.port(n)}, '
             f'auth: {{username: root, password_file: "{pw}"}}}}'
             for n in (BR, BR9)
         ])
-        cls.agent.write_config(f"""
-http: {{ listen: "127.0.0.1:{{PORT}}" }}
-storage: {{ path: "{{TMP}}/data" }}
-scrape: {{ interval: 1s, timeout: 800ms, breaker_failures: 1000 }}
-host: {{ enabled: false }}
-rule_files: [ "{{TMP}}/rules.yaml" ]
-actions: {{ restart_cooldown: 2s, restart_grace: 3s, guard_fraction: 0.9 }}
-log: {{ level: info }}
-miners:
-{miners}
-""")
-        cls.agent.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.agent.cleanup()
-        cls.sim.stop()
-
-    def metrics(self):
-        return parse_metrics(http_get(self.agent.base + "/metrics")[2].decode())
-
-    def temp(self, m, miner, sensor):
-        return metric(m, "miner_temperature_celsius", miner=miner, sensor=sensor)
-
-    def seen(self, miner):
-        return [r["what"] for r in self.sim.requests(miner)]
-
-    def restarts(self, name, result):
-        return metric(self.metrics(), "rigwatch_restarts_total", miner=name,
-                      result=result) or 0
 
     def reboots(self, name):
         return [x for x in self.sim.call("GET", "/miners")["miners"]

@@ -15,80 +15,31 @@
 """
 
 import os
-import re
 import sys
-import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
 import rigwatch_testlib  # noqa: E402
-from rigwatch_testlib import (SOURCE_DIR, Agent,  # noqa: E402
-                              FleetSim, http_get, metric, parse_metrics,
-                              wait_until)
+from kind_fleet import KindFleetTest, shipped_asic_rules  # noqa: E402
+from rigwatch_testlib import metric, wait_until  # noqa: E402
 
 OK, BAD = "sim-whatsminer-0001", "sim-whatsminer-0002"
 PASSWORD = "wm-s3cret"
 
 
-def shipped_whatsminer_rules():
-    """The whatsminer rules of rules/default.yaml's ASIC section, with a
-    short `for:` and a restart on red so the episode fits in a test."""
-    with open(os.path.join(SOURCE_DIR, "rules", "default.yaml")) as f:
-        text = f.read()
-    start = text.index("  - name: whatsminer_chip_temperature")
-    end = text.index("# ---- end of ASIC kinds")
-    section = text[start:end]
-    section = section.replace("for: 1m", "for: 2s")
-    section = section.replace("on_red: [notify]", "on_red: [restart]")
-    section = re.sub(r"\n\s*on_yellow: \[notify\]", "", section)
-    return "rules:\n" + section
+class WhatsminerTest(KindFleetTest):
+    PASSWORD = PASSWORD
 
-
-class WhatsminerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.agent = Agent("placeholder: {}\n")
-        cls.sim = FleetSim(cls.agent.tmp, miners=2, mix="whatsminer-m50=1",
-                           base_address="127.44.0.0",
-                           extra=["--reboot-downtime", "1s"])
-        cls.miners = {m["name"]: m for m in cls.sim.call("GET", "/miners")["miners"]}
-        for name in cls.miners:
-            cls.sim.call("POST", f"/miners/{name}/params", {"temp_c": 60})
+        cls.start_fleet(2, "whatsminer-m50=1", "127.44.0.0",
+                        rules=shipped_asic_rules("whatsminer_chip_temperature"))
         # The owner set the agent's password on OK; BAD keeps the factory one.
         cls.sim.fault(OK, "password", PASSWORD)
-        pw = os.path.join(cls.agent.tmp, "whatsminer.pw")
-        with open(pw, "w") as f:
-            f.write(PASSWORD + "\n")
-        with open(os.path.join(cls.agent.tmp, "rules.yaml"), "w") as f:
-            f.write(shipped_whatsminer_rules())
-        miners = "\n".join(
-            f'  - {{name: {n}, kind: whatsminer, address: "{cls.miners[n]["address"]}", '
-            f'auth: {{password_file: "{pw}"}}}}' for n in (OK, BAD))
-        cls.agent.write_config(f"""
-http: {{ listen: "127.0.0.1:{{PORT}}" }}
-storage: {{ path: "{{TMP}}/data" }}
-scrape: {{ interval: 1s, timeout: 800ms, breaker_failures: 1000 }}
-host: {{ enabled: false }}
-rule_files: [ "{{TMP}}/rules.yaml" ]
-actions: {{ restart_cooldown: 2s, restart_grace: 3s, guard_fraction: 0.9 }}
-log: {{ level: info }}
-miners:
-{miners}
-""")
-        cls.agent.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.agent.cleanup()
-        cls.sim.stop()
-
-    def metrics(self):
-        return parse_metrics(http_get(self.agent.base + "/metrics")[2].decode())
-
-    def temp(self, m, miner, sensor):
-        return metric(m, "miner_temperature_celsius", miner=miner, sensor=sensor)
-
-    def seen(self, miner):
-        return [r["what"] for r in self.sim.requests(miner)]
+        cls.start_agent([
+            f'  - {{name: {n}, kind: whatsminer, address: "{cls.address(n)}", '
+            f'auth: {{password_file: "{cls.password_file}"}}}}'
+            for n in (OK, BAD)])
 
     def test_1_polled_with_the_right_values(self):
         wait_until(lambda: all(metric(self.metrics(), "miner_up", miner=n,
@@ -132,12 +83,9 @@ miners:
         for name in (OK, BAD):
             wait_until(lambda: red(name), timeout=20, what=f"{name} red")
 
-        def restarts(name, result):
-            return metric(self.metrics(), "rigwatch_restarts_total", miner=name,
-                          result=result) or 0
-        wait_until(lambda: restarts(OK, "ok") >= 1, timeout=20,
+        wait_until(lambda: self.restarts(OK, "ok") >= 1, timeout=20,
                    what="restart accepted")
-        wait_until(lambda: restarts(BAD, "denied") >= 1, timeout=20,
+        wait_until(lambda: self.restarts(BAD, "denied") >= 1, timeout=20,
                    what="wrong password denied")
         for name in (OK, BAD):
             self.sim.call("POST", f"/miners/{name}/params", {"temp_c": 60})
