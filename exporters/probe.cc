@@ -136,7 +136,9 @@ Request RequestFor(Source s) {
       break;
     case Source::kWeb:
       r.method = "GET";
-      r.path = "/";
+      // push_back, not = "/": GCC 12 at -O3 warns falsely (-Wrestrict) on
+      // a one-character assignment here.
+      r.path.push_back('/');
       r.side = Request::Side::kWeb;
       break;
   }
