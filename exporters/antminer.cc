@@ -416,6 +416,16 @@ std::string VendorText(std::string_view body) {
   return out;
 }
 
+// 401/403 on the web side: the miner refused the login. `what` names the
+// page (and, for the data fallback, the 4028 failure before it).
+Status LoginRefused(const std::string& what, const Response& r) {
+  std::string text = VendorText(r.body);
+  return PermissionDeniedError(
+      what + ": HTTP " + std::to_string(r.http_status) +
+      ": the miner refused the login (wrong auth.username/password_file?)" +
+      (text.empty() ? std::string() : ": miner says \"" + text + "\""));
+}
+
 class AntminerExporter final : public Exporter {
  public:
   std::string_view Kind() const override { return "antminer"; }
@@ -459,13 +469,7 @@ class AntminerExporter final : public Exporter {
       const bool required = k == 0;
       const std::string what(kCgi[k]);
       if (r.http_status == 401 || r.http_status == 403) {
-        std::string text = VendorText(r.body);
-        return PermissionDeniedError(
-            api_error + "; " + what + ": HTTP " +
-            std::to_string(r.http_status) +
-            ": the miner refused the login (wrong auth.username/"
-            "password_file?)" +
-            (text.empty() ? std::string() : ": miner says \"" + text + "\""));
+        return LoginRefused(api_error + "; " + what, r);
       }
       Status st = r.transport;
       if (st.ok() && (r.http_status < 200 || r.http_status > 299)) {
@@ -501,11 +505,7 @@ class AntminerExporter final : public Exporter {
       return UnavailableError("reboot.cgi: " + r.transport.ToString());
     }
     if (r.http_status == 401 || r.http_status == 403) {
-      std::string text = VendorText(r.body);
-      return PermissionDeniedError(
-          "reboot.cgi: HTTP " + std::to_string(r.http_status) +
-          ": the miner refused the login (wrong auth.username/password_file?)" +
-          (text.empty() ? std::string() : ": miner says \"" + text + "\""));
+      return LoginRefused("reboot.cgi", r);
     }
     if (r.http_status == 404) {
       return FailedPreconditionError(
