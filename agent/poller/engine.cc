@@ -273,7 +273,20 @@ void PollEngine::OnStepDone(uint64_t id, ExchangeResult r) {
     m->falling_back = true;  // the parser sees this failure and the rest
   } else if (!r.response.transport.ok() && !req.optional) {
     --in_flight_;
-    Status err = r.response.transport.WithContext(m->context + ": " + req.name);
+    std::string where = m->context + ": ";
+    if (m->falling_back) {
+      // Both sources failed: name the primary failure as well.
+      for (size_t i = 0; i < m->responses.size(); ++i) {
+        const Request& q = m->requests[i];
+        if (q.fallback || q.optional || m->responses[i].transport.ok()) {
+          continue;
+        }
+        where += m->requests[i].name + ": " +
+                 m->responses[i].transport.ToString() + "; ";
+        break;
+      }
+    }
+    Status err = r.response.transport.WithContext(where + req.name);
     PollResult cls =
         r.result == PollResult::kOk ? PollResult::kRefused : r.result;
     FinishPoll(*m, cls, std::move(err), std::nullopt);

@@ -437,14 +437,21 @@ TEST(PollEngineTest, FallbackRequestsAreSentOnlyAfterTheApiFailed) {
   h.transport.ExpectFail("ant", "summary", PollResult::kRefused, refused);
   h.transport.ExpectOk("ant", "stats.cgi", "401 - Unauthorized", 401);
   h.transport.ExpectOk("ant", "summary.cgi", "401 - Unauthorized", 401);
+  // Both sides down: the error names both.
+  h.transport.ExpectFail("ant", "summary", PollResult::kRefused, refused);
+  h.transport.ExpectFail("ant", "stats.cgi", PollResult::kRefused, refused);
   ASSERT_TRUE(
       h.engine->SetTargets({MinerTarget{"ant", "antminer", "10.0.0.7", 0}})
           .ok());
-  // The third poll, and not its retry after the denial.
-  h.RunUntil(h.epoch + h.Offset("ant") + seconds(20) + milliseconds(100));
+  // The third poll and its retry after the denial (backoff 500 ms).
+  h.RunUntil(h.epoch + h.Offset("ant") + seconds(20) + milliseconds(700));
 
   auto polls = h.sink.PollsOf("ant");
-  ASSERT_EQ(polls.size(), 3u);
+  ASSERT_EQ(polls.size(), 4u);
+  EXPECT_EQ(polls[3].result, PollResult::kRefused);
+  EXPECT_EQ(polls[3].error.message(),
+            "antminer ant (10.0.0.7:4028): summary: unavailable: connect: "
+            "Connection refused; stats.cgi: connect: Connection refused");
   EXPECT_EQ(polls[0].result, PollResult::kOk);
   EXPECT_EQ(FindValue(polls[0].samples, metric::kHashrate), 100e9);
   EXPECT_EQ(polls[1].result, PollResult::kOk) << polls[1].error.ToString();
@@ -454,7 +461,7 @@ TEST(PollEngineTest, FallbackRequestsAreSentOnlyAfterTheApiFailed) {
             71);
   EXPECT_EQ(polls[2].result, PollResult::kDenied);
   const std::vector<Exchange>& ex = h.transport.started();
-  ASSERT_EQ(ex.size(), 9u);
+  ASSERT_EQ(ex.size(), 11u);
   EXPECT_EQ(ex[4].request.path, "/cgi-bin/stats.cgi");
   EXPECT_EQ(ex[4].protocol, Protocol::kHttp);
   EXPECT_EQ(ex[4].port, 80);
