@@ -67,6 +67,11 @@ class Maxima {
   std::vector<std::string> order_;
 };
 
+// "Antminer S19j Pro (88 TH)" -> "Antminer S19j Pro" (§6.2).
+std::string ModelOf(std::string_view type) {
+  return std::string(type.substr(0, type.find(" (")));
+}
+
 std::vector<double> DashField(const Json& e, const std::string& key) {
   std::optional<std::string_view> s = json_util::ToStringView(Field(e, key));
   if (!s) return {};
@@ -190,11 +195,7 @@ void AddStats(const Json& stats, ScrapeResult& out) {
   for (const Json& e : stats) {
     if (!e.is_object()) continue;
     if (auto type = json_util::ToStringView(Field(e, "Type"))) {
-      std::string model(*type);
-      if (size_t cut = model.find(" ("); cut != std::string::npos) {
-        model.resize(cut);
-      }
-      if (out.info.model.empty()) out.info.model = std::move(model);
+      if (out.info.model.empty()) out.info.model = ModelOf(*type);
     }
     if (auto ct = json_util::ToStringView(Field(e, "CompileTime"))) {
       out.info.firmware = std::string(*ct);  // the build date (§6.2)
@@ -211,7 +212,7 @@ namespace {
 
 // The numbers of a CGI array ("temp_chip":[56,57,70,71]) that are readings,
 // by position; 0, non-numbers and values at or below absolute zero are
-// nullopt (a board that is down prints 0 or an empty array, §6.6).
+// nullopt (a board that is down prints 0 or an empty array, §6.5).
 std::vector<std::optional<double>> ArrayReadings(const Json* a) {
   std::vector<std::optional<double>> out;
   if (a == nullptr || !a->is_array()) return out;
@@ -237,18 +238,14 @@ void AddCgiInfo(const Json& doc, ScrapeResult& out) {
   const Json* info = Field(doc, "INFO");
   if (info == nullptr || !info->is_object()) return;
   if (auto type = json_util::ToStringView(Field(*info, "type"))) {
-    std::string model(*type);
-    if (size_t cut = model.find(" ("); cut != std::string::npos) {
-      model.resize(cut);
-    }
-    if (out.info.model.empty()) out.info.model = std::move(model);
+    if (out.info.model.empty()) out.info.model = ModelOf(*type);
   }
   if (auto ct = json_util::ToStringView(Field(*info, "CompileTime"))) {
     out.info.firmware = std::string(*ct);
   }
 }
 
-// stats.cgi STATS[0] (§6.6): totals, fan[] and chain[] with 0-based
+// stats.cgi STATS[0] (§6.5): totals, fan[] and chain[] with 0-based
 // `index`; chain N+1 gets the sensors chainN+1_chip / _board so that the
 // names match the 4028 stats of the same miner (chains 1..4 on S19).
 void AddCgiStats(const Json& e, ScrapeResult& out) {
@@ -308,7 +305,7 @@ void AddCgiStats(const Json& e, ScrapeResult& out) {
   if (freq_n > 0) b.Add(metric::kFrequency, freq_sum / freq_n, 1e6);
 }
 
-// summary.cgi SUMMARY[0] (§6.6): what stats.cgi does not carry, the
+// summary.cgi SUMMARY[0] (§6.5): what stats.cgi does not carry, the
 // hardware errors, best share and the status[] verdicts (a non-"s" entry
 // is a fault of that type: rate, network, fans, temp).
 void AddCgiSummary(const Json& s, ScrapeResult& out) {

@@ -11,7 +11,7 @@
 //
 // Fallback (Request::fallback, sent only when `summary` failed in
 // transport, i.e. the 4028 API is disabled or closed to us): two web-side
-// GETs with HTTP Digest, the same login as the reboot (§6.5, §6.6):
+// GETs with HTTP Digest, the same login as the reboot (§6.4, §6.5):
 //   stats.cgi    required  rates, elapsed, fan[], chain[] with arrays
 //                          temp_chip[] / temp_pcb[] (same 4-sensor order)
 //   summary.cgi  optional  hw_all, bestshare, status[] -> miner_fault

@@ -55,7 +55,7 @@ std::string Dash(double hottest) {
                 Round(hottest - 14), Round(hottest - 1), Round(hottest));
   return buf;
 }
-// The same four sensors as a CGI array (§6.6).
+// The same four sensors as a CGI array (§6.5).
 json Sensors(double hottest) {
   return json::array({Round(hottest - 12), Round(hottest - 14),
                       Round(hottest - 1), Round(hottest)});

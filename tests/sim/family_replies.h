@@ -39,7 +39,7 @@ FamilyReply RenderFamilyReply(Variant v, std::string_view request,
                               SteadyTime now, LuxSession& session);
 
 // The body of the Antminer data CGI `page` ("stats" or "summary", i.e.
-// /cgi-bin/stats.cgi, /cgi-bin/summary.cgi; docs/protocols.md §6.6): the
+// /cgi-bin/stats.cgi, /cgi-bin/summary.cgi; docs/protocols.md §6.5): the
 // same figures as the 4028 replies of the antminer-s19 variant.
 std::string AntminerCgiPage(std::string_view page, const Snapshot& s);
 
