@@ -1,8 +1,9 @@
-// Antminer stock firmware: 4028 data with the §6.3 stats mapping, the CGI
-// reboot with HTTP Digest. See antminer.h.
+// Antminer stock firmware: 4028 data with the §6.3 stats mapping, the web
+// CGI data fallback and reboot with HTTP Digest. See antminer.h.
 #include "exporters/antminer.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -65,6 +66,11 @@ class Maxima {
   std::map<std::string, double> max_;
   std::vector<std::string> order_;
 };
+
+// "Antminer S19j Pro (88 TH)" -> "Antminer S19j Pro" (§6.2).
+std::string ModelOf(std::string_view type) {
+  return std::string(type.substr(0, type.find(" (")));
+}
 
 std::vector<double> DashField(const Json& e, const std::string& key) {
   std::optional<std::string_view> s = json_util::ToStringView(Field(e, key));
@@ -189,11 +195,7 @@ void AddStats(const Json& stats, ScrapeResult& out) {
   for (const Json& e : stats) {
     if (!e.is_object()) continue;
     if (auto type = json_util::ToStringView(Field(e, "Type"))) {
-      std::string model(*type);
-      if (size_t cut = model.find(" ("); cut != std::string::npos) {
-        model.resize(cut);
-      }
-      if (out.info.model.empty()) out.info.model = std::move(model);
+      if (out.info.model.empty()) out.info.model = ModelOf(*type);
     }
     if (auto ct = json_util::ToStringView(Field(e, "CompileTime"))) {
       out.info.firmware = std::string(*ct);  // the build date (§6.2)
@@ -206,8 +208,173 @@ void AddStats(const Json& stats, ScrapeResult& out) {
   }
 }
 
+namespace {
+
+// The numbers of a CGI array ("temp_chip":[56,57,70,71]) that are readings,
+// by position; 0, non-numbers and values at or below absolute zero are
+// nullopt (a board that is down prints 0 or an empty array, §6.5).
+std::vector<std::optional<double>> ArrayReadings(const Json* a) {
+  std::vector<std::optional<double>> out;
+  if (a == nullptr || !a->is_array()) return out;
+  for (const Json& v : *a) {
+    std::optional<double> d = ToNumber(v);
+    if (d && (*d == 0 || *d <= -273.15)) d.reset();
+    out.push_back(d);
+  }
+  return out;
+}
+
+void PutReadings(Maxima& m, const std::string& sensor,
+                 const std::vector<std::optional<double>>& vs, size_t from,
+                 size_t to) {
+  for (size_t k = from; k < vs.size() && k < to; ++k) {
+    if (vs[k]) m.Put(sensor, *vs[k]);
+  }
+}
+
+// INFO{type, CompileTime} of a CGI reply: the same identity as the 4028
+// stats (model cut at " (", firmware = the build date).
+void AddCgiInfo(const Json& doc, ScrapeResult& out) {
+  const Json* info = Field(doc, "INFO");
+  if (info == nullptr || !info->is_object()) return;
+  if (auto type = json_util::ToStringView(Field(*info, "type"))) {
+    if (out.info.model.empty()) out.info.model = ModelOf(*type);
+  }
+  if (auto ct = json_util::ToStringView(Field(*info, "CompileTime"))) {
+    out.info.firmware = std::string(*ct);
+  }
+}
+
+// stats.cgi STATS[0] (§6.5): totals, fan[] and chain[] with 0-based
+// `index`; chain N+1 gets the sensors chainN+1_chip / _board so that the
+// names match the 4028 stats of the same miner (chains 1..4 on S19).
+void AddCgiStats(const Json& e, ScrapeResult& out) {
+  SampleBuilder b(out.samples);
+  const double scale = RateScale(e);
+  b.Add(metric::kHashrate, ToNumber(Field(e, "rate_5s")), scale);
+  b.Add1(metric::kHashrateAvg, ToNumber(Field(e, "rate_avg")), scale, "window",
+         "av");
+  b.Add(metric::kExpectedHashrate, Positive(Field(e, "rate_ideal")), scale);
+  b.Add(metric::kUptime, ToNumber(Field(e, "elapsed")));
+  out.uptime_seconds = ToNumber(Field(e, "elapsed"));
+  Maxima chains;
+  Maxima totals;
+  double freq_sum = 0;
+  int freq_n = 0;
+  const Json* list = Field(e, "chain");
+  if (list != nullptr && list->is_array()) {
+    int pos = 0;
+    for (const Json& c : *list) {
+      ++pos;
+      if (!c.is_object()) continue;
+      std::optional<double> chips = Positive(Field(c, "asic_num"));
+      if (!chips) continue;  // board down or absent: no sample
+      std::optional<double> index = ToNumber(Field(c, "index"));
+      const long n = index && *index >= 0 && *index < kMaxChains
+                         ? static_cast<long>(*index) + 1
+                         : pos;
+      const std::string i = std::to_string(n);
+      const std::string chain = "chain" + i;
+      b.Add1(metric::kChainChips, chips, 1, "chain", i);
+      b.Add1(metric::kChainHashrate, ToNumber(Field(c, "rate_real")), scale,
+             "chain", i);
+      if (std::optional<double> f = Positive(Field(c, "freq_avg"))) {
+        freq_sum += *f;
+        ++freq_n;
+      }
+      // The same four-sensor order as the dash strings: inlet 1, inlet 2,
+      // outlet 1, outlet 2.
+      const auto chip = ArrayReadings(Field(c, "temp_chip"));
+      const auto pcb = ArrayReadings(Field(c, "temp_pcb"));
+      PutReadings(chains, chain + "_chip", chip, 0, chip.size());
+      PutReadings(chains, chain + "_board", pcb, 0, pcb.size());
+      PutReadings(totals, "chip", chip, 0, chip.size());
+      PutReadings(totals, "board", pcb, 0, pcb.size());
+      PutReadings(totals, "inlet", pcb, 0, 2);
+      PutReadings(totals, "outlet", pcb, 2, pcb.size());
+    }
+  }
+  chains.Emit(b);
+  totals.Emit(b);
+  const auto fans = ArrayReadings(Field(e, "fan"));
+  for (size_t k = 0; k < fans.size() && k < kMaxFans; ++k) {
+    if (fans[k] && *fans[k] > 0) {
+      b.Add1(metric::kFanSpeed, fans[k], 1, "fan", std::to_string(k + 1));
+    }
+  }
+  if (freq_n > 0) b.Add(metric::kFrequency, freq_sum / freq_n, 1e6);
+}
+
+// summary.cgi SUMMARY[0] (§6.5): what stats.cgi does not carry, the
+// hardware errors, best share and the status[] verdicts (a non-"s" entry
+// is a fault of that type: rate, network, fans, temp).
+void AddCgiSummary(const Json& s, ScrapeResult& out) {
+  SampleBuilder b(out.samples);
+  b.Add(metric::kHardwareErrors, ToNumber(Field(s, "hw_all")));
+  b.Add(metric::kBestSessionDifficulty,
+        json_util::ToDifficulty(Field(s, "bestshare")));
+  const Json* st = Field(s, "status");
+  if (st == nullptr || !st->is_array()) return;
+  for (const Json& v : *st) {
+    if (!v.is_object()) continue;
+    auto type = json_util::ToStringView(Field(v, "type"));
+    auto letter = json_util::ToStringView(Field(v, "status"));
+    if (!type || !letter || type->empty() || type->size() > 32) continue;
+    b.Add1(metric::kFault, *letter == "s" ? 0.0 : 1.0, 1, "fault",
+           std::string(*type));
+  }
+}
+
+// A CGI reply: JSON with STATUS as an object (or, on one build, an array
+// of one), E/F is the miner refusing.
+Result<Json> DecodeCgi(std::string_view body, std::string_view what) {
+  RW_ASSIGN_OR_RETURN(Json doc, json_util::ParseLenient(body, what));
+  if (!doc.is_object()) {
+    return InvalidArgumentError(std::string(what) + ": not a JSON object");
+  }
+  const Json* st = Field(doc, "STATUS");
+  if (st != nullptr && st->is_array() && !st->empty()) st = &(*st)[0];
+  if (st != nullptr && st->is_object()) {
+    std::string_view letter =
+        json_util::ToStringView(Field(*st, "STATUS")).value_or("S");
+    if (letter == "E" || letter == "F") {
+      std::string msg(json_util::ToStringView(Field(*st, "Msg"))
+                          .value_or("")
+                          .substr(0, 160));
+      return FailedPreconditionError(std::string(what) + ": STATUS " +
+                                     std::string(letter) + " \"" + msg + "\"");
+    }
+  }
+  return doc;
+}
+
+Status ParseCgi(std::string_view command, std::string_view body,
+                ScrapeResult& out) {
+  const bool stats = command == "stats.cgi";
+  RW_ASSIGN_OR_RETURN(Json doc, DecodeCgi(body, command));
+  const Json* list = Field(doc, stats ? "STATS" : "SUMMARY");
+  if (list == nullptr || !list->is_array() || list->empty() ||
+      !(*list)[0].is_object()) {
+    return InvalidArgumentError(std::string(command) + ": no " +
+                                (stats ? "STATS" : "SUMMARY") +
+                                "[0] object in the reply");
+  }
+  AddCgiInfo(doc, out);
+  if (stats) {
+    AddCgiStats((*list)[0], out);
+  } else {
+    AddCgiSummary((*list)[0], out);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ParseReply(std::string_view command, std::string_view body,
                   ScrapeResult& out) {
+  if (command == "stats.cgi" || command == "summary.cgi") {
+    return ParseCgi(command, body, out);
+  }
   if (command == "summary") {
     return cgminer::ParseSection(cgminer::Section::kSummary, body, out);
   }
@@ -230,6 +397,10 @@ Status ParseReply(std::string_view command, std::string_view body,
 namespace {
 
 constexpr std::string_view kOrder[] = {"summary", "pools", "stats"};
+// The web-side fallback, asked only when `summary` failed in transport:
+// stats.cgi required, summary.cgi optional.
+constexpr std::string_view kCgi[] = {"stats.cgi", "summary.cgi"};
+constexpr size_t kApiCount = std::size(kOrder);
 
 // The miner's own words from a refusal body, short and printable.
 std::string VendorText(std::string_view body) {
@@ -242,6 +413,16 @@ std::string VendorText(std::string_view body) {
   return out;
 }
 
+// 401/403 on the web side: the miner refused the login. `what` names the
+// page (and, for the data fallback, the 4028 failure before it).
+Status LoginRefused(const std::string& what, const Response& r) {
+  std::string text = VendorText(r.body);
+  return PermissionDeniedError(
+      what + ": HTTP " + std::to_string(r.http_status) +
+      ": the miner refused the login (wrong auth.username/password_file?)" +
+      (text.empty() ? std::string() : ": miner says \"" + text + "\""));
+}
+
 class AntminerExporter final : public Exporter {
  public:
   std::string_view Kind() const override { return "antminer"; }
@@ -251,12 +432,60 @@ class AntminerExporter final : public Exporter {
   Credentials DefaultCredentials() const override { return {"root", "root"}; }
 
   std::vector<Request> PollRequests() const override {
-    return cgminer::CommandRequests(kOrder);
+    std::vector<Request> out = cgminer::CommandRequests(kOrder);
+    for (std::string_view page : kCgi) {
+      out.push_back(Request{.name = std::string(page),
+                            .method = "GET",
+                            .path = "/cgi-bin/" + std::string(page),
+                            .optional = page != kCgi[0],
+                            .fallback = true,
+                            .side = Request::Side::kWeb,
+                            .authenticate = true});
+    }
+    return out;
   }
 
   Result<ScrapeResult> Parse(
       std::span<const Response> responses) const override {
-    return cgminer::ParseReplies(kOrder, responses, &ParseReply);
+    if (responses.size() != kApiCount + std::size(kCgi)) {
+      return InvalidArgumentError(
+          "expected " + std::to_string(kApiCount + std::size(kCgi)) +
+          " responses, got " + std::to_string(responses.size()));
+    }
+    const std::span<const Response> api = responses.first(kApiCount);
+    const std::span<const Response> cgi = responses.subspan(kApiCount);
+    if (api[0].transport.ok() || cgi[0].not_sent ||
+        api[0].transport.code() == StatusCode::kResourceExhausted) {
+      return cgminer::ParseReplies(kOrder, api, &ParseReply);
+    }
+    // The 4028 API is down or closed to us: the web CGI instead.
+    const std::string api_error = "summary: " + api[0].transport.ToString();
+    ScrapeResult out;
+    for (size_t k = 0; k < cgi.size(); ++k) {
+      const Response& r = cgi[k];
+      const bool required = k == 0;
+      const std::string what(kCgi[k]);
+      if (r.http_status == 401 || r.http_status == 403) {
+        return LoginRefused(api_error + "; " + what, r);
+      }
+      Status st = r.transport;
+      if (st.ok() && (r.http_status < 200 || r.http_status > 299)) {
+        st = UnavailableError("HTTP " + std::to_string(r.http_status));
+      }
+      if (st.ok()) st = ParseReply(kCgi[k], r.body, out);
+      if (st.ok()) continue;
+      if (!required && (st.code() == StatusCode::kUnavailable ||
+                        st.code() == StatusCode::kDeadlineExceeded ||
+                        st.code() == StatusCode::kFailedPrecondition)) {
+        continue;  // summary.cgi missing or refused: stats.cgi is enough
+      }
+      if (st.code() == StatusCode::kResourceExhausted) {
+        return DataLossError(api_error + "; " + what +
+                             ": reply cut at the size cap: " + st.message());
+      }
+      return Status(st.code(), api_error + "; " + what + ": " + st.message());
+    }
+    return out;
   }
 
   Request RestartRequest() const override {
@@ -273,11 +502,7 @@ class AntminerExporter final : public Exporter {
       return UnavailableError("reboot.cgi: " + r.transport.ToString());
     }
     if (r.http_status == 401 || r.http_status == 403) {
-      std::string text = VendorText(r.body);
-      return PermissionDeniedError(
-          "reboot.cgi: HTTP " + std::to_string(r.http_status) +
-          ": the miner refused the login (wrong auth.username/password_file?)" +
-          (text.empty() ? std::string() : ": miner says \"" + text + "\""));
+      return LoginRefused("reboot.cgi", r);
     }
     if (r.http_status == 404) {
       return FailedPreconditionError(

@@ -9,6 +9,17 @@
 // `devs` is not asked: stock S19 firmware misspells its temperature key and
 // prints zero hashrates there (§6.4).
 //
+// Fallback (Request::fallback, sent only when `summary` failed in
+// transport, i.e. the 4028 API is disabled or closed to us): two web-side
+// GETs with HTTP Digest, the same login as the reboot (§6.4, §6.5):
+//   stats.cgi    required  rates, elapsed, fan[], chain[] with arrays
+//                          temp_chip[] / temp_pcb[] (same 4-sensor order)
+//   summary.cgi  optional  hw_all, bestshare, status[] -> miner_fault
+// They export the same metric names and sensors as the 4028 path (chain
+// `index` 0-based -> chain index+1), without pools, shares and per-chip
+// chain status, which the CGI pages do not carry. 401/403 is
+// PermissionDenied; a broken page fails the poll.
+//
 // stats (§6.3): STATS[0] is the identity (Type, CompileTime), STATS[1] the
 // data. Temperatures come from the dash strings temp_chipN / temp_pcbN
 // ("52-56-67-71", four sensors: inlet 1, inlet 2, outlet 1, outlet 2) or,
@@ -36,7 +47,8 @@ namespace rigwatch::antminer {
 // The process-wide, stateless, thread-safe instance.
 const Exporter& GetExporter();
 
-// Parses one raw reply of `command` ("summary", "pools", "stats") and
+// Parses one raw reply of `command` ("summary", "pools", "stats", or the
+// CGI bodies "stats.cgi", "summary.cgi") and
 // appends its samples and identity to `out`. Errors as in Exporter::Parse.
 // For tests, the fuzz harness and the golden files.
 Status ParseReply(std::string_view command, std::string_view body,

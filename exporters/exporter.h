@@ -33,6 +33,15 @@ struct Request {
   // When true, a failure of this request does not fail the poll; the parser
   // gets the failed Response and exports what the other replies allow.
   bool optional = false;
+  // A fallback data source: sent only when an earlier, non-fallback and not
+  // optional request of the same poll failed in transport (the kind's API
+  // is down or closed to us). The poller then skips the remaining
+  // non-fallback requests and sends the fallback ones in order. In a poll
+  // where nothing failed, or for a skipped request, the parser gets
+  // NotSentResponse() (`not_sent`, transport FailedPrecondition). A
+  // fallback request that is not `optional` and fails in transport ends
+  // the poll like any required request.
+  bool fallback = false;
   // Which side of the miner the exchange goes to: the kind's API
   // (GetProtocol() on the target's port) or its web side (kHttp on the
   // miner's `http_port:`, else DefaultHttpPort()), e.g. the Antminer CGI.
@@ -69,6 +78,8 @@ struct Response {
   // A reset/EOF after a sent restart request means the device went down to
   // restart (AxeOS v2.0 replies nothing; docs/protocols.md §1.1).
   bool request_sent = false;
+  // The poller did not send the request (Request::fallback).
+  bool not_sent = false;
 };
 
 // True when the whole request went out and the miner then dropped the
@@ -78,6 +89,15 @@ inline bool DroppedAfterSend(const Response& r) {
   return !r.transport.ok() && r.request_sent &&
          r.transport.code() != StatusCode::kDeadlineExceeded &&
          r.transport.code() != StatusCode::kResourceExhausted;
+}
+
+// The Response the poller hands the parser for a request it did not send
+// (Request::fallback).
+inline Response NotSentResponse() {
+  Response r;
+  r.transport = FailedPreconditionError("not sent");
+  r.not_sent = true;
+  return r;
 }
 
 // Identity of a miner as it reports it; exported through miner_info.

@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "agent/common/log.h"
 #include "agent/poller/exchange.h"
 #include "exporters/label_caps.h"
 #include "exporters/miner_metrics.h"
@@ -222,6 +223,7 @@ void PollEngine::StartPoll(Miner& m) {
   }
   m.requests = m.exporter->PollRequests();
   m.responses.clear();
+  m.falling_back = false;
   m.poll_start = clock_.Now();
   m.poll_start_steady = clock_.SteadyNow();
   m.poll_deadline = m.poll_start_steady + opts_.timeout;
@@ -263,9 +265,28 @@ void PollEngine::OnStepDone(uint64_t id, ExchangeResult r) {
   if (m == nullptr) return;  // removed; Abort should have prevented this
   m->exchange.reset();
   const Request& req = m->requests[m->responses.size()];
-  if (!r.response.transport.ok() && !req.optional) {
+  const bool can_fall_back =
+      !req.fallback && !m->falling_back &&
+      std::any_of(m->requests.begin(), m->requests.end(),
+                  [](const Request& q) { return q.fallback; });
+  if (!r.response.transport.ok() && !req.optional && can_fall_back) {
+    m->falling_back = true;  // the parser sees this failure and the rest
+  } else if (!r.response.transport.ok() && !req.optional) {
     --in_flight_;
-    Status err = r.response.transport.WithContext(m->context + ": " + req.name);
+    std::string where = m->context + ": ";
+    if (m->falling_back) {
+      // Both sources failed: name the primary failure as well.
+      for (size_t i = 0; i < m->responses.size(); ++i) {
+        const Request& q = m->requests[i];
+        if (q.fallback || q.optional || m->responses[i].transport.ok()) {
+          continue;
+        }
+        where += m->requests[i].name + ": " +
+                 m->responses[i].transport.ToString() + "; ";
+        break;
+      }
+    }
+    Status err = r.response.transport.WithContext(where + req.name);
     PollResult cls =
         r.result == PollResult::kOk ? PollResult::kRefused : r.result;
     FinishPoll(*m, cls, std::move(err), std::nullopt);
@@ -273,19 +294,34 @@ void PollEngine::OnStepDone(uint64_t id, ExchangeResult r) {
     return;
   }
   m->responses.push_back(std::move(r.response));
-  if (m->responses.size() < m->requests.size()) {
+  if (SkipUnsent(*m)) {
     StartStep(*m);
     return;
   }
   --in_flight_;
   Result<ScrapeResult> parsed = m->exporter->Parse(m->responses);
   if (parsed.ok()) {
+    if (m->falling_back != m->fell_back) {
+      // Once per change of source, not per poll.
+      LogInfo("miner_data_source")
+          .Kv("miner", m->target.name)
+          .Kv("source", m->falling_back ? "fallback" : "primary");
+      m->fell_back = m->falling_back;
+    }
     FinishPoll(*m, PollResult::kOk, Status::Ok(), std::move(parsed).value());
   } else {
     FinishPoll(*m, ClassifyParseFailure(parsed.status(), m->responses),
                parsed.status().WithContext(m->context), std::nullopt);
   }
   Reschedule(*m);
+}
+
+bool PollEngine::SkipUnsent(Miner& m) const {
+  while (m.responses.size() < m.requests.size() &&
+         m.requests[m.responses.size()].fallback != m.falling_back) {
+    m.responses.push_back(NotSentResponse());
+  }
+  return m.responses.size() < m.requests.size();
 }
 
 void PollEngine::AppendCommonSamples(const Miner& m, bool up,

@@ -130,6 +130,11 @@ class PollEngine {
     bool restarting = false;
     std::vector<Request> requests;
     std::vector<Response> responses;
+    // This poll sends the Request::fallback requests (a required one
+    // failed in transport); `fell_back` is that of the last good poll, for
+    // a log line when the data source changes.
+    bool falling_back = false;
+    bool fell_back = false;
     SteadyTime poll_start_steady;
     WallTime poll_start;
     SteadyTime poll_deadline;
@@ -151,6 +156,10 @@ class PollEngine {
   void StartPoll(Miner& m);
   void StartStep(Miner& m);
   void OnStepDone(uint64_t id, ExchangeResult r);
+  // Fills in NotSentResponse() for the requests this poll does not send
+  // (fallback ones on a healthy poll, the rest of the primary ones after a
+  // fall-back); true when a request is left to send.
+  bool SkipUnsent(Miner& m) const;
   void FinishPoll(Miner& m, PollResult result, Status error,
                   std::optional<ScrapeResult> scrape);
   void StartProbe(Miner& m);

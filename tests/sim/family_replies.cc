@@ -55,6 +55,11 @@ std::string Dash(double hottest) {
                 Round(hottest - 14), Round(hottest - 1), Round(hottest));
   return buf;
 }
+// The same four sensors as a CGI array (§6.5).
+json Sensors(double hottest) {
+  return json::array({Round(hottest - 12), Round(hottest - 14),
+                      Round(hottest - 1), Round(hottest)});
+}
 
 json Pools(const Snapshot& s) {
   return json::array({{{"POOL", 0},
@@ -369,6 +374,57 @@ std::map<std::string, std::string> DigestParams(std::string_view h) {
 }
 
 }  // namespace
+
+std::string AntminerCgiPage(std::string_view page, const Snapshot& s) {
+  json status = {{"STATUS", "S"},
+                 {"when", s.wall_epoch_s},
+                 {"Msg", std::string(page)},
+                 {"api_version", "1.0.0"}};
+  json info = {{"miner_version", "49.0.1.3"},
+               {"CompileTime", "Fri Jul 15 10:47:47 CST 2022"},
+               {"type", "Antminer S19j Pro"}};
+  // The same figures as the 4028 stats of AntminerData: three boards of
+  // 76 chips and the fourth slot down (empty arrays, asic_num 0).
+  json top = {
+      {"elapsed", s.uptime_s},          {"rate_5s", s.hashrate_ghs},
+      {"rate_30m", s.hashrate_avg_ghs}, {"rate_avg", s.hashrate_avg_ghs},
+      {"rate_ideal", s.expected_ghs},   {"rate_unit", "GH/s"}};
+  if (page == "summary") {
+    top["hw_all"] = s.hw_errors;
+    top["bestshare"] = s.best_session_diff;
+    json st = json::array();
+    for (const char* type : {"rate", "network", "fans", "temp"}) {
+      st.push_back({{"type", type}, {"status", "s"}, {"code", 0}, {"msg", ""}});
+    }
+    top["status"] = st;
+    return json{{"STATUS", status}, {"INFO", info}, {"SUMMARY", {top}}}.dump();
+  }
+  top["chain_num"] = 3;
+  top["fan_num"] = 4;
+  json fans = json::array();
+  for (int f = 1; f <= 4; ++f) fans.push_back(s.fan_rpm + 30 * f);
+  top["fan"] = fans;
+  top["hwp_total"] = 0.0012;
+  const double chip[] = {s.temp_c - 1, s.temp_c, s.temp_c - 2};
+  json chains = json::array();
+  for (int n = 0; n < 4; ++n) {
+    const bool present = n < 3;
+    json c = {{"index", n},
+              {"freq_avg", present ? Round(s.frequency_mhz) : 0},
+              {"rate_ideal", present ? s.expected_ghs / 3 : 0},
+              {"rate_real", present ? s.hashrate_ghs / 3 : 0},
+              {"asic_num", present ? 76 : 0},
+              {"temp_pic", present ? Sensors(chip[n] - 20) : json::array()},
+              {"temp_pcb", present ? Sensors(chip[n] - 12) : json::array()},
+              {"temp_chip", present ? Sensors(chip[n]) : json::array()},
+              {"hw", present ? s.hw_errors / 3 : 0},
+              {"sn", present ? "SIMBOARD" + std::to_string(n) : ""},
+              {"hwp", 0.0001}};
+    chains.push_back(c);
+  }
+  top["chain"] = chains;
+  return json{{"STATUS", status}, {"INFO", info}, {"STATS", {top}}}.dump();
+}
 
 bool IsVendorVariant(Variant v) {
   return v == Variant::kAntminerS19 || v == Variant::kAvalon1366 ||

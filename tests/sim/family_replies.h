@@ -38,6 +38,11 @@ FamilyReply RenderFamilyReply(Variant v, std::string_view request,
                               const Snapshot& s, const Faults& faults,
                               SteadyTime now, LuxSession& session);
 
+// The body of the Antminer data CGI `page` ("stats" or "summary", i.e.
+// /cgi-bin/stats.cgi, /cgi-bin/summary.cgi; docs/protocols.md §6.5): the
+// same figures as the 4028 replies of the antminer-s19 variant.
+std::string AntminerCgiPage(std::string_view page, const Snapshot& s);
+
 // The Antminer web realm and the WWW-Authenticate challenge for `nonce`.
 inline constexpr std::string_view kAntminerRealm = "antMiner Configuration";
 std::string DigestChallenge(std::string_view nonce);

@@ -127,7 +127,10 @@ void FleetSim::HandleAntminerWeb(uint64_t id, const HttpRequest& req) {
   bool restart = false;
   const DigestVerdict d =
       CheckDigest(req.authorization, req.method, nonce, m.faults.web_password);
-  if (path != "/cgi-bin/reboot.cgi" && path != "/cgi-bin/get_system_info.cgi") {
+  const bool data =
+      path == "/cgi-bin/stats.cgi" || path == "/cgi-bin/summary.cgi";
+  if (path != "/cgi-bin/reboot.cgi" && path != "/cgi-bin/get_system_info.cgi" &&
+      !data) {
     Record(m, req.method + " " + path);
     status = 404;
     body = "404 - Not Found";
@@ -142,6 +145,12 @@ void FleetSim::HandleAntminerWeb(uint64_t id, const HttpRequest& req) {
   } else if (path == "/cgi-bin/reboot.cgi") {
     Record(m, req.method + " " + path + " (digest ok)");
     restart = true;  // 200 with an empty body (§6.6)
+  } else if (data) {
+    Record(m, req.method + " " + path + " (digest ok)");
+    type = "application/json";
+    const std::string page = path.substr(9, path.size() - 9 - 4);
+    body = AntminerCgiPage(
+        page, m.model.At(clock_->SteadyNow(), clock_->Now(), m.faults));
   } else {
     Record(m, req.method + " " + path + " (digest ok)");
     type = "application/json";
@@ -269,6 +278,16 @@ void FleetSim::HandleCgminer(uint64_t id, std::string_view request) {
   const uint32_t i = static_cast<uint32_t>(c.miner);
   Miner& m = miners_[i];
   const Variant v = views_[i].variant;
+  if (m.faults.api_off) {
+    // The API is off: the request is reset unanswered, as a closed 4028 is
+    // to the poller; HTTP on the same port still answers.
+    Record(m, std::string(request.substr(0, 64)) + " (api off)");
+    c.out.clear();
+    c.rst_after = true;
+    c.close_after = true;
+    StartReply(id);
+    return;
+  }
   CgminerReply r;
   if (v == Variant::kWhatsminerM50) {
     FamilyReply f = RenderWhatsminerReply(

@@ -453,6 +453,35 @@ TEST(FamilyRepliesTest, StockAntminerRefusesPrivilegedCommands) {
   EXPECT_TRUE(stats["STATS"][1]["temp_chip2"].is_string());
 }
 
+TEST(FamilyRepliesTest, AntminerDataCgiCarriesTheSameFiguresAs4028) {
+  FakeClock clock;
+  const Snapshot s = SnapAt(Variant::kAntminerS19, clock);
+  LuxSession ls;
+  json api =
+      Parse(RenderFamilyReply(Variant::kAntminerS19, R"({"command":"stats"})",
+                              s, Faults(), clock.SteadyNow(), ls)
+                .body)["STATS"][1];
+  json cgi = Parse(AntminerCgiPage("stats", s));
+  EXPECT_EQ(cgi["STATUS"]["STATUS"], "S");
+  EXPECT_EQ(cgi["INFO"]["type"], "Antminer S19j Pro");
+  const json& st = cgi["STATS"][0];
+  EXPECT_EQ(st["rate_unit"], "GH/s");
+  ASSERT_EQ(st["chain"].size(), 4u);
+  // temp_chip2 "a-b-c-d" is chain index 1 as an array.
+  const json chip = st["chain"][1]["temp_chip"];
+  EXPECT_EQ(std::to_string(chip[0].get<long>()) + "-" +
+                std::to_string(chip[1].get<long>()) + "-" +
+                std::to_string(chip[2].get<long>()) + "-" +
+                std::to_string(chip[3].get<long>()),
+            api["temp_chip2"]);
+  EXPECT_EQ(st["chain"][3]["asic_num"], 0);
+  EXPECT_TRUE(st["chain"][3]["temp_chip"].empty());
+  EXPECT_EQ(st["fan"][0], api["fan1"]);
+  json sum = Parse(AntminerCgiPage("summary", s));
+  EXPECT_EQ(sum["SUMMARY"][0]["hw_all"], s.hw_errors);
+  EXPECT_EQ(sum["SUMMARY"][0]["status"][0]["status"], "s");
+}
+
 TEST(FamilyRepliesTest, AvalonRebootsOnAscset) {
   FakeClock clock;
   const Snapshot s = SnapAt(Variant::kAvalon1366, clock);

@@ -100,7 +100,8 @@ std::vector<Variant> VariantsOf(Family f) {
 bool Faults::Healthy() const { return ActiveFaults(*this).empty(); }
 
 std::string_view FaultNames() {
-  return "refuse, blackhole, trickle[=ms], reset_mid, truncate, garbage, "
+  return "refuse, blackhole, api_off, trickle[=ms], reset_mid, truncate, "
+         "garbage, "
          "huge, http500, http401, code45[=restart|all], temp_ramp[=C/min], "
          "temp_ceiling=C, hashrate_drop[=fraction], ignore_restart, "
          "password=TEXT, "
@@ -124,6 +125,9 @@ Status ApplyFault(Faults& f, std::string_view name, std::string_view param,
   } else if (name == "blackhole") {
     RW_RETURN_IF_ERROR(no_param());
     next.blackhole = true;
+  } else if (name == "api_off") {
+    RW_RETURN_IF_ERROR(no_param());
+    next.api_off = true;
   } else if (name == "reset_mid") {
     RW_RETURN_IF_ERROR(no_param());
     next.reset_mid = true;
@@ -236,6 +240,8 @@ Status ClearFault(Faults& f, std::string_view name) {
     f.refuse = false;
   } else if (name == "blackhole") {
     f.blackhole = false;
+  } else if (name == "api_off") {
+    f.api_off = false;
   } else if (name == "reset_mid") {
     f.reset_mid = false;
   } else if (name == "truncate") {
@@ -284,6 +290,7 @@ std::vector<std::string> ActiveFaults(const Faults& f) {
   char buf[64];
   if (f.refuse) out.push_back("refuse");
   if (f.blackhole) out.push_back("blackhole");
+  if (f.api_off) out.push_back("api_off");
   if (f.trickle_ms > 0)
     out.push_back("trickle=" + std::to_string(f.trickle_ms));
   if (f.reset_mid) out.push_back("reset_mid");

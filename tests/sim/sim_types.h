@@ -53,8 +53,11 @@ std::vector<Variant> VariantsOf(Family f);
 struct Faults {
   enum class Deny { kNone, kRestart, kAll };
 
-  bool refuse = false;        // listener closed: connect gets RST/refused
-  bool blackhole = false;     // accept and read, never answer
+  bool refuse = false;     // listener closed: connect gets RST/refused
+  bool blackhole = false;  // accept and read, never answer
+  // The cgminer-framed API side resets every request (a 4028 API that is
+  // disabled or closed to us) while the web side on the same port answers.
+  bool api_off = false;
   int trickle_ms = 0;         // > 0: send the reply one byte every trickle_ms
   bool reset_mid = false;     // send part of the reply, then RST
   bool truncate = false;      // valid framing, body cut in half
@@ -89,8 +92,8 @@ struct Faults {
 std::string_view FaultNames();
 
 // Sets fault `name` with optional parameter `param` (empty = default):
-//   refuse, blackhole, reset_mid, truncate, garbage, huge, http500, http401,
-//   ignore_restart                                 no parameter
+//   refuse, blackhole, api_off, reset_mid, truncate, garbage, huge, http500,
+//   http401, ignore_restart                        no parameter
 //   trickle[=ms, default 200]   code45[=restart|all, default restart]
 //   temp_ramp[=C per minute, default 2]   temp_ceiling=C (default 95)
 //   hashrate_drop[=fraction 0..1, default 0.5]   password=TEXT

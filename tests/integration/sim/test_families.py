@@ -11,7 +11,10 @@ luxos: LuxOS on an S19):
   auth: HTTP Digest on /cgi-bin/reboot.cgi, ascset 0,reboot,0, and the
   LuxOS session chain (session, logon, rebootdevice <sid>);
 - wrong Antminer credentials are `denied` with the miner's message, and the
-  password is never logged.
+  password is never logged;
+- an Antminer whose 4028 API is off is polled through its web CGI
+  (stats.cgi, summary.cgi with Digest), and through the API again once it
+  is back.
 """
 
 import os
@@ -21,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
 import rigwatch_testlib  # noqa: E402
 from kind_fleet import KindFleetTest  # noqa: E402
-from rigwatch_testlib import metric, wait_until  # noqa: E402
+from rigwatch_testlib import metric, metric_sum, wait_until  # noqa: E402
 
 ANT, AVA, LUX = "sim-antminer-0001", "sim-avalon-0001", "sim-luxos-0001"
 PASSWORD = "s3cret-pw"
@@ -141,6 +144,94 @@ class FamiliesTest(KindFleetTest):
             wait_until(lambda: reboots(name) >= 1, timeout=10,
                        what=f"{name} rebooted")
         self.assertNotIn(PASSWORD, self.agent.logs())
+
+
+CGI_OK, CGI_DENIED = "sim-antminer-0001", "sim-antminer-0002"
+
+
+class AntminerCgiFallbackTest(KindFleetTest):
+    """Two stock Antminers whose 4028 API is off (`api_off`: every request
+    on it is reset) while their web CGI answers: the agent polls stats.cgi
+    and summary.cgi with HTTP Digest instead. One has the factory login
+    (up, temperatures from the CGI), the other is given a wrong password
+    (the poll is denied). Turning the API back on returns to the API."""
+
+    PASSWORD = PASSWORD  # not the simulated miners' factory login
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_fleet(2, "antminer-s19=1", "127.40.1.0")
+        for name in cls.miners:
+            cls.sim.fault(name, "api_off")
+        cls.start_agent([
+            f'  - {{name: {name}, kind: antminer, address: "{cls.address(name)}", '
+            f'http_port: {cls.port(name)}{auth}}}'
+            for name, auth in (
+                (CGI_OK, ""),
+                (CGI_DENIED, f', auth: {{username: root, '
+                             f'password_file: "{cls.password_file}"}}'))])
+
+    def test_api_off_polls_the_cgi_then_the_api_again(self):
+        def temp(m, sensor):
+            return metric(m, "miner_temperature_celsius", miner=CGI_OK,
+                          sensor=sensor)
+        wait_until(lambda: temp(self.metrics(), "chip") is not None,
+                   timeout=20, what="antminer polled through the CGI")
+        m = self.metrics()
+        self.assertEqual(metric(m, "miner_up", miner=CGI_OK, kind="antminer"), 1)
+        # The sim's chain index 1 is its hottest board, at about temp_c.
+        self.assertTrue(55 <= temp(m, "chip") <= 65, temp(m, "chip"))
+        self.assertEqual(temp(m, "chip"), temp(m, "chain2_chip"))
+        for n in (1, 2, 3):
+            self.assertAlmostEqual(temp(m, f"chain{n}_chip") - temp(m, f"chain{n}_board"),
+                                   12, delta=1)
+            self.assertEqual(metric(m, "miner_chain_chips", miner=CGI_OK,
+                                    chain=str(n)), 76)
+        self.assertIsNone(temp(m, "chain4_chip"), "the board that is down")
+        rate = metric(m, "miner_hashrate_hashes_per_second", miner=CGI_OK)
+        self.assertTrue(5e13 < rate < 2e14, rate)
+        self.assertGreater(metric(m, "miner_fan_speed_rpm", miner=CGI_OK, fan="1"), 1000)
+        self.assertEqual(metric(m, "miner_fault", miner=CGI_OK, fault="temp"), 0)
+        self.assertIsNone(metric(m, "miner_pool_up", miner=CGI_OK, pool="0"),
+                          "the CGI carries no pool status")
+        infos = [dict(ls) for (n, ls), _ in m.items() if n == "miner_info"]
+        self.assertIn(("Antminer S19j Pro", CGI_OK),
+                      [(x.get("model"), x.get("miner")) for x in infos])
+        seen = self.seen(CGI_OK)
+        self.assertIn("GET /cgi-bin/stats.cgi (digest ok)", seen)
+        self.assertIn("GET /cgi-bin/summary.cgi (digest ok)", seen)
+        self.assertTrue([w for w in seen if w.endswith("(api off)")])
+        self.assertFalse([w for w in seen if w.startswith("pools")],
+                         "after the API failed the rest of it is skipped")
+
+        # Wrong password: denied, with the miner's words, never the password.
+        wait_until(lambda: (metric_sum(self.metrics(), "rigwatch_poll_total",
+                                       kind="antminer", result="denied") or 0) > 0,
+                   timeout=20, what="the wrong login is denied")
+        self.assertEqual(metric(self.metrics(), "miner_up", miner=CGI_DENIED), 0)
+        self.assertIn("GET /cgi-bin/stats.cgi (digest wrong)", self.seen(CGI_DENIED))
+        logs = self.agent.logs()
+        self.assertNotIn(PASSWORD, logs)
+        self.assertEqual(logs.count(f"event=miner_data_source miner={CGI_OK} "
+                                    "source=fallback"), 1, "once per change")
+
+        # The API comes back: the next polls use it and the CGI is left alone.
+        self.sim.call("DELETE", f"/miners/{CGI_OK}/faults/api_off")
+        wait_until(lambda: f"miner={CGI_OK} source=primary" in self.agent.logs(),
+                   timeout=20, what="back on the API")
+        def since_api_back():
+            seen = self.seen(CGI_OK)
+            off = [i for i, w in enumerate(seen) if w.endswith("(api off)")]
+            tail = seen[off[-1] + 1:] if off else seen
+            while tail and "cgi" in tail[0]:  # the last fallback poll
+                tail.pop(0)
+            return tail
+        wait_until(lambda: since_api_back().count("stats") >= 2, timeout=10,
+                   what="two more API polls")
+        tail = since_api_back()
+        self.assertFalse([w for w in tail if "cgi" in w], tail)
+        self.assertEqual(metric(self.metrics(), "miner_pool_up", miner=CGI_OK,
+                                pool="0"), 1)
 
 
 if __name__ == "__main__":

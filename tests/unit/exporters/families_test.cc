@@ -62,12 +62,64 @@ TEST(AntminerTest, RebootGoesToTheCgiWithDigest) {
   EXPECT_EQ(e.ParseRestartReply(timeout).code(), StatusCode::kUnavailable);
 }
 
+TEST(AntminerTest, CgiIsAFallbackAskedOnlyAfterTheApiFailed) {
+  const Exporter& e = antminer::GetExporter();
+  std::vector<Request> reqs = e.PollRequests();
+  ASSERT_EQ(reqs.size(), 5u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_FALSE(reqs[i].fallback) << i;
+    EXPECT_EQ(reqs[i].side, Request::Side::kApi) << i;
+  }
+  EXPECT_EQ(reqs[3].path, "/cgi-bin/stats.cgi");
+  EXPECT_FALSE(reqs[3].optional);
+  EXPECT_EQ(reqs[4].path, "/cgi-bin/summary.cgi");
+  EXPECT_TRUE(reqs[4].optional);
+  for (size_t i = 3; i < 5; ++i) {
+    EXPECT_TRUE(reqs[i].fallback) << i;
+    EXPECT_TRUE(reqs[i].authenticate) << i;
+    EXPECT_EQ(reqs[i].side, Request::Side::kWeb) << i;
+  }
+
+  Response refused;
+  refused.transport = UnavailableError("connect: Connection refused");
+  std::vector<Response> rs = {
+      refused, NotSentResponse(), NotSentResponse(),
+      Http(200, Fixture("antminer", "s19jpro-2022.stats.cgi.bin")),
+      Http(200, Fixture("antminer", "s19jpro-2022.summary.cgi.bin"))};
+  Result<ScrapeResult> r = e.Parse(rs);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->info.model, "Antminer S19j Pro");
+  EXPECT_EQ(r->info.firmware, "Fri Jul 15 10:47:47 CST 2022");
+  EXPECT_EQ(testing::ValueOf(*r, "miner_temperature_celsius", "sensor",
+                             "chain2_chip"),
+            73);
+  EXPECT_EQ(testing::ValueOf(*r, "miner_hardware_errors_total"), 8);
+  EXPECT_EQ(r->uptime_seconds, 86421);
+
+  // summary.cgi missing on this firmware: stats.cgi is enough.
+  rs[4] = Http(404, "404 - Not Found");
+  EXPECT_TRUE(e.Parse(rs).ok());
+  // A wrong login is denied with the miner's words and the API's failure.
+  rs[3] = Http(401, "401 - Unauthorized");
+  Status denied = e.Parse(rs).status();
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(denied.message().find("Connection refused"), std::string::npos);
+  EXPECT_NE(denied.message().find("401 - Unauthorized"), std::string::npos);
+  // A broken page fails the poll with its place.
+  rs[3] = Http(200, Fixture("antminer", "truncated.stats.cgi.bin"));
+  EXPECT_EQ(e.Parse(rs).status().code(), StatusCode::kDataLoss);
+  // Not sent (an older poller or a healthy poll): the API's own error.
+  rs[3] = NotSentResponse();
+  EXPECT_EQ(e.Parse(rs).status().code(), StatusCode::kUnavailable);
+}
+
 TEST(AntminerTest, FullPollMergesIdentityAndSkipsRefusedOptionals) {
   const Exporter& e = antminer::GetExporter();
   std::vector<Response> rs = {
       Body(Fixture("antminer", "s19jpro-2022.summary.bin")),
       Body(Fixture("antminer", "code45.summary.bin")),  // pools refused
-      Body(Fixture("antminer", "s19jpro-2022.stats.bin"))};
+      Body(Fixture("antminer", "s19jpro-2022.stats.bin")), NotSentResponse(),
+      NotSentResponse()};
   Result<ScrapeResult> r = e.Parse(rs);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->info.model, "Antminer S19j Pro");

@@ -37,11 +37,15 @@ std::vector<fs::path> Fixtures(const std::string& kind) {
   return out;
 }
 
-// cgminer fixtures are named <variant>.<command>.bin.
+// cgminer fixtures are named <variant>.<command>.bin, Antminer web CGI
+// pages <variant>.<page>.cgi.bin (command "<page>.cgi").
 std::string Command(const fs::path& p) {
   std::string stem = p.stem().string();
+  const bool cgi = stem.ends_with(".cgi");
+  if (cgi) stem.resize(stem.size() - 4);
   size_t dot = stem.rfind('.');
-  return dot == std::string::npos ? "" : stem.substr(dot + 1);
+  if (dot == std::string::npos) return "";
+  return stem.substr(dot + 1) + (cgi ? ".cgi" : "");
 }
 
 using ReplyParser = Status (*)(std::string_view, std::string_view,

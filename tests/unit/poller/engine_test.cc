@@ -410,6 +410,64 @@ TEST(PollEngineTest, AntminerRebootGoesToTheWebSideWithTheLogin) {
   std::remove(pw.c_str());
 }
 
+// Fallback requests (the Antminer web CGI) cost nothing while the API
+// answers; after the API failed in transport the rest of the API requests
+// are skipped and the fallback ones are sent, with the login.
+TEST(PollEngineTest, FallbackRequestsAreSentOnlyAfterTheApiFailed) {
+  Harness h;
+  h.engine = std::make_unique<PollEngine>(h.opts, h.clock, h.transport, h.sink,
+                                          nullptr, &FindExporter);
+  h.epoch = h.clock.SteadyNow();
+  const std::string summary =
+      R"({"STATUS":[{"STATUS":"S","Code":11}],"SUMMARY":[{"Elapsed":10,)"
+      R"("GHS 5s":100}]})";
+  const std::string stats_cgi =
+      R"({"STATUS":{"STATUS":"S"},"INFO":{"type":"Antminer S19"},)"
+      R"("STATS":[{"elapsed":20,"rate_5s":90,"rate_unit":"GH/s","chain":)"
+      R"([{"index":0,"asic_num":76,"temp_chip":[60,61,70,71]}]}]})";
+  h.transport.ExpectOk("ant", "summary", summary);
+  h.transport.ExpectOk("ant", "pools",
+                       R"({"STATUS":[{"STATUS":"S"}],"POOLS":[]})");
+  h.transport.ExpectOk("ant", "stats",
+                       R"({"STATUS":[{"STATUS":"S"}],"STATS":[]})");
+  const Status refused = UnavailableError("connect: Connection refused");
+  h.transport.ExpectFail("ant", "summary", PollResult::kRefused, refused);
+  h.transport.ExpectOk("ant", "stats.cgi", stats_cgi);
+  h.transport.ExpectOk("ant", "summary.cgi", "404 - Not Found", 404);
+  h.transport.ExpectFail("ant", "summary", PollResult::kRefused, refused);
+  h.transport.ExpectOk("ant", "stats.cgi", "401 - Unauthorized", 401);
+  h.transport.ExpectOk("ant", "summary.cgi", "401 - Unauthorized", 401);
+  // Both sides down: the error names both.
+  h.transport.ExpectFail("ant", "summary", PollResult::kRefused, refused);
+  h.transport.ExpectFail("ant", "stats.cgi", PollResult::kRefused, refused);
+  ASSERT_TRUE(
+      h.engine->SetTargets({MinerTarget{"ant", "antminer", "10.0.0.7", 0}})
+          .ok());
+  // The third poll and its retry after the denial (backoff 500 ms).
+  h.RunUntil(h.epoch + h.Offset("ant") + seconds(20) + milliseconds(700));
+
+  auto polls = h.sink.PollsOf("ant");
+  ASSERT_EQ(polls.size(), 4u);
+  EXPECT_EQ(polls[3].result, PollResult::kRefused);
+  EXPECT_EQ(polls[3].error.message(),
+            "antminer ant (10.0.0.7:4028): summary: unavailable: connect: "
+            "Connection refused; stats.cgi: connect: Connection refused");
+  EXPECT_EQ(polls[0].result, PollResult::kOk);
+  EXPECT_EQ(FindValue(polls[0].samples, metric::kHashrate), 100e9);
+  EXPECT_EQ(polls[1].result, PollResult::kOk) << polls[1].error.ToString();
+  EXPECT_EQ(FindValue(polls[1].samples, metric::kHashrate), 90e9);
+  EXPECT_EQ(FindValue(polls[1].samples, metric::kTemperature, "sensor",
+                      "chain1_chip"),
+            71);
+  EXPECT_EQ(polls[2].result, PollResult::kDenied);
+  const std::vector<Exchange>& ex = h.transport.started();
+  ASSERT_EQ(ex.size(), 11u);
+  EXPECT_EQ(ex[4].request.path, "/cgi-bin/stats.cgi");
+  EXPECT_EQ(ex[4].protocol, Protocol::kHttp);
+  EXPECT_EQ(ex[4].port, 80);
+  EXPECT_EQ(ex[4].username, "root");
+}
+
 TEST(PollEngineTest, LuxosRestartIsASessionChain) {
   KindsHarness h;
   ASSERT_TRUE(
