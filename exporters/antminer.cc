@@ -9,6 +9,7 @@
 #include <string>
 
 #include "exporters/cgminer.h"
+#include "exporters/json_util.h"
 #include "exporters/miner_metrics.h"
 #include "exporters/sample_builder.h"
 
@@ -402,21 +403,10 @@ constexpr std::string_view kOrder[] = {"summary", "pools", "stats"};
 constexpr std::string_view kCgi[] = {"stats.cgi", "summary.cgi"};
 constexpr size_t kApiCount = std::size(kOrder);
 
-// The miner's own words from a refusal body, short and printable.
-std::string VendorText(std::string_view body) {
-  std::string out;
-  for (char c : body.substr(0, 160)) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : ' ';
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
 // 401/403 on the web side: the miner refused the login. `what` names the
 // page (and, for the data fallback, the 4028 failure before it).
 Status LoginRefused(const std::string& what, const Response& r) {
-  std::string text = VendorText(r.body);
+  std::string text = json_util::MinerWords(r.body);
   return PermissionDeniedError(
       what + ": HTTP " + std::to_string(r.http_status) +
       ": the miner refused the login (wrong auth.username/password_file?)" +

@@ -187,7 +187,7 @@ Status CheckVersion(const Response& r) {
     return FailedPreconditionError(
         "unsupported: version: the reply is not the REST API's "
         "{major, minor} (miner says \"" +
-        vnish::MinerWords(r.body) + "\")" + std::string(kOtherApis));
+        json_util::MinerWords(r.body) + "\")" + std::string(kOtherApis));
   }
   if (*major < 1 || (*major == 1 && *minor < 7)) {
     return FailedPreconditionError(
@@ -203,9 +203,7 @@ Result<std::string> Token(const Response& r) {
   RW_RETURN_IF_ERROR(vnish::CheckHttpReply(r, "login"));
   RW_ASSIGN_OR_RETURN(Json doc, json_util::ParseLenient(r.body, "login"));
   std::string token(ToStringView(Field(doc, "token")).value_or(""));
-  if (token.empty() || token.size() > 4096 ||
-      !std::all_of(token.begin(), token.end(),
-                   [](char c) { return c > 0x20 && c < 0x7f; })) {
+  if (!json_util::IsTokenText(token)) {
     return InvalidArgumentError(
         "login: the reply has no usable \"token\" (a printable string)");
   }

@@ -1,5 +1,6 @@
 #include "exporters/json_util.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <exception>
@@ -167,6 +168,22 @@ std::optional<double> ToDifficulty(const Json* v) {
     return ParseDifficultyText(v->get_ref<const std::string&>());
   }
   return std::nullopt;
+}
+
+std::string MinerWords(std::string_view body) {
+  std::string out;
+  for (char c : body.substr(0, 160)) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : ' ';
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+bool IsTokenText(std::string_view token) {
+  return !token.empty() && token.size() <= 4096 &&
+         std::all_of(token.begin(), token.end(),
+                     [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
 }  // namespace rigwatch::json_util

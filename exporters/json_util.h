@@ -61,6 +61,15 @@ std::optional<std::string_view> ToStringView(const Json* v);
 std::optional<double> ToDifficulty(const Json* v);
 std::optional<double> ParseDifficultyText(std::string_view s);
 
+// A reply body as a short printable quote for an error message (the miner's
+// own words): at most 160 bytes, control and non-ASCII bytes as spaces,
+// trailing spaces dropped.
+std::string MinerWords(std::string_view body);
+
+// True for a login token a kind may send back in a header: 1 to 4096
+// printable ASCII characters, no space.
+bool IsTokenText(std::string_view token);
+
 }  // namespace rigwatch::json_util
 
 #endif  // RIGWATCH_EXPORTERS_JSON_UTIL_H_

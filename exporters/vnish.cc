@@ -205,16 +205,6 @@ Result<ScrapeResult> ParseSummary(std::string_view summary,
   return out;
 }
 
-std::string MinerWords(std::string_view body) {
-  std::string out;
-  for (char c : body.substr(0, 160)) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : ' ';
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
 Status CheckHttpReply(const Response& r, std::string_view what) {
   const std::string w(what);
   if (!r.transport.ok()) {
@@ -225,7 +215,7 @@ Status CheckHttpReply(const Response& r, std::string_view what) {
     return UnavailableError(w + ": " + r.transport.ToString());
   }
   if (r.http_status >= 200 && r.http_status <= 299) return Status::Ok();
-  std::string text = MinerWords(r.body);
+  std::string text = json_util::MinerWords(r.body);
   std::string msg = w + ": HTTP " + std::to_string(r.http_status) +
                     (text.empty() ? "" : ": miner says \"" + text + "\"");
   if (r.http_status == 401 || r.http_status == 403) {
@@ -261,7 +251,7 @@ Result<std::string> Token(const Response& r) {
       return PermissionDeniedError(
           "unlock: HTTP 403: the miner refused the password (wrong "
           "auth.password_file?): miner says \"" +
-          MinerWords(r.body) + "\"");
+          json_util::MinerWords(r.body) + "\"");
     }
     if (r.http_status == 429) {
       return UnavailableError(st.message() + " (too many unlock attempts)");
@@ -270,9 +260,7 @@ Result<std::string> Token(const Response& r) {
   }
   RW_ASSIGN_OR_RETURN(Json doc, json_util::ParseLenient(r.body, "unlock"));
   std::string token = Str(doc, "token");
-  if (token.empty() || token.size() > 4096 ||
-      !std::all_of(token.begin(), token.end(),
-                   [](char c) { return c > 0x20 && c < 0x7f; })) {
+  if (!json_util::IsTokenText(token)) {
     return InvalidArgumentError(
         "unlock: the reply has no usable \"token\" (a printable string)");
   }

@@ -46,11 +46,9 @@ Result<ScrapeResult> ParseSummary(std::string_view summary,
 // The checks of an HTTP reply shared with the braiins kind's REST control:
 // transport failures Unavailable (DataLoss at the size cap), 2xx Ok, 401/403
 // PermissionDenied, 404 FailedPrecondition, other statuses Unavailable; the
-// message starts with `what` and quotes the miner's reply (MinerWords).
+// message starts with `what` and quotes the miner's reply
+// (json_util::MinerWords).
 Status CheckHttpReply(const Response& r, std::string_view what);
-// A reply body as a short printable quote: at most 160 bytes, control and
-// non-ASCII bytes as spaces.
-std::string MinerWords(std::string_view body);
 
 }  // namespace rigwatch::vnish
 
