@@ -3,11 +3,11 @@
 // through the web CGI with HTTP Digest (docs/protocols.md §6).
 //
 // One poll is three exchanges, each on its own connection:
-//   summary {"command":"summary"}  required  (GH/s keys, §6.4)
+//   summary {"command":"summary"}  required  (GH/s keys, §6.2)
 //   pools   {"command":"pools"}    optional
 //   stats   {"command":"stats"}    optional  (chains, temperatures, fans)
 // `devs` is not asked: stock S19 firmware misspells its temperature key and
-// prints zero hashrates there (§6.4).
+// prints zero hashrates there (§6.1).
 //
 // Fallback (Request::fallback, sent only when `summary` failed in
 // transport, i.e. the 4028 API is disabled or closed to us): two web-side
@@ -30,7 +30,7 @@
 // has no string. Hashrates scale by rate_unit ("GH" when absent).
 //
 // Restart: GET /cgi-bin/reboot.cgi on the web side (http_port, default 80)
-// with HTTP Digest, default login root/root (§6.5, §6.6). 200 or the
+// with HTTP Digest, default login root/root (§6.4). 200 or the
 // connection dropping after the request is accepted; 401/403 is
 // PermissionDenied with the miner's text (wrong credentials).
 #ifndef RIGWATCH_EXPORTERS_ANTMINER_H_

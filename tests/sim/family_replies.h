@@ -2,7 +2,7 @@
 // §10): stock Antminer S19 (bmminer, privileged commands refused with Code
 // 45), AvalonMiner 1366 (MM ID0 string, ascset reboot) and LuxOS on an S19
 // (temps, power, one session at a time that expires 60 s after its last
-// use). Also the HTTP Digest check of the Antminer web CGI (§6.5).
+// use). Also the HTTP Digest check of the Antminer web CGI (§6.4).
 // Pure functions except for the session, which the caller owns per miner.
 #ifndef RIGWATCH_TESTS_SIM_FAMILY_REPLIES_H_
 #define RIGWATCH_TESTS_SIM_FAMILY_REPLIES_H_
@@ -48,7 +48,7 @@ inline constexpr std::string_view kAntminerRealm = "antMiner Configuration";
 std::string DigestChallenge(std::string_view nonce);
 
 // Checks an `Authorization: Digest ...` header value (RFC 7616 with MD5 and
-// qop=auth, as §6.5) for user root and `password` against our `nonce`.
+// qop=auth, as §6.4) for user root and `password` against our `nonce`.
 enum class DigestVerdict { kMissing, kOk, kWrong };
 DigestVerdict CheckDigest(std::string_view authorization,
                           std::string_view method, std::string_view nonce,

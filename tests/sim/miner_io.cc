@@ -144,7 +144,7 @@ void FleetSim::HandleAntminerWeb(uint64_t id, const HttpRequest& req) {
     challenge = true;
   } else if (path == "/cgi-bin/reboot.cgi") {
     Record(m, req.method + " " + path + " (digest ok)");
-    restart = true;  // 200 with an empty body (§6.6)
+    restart = true;  // 200 with an empty body (§6.4)
   } else if (data) {
     Record(m, req.method + " " + path + " (digest ok)");
     type = "application/json";

@@ -36,17 +36,18 @@ enum class Family { kAxeos, kCgminer };
 
 Family FamilyOf(Variant v);
 // The agent's `kind:` for a variant: bitaxe, cgminer, antminer, avalon,
-// luxos, vnish, braiins.
+// luxos, vnish, braiins, whatsminer.
 std::string_view KindOf(Variant v);
 // Stable names used on the command line and in the control API:
 // "axeos-v2.0", "axeos-v2.9", "axeos-v2.12", "axeos-v2.15",
 // "nerdqaxe-v1.0.35", "cgminer-4.11", "antminer-s9", "antminer-s19",
-// "avalon-1366", "luxos-s19", "vnish-s19xp", "braiins-s19", "braiins-s9".
+// "avalon-1366", "luxos-s19", "vnish-s19xp", "braiins-s19", "braiins-s9",
+// "whatsminer-m50".
 std::string_view VariantName(Variant v);
 // Accepts the names above. Fails with the list of accepted names.
 Result<Variant> ParseVariant(std::string_view name);
 // Every variant of a family, in declaration order; for kCgminer only the
-// generic cgminer ones (antminer-s19, avalon-1366, luxos-s19 have own kinds).
+// generic cgminer ones (the vendor variants have kinds of their own).
 std::vector<Variant> VariantsOf(Family f);
 
 // What a miner does wrong. Defaults mean "healthy".
