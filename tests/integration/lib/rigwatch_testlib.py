@@ -24,6 +24,9 @@ SOURCE_DIR = os.environ.get(
 BUILD_DIR = os.environ.get("RIGWATCH_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
 RIGWATCH = os.path.join(BUILD_DIR, "rigwatch")
 FLEET_SIM = os.path.join(BUILD_DIR, "fleet_sim")
+# "", "address" or "thread": the build's sanitizer, for bounds that must
+# scale with its overhead (tests/CMakeLists.txt sets it).
+SANITIZER = os.environ.get("RIGWATCH_SANITIZER", "")
 # The one SMTP server of the tests and the demo (aiosmtpd).
 SMTP_SINK = os.path.join(SOURCE_DIR, "tests", "integration", "lib",
                          "smtp_sink.py")

@@ -13,7 +13,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from rigwatch_testlib import Agent, basic_auth, http_get  # noqa: E402
+from rigwatch_testlib import (SANITIZER, Agent, basic_auth,  # noqa: E402
+                              http_get)
 
 # bcrypt cost 10 of "correct-horse-7x" (made with crypt(3), $2b$10$): slow
 # enough (~50 ms) that its cost is measurable next to a plain request.
@@ -151,7 +152,11 @@ class AuthTest(unittest.TestCase):
               f"{max(lat) * 1000:.1f} ms (one bcrypt {one_bcrypt * 1000:.1f} ms)",
               file=sys.stderr)
         # Under one global lock each would wait for the guessers' bcrypt runs.
-        self.assertLess(statistics.median(lat), one_bcrypt, lat)
+        # ThreadSanitizer on two cores runs four bcrypts and the login
+        # threads several times slower, so there a cached login may wait
+        # for CPU up to twice one bcrypt without any lock.
+        bound = one_bcrypt * (2 if SANITIZER == "thread" else 1)
+        self.assertLess(statistics.median(lat), bound, lat)
 
     def test_no_plaintext_password_in_memory(self):
         for _ in range(3):
