@@ -107,7 +107,12 @@ class AuthTest(unittest.TestCase):
               f"{fast * 1000:.1f} ms, then 429", file=sys.stderr)
         # Every one of the first guesses paid for bcrypt: none was answered
         # as fast as a cached login (which a plaintext cache would allow).
-        self.assertGreater(min(times[:LIMIT]), 3 * fast, (times[:LIMIT], cached))
+        # The reference is the fastest cached login: under ThreadSanitizer
+        # on busy cores their median rose to 19.6 ms next to 47 ms bcrypts,
+        # so there the margin is 2x instead of 3x.
+        margin = 2 if SANITIZER == "thread" else 3
+        self.assertGreater(min(times[:LIMIT]), margin * min(cached),
+                           (times[:LIMIT], cached))
         # 100 failures, each counted, and the right password from the same
         # address is refused too while the address is limited.
         st, _, _ = http_get(url, headers=basic_auth("prom", PASSWORD))
