@@ -67,6 +67,22 @@ inline MinerTarget Target(const std::string& name,
   return MinerTarget{name, "test", host, 0};
 }
 
+// Runs everything `engine` has due up to and including `t`, jumping `clock`
+// from one due time to the next, then sets the clock to t.
+inline void RunEngineUntil(PollEngine& engine, FakeClock& clock,
+                           FakeTransport& transport, SteadyTime t) {
+  for (int guard = 0; guard < 1000000; ++guard) {
+    SteadyTime next = engine.Tick();
+    if (auto due = transport.NextDue(); due && *due < next) next = *due;
+    if (next > t) break;
+    if (next > clock.SteadyNow()) clock.Advance(next - clock.SteadyNow());
+    transport.Deliver();
+  }
+  if (t > clock.SteadyNow()) clock.Advance(t - clock.SteadyNow());
+  transport.Deliver();
+  engine.Tick();
+}
+
 struct Harness {
   explicit Harness(PollerOptions o = TestOptions(),
                    TestExporter e = TestExporter())
@@ -82,18 +98,7 @@ struct Harness {
   }
 
   // Runs everything due up to and including `t`, then sets the clock to t.
-  void RunUntil(SteadyTime t) {
-    for (int guard = 0; guard < 1000000; ++guard) {
-      SteadyTime next = engine->Tick();
-      if (auto due = transport.NextDue(); due && *due < next) next = *due;
-      if (next > t) break;
-      if (next > clock.SteadyNow()) clock.Advance(next - clock.SteadyNow());
-      transport.Deliver();
-    }
-    if (t > clock.SteadyNow()) clock.Advance(t - clock.SteadyNow());
-    transport.Deliver();
-    engine->Tick();
-  }
+  void RunUntil(SteadyTime t) { RunEngineUntil(*engine, clock, transport, t); }
   void RunFor(Duration d) { RunUntil(clock.SteadyNow() + d); }
 
   // Offset of a miner's slots inside the interval (jitter 0).

@@ -23,17 +23,7 @@ struct AutoHarness {
         });
   }
   void RunFor(Duration d) {
-    const SteadyTime t = clock.SteadyNow() + d;
-    for (int guard = 0; guard < 100000; ++guard) {
-      SteadyTime next = engine->Tick();
-      if (auto due = transport.NextDue(); due && *due < next) next = *due;
-      if (next > t) break;
-      if (next > clock.SteadyNow()) clock.Advance(next - clock.SteadyNow());
-      transport.Deliver();
-    }
-    if (t > clock.SteadyNow()) clock.Advance(t - clock.SteadyNow());
-    transport.Deliver();
-    engine->Tick();
+    RunEngineUntil(*engine, clock, transport, clock.SteadyNow() + d);
   }
 
   // Runs in 100 ms steps until `name` has `n` poll reports (at most 60 s).
