@@ -193,24 +193,30 @@ class ShutdownTest(unittest.TestCase):
 
 
 class InterruptedRestartTest(unittest.TestCase):
+    def sigterm_while_running(self, agent, pidfile, what):
+        """Starts `agent`, waits for the command that writes `pidfile` (in
+        the agent's dir), SIGTERMs the agent: it exits within the bound and
+        the command's process is gone."""
+        pidfile = os.path.join(agent.tmp, pidfile)
+        agent.start()
+        wait_until(lambda: os.path.exists(pidfile) and
+                   open(pidfile).read().strip(), timeout=30,
+                   what=f"{what} running")
+        pid = int(open(pidfile).read().strip())
+        time.sleep(0.5)
+        took = sigterm_and_time(self, agent)
+        print(f"shutdown during {what} took {took:.2f} s", file=sys.stderr)
+        self.assertLess(took, SHUTDOWN_BOUND, agent.logs())
+        wait_until(lambda: not pid_alive(pid), timeout=5,
+                   what=f"the process of {what} gone")
+
     def test_sigterm_during_a_service_restart_command(self):
         agent = Agent(SERVICE_CONFIG)
         with open(os.path.join(agent.tmp, "rules.yaml"), "w") as f:
             f.write(SERVICE_RULES)
-        pidfile = os.path.join(agent.tmp, "restart.pid")
         try:
-            agent.start()
-            wait_until(lambda: os.path.exists(pidfile) and
-                       open(pidfile).read().strip(), timeout=30,
-                       what="the restart command running")
-            pid = int(open(pidfile).read().strip())
-            time.sleep(0.5)
-            took = sigterm_and_time(self, agent)
-            print(f"shutdown during a service restart command took {took:.2f} s",
-                  file=sys.stderr)
-            self.assertLess(took, SHUTDOWN_BOUND, agent.logs())
-            wait_until(lambda: not pid_alive(pid), timeout=5,
-                       what="the restart command's process gone")
+            self.sigterm_while_running(agent, "restart.pid",
+                                       "a service restart command")
             logs = agent.logs()
             self.assertIn("restart_interrupted", logs)
             self.assertNotIn("restart_done", logs)
@@ -232,20 +238,8 @@ class InterruptedRestartTest(unittest.TestCase):
 
     def test_sigterm_during_a_service_check(self):
         agent = Agent(CHECK_CONFIG)
-        pidfile = os.path.join(agent.tmp, "check.pid")
         try:
-            agent.start()
-            wait_until(lambda: os.path.exists(pidfile) and
-                       open(pidfile).read().strip(), timeout=30,
-                       what="the check command running")
-            pid = int(open(pidfile).read().strip())
-            time.sleep(0.5)
-            took = sigterm_and_time(self, agent)
-            print(f"shutdown during a service check took {took:.2f} s",
-                  file=sys.stderr)
-            self.assertLess(took, SHUTDOWN_BOUND, agent.logs())
-            wait_until(lambda: not pid_alive(pid), timeout=5,
-                       what="the check command's process gone")
+            self.sigterm_while_running(agent, "check.pid", "a service check")
         finally:
             agent.cleanup()
 
